@@ -1,0 +1,76 @@
+//! The canonical ad event, as stored in the `events` table.
+
+use clickhouse::Row;
+use serde::Serialize;
+use serde_repr::Serialize_repr;
+use time::OffsetDateTime;
+
+/// One row of `events`. `ingested_at` is left to the server default.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize)]
+pub struct Event {
+    pub tenant: String,
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    pub ts: OffsetDateTime,
+    pub event_type: EventType,
+    pub publisher_id: String,
+    pub placement_id: String,
+    pub demand_partner: String,
+    pub campaign_id: String,
+    pub creative_id: String,
+    pub ad_format: String,
+    pub country: String,
+    pub device_type: String,
+    pub os: String,
+    pub domain: String,
+    pub user_id_hash: u64,
+    pub revenue_micros: i64,
+    pub cost_micros: i64,
+    pub error_code: u16,
+    pub source: String,
+    pub file: String,
+    pub line: u64,
+}
+
+/// `events.event_type`; the discriminants are the Enum8 values of the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize_repr)]
+#[repr(i8)]
+pub enum EventType {
+    Request = 1,
+    Impression = 2,
+    Click = 3,
+    VideoStart = 4,
+    VideoFirstQuartile = 5,
+    VideoMidpoint = 6,
+    VideoThirdQuartile = 7,
+    VideoComplete = 8,
+    Error = 9,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 9] = [
+        Self::Request,
+        Self::Impression,
+        Self::Click,
+        Self::VideoStart,
+        Self::VideoFirstQuartile,
+        Self::VideoMidpoint,
+        Self::VideoThirdQuartile,
+        Self::VideoComplete,
+        Self::Error,
+    ];
+
+    /// The name used in the schema and in log files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Request => "request",
+            Self::Impression => "impression",
+            Self::Click => "click",
+            Self::VideoStart => "video_start",
+            Self::VideoFirstQuartile => "video_first_quartile",
+            Self::VideoMidpoint => "video_midpoint",
+            Self::VideoThirdQuartile => "video_third_quartile",
+            Self::VideoComplete => "video_complete",
+            Self::Error => "error",
+        }
+    }
+}

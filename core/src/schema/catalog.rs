@@ -1,0 +1,41 @@
+//! The migrations, compiled into the binaries so that a deployed service
+//! needs nothing but its configuration.
+
+use crate::error::MigrationId;
+
+/// One numbered file of `schema/`.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub id: MigrationId,
+    pub template: &'static str,
+}
+
+macro_rules! migration {
+    ($version:literal, $name:literal) => {
+        Migration {
+            id: MigrationId { version: $version, name: $name },
+            template: include_str!(concat!("../../../schema/", stringify!($version), "_", $name, ".sql")),
+        }
+    };
+}
+
+/// Every migration, in the order it is applied. Append only: an applied
+/// migration is never edited (the runner reports drift if it is).
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(0001, "events"),
+    migration!(0002, "rollups"),
+    migration!(0003, "ingest_ledger"),
+];
+
+/// Shared column lists that several migrations splice in as `${name}`.
+pub(crate) const FRAGMENTS: &[(&str, &str)] = &[
+    ("rollup_columns", include_str!("../../../schema/fragments/rollup_columns.sql")),
+    ("rollup_measures", include_str!("../../../schema/fragments/rollup_measures.sql")),
+];
+
+/// Creates the database and `schema_migrations`; run before any migration,
+/// never recorded.
+pub const BOOTSTRAP: Migration = Migration {
+    id: MigrationId { version: 0, name: "bootstrap" },
+    template: include_str!("../../../schema/bootstrap.sql"),
+};

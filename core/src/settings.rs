@@ -1,0 +1,173 @@
+//! Typed configuration shared by every adhouse binary.
+//!
+//! Sources, later ones winning: the defaults compiled in from
+//! `config/default.toml`, one optional TOML file, then `ADHOUSE__SECTION__KEY`
+//! environment variables. Values are validated once, at start-up, and every
+//! error names the key path so the operator knows what to fix.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+const DEFAULTS: &str = include_str!("../../config/default.toml");
+
+/// The local override file used when no `--config` is given and it exists.
+pub const LOCAL_FILE: &str = "config/local.toml";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub clickhouse: ClickHouseSettings,
+    pub log: LogSettings,
+    pub schema: SchemaSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClickHouseSettings {
+    /// `http://` or `https://` endpoint of the ClickHouse HTTP interface.
+    pub url: String,
+    pub user: String,
+    pub password: Secret,
+    /// Database holding the adhouse tables; a plain identifier.
+    pub database: String,
+    pub compression: Compression,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Lz4,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing` EnvFilter directive such as `info` or `adhouse_ingester=debug`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaSettings {
+    /// Cluster name for `ON CLUSTER` DDL; empty for a single server.
+    pub cluster: String,
+    pub events_ttl_days: u32,
+    pub minute_ttl_days: u32,
+    pub hour_ttl_days: u32,
+    pub dedup_window_blocks: u32,
+}
+
+/// A value that must never reach a log line; `Debug` prints a placeholder.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (or [`LOCAL_FILE`] if present), then the
+    /// environment, and validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Self> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        match file {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(Error::Config(format!(
+                        "config file {} does not exist",
+                        path.display()
+                    )));
+                }
+                builder = builder.add_source(config::File::from(path));
+            }
+            None if Path::new(LOCAL_FILE).is_file() => {
+                builder = builder.add_source(config::File::with_name(LOCAL_FILE));
+            }
+            None => {}
+        }
+        let settings: Settings = builder
+            .add_source(
+                config::Environment::with_prefix("ADHOUSE")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(|err| Error::Config(err.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let ch = &self.clickhouse;
+        if !(ch.url.starts_with("http://") || ch.url.starts_with("https://")) {
+            return invalid("clickhouse.url", "must start with http:// or https://");
+        }
+        check_identifier("clickhouse.database", &ch.database)?;
+        if !self.schema.cluster.is_empty() {
+            check_identifier("schema.cluster", &self.schema.cluster)?;
+        }
+        if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return invalid("log.level", &format!("is not a valid filter: {err}"));
+        }
+        for (key, days) in [
+            ("schema.events_ttl_days", self.schema.events_ttl_days),
+            ("schema.minute_ttl_days", self.schema.minute_ttl_days),
+            ("schema.hour_ttl_days", self.schema.hour_ttl_days),
+            ("schema.dedup_window_blocks", self.schema.dedup_window_blocks),
+        ] {
+            if days == 0 {
+                return invalid(key, "must be at least 1");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Identifiers end up in DDL, where ClickHouse cannot bind them as
+/// parameters, so only plain names are accepted.
+pub fn check_identifier(key: &str, value: &str) -> Result<()> {
+    let mut chars = value.chars();
+    let valid = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && value.len() <= 64;
+    if valid {
+        Ok(())
+    } else {
+        invalid(key, &format!("{value:?} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*, at most 64 characters)"))
+    }
+}
+
+fn invalid<T>(key: &str, problem: &str) -> Result<T> {
+    Err(Error::Config(format!("{key} {problem}")))
+}
