@@ -12,7 +12,11 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-const DEFAULTS: &str = include_str!("../../config/default.toml");
+mod api;
+
+pub use api::ApiSettings;
+
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// The local override file used when no `--config` is given and it exists.
 pub const LOCAL_FILE: &str = "config/local.toml";
@@ -23,6 +27,7 @@ pub struct Settings {
     pub clickhouse: ClickHouseSettings,
     pub log: LogSettings,
     pub schema: SchemaSettings,
+    pub api: ApiSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
