@@ -13,8 +13,10 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 
 mod api;
+mod ingest;
 
 pub use api::ApiSettings;
+pub use ingest::{FieldRule, Format, IngestSettings, MoneyUnit, SourceSettings, TenantRule};
 
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
@@ -27,6 +29,7 @@ pub struct Settings {
     pub clickhouse: ClickHouseSettings,
     pub log: LogSettings,
     pub schema: SchemaSettings,
+    pub ingest: IngestSettings,
     pub api: ApiSettings,
 }
 
@@ -127,6 +130,8 @@ impl Settings {
             .build()
             .and_then(config::Config::try_deserialize)
             .map_err(|err| Error::Config(err.to_string()))?;
+        let mut settings = settings;
+        settings.ingest.load_sources_dir()?;
         settings.validate()?;
         Ok(settings)
     }
