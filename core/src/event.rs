@@ -1,33 +1,37 @@
 //! The canonical ad event, as stored in the `events` table.
 
+use std::borrow::Cow;
+
 use clickhouse::Row;
 use serde::Serialize;
 use serde_repr::Serialize_repr;
 use time::OffsetDateTime;
 
 /// One row of `events`. `ingested_at` is left to the server default.
+/// Strings borrow from the parsed input where they can: the ingester builds
+/// millions of these per second and serializes each straight away.
 #[derive(Debug, Clone, PartialEq, Eq, Row, Serialize)]
-pub struct Event {
-    pub tenant: String,
+pub struct Event<'a> {
+    pub tenant: Cow<'a, str>,
     #[serde(with = "clickhouse::serde::time::datetime64::millis")]
     pub ts: OffsetDateTime,
     pub event_type: EventType,
-    pub publisher_id: String,
-    pub placement_id: String,
-    pub demand_partner: String,
-    pub campaign_id: String,
-    pub creative_id: String,
-    pub ad_format: String,
-    pub country: String,
-    pub device_type: String,
-    pub os: String,
-    pub domain: String,
+    pub publisher_id: Cow<'a, str>,
+    pub placement_id: Cow<'a, str>,
+    pub demand_partner: Cow<'a, str>,
+    pub campaign_id: Cow<'a, str>,
+    pub creative_id: Cow<'a, str>,
+    pub ad_format: Cow<'a, str>,
+    pub country: Cow<'a, str>,
+    pub device_type: Cow<'a, str>,
+    pub os: Cow<'a, str>,
+    pub domain: Cow<'a, str>,
     pub user_id_hash: u64,
     pub revenue_micros: i64,
     pub cost_micros: i64,
     pub error_code: u16,
-    pub source: String,
-    pub file: String,
+    pub source: Cow<'a, str>,
+    pub file: Cow<'a, str>,
     pub line: u64,
 }
 
@@ -58,6 +62,11 @@ impl EventType {
         Self::VideoComplete,
         Self::Error,
     ];
+
+    /// The event type of a schema name such as `video_midpoint`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
 
     /// The name used in the schema and in log files.
     pub fn as_str(self) -> &'static str {

@@ -46,8 +46,8 @@ impl TestDb {
         db
     }
 
-    pub async fn insert(&self, events: &[Event], dedup_token: Option<&str>) {
-        let mut insert = self.client.insert::<Event>("events").await.expect("insert starts");
+    pub async fn insert(&self, events: &[Event<'_>], dedup_token: Option<&str>) {
+        let mut insert = self.client.insert::<Event<'_>>("events").await.expect("insert starts");
         if let Some(token) = dedup_token {
             insert = insert.with_setting("insert_deduplication_token", token);
         }
@@ -103,32 +103,32 @@ impl Rng {
 /// `count` events spread over `days` UTC days from `start`, for two tenants,
 /// with every event type, several values of each dimension and about
 /// `users` distinct viewers (hash 0, unknown, for one event in ten).
-pub fn synthetic_events(seed: u64, start: OffsetDateTime, days: i64, count: usize, users: u64) -> Vec<Event> {
+pub fn synthetic_events(seed: u64, start: OffsetDateTime, days: i64, count: usize, users: u64) -> Vec<Event<'static>> {
     let mut rng = Rng::new(seed);
     let span_ms = days * 86_400_000;
     (0..count)
         .map(|i| {
             let event_type = EventType::ALL[rng.below(EventType::ALL.len() as u64) as usize];
             Event {
-                tenant: rng.pick(&["acme", "globex"]).to_owned(),
+                tenant: rng.pick(&["acme", "globex"]).into(),
                 ts: start + Duration::milliseconds(rng.below(span_ms as u64) as i64),
                 event_type,
-                publisher_id: format!("pub-{}", rng.below(7)),
-                placement_id: format!("plc-{}", rng.below(25)),
-                demand_partner: rng.pick(&["appnexus", "rubicon", "pubmatic", "openx"]).to_owned(),
-                campaign_id: format!("cmp-{}", rng.below(12)),
-                creative_id: format!("cr-{}", rng.below(40)),
-                ad_format: rng.pick(&["banner", "video", "native"]).to_owned(),
-                country: rng.pick(&["US", "DE", "JP", "IN", "BR", ""]).to_owned(),
-                device_type: rng.pick(&["desktop", "mobile", "tablet", "ctv"]).to_owned(),
-                os: rng.pick(&["ios", "android", "windows", "macos"]).to_owned(),
-                domain: format!("site{}.example", rng.below(30)),
+                publisher_id: format!("pub-{}", rng.below(7)).into(),
+                placement_id: format!("plc-{}", rng.below(25)).into(),
+                demand_partner: rng.pick(&["appnexus", "rubicon", "pubmatic", "openx"]).into(),
+                campaign_id: format!("cmp-{}", rng.below(12)).into(),
+                creative_id: format!("cr-{}", rng.below(40)).into(),
+                ad_format: rng.pick(&["banner", "video", "native"]).into(),
+                country: rng.pick(&["US", "DE", "JP", "IN", "BR", ""]).into(),
+                device_type: rng.pick(&["desktop", "mobile", "tablet", "ctv"]).into(),
+                os: rng.pick(&["ios", "android", "windows", "macos"]).into(),
+                domain: format!("site{}.example", rng.below(30)).into(),
                 user_id_hash: if rng.below(10) == 0 { 0 } else { 1 + rng.below(users) },
                 revenue_micros: if event_type == EventType::Impression { rng.below(5_000) as i64 } else { 0 },
                 cost_micros: if event_type == EventType::Impression { rng.below(3_000) as i64 } else { 0 },
                 error_code: if event_type == EventType::Error { 400 + rng.below(3) as u16 } else { 0 },
-                source: "synthetic".to_owned(),
-                file: format!("s3://test/day-{seed}.jsonl"),
+                source: "synthetic".into(),
+                file: format!("s3://test/day-{seed}.jsonl").into(),
                 line: i as u64 + 1,
             }
         })

@@ -1,0 +1,78 @@
+//! Log formats: each turns one record (a line, or a CSV record) into the
+//! values of the mapping's source fields.
+
+mod delimited;
+mod jsonl;
+mod w3c;
+
+use std::borrow::Cow;
+
+use adhouse_core::settings::Format;
+
+use crate::mapping::{Rejection, Source};
+
+/// What a parser made of one record.
+pub enum Parsed {
+    /// `values` holds the record's field values.
+    Record,
+    /// A header, comment or blank line: no row, no error.
+    Skip,
+}
+
+/// A record the parser cannot read at all; the object fails as a whole
+/// (wrong format, or a header that lacks mapped fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError(pub String);
+
+pub enum ParseError {
+    Line(Rejection),
+    File(FileError),
+}
+
+impl From<Rejection> for ParseError {
+    fn from(rejection: Rejection) -> Self {
+        Self::Line(rejection)
+    }
+}
+
+/// Parses the records of one object, in order. Stateful: header lines
+/// configure how later records are read.
+pub trait RecordParser: Send {
+    /// Fills `values` (one entry per slot of the source's mapping, `None`
+    /// when absent) from `record`.
+    fn parse<'a>(&mut self, record: &'a str, values: &mut Vec<Option<Cow<'a, str>>>) -> Result<Parsed, ParseError>;
+
+    /// Lets a record that is skipped (its chunk was committed earlier) update
+    /// header state, so that resuming mid-object reads later records right.
+    fn observe(&mut self, record: &str) -> Result<(), FileError>;
+
+    /// Whether a newline inside double quotes continues the record (CSV).
+    fn quoted_newlines(&self) -> bool {
+        false
+    }
+}
+
+/// A fresh parser for one object of `source`. Fails only when declared
+/// columns lack a mapped field, which `Source::compile` already rules out.
+pub fn parser(source: &Source) -> Result<Box<dyn RecordParser>, FileError> {
+    let fields = source.mapping.fields.clone();
+    Ok(match source.format {
+        Format::Jsonl => Box::new(jsonl::JsonlParser::new(fields)),
+        Format::Csv => Box::new(delimited::DelimitedParser::new(fields, b',', true, &source.columns)?),
+        Format::Tsv => Box::new(delimited::DelimitedParser::new(fields, b'\t', false, &source.columns)?),
+        Format::W3c => Box::new(w3c::W3cParser::new(fields)),
+    })
+}
+
+/// Maps each slot to its column index once the column names are known.
+fn slot_columns(fields: &[String], columns: &[impl AsRef<str>]) -> Result<Vec<usize>, FileError> {
+    fields
+        .iter()
+        .map(|field| {
+            columns.iter().position(|c| c.as_ref() == field).ok_or_else(|| {
+                let names: Vec<&str> = columns.iter().map(AsRef::as_ref).collect();
+                FileError(format!("the file has no column {field:?} (columns: {})", names.join(", ")))
+            })
+        })
+        .collect()
+}

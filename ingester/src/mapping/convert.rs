@@ -1,0 +1,225 @@
+//! Conversions of source text into `events` values: timestamps, exact money,
+//! integers, user-id hashes and URL query parameters.
+
+use std::borrow::Cow;
+
+use adhouse_core::settings::MoneyUnit;
+use percent_encoding::percent_decode;
+use time::format_description::OwnedFormatItem;
+use time::parsing::Parsed;
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+/// How a source writes its timestamps.
+#[derive(Debug)]
+pub enum TimeFormat {
+    Rfc3339,
+    EpochSeconds,
+    EpochMillis,
+    /// A strftime pattern. chrono's `%.f`/`%.3f` (a dot and fractional
+    /// seconds), which `time` lacks, splits it in two.
+    Pattern { before: OwnedFormatItem, fraction: bool, after: OwnedFormatItem },
+}
+
+impl TimeFormat {
+    pub fn parse_spec(spec: &str) -> Result<Self, String> {
+        Ok(match spec {
+            "rfc3339" => Self::Rfc3339,
+            "epoch_s" => Self::EpochSeconds,
+            "epoch_ms" => Self::EpochMillis,
+            pattern => {
+                let (before, fraction, after) = match ["%.3f", "%.6f", "%.9f", "%.f"]
+                    .iter()
+                    .find_map(|token| pattern.split_once(token))
+                {
+                    Some((before, after)) => (before, true, after),
+                    None => (pattern, false, ""),
+                };
+                let item = |part: &str| {
+                    time::format_description::parse_strftime_owned(part)
+                        .map_err(|err| format!("invalid time pattern {pattern:?}: {err}"))
+                };
+                Self::Pattern { before: item(before)?, fraction, after: item(after)? }
+            }
+        })
+    }
+
+    /// Milliseconds since the Unix epoch; zone-less patterns are UTC.
+    pub fn parse(&self, text: &str) -> Option<i64> {
+        match self {
+            Self::Rfc3339 => rfc3339_millis(text.as_bytes()),
+            Self::EpochMillis => text.parse().ok(),
+            Self::EpochSeconds => {
+                let (seconds, fraction) = text.split_once('.').unwrap_or((text, ""));
+                let seconds: i64 = seconds.parse().ok()?;
+                Some(seconds.checked_mul(1000)? + fraction_millis(fraction.as_bytes())?)
+            }
+            Self::Pattern { before, fraction, after } => {
+                let mut parsed = Parsed::new();
+                let mut rest = parsed.parse_items(text.as_bytes(), std::slice::from_ref(before)).ok()?;
+                let mut millis = 0;
+                if *fraction {
+                    let digits = rest.strip_prefix(b".")?;
+                    let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+                    millis = fraction_millis(&digits[..len])?;
+                    rest = &digits[len..];
+                }
+                let rest = parsed.parse_items(rest, std::slice::from_ref(after)).ok()?;
+                if !rest.is_empty() {
+                    return None;
+                }
+                let local = PrimitiveDateTime::try_from(parsed).ok()?;
+                let offset = UtcOffset::try_from(parsed).unwrap_or(UtcOffset::UTC);
+                let instant = local.assume_offset(offset);
+                Some(instant.unix_timestamp() * 1000 + millis)
+            }
+        }
+    }
+}
+
+/// Up to three digits of a fraction of a second, as milliseconds; finer
+/// digits are truncated (the column keeps milliseconds).
+fn fraction_millis(digits: &[u8]) -> Option<i64> {
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some((0..3).fold(0, |ms, i| ms * 10 + digits.get(i).map_or(0, |d| i64::from(d - b'0'))))
+}
+
+/// `YYYY-MM-DD[T ]HH:MM:SS[.fff][Z|±HH:MM|±HHMM]`, zone-less meaning UTC.
+/// Hand-written because it runs once per row and generic parsers cost more
+/// than the rest of the row.
+fn rfc3339_millis(s: &[u8]) -> Option<i64> {
+    fn num(s: &[u8], range: std::ops::Range<usize>) -> Option<i64> {
+        let digits = s.get(range)?;
+        digits
+            .iter()
+            .try_fold(0i64, |n, &d| d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0')))
+    }
+    if s.len() < 19 || s[4] != b'-' || s[7] != b'-' || !matches!(s[10], b'T' | b't' | b' ') || s[13] != b':' || s[16] != b':' {
+        return None;
+    }
+    let (year, month, day) = (num(s, 0..4)?, num(s, 5..7)?, num(s, 8..10)?);
+    let (hour, minute, second) = (num(s, 11..13)?, num(s, 14..16)?, num(s, 17..19)?);
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut millis = 0;
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        let len = fraction.iter().take_while(|b| b.is_ascii_digit()).count();
+        if len == 0 {
+            return None;
+        }
+        millis = fraction_millis(&fraction[..len])?;
+        rest = &fraction[len..];
+    }
+    let offset_minutes = match rest {
+        b"" | b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), zone @ ..] => {
+            let (h, m) = match zone.len() {
+                5 if zone[2] == b':' => (num(zone, 0..2)?, num(zone, 3..5)?),
+                4 => (num(zone, 0..2)?, num(zone, 2..4)?),
+                _ => return None,
+            };
+            if *sign == b'-' { -(h * 60 + m) } else { h * 60 + m }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    Some(((days * 86_400 + hour * 3600 + minute * 60 + second) - offset_minutes * 60) * 1000 + millis)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+pub fn millis_to_datetime(millis: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()
+}
+
+/// A decimal amount in `unit`, converted to integer micros without going
+/// through floating point. Digits finer than a micro are rounded half away
+/// from zero. Accepts an exponent (`4.2e-3`), as JSON numbers may have.
+pub fn money_micros(text: &str, unit: MoneyUnit) -> Option<i64> {
+    let (negative, text) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], text[at + 1..].parse::<i32>().ok()?),
+        None => (text, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if whole.is_empty() && fraction.is_empty() || whole.len() + fraction.len() > 30 {
+        return None;
+    }
+    let mut digits: i128 = 0;
+    for d in whole.bytes().chain(fraction.bytes()) {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        digits = digits * 10 + i128::from(d - b'0');
+    }
+    let unit_scale = match unit {
+        MoneyUnit::Units => 6,
+        MoneyUnit::Cpm => 3,
+        MoneyUnit::Micros => 0,
+    };
+    // value = digits * 10^(exponent - fraction digits); micros = value * 10^unit_scale.
+    let shift = exponent + unit_scale - fraction.len() as i32;
+    let magnitude = if shift >= 0 {
+        digits.checked_mul(10i128.checked_pow(shift as u32)?)?
+    } else {
+        let divisor = 10i128.checked_pow(shift.unsigned_abs()).unwrap_or(i128::MAX);
+        (digits + divisor / 2) / divisor
+    };
+    let micros = i64::try_from(magnitude).ok()?;
+    Some(if negative { -micros } else { micros })
+}
+
+/// FNV-1a: stable across releases and platforms (unlike std's hasher), so
+/// the same viewer id hashes the same in every file and every version.
+pub fn user_hash(id: &str) -> u64 {
+    if id.is_empty() {
+        return 0;
+    }
+    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    hash.max(1)
+}
+
+/// The value of `name` in a URL query string (`a=1&b=x%20y`), decoded;
+/// `+` is a space, as in HTML forms. `None` when absent.
+pub fn query_param<'a>(query: &'a str, name: &str) -> Option<Cow<'a, str>> {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let raw = query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then_some(value)
+    })?;
+    Some(decode_component(raw))
+}
+
+/// Percent-decoding with `+` as space; invalid UTF-8 is replaced, not fatal.
+pub fn decode_component(raw: &str) -> Cow<'_, str> {
+    if !raw.contains(['%', '+']) {
+        return Cow::Borrowed(raw);
+    }
+    let spaced = raw.replace('+', " ");
+    Cow::Owned(percent_decode(spaced.as_bytes()).decode_utf8_lossy().into_owned())
+}

@@ -1,0 +1,352 @@
+//! A log source compiled from its settings: which objects it claims, and how
+//! a parsed record becomes an `events` row.
+
+mod convert;
+mod pattern;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use adhouse_core::event::{Event, EventType};
+use adhouse_core::settings::{FieldRule, Format, MoneyUnit, SourceSettings, TenantRule};
+
+pub use convert::{TimeFormat, decode_component, query_param, user_hash};
+pub use pattern::KeyPattern;
+
+/// A configured log source, validated.
+#[derive(Debug)]
+pub struct Source {
+    pub name: String,
+    pub bucket: String,
+    pub pattern: KeyPattern,
+    pub format: Format,
+    /// Declared CSV/TSV columns (empty: the file's header row names them).
+    pub columns: Vec<String>,
+    pub mapping_version: u32,
+    pub mapping: Mapping,
+}
+
+/// Why a record was rejected; `reason` is a stable code stored in
+/// `ingest_errors.reason`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: &'static str,
+    pub detail: String,
+}
+
+impl Rejection {
+    pub fn new(reason: &'static str, detail: impl Into<String>) -> Self {
+        Self { reason, detail: detail.into() }
+    }
+}
+
+/// Per-object values every row of the object shares.
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectContext<'a> {
+    /// Tenant captured from the key (`""` if the pattern has none).
+    pub tenant: &'a str,
+    pub source: &'a str,
+    /// `s3://bucket/key`.
+    pub file: &'a str,
+}
+
+#[derive(Debug)]
+pub struct Mapping {
+    /// The source fields the mapping reads; a parsed record holds their
+    /// values in this order ("slots").
+    pub fields: Vec<String>,
+    tenant: Input,
+    rules: Vec<Rule>,
+}
+
+#[derive(Debug)]
+enum Input {
+    Slot(usize),
+    Joined(Vec<usize>),
+    Constant(String),
+    TenantFromKey,
+}
+
+#[derive(Debug)]
+struct Rule {
+    /// The `events` column, for messages.
+    column: String,
+    target: Target,
+    input: Input,
+    query: Option<String>,
+    values: Option<HashMap<String, String>>,
+    default: Option<String>,
+}
+
+#[derive(Debug)]
+enum Target {
+    Ts(TimeFormat),
+    EventType,
+    Text(TextColumn),
+    UserIdHash,
+    Revenue(MoneyUnit),
+    Cost(MoneyUnit),
+    ErrorCode,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum TextColumn {
+    PublisherId,
+    PlacementId,
+    DemandPartner,
+    CampaignId,
+    CreativeId,
+    AdFormat,
+    Country,
+    DeviceType,
+    Os,
+    Domain,
+}
+
+const TEXT_COLUMNS: [(&str, TextColumn); 10] = [
+    ("publisher_id", TextColumn::PublisherId),
+    ("placement_id", TextColumn::PlacementId),
+    ("demand_partner", TextColumn::DemandPartner),
+    ("campaign_id", TextColumn::CampaignId),
+    ("creative_id", TextColumn::CreativeId),
+    ("ad_format", TextColumn::AdFormat),
+    ("country", TextColumn::Country),
+    ("device_type", TextColumn::DeviceType),
+    ("os", TextColumn::Os),
+    ("domain", TextColumn::Domain),
+];
+
+impl Source {
+    /// Validates `settings`; errors name the offending key.
+    pub fn compile(settings: &SourceSettings) -> Result<Self, String> {
+        let at = |key: &str, problem: String| format!("ingest.sources[{}].{key}: {problem}", settings.name);
+        if settings.name.is_empty() {
+            return Err("ingest.sources: a source has an empty name".into());
+        }
+        let pattern = KeyPattern::parse(&settings.key_pattern).map_err(|e| at("key_pattern", e))?;
+        if matches!(settings.tenant, TenantRule::FromKey(true)) && !pattern.captures_tenant() {
+            return Err(at("tenant", "from_key needs {tenant} in key_pattern".into()));
+        }
+        if !settings.columns.is_empty() && !matches!(settings.format, Format::Csv | Format::Tsv) {
+            return Err(at("columns", "only CSV and TSV sources declare columns".into()));
+        }
+        let mut fields = Vec::new();
+        let tenant = match &settings.tenant {
+            TenantRule::FromKey(true) => Input::TenantFromKey,
+            TenantRule::FromKey(false) => return Err(at("tenant", "from_key = false names no tenant".into())),
+            TenantRule::Constant(tenant) if tenant.is_empty() => return Err(at("tenant", "empty constant".into())),
+            TenantRule::Constant(tenant) => Input::Constant(tenant.clone()),
+            TenantRule::Field(field) => Input::Slot(slot(&mut fields, field)),
+        };
+        let mut rules = Vec::new();
+        for (column, rule) in &settings.fields {
+            let rule = compile_rule(column, rule, &mut fields).map_err(|e| at(&format!("fields.{column}"), e))?;
+            rules.push(rule);
+        }
+        if let Some(missing) = fields.iter().find(|f| !settings.columns.is_empty() && !settings.columns.contains(f)) {
+            return Err(at("columns", format!("the mapping reads {missing:?}, which is not a declared column")));
+        }
+        for required in ["ts", "event_type"] {
+            if !settings.fields.contains_key(required) {
+                return Err(at("fields", format!("`{required}` must be mapped")));
+            }
+        }
+        Ok(Self {
+            name: settings.name.clone(),
+            bucket: settings.bucket.clone(),
+            pattern,
+            format: settings.format,
+            columns: settings.columns.clone(),
+            mapping_version: settings.mapping_version,
+            mapping: Mapping { fields, tenant, rules },
+        })
+    }
+}
+
+fn slot(fields: &mut Vec<String>, name: &str) -> usize {
+    fields.iter().position(|f| f == name).unwrap_or_else(|| {
+        fields.push(name.to_owned());
+        fields.len() - 1
+    })
+}
+
+fn compile_rule(column: &str, rule: &FieldRule, fields: &mut Vec<String>) -> Result<Rule, String> {
+    let input = match (&rule.field, &rule.fields, &rule.constant) {
+        (Some(field), None, None) => Input::Slot(slot(fields, field)),
+        (None, Some(joined), None) if !joined.is_empty() => {
+            Input::Joined(joined.iter().map(|field| slot(fields, field)).collect())
+        }
+        (None, None, Some(constant)) => Input::Constant(constant.clone()),
+        _ => return Err("set exactly one of `field`, `fields` (non-empty) or `constant`".into()),
+    };
+    if rule.query.is_some() && !matches!(input, Input::Slot(_)) {
+        return Err("`query` reads a query string held by one `field`".into());
+    }
+    let money = |unit: Option<MoneyUnit>| unit.ok_or("money columns need `money` = \"units\", \"cpm\" or \"micros\"");
+    let target = match column {
+        "ts" => Target::Ts(TimeFormat::parse_spec(
+            rule.time.as_deref().ok_or("`ts` needs `time` = rfc3339, epoch_s, epoch_ms or a strftime pattern")?,
+        )?),
+        "event_type" => Target::EventType,
+        "user_id_hash" => Target::UserIdHash,
+        "revenue_micros" => Target::Revenue(money(rule.money)?),
+        "cost_micros" => Target::Cost(money(rule.money)?),
+        "error_code" => Target::ErrorCode,
+        other => match TEXT_COLUMNS.iter().find(|(name, _)| *name == other) {
+            Some((_, text)) => Target::Text(*text),
+            None => {
+                let known: Vec<_> = ["ts", "event_type", "user_id_hash", "revenue_micros", "cost_micros", "error_code"]
+                    .into_iter()
+                    .chain(TEXT_COLUMNS.iter().map(|(name, _)| *name))
+                    .collect();
+                return Err(format!("not an events column; mappable columns: {}", known.join(", ")));
+            }
+        },
+    };
+    if rule.time.is_some() && !matches!(target, Target::Ts(_)) {
+        return Err("`time` applies to `ts` only".into());
+    }
+    if rule.money.is_some() && !matches!(target, Target::Revenue(_) | Target::Cost(_)) {
+        return Err("`money` applies to revenue_micros and cost_micros only".into());
+    }
+    if let (Target::EventType, Some(values)) = (&target, &rule.values) {
+        if let Some((from, to)) = values.iter().find(|(_, to)| EventType::from_name(to).is_none()) {
+            return Err(format!("values.{from} = {to:?} is not an event type"));
+        }
+    }
+    Ok(Rule {
+        column: column.to_owned(),
+        target,
+        input,
+        query: rule.query.clone(),
+        values: rule.values.as_ref().map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        default: rule.default.clone(),
+    })
+}
+
+impl Mapping {
+    /// The `events` row of one record. `values` holds the record's value of
+    /// each slot of [`Mapping::fields`], `None` where absent.
+    pub fn apply<'a>(
+        &'a self,
+        values: &[Option<Cow<'a, str>>],
+        object: ObjectContext<'a>,
+        line: u64,
+    ) -> Result<Event<'a>, Rejection> {
+        let mut event = Event {
+            tenant: Cow::Borrowed(""),
+            ts: time::OffsetDateTime::UNIX_EPOCH,
+            event_type: EventType::Request,
+            publisher_id: Cow::Borrowed(""),
+            placement_id: Cow::Borrowed(""),
+            demand_partner: Cow::Borrowed(""),
+            campaign_id: Cow::Borrowed(""),
+            creative_id: Cow::Borrowed(""),
+            ad_format: Cow::Borrowed(""),
+            country: Cow::Borrowed(""),
+            device_type: Cow::Borrowed(""),
+            os: Cow::Borrowed(""),
+            domain: Cow::Borrowed(""),
+            user_id_hash: 0,
+            revenue_micros: 0,
+            cost_micros: 0,
+            error_code: 0,
+            source: Cow::Borrowed(object.source),
+            file: Cow::Borrowed(object.file),
+            line,
+        };
+        event.tenant = read(&self.tenant, values, object)
+            .filter(|tenant| !tenant.is_empty())
+            .ok_or_else(|| Rejection::new("missing_field", "no tenant"))?;
+        for rule in &self.rules {
+            apply_rule(rule, values, object, &mut event)?;
+        }
+        Ok(event)
+    }
+}
+
+fn read<'a>(input: &'a Input, values: &[Option<Cow<'a, str>>], object: ObjectContext<'a>) -> Option<Cow<'a, str>> {
+    match input {
+        Input::Slot(slot) => values[*slot].clone(),
+        Input::Joined(slots) => {
+            let parts: Option<Vec<_>> = slots.iter().map(|slot| values[*slot].as_deref()).collect();
+            Some(Cow::Owned(parts?.join(" ")))
+        }
+        Input::Constant(constant) => Some(Cow::Borrowed(constant)),
+        Input::TenantFromKey => Some(Cow::Borrowed(object.tenant)),
+    }
+}
+
+fn apply_rule<'a>(
+    rule: &'a Rule,
+    values: &[Option<Cow<'a, str>>],
+    object: ObjectContext<'a>,
+    event: &mut Event<'a>,
+) -> Result<(), Rejection> {
+    let mut value = read(&rule.input, values, object);
+    if let (Some(name), Some(raw)) = (&rule.query, &value) {
+        value = match raw {
+            Cow::Borrowed(query) => query_param(query, name),
+            Cow::Owned(query) => query_param(query, name).map(|v| Cow::Owned(v.into_owned())),
+        };
+    }
+    let value = match value.filter(|v| !v.is_empty()) {
+        Some(value) => value,
+        None => match &rule.default {
+            Some(default) => Cow::Borrowed(default.as_str()),
+            None => {
+                let what = match &rule.query {
+                    Some(param) => format!("query parameter {param:?} for {}", rule.column),
+                    None => format!("value for {}", rule.column),
+                };
+                return Err(Rejection::new("missing_field", format!("no {what}")));
+            }
+        },
+    };
+    let value = match rule.values.as_ref().and_then(|values| values.get(value.as_ref())) {
+        Some(mapped) => Cow::Borrowed(mapped.as_str()),
+        None => value,
+    };
+    let invalid = |reason: &'static str, what: &str| Rejection::new(reason, format!("{what} {value:?}"));
+    match &rule.target {
+        Target::Ts(format) => {
+            event.ts = format
+                .parse(&value)
+                .and_then(convert::millis_to_datetime)
+                .ok_or_else(|| invalid("bad_timestamp", "unparsable timestamp"))?;
+        }
+        Target::EventType => {
+            event.event_type =
+                EventType::from_name(&value).ok_or_else(|| invalid("unknown_enum", "unknown event type"))?;
+        }
+        Target::Text(column) => *text_column(event, *column) = value,
+        Target::UserIdHash => event.user_id_hash = user_hash(&value),
+        Target::Revenue(unit) => {
+            event.revenue_micros =
+                convert::money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount"))?;
+        }
+        Target::Cost(unit) => {
+            event.cost_micros =
+                convert::money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount"))?;
+        }
+        Target::ErrorCode => {
+            event.error_code = value.parse().map_err(|_| invalid("bad_number", "invalid error code"))?;
+        }
+    }
+    Ok(())
+}
+
+fn text_column<'e, 'a>(event: &'e mut Event<'a>, column: TextColumn) -> &'e mut Cow<'a, str> {
+    match column {
+        TextColumn::PublisherId => &mut event.publisher_id,
+        TextColumn::PlacementId => &mut event.placement_id,
+        TextColumn::DemandPartner => &mut event.demand_partner,
+        TextColumn::CampaignId => &mut event.campaign_id,
+        TextColumn::CreativeId => &mut event.creative_id,
+        TextColumn::AdFormat => &mut event.ad_format,
+        TextColumn::Country => &mut event.country,
+        TextColumn::DeviceType => &mut event.device_type,
+        TextColumn::Os => &mut event.os,
+        TextColumn::Domain => &mut event.domain,
+    }
+}
