@@ -1,21 +1,90 @@
-//! `adhouse-api`: the query API and dashboard server (to come; see the issues).
+//! `adhouse-api`: the query API and dashboard server.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
-use clap::Parser;
+use actix_web::{HttpServer, web};
+use adhouse_api::{AppState, auth, query::time::Zone};
+use adhouse_core::Settings;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
 struct Cli {
     /// TOML file overriding config/default.toml (default: config/local.toml if present).
-    #[arg(long, env = "ADHOUSE_CONFIG", value_name = "FILE")]
+    /// Any key can also be set as ADHOUSE__SECTION__KEY, e.g. ADHOUSE__API__LISTEN_ADDR.
+    #[arg(long, global = true, env = "ADHOUSE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
-fn main() -> anyhow::Result<()> {
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the query API and the dashboard (the default).
+    Serve,
+    /// Manage bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token for a tenant and print it; it is shown only this once.
+    Create {
+        /// Tenant whose data the token may read.
+        #[arg(long)]
+        tenant: String,
+        /// IANA timezone of requests that name none.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+    },
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = adhouse_core::Settings::load(cli.config.as_deref())?;
+    let settings = match Settings::load(cli.config.as_deref()).and_then(|settings| settings.api.validate().map(|()| settings)) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
     adhouse_core::telemetry::init(&settings.log);
-    tracing::info!(clickhouse = %settings.clickhouse.url, "adhouse-api has no endpoints yet");
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&settings).await,
+        Command::Token(TokenCommand::Create { tenant, timezone }) => create_token(&settings, &tenant, &timezone).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let state = web::Data::new(AppState::new(settings));
+    let addr = &settings.api.listen_addr;
+    tracing::info!(%addr, clickhouse = %settings.clickhouse.url, static_dir = %settings.api.static_dir.display(), "adhouse-api listening");
+    HttpServer::new(move || adhouse_api::app(state.clone()))
+        .bind(addr)
+        .with_context(|| format!("binding api.listen_addr {addr}"))?
+        .run()
+        .await?;
+    Ok(())
+}
+
+async fn create_token(settings: &Settings, tenant: &str, timezone: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(!tenant.is_empty() && tenant.len() <= 128, "--tenant must be 1 to 128 characters");
+    let zone = Zone::parse("--timezone", timezone)?;
+    let client = adhouse_core::clickhouse::client(&settings.clickhouse);
+    let token = auth::create(&client, tenant, &zone).await.context("storing the token (did `adhouse-ingester migrate` run?)")?;
+    println!("{token}");
+    eprintln!("token for tenant {tenant:?} (default timezone {}); it is not stored and will not be shown again", zone.name);
     Ok(())
 }

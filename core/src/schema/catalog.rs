@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0001, "events"),
     migration!(0002, "rollups"),
     migration!(0003, "ingest_ledger"),
+    migration!(0004, "api_tokens"),
 ];
 
 /// Shared column lists that several migrations splice in as `${name}`.

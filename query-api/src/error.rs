@@ -1,0 +1,175 @@
+//! Every error the API returns: one enum, one table from error code to HTTP
+//! status, one body shape (RFC 9457 `application/problem+json`) that names the
+//! offending request field and, where there is a closed set, the valid choices.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// Stable machine-readable codes; clients branch on these, never on messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    MissingToken,
+    InvalidToken,
+    InvalidRequestBody,
+    PayloadTooLarge,
+    UnknownMetric,
+    UnknownDimension,
+    InvalidChoice,
+    InvalidValue,
+    RangeTooLong,
+    TooManyRows,
+    NotFound,
+    QueryTimeout,
+    ClickhouseUnavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The one table from error code to HTTP status (and title).
+    pub fn status_and_title(self) -> (StatusCode, &'static str) {
+        match self {
+            Self::MissingToken => (StatusCode::UNAUTHORIZED, "Missing bearer token"),
+            Self::InvalidToken => (StatusCode::UNAUTHORIZED, "Invalid bearer token"),
+            Self::InvalidRequestBody => (StatusCode::BAD_REQUEST, "Invalid request body"),
+            Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Request body too large"),
+            Self::UnknownMetric => (StatusCode::BAD_REQUEST, "Unknown metric"),
+            Self::UnknownDimension => (StatusCode::BAD_REQUEST, "Unknown dimension"),
+            Self::InvalidChoice => (StatusCode::BAD_REQUEST, "Invalid choice"),
+            Self::InvalidValue => (StatusCode::BAD_REQUEST, "Invalid value"),
+            Self::RangeTooLong => (StatusCode::BAD_REQUEST, "Time range too long for the granularity"),
+            Self::TooManyRows => (StatusCode::BAD_REQUEST, "Result would have too many rows"),
+            Self::NotFound => (StatusCode::NOT_FOUND, "Not found"),
+            Self::QueryTimeout => (StatusCode::GATEWAY_TIMEOUT, "Query timed out"),
+            Self::ClickhouseUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "ClickHouse unavailable"),
+            Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidRequestBody => "invalid_request_body",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnknownMetric => "unknown_metric",
+            Self::UnknownDimension => "unknown_dimension",
+            Self::InvalidChoice => "invalid_choice",
+            Self::InvalidValue => "invalid_value",
+            Self::RangeTooLong => "range_too_long",
+            Self::TooManyRows => "too_many_rows",
+            Self::NotFound => "not_found",
+            Self::QueryTimeout => "query_timeout",
+            Self::ClickhouseUnavailable => "clickhouse_unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("send the API token as `Authorization: Bearer <token>`")]
+    MissingToken,
+    #[error("the bearer token is unknown or was revoked")]
+    InvalidToken,
+    #[error("{0}")]
+    InvalidRequestBody(String),
+    #[error("the request body exceeds {limit_bytes} bytes")]
+    PayloadTooLarge { limit_bytes: usize },
+    /// A request field that fails validation.
+    #[error("{field}: {message}")]
+    Field { code: ErrorCode, field: String, message: String, choices: Vec<&'static str> },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the query took longer than {limit_secs} s; narrow the time range, use fewer dimensions or a coarser granularity")]
+    Timeout { limit_secs: u32 },
+    #[error("ClickHouse is not reachable: {0}")]
+    Unavailable(#[source] clickhouse::error::Error),
+    #[error("ClickHouse failed: {0}")]
+    ClickHouse(#[source] clickhouse::error::Error),
+}
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+impl ApiError {
+    /// `value` is not one of `choices` for `field`.
+    pub fn unknown(code: ErrorCode, field: impl Into<String>, value: &str, choices: Vec<&'static str>) -> Self {
+        let field = field.into();
+        let message = format!("{value:?} is not one of the valid choices");
+        Self::Field { code, field, message, choices }
+    }
+
+    pub fn invalid(code: ErrorCode, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Field { code, field: field.into(), message: message.into(), choices: Vec::new() }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::MissingToken => ErrorCode::MissingToken,
+            Self::InvalidToken => ErrorCode::InvalidToken,
+            Self::InvalidRequestBody(_) => ErrorCode::InvalidRequestBody,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::Field { code, .. } => *code,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Timeout { .. } => ErrorCode::QueryTimeout,
+            Self::Unavailable(_) => ErrorCode::ClickhouseUnavailable,
+            Self::ClickHouse(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// The problem document.
+#[derive(Debug, Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    choices: &'a [&'static str],
+}
+
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code().status_and_title().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let code = self.code();
+        let (status, title) = code.status_and_title();
+        let detail = match self {
+            // The server's own failure stays in the server log; the client
+            // learns only that it was not its fault.
+            Self::ClickHouse(err) => {
+                tracing::error!(error = %err, "ClickHouse query failed");
+                "the query failed inside the server; it has been logged".to_owned()
+            }
+            Self::Field { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        let (field, choices) = match self {
+            Self::Field { field, choices, .. } => (Some(field.as_str()), choices.as_slice()),
+            _ => (None, &[][..]),
+        };
+        let problem = Problem {
+            kind: format!("https://github.com/adhouse/adhouse/blob/main/README.md#error-{}", code.as_str()),
+            title,
+            status: status.as_u16(),
+            detail,
+            code: code.as_str(),
+            field,
+            choices,
+        };
+        let mut response = HttpResponse::build(status);
+        if matches!(self, Self::MissingToken | Self::InvalidToken) {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response.content_type(PROBLEM_CONTENT_TYPE).json(problem)
+    }
+}

@@ -1,0 +1,11 @@
+//! `POST /api/v1/query`: request → validated query → SQL on the chosen
+//! table → dense rows, totals and comparison.
+
+pub mod execute;
+pub mod request;
+pub mod response;
+pub mod sql;
+pub mod time;
+
+pub use execute::Executor;
+pub use request::{Context, Limits, Query, QueryRequest};

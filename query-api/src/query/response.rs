@@ -1,0 +1,99 @@
+//! The JSON answer of `POST /api/v1/query`.
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use super::time::{Granularity, ResolvedRange};
+use crate::catalog::{Metric, MetricValue, Unit};
+use crate::db::Stats;
+
+#[derive(Debug, Serialize)]
+pub struct QueryResponse {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Cell>>,
+    pub totals: ByMetric<MetricValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+    pub meta: Meta,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Column {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub kind: ColumnKind,
+    /// JSON type of the cells: `timestamp` (RFC 3339 string), `string`,
+    /// `integer`, `decimal` (exact JSON number) or `number` (float).
+    #[serde(rename = "type")]
+    pub value_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<Unit>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    Time,
+    Dimension,
+    Metric,
+}
+
+impl Column {
+    pub fn metric(metric: &'static Metric) -> Self {
+        let value_type = match metric.unit {
+            Unit::Currency => "decimal",
+            Unit::Percent => "number",
+            Unit::Count => "integer",
+        };
+        Self { name: metric.name, label: metric.label, kind: ColumnKind::Metric, value_type, unit: Some(metric.unit) }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Cell {
+    Text(String),
+    Metric(MetricValue),
+}
+
+/// Metric name → `T`, in the order of the request's metrics.
+#[derive(Debug)]
+pub struct ByMetric<T>(pub Vec<(&'static str, T)>);
+
+impl<T: Serialize> Serialize for ByMetric<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Comparison {
+    pub time_range: ResolvedRange,
+    /// Same columns and groups as `rows`, over the comparison period.
+    pub rows: Vec<Vec<Cell>>,
+    pub totals: ByMetric<MetricValue>,
+    pub change: ByMetric<Change>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Change {
+    /// `totals - comparison.totals`; percentage points for percent metrics.
+    pub absolute: MetricValue,
+    /// Relative change in percent; null when the comparison value is zero.
+    pub percent: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Meta {
+    /// The table that answered the main period.
+    pub table: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison_table: Option<&'static str>,
+    pub granularity: Granularity,
+    pub time_range: ResolvedRange,
+    pub clickhouse: Stats,
+}

@@ -1,0 +1,158 @@
+//! SQL for a validated query. Identifiers and expressions come from the
+//! catalog and the table description; every value the client sent (tenant
+//! aside, which the server supplies) travels as a `{name:Type}` parameter.
+
+use clickhouse::Client;
+
+use super::request::{Direction, FilterOp, OrderKey, Query};
+use super::time::{Granularity, TimeRange};
+use crate::catalog::Measure;
+use crate::rollups::Table;
+
+/// What one statement returns; every shape selects `(t, dims, values)`.
+#[derive(Debug, Clone, Copy)]
+pub enum Shape<'a> {
+    /// One row per group of dimensions, ranked by `order_by`, limited.
+    Groups,
+    /// One row per time bucket and group, restricted to `groups` if given.
+    Series { groups: Option<&'a [Vec<String>]> },
+    /// One row for everything in the range.
+    Totals,
+}
+
+/// A value bound to a `{name:Type}` placeholder.
+#[derive(Debug, Clone)]
+enum Param {
+    Text(String),
+    Texts(Vec<String>),
+    Groups(Vec<Vec<String>>),
+    Number(u32),
+}
+
+/// SQL text plus its parameters, ready to bind to a client query.
+#[derive(Debug)]
+pub struct Statement {
+    pub sql: String,
+    params: Vec<(String, Param)>,
+}
+
+impl Statement {
+    pub fn bind(&self, client: &Client) -> clickhouse::query::Query {
+        self.params.iter().fold(client.query(&self.sql), |query, (name, value)| match value {
+            Param::Text(text) => query.param(name, text),
+            Param::Texts(texts) => query.param(name, texts),
+            Param::Groups(groups) => query.param(name, groups),
+            Param::Number(number) => query.param(name, number),
+        })
+    }
+}
+
+/// The bucketing expression of a granularity over a `DateTime` expression;
+/// the same functions the tests' independent SQL uses over raw events.
+fn bucket_sql(granularity: Granularity, time: &str) -> String {
+    let tz = "{tz:String}";
+    match granularity {
+        Granularity::None => "toUInt32(0)".to_owned(),
+        Granularity::Minute => format!("toUInt32(toStartOfMinute({time}))"),
+        Granularity::Hour => format!("toUInt32(toStartOfHour({time}, {tz}))"),
+        Granularity::Day => format!("toUInt32(toStartOfDay({time}, {tz}))"),
+        Granularity::Week => format!("toUInt32(toDateTime(toMonday({time}, {tz}), {tz}))"),
+        Granularity::Month => format!("toUInt32(toDateTime(toStartOfMonth({time}, {tz}), {tz}))"),
+        Granularity::Quarter => format!("toUInt32(toDateTime(toStartOfQuarter({time}, {tz}), {tz}))"),
+        Granularity::Year => format!("toUInt32(toDateTime(toStartOfYear({time}, {tz}), {tz}))"),
+    }
+}
+
+pub fn statement(query: &Query, table: &Table, range: TimeRange, tenant: &str, measures: &[Measure], shape: Shape<'_>) -> Statement {
+    let mut params = vec![
+        ("tenant".to_owned(), Param::Text(tenant.to_owned())),
+        ("from".to_owned(), Param::Number(epoch_param(range.from))),
+        ("to".to_owned(), Param::Number(epoch_param(range.to))),
+    ];
+    let dimension_columns: Vec<&str> = match shape {
+        Shape::Totals => Vec::new(),
+        Shape::Groups | Shape::Series { .. } => query.dimensions.iter().map(|d| d.name()).collect(),
+    };
+    let dims_sql = if dimension_columns.is_empty() {
+        "emptyArrayString()".to_owned()
+    } else {
+        format!("[{}]", dimension_columns.iter().map(|column| format!("toString({column})")).collect::<Vec<_>>().join(", "))
+    };
+    let granularity = match shape {
+        Shape::Series { .. } => query.granularity,
+        Shape::Groups | Shape::Totals => Granularity::None,
+    };
+    let values_sql = measures.iter().map(|m| format!("toInt64({})", table.measure_sql(*m))).collect::<Vec<_>>().join(", ");
+    let time = table.time_column();
+    let mut sql = format!(
+        "SELECT {} AS t, {dims_sql} AS dims, [{values_sql}] AS values\nFROM {}\n\
+         WHERE tenant = {{tenant:String}} AND {time} >= toDateTime({{from:UInt32}}, 'UTC') AND {time} < toDateTime({{to:UInt32}}, 'UTC')",
+        bucket_sql(granularity, table.time_expr()),
+        table.name,
+    );
+    if sql.contains("{tz:String}") {
+        params.push(("tz".to_owned(), Param::Text(query.zone.name.clone())));
+    }
+    for (i, filter) in query.filters.iter().enumerate() {
+        let (column, name) = (filter.dimension.name(), format!("f{i}"));
+        let (condition, param) = match &filter.op {
+            FilterOp::Eq(value) => (format!("{column} = {{{name}:String}}"), Param::Text(value.clone())),
+            FilterOp::Neq(value) => (format!("{column} != {{{name}:String}}"), Param::Text(value.clone())),
+            FilterOp::In(values) => (format!("{column} IN {{{name}:Array(String)}}"), Param::Texts(values.clone())),
+            FilterOp::NotIn(values) => (format!("{column} NOT IN {{{name}:Array(String)}}"), Param::Texts(values.clone())),
+            FilterOp::Contains(value) => {
+                (format!("positionCaseInsensitiveUTF8({column}, {{{name}:String}}) > 0"), Param::Text(value.clone()))
+            }
+        };
+        sql.push_str(&format!("\n  AND {condition}"));
+        params.push((name, param));
+    }
+    if let Shape::Series { groups: Some(groups) } = shape {
+        sql.push_str(&format!("\n  AND has({{groups:Array(Array(String))}}, {dims_sql})"));
+        params.push(("groups".to_owned(), Param::Groups(groups.to_vec())));
+    }
+    let mut group_by: Vec<&str> = Vec::new();
+    if let Shape::Series { .. } = shape {
+        group_by.push("t");
+    }
+    group_by.extend(&dimension_columns);
+    if !group_by.is_empty() {
+        sql.push_str(&format!("\nGROUP BY {}", group_by.join(", ")));
+    }
+    if let (Shape::Groups, false) = (shape, dimension_columns.is_empty()) {
+        sql.push_str(&format!("\nORDER BY {}", order_sql(query, table).join(", ")));
+        sql.push_str("\nLIMIT {limit:UInt32} OFFSET {offset:UInt32}");
+        params.push(("limit".to_owned(), Param::Number(query.limit)));
+        params.push(("offset".to_owned(), Param::Number(query.offset)));
+    }
+    Statement { sql, params }
+}
+
+/// The requested order, then the first metric descending, then every
+/// dimension ascending so that equal rows still come in a stable order.
+fn order_sql(query: &Query, table: &Table) -> Vec<String> {
+    let aggregate = |measure: Measure| table.measure_sql(measure);
+    let mut terms: Vec<String> = query
+        .order_by
+        .iter()
+        .map(|order| {
+            let direction = match order.direction {
+                Direction::Asc => "ASC",
+                Direction::Desc => "DESC",
+            };
+            match order.key {
+                OrderKey::Metric(metric) => format!("{} {direction} NULLS LAST", metric.order_sql(aggregate)),
+                OrderKey::Dimension(dimension) => format!("{} {direction}", dimension.name()),
+            }
+        })
+        .collect();
+    terms.push(format!("{} DESC NULLS LAST", query.metrics[0].order_sql(aggregate)));
+    terms.extend(query.dimensions.iter().map(|dimension| format!("{} ASC", dimension.name())));
+    terms
+}
+
+/// Epoch seconds as ClickHouse `DateTime` takes them; ranges are validated
+/// to lie far inside 1970..2106.
+fn epoch_param(epoch: i64) -> u32 {
+    u32::try_from(epoch.max(0)).unwrap_or(u32::MAX)
+}

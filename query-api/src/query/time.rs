@@ -1,0 +1,354 @@
+//! Time in the requester's timezone: ranges, presets, buckets and the
+//! comparison period. Instants are UTC epoch seconds; calendar arithmetic
+//! (days, months, DST) goes through `jiff` with the IANA database bundled.
+
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+use serde::Serialize;
+
+use crate::error::{ApiError, ErrorCode, Result};
+
+/// An IANA timezone, by name and resolved.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    pub name: String,
+    tz: TimeZone,
+}
+
+impl Zone {
+    pub fn parse(field: &str, name: &str) -> Result<Self> {
+        // Names only: a POSIX rule or offset string would be read differently by ClickHouse.
+        let plausible = !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c));
+        match TimeZone::get(name) {
+            Ok(tz) if plausible => Ok(Self { name: name.to_owned(), tz }),
+            _ => Err(ApiError::invalid(
+                ErrorCode::InvalidValue,
+                field,
+                format!("{name:?} is not an IANA timezone name such as \"UTC\", \"Europe/Berlin\" or \"Asia/Kolkata\""),
+            )),
+        }
+    }
+
+    fn datetime(&self, epoch: i64) -> DateTime {
+        self.tz.to_datetime(timestamp(epoch))
+    }
+
+    fn offset_secs(&self, epoch: i64) -> i64 {
+        i64::from(self.tz.to_offset(timestamp(epoch)).seconds())
+    }
+
+    fn midnight(&self, date: Date) -> i64 {
+        date.to_zoned(self.tz.clone()).map_or(0, |zoned| zoned.timestamp().as_second())
+    }
+
+    fn instant(&self, datetime: DateTime) -> Option<i64> {
+        Some(datetime.to_zoned(self.tz.clone()).ok()?.timestamp().as_second())
+    }
+
+    /// RFC 3339 with the local offset, e.g. `2026-05-10T00:00:00+09:00`.
+    pub fn format(&self, epoch: i64) -> String {
+        let zoned = timestamp(epoch).to_zoned(self.tz.clone());
+        zoned.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    }
+}
+
+fn timestamp(epoch: i64) -> Timestamp {
+    Timestamp::from_second(epoch).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// `[from, to)` in UTC epoch seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from: i64,
+    pub to: i64,
+}
+
+impl TimeRange {
+    pub fn days(self) -> f64 {
+        (self.to - self.from) as f64 / 86_400.0
+    }
+}
+
+/// How a resolved range is reported back.
+#[derive(Debug, Serialize)]
+pub struct ResolvedRange {
+    pub from: String,
+    pub to: String,
+    pub timezone: String,
+}
+
+impl ResolvedRange {
+    pub fn new(range: TimeRange, zone: &Zone) -> Self {
+        Self { from: zone.format(range.from), to: zone.format(range.to), timezone: zone.name.clone() }
+    }
+}
+
+
+crate::names::named_enum!(
+    /// Size of the time buckets of a series; `none` for one row per group.
+    Granularity {
+        None = "none",
+        Minute = "minute",
+        Hour = "hour",
+        Day = "day",
+        Week = "week",
+        Month = "month",
+        Quarter = "quarter",
+        Year = "year",
+    }
+);
+
+crate::names::named_enum!(Preset {
+    Today = "today",
+    Yesterday = "yesterday",
+    Last7Days = "last_7_days",
+    Last30Days = "last_30_days",
+    Last90Days = "last_90_days",
+    ThisMonth = "this_month",
+    LastMonth = "last_month",
+    ThisYear = "this_year",
+});
+
+crate::names::named_enum!(Compare { None = "none", PreviousPeriod = "previous_period", PreviousYear = "previous_year" });
+
+impl Granularity {
+    /// The longest range a series of this granularity may cover, so that a
+    /// chart never asks for more points than a screen can show.
+    pub fn max_range_days(self) -> i64 {
+        match self {
+            Self::Minute => 3,
+            Self::Hour => 92,
+            Self::Day => 1_100,
+            Self::Week => 3_660,
+            Self::None | Self::Month | Self::Quarter | Self::Year => 36_600,
+        }
+    }
+
+    /// Start of the bucket holding `epoch`, as ClickHouse's `toStartOf*`
+    /// functions compute it in `zone`. Minutes and hours are cut on the
+    /// absolute time line, so the repeated hour of a DST fold is two buckets.
+    pub fn bucket_start(self, epoch: i64, zone: &Zone) -> i64 {
+        let cut = |unit: i64| epoch - (epoch + zone.offset_secs(epoch)).rem_euclid(unit);
+        let date = zone.datetime(epoch).date();
+        match self {
+            Self::None => epoch,
+            Self::Minute => cut(60),
+            Self::Hour => cut(3_600),
+            Self::Day => zone.midnight(date),
+            Self::Week => zone.midnight(date.checked_sub(i64::from(date.weekday().to_monday_zero_offset()).days()).unwrap_or(date)),
+            Self::Month => zone.midnight(date.first_of_month()),
+            Self::Quarter => {
+                let month = (date.month() - 1) / 3 * 3 + 1;
+                zone.midnight(Date::new(date.year(), month, 1).unwrap_or(date))
+            }
+            Self::Year => zone.midnight(date.first_of_year()),
+        }
+    }
+
+    fn next_bucket(self, start: i64, zone: &Zone) -> i64 {
+        let date = zone.datetime(start).date();
+        let later = |span: jiff::Span| zone.midnight(date.checked_add(span).unwrap_or(date));
+        match self {
+            Self::None => i64::MAX,
+            Self::Minute => self.bucket_start(start + 60, zone),
+            Self::Hour => self.bucket_start(start + 3_600, zone),
+            Self::Day => later(1.day()),
+            Self::Week => later(7.days()),
+            Self::Month => later(1.month()),
+            Self::Quarter => later(3.months()),
+            Self::Year => later(1.year()),
+        }
+    }
+
+    /// Starts of the buckets that overlap `range`, oldest first (the first
+    /// may start before `range.from`). `none` has one bucket, labelled `from`.
+    pub fn buckets(self, range: TimeRange, zone: &Zone) -> Vec<i64> {
+        let mut starts = vec![self.bucket_start(range.from, zone)];
+        loop {
+            let next = self.next_bucket(*starts.last().expect("not empty"), zone);
+            if next >= range.to || next <= *starts.last().expect("not empty") {
+                return starts;
+            }
+            starts.push(next);
+        }
+    }
+
+    /// Every instant where the query cuts time: the range ends and the
+    /// bucket starts inside it. A table can answer only if its buckets do
+    /// not straddle any of them.
+    pub fn cuts(self, range: TimeRange, zone: &Zone) -> Vec<i64> {
+        let mut cuts = self.buckets(range, zone);
+        cuts[0] = range.from;
+        cuts.push(range.to);
+        cuts
+    }
+}
+
+/// Wire form of `time_range`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeRangeRequest {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub preset: Option<String>,
+}
+
+/// Resolves the request's range in `zone`; dates are whole local days and
+/// `to` is inclusive for them, timestamps are instants and `to` is exclusive.
+pub fn resolve(request: &TimeRangeRequest, zone: &Zone, now: i64) -> Result<TimeRange> {
+    let range = match (request.preset.as_deref(), request.from.as_deref(), request.to.as_deref()) {
+        (Some(preset), None, None) => preset_range(Preset::parse("time_range.preset", preset)?, zone, now),
+        (None, Some(from), Some(to)) => {
+            TimeRange { from: endpoint("time_range.from", from, zone, false)?, to: endpoint("time_range.to", to, zone, true)? }
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                ErrorCode::InvalidValue,
+                "time_range",
+                "give either `preset` or both `from` and `to`",
+            ));
+        }
+    };
+    if range.from >= range.to {
+        return Err(ApiError::invalid(ErrorCode::InvalidValue, "time_range", "`from` must be before `to`"));
+    }
+    // ClickHouse DateTime spans 1970..2106; the API keeps well inside it.
+    if range.from < 0 || range.to > 4_102_444_800 {
+        return Err(ApiError::invalid(ErrorCode::InvalidValue, "time_range", "must lie between 1970 and 2100"));
+    }
+    Ok(range)
+}
+
+fn endpoint(field: &str, text: &str, zone: &Zone, is_end: bool) -> Result<i64> {
+    let invalid = || {
+        ApiError::invalid(
+            ErrorCode::InvalidValue,
+            field,
+            format!(
+                "{text:?} is neither a date (2026-05-10) nor a timestamp in whole seconds \
+                 (2026-05-10T08:00:00Z, 2026-05-10T08:00:00+02:00, or 2026-05-10T08:00:00 in the request's timezone)"
+            ),
+        )
+    };
+    if let Ok(date) = text.parse::<Date>() {
+        let date = if is_end { date.checked_add(1.day()).map_err(|_| invalid())? } else { date };
+        return Ok(zone.midnight(date));
+    }
+    let epoch_nanos = if let Ok(instant) = text.parse::<Timestamp>() {
+        instant.as_nanosecond()
+    } else {
+        let local = text.parse::<DateTime>().map_err(|_| invalid())?;
+        local.to_zoned(zone.tz.clone()).map_err(|_| invalid())?.timestamp().as_nanosecond()
+    };
+    if epoch_nanos % 1_000_000_000 != 0 {
+        return Err(invalid());
+    }
+    i64::try_from(epoch_nanos / 1_000_000_000).map_err(|_| invalid())
+}
+
+/// `last_N_days` ends with today (included, so a live dashboard sees it).
+fn preset_range(preset: Preset, zone: &Zone, now: i64) -> TimeRange {
+    let today = zone.datetime(now).date();
+    let day = |offset: i64| zone.midnight(today.checked_add(offset.days()).unwrap_or(today));
+    let month_start = today.first_of_month();
+    let months = |offset: i64| zone.midnight(month_start.checked_add(offset.months()).unwrap_or(month_start));
+    match preset {
+        Preset::Today => TimeRange { from: day(0), to: day(1) },
+        Preset::Yesterday => TimeRange { from: day(-1), to: day(0) },
+        Preset::Last7Days => TimeRange { from: day(-6), to: day(1) },
+        Preset::Last30Days => TimeRange { from: day(-29), to: day(1) },
+        Preset::Last90Days => TimeRange { from: day(-89), to: day(1) },
+        Preset::ThisMonth => TimeRange { from: months(0), to: months(1) },
+        Preset::LastMonth => TimeRange { from: months(-1), to: months(0) },
+        Preset::ThisYear => TimeRange {
+            from: zone.midnight(today.first_of_year()),
+            to: zone.midnight(today.first_of_year().checked_add(1.year()).unwrap_or(today)),
+        },
+    }
+}
+
+impl Compare {
+    /// The period to compare `range` with. A range of whole local days moves
+    /// by whole days (so DST does not shift it by an hour); any other range
+    /// moves by its duration. A year back keeps the local wall-clock times.
+    pub fn period(self, range: TimeRange, zone: &Zone) -> Option<TimeRange> {
+        let (from, to) = (zone.datetime(range.from), zone.datetime(range.to));
+        let back = |datetime: DateTime, span: jiff::Span| zone.instant(datetime.checked_sub(span).ok()?);
+        match self {
+            Self::None => None,
+            Self::PreviousYear => Some(TimeRange { from: back(from, 1.year())?, to: back(to, 1.year())? }),
+            Self::PreviousPeriod => {
+                let whole_days = from.time() == jiff::civil::Time::midnight() && to.time() == jiff::civil::Time::midnight();
+                if whole_days {
+                    let days = from.date().until(to.date()).ok()?.get_days();
+                    Some(TimeRange { from: back(from, i64::from(days).days())?, to: range.from })
+                } else {
+                    Some(TimeRange { from: range.from - (range.to - range.from), to: range.from })
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(name: &str) -> Zone {
+        Zone::parse("timezone", name).unwrap()
+    }
+
+    fn at(text: &str) -> i64 {
+        text.parse::<Timestamp>().unwrap().as_second()
+    }
+
+    #[test]
+    fn inclusive_dates_cover_whole_local_days() {
+        let tokyo = zone("Asia/Tokyo");
+        let request = TimeRangeRequest { from: Some("2026-05-10".into()), to: Some("2026-05-11".into()), preset: None };
+        let range = resolve(&request, &tokyo, 0).unwrap();
+        assert_eq!(range, TimeRange { from: at("2026-05-09T15:00:00Z"), to: at("2026-05-11T15:00:00Z") });
+        assert_eq!(tokyo.format(range.from), "2026-05-10T00:00:00+09:00");
+    }
+
+    #[test]
+    fn hour_buckets_in_kolkata_start_at_half_past_utc() {
+        let kolkata = zone("Asia/Kolkata");
+        let range = TimeRange { from: at("2026-05-10T00:00:00Z"), to: at("2026-05-10T03:00:00Z") };
+        let buckets = Granularity::Hour.buckets(range, &kolkata);
+        assert_eq!(buckets, [at("2026-05-09T23:30:00Z"), at("2026-05-10T00:30:00Z"), at("2026-05-10T01:30:00Z"), at("2026-05-10T02:30:00Z")]);
+    }
+
+    #[test]
+    fn a_day_with_a_dst_change_is_one_bucket_of_23_hours() {
+        let new_york = zone("America/New_York");
+        let range = TimeRange { from: at("2026-03-08T05:00:00Z"), to: at("2026-03-10T04:00:00Z") };
+        let buckets = Granularity::Day.buckets(range, &new_york);
+        assert_eq!(buckets, [at("2026-03-08T05:00:00Z"), at("2026-03-09T04:00:00Z")]);
+        let back = Compare::PreviousPeriod.period(range, &new_york).unwrap();
+        assert_eq!(new_york.format(back.from), "2026-03-06T00:00:00-05:00");
+    }
+
+    #[test]
+    fn weeks_start_on_monday_and_quarters_on_their_first_month() {
+        let utc = zone("UTC");
+        assert_eq!(Granularity::Week.bucket_start(at("2026-05-10T12:00:00Z"), &utc), at("2026-05-04T00:00:00Z"));
+        assert_eq!(Granularity::Quarter.bucket_start(at("2026-05-10T12:00:00Z"), &utc), at("2026-04-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn previous_year_keeps_local_wall_clock_times() {
+        let berlin = zone("Europe/Berlin");
+        let range = TimeRange { from: at("2026-07-01T22:00:00Z"), to: at("2026-07-02T22:00:00Z") };
+        let back = Compare::PreviousYear.period(range, &berlin).unwrap();
+        assert_eq!(berlin.format(back.from), "2025-07-02T00:00:00+02:00");
+    }
+
+    #[test]
+    fn offsets_and_posix_rules_are_not_timezone_names() {
+        for bad in ["", "+05:30", "EST5EDT,M3.2.0,M11.1.0", "Mars/Olympus", "Europe/Berlin'; DROP"] {
+            assert!(Zone::parse("timezone", bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Which table answers a query: the coarsest rollup that has every dimension
+//! the query groups or filters by, whose buckets never straddle a cut of the
+//! query's time line, and whose retention covers the range; otherwise raw
+//! `events`. See DESIGN.md beside this file.
+
+use std::collections::BTreeSet;
+
+use adhouse_core::settings::SchemaSettings;
+
+use crate::catalog::{Dimension, Measure};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    /// AggregatingMergeTree of partial sums per UTC bucket.
+    Rollup,
+    /// One row per event.
+    Raw,
+}
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub name: &'static str,
+    pub kind: TableKind,
+    /// Width of the table's UTC-aligned buckets; 1 for raw events, whose
+    /// timestamps the API never needs finer than a second.
+    pub bucket_secs: i64,
+    pub dimensions: &'static [Dimension],
+    /// How far back the table keeps data; `None` is forever.
+    pub retention_days: Option<u32>,
+}
+
+impl Table {
+    pub fn measure_sql(&self, measure: Measure) -> &'static str {
+        match self.kind {
+            TableKind::Rollup => measure.rollup_sql(),
+            TableKind::Raw => measure.raw_sql(),
+        }
+    }
+
+    /// The column that range conditions bound (it leads the sorting key).
+    pub fn time_column(&self) -> &'static str {
+        match self.kind {
+            TableKind::Rollup => "bucket",
+            TableKind::Raw => "ts",
+        }
+    }
+
+    /// A `DateTime` expression for the row's time, for bucketing functions.
+    pub fn time_expr(&self) -> &'static str {
+        match self.kind {
+            TableKind::Rollup => "bucket",
+            TableKind::Raw => "toDateTime(ts, 'UTC')",
+        }
+    }
+}
+
+use Dimension::*;
+
+const MINUTE_DIMENSIONS: &[Dimension] = &[PublisherId, DemandPartner, AdFormat, Country, DeviceType];
+const HOUR_DIMENSIONS: &[Dimension] = &[PublisherId, PlacementId, DemandPartner, CampaignId, AdFormat, Country, DeviceType];
+const DAY_DIMENSIONS: &[Dimension] =
+    &[PublisherId, PlacementId, DemandPartner, CampaignId, CreativeId, AdFormat, Country, DeviceType, Domain];
+
+/// What a query needs from the table that answers it.
+#[derive(Debug)]
+pub struct Need<'a> {
+    /// Dimensions grouped or filtered by.
+    pub dimensions: &'a BTreeSet<Dimension>,
+    /// Every instant where the query cuts time (see `Granularity::cuts`).
+    pub cuts: &'a [i64],
+    /// Start of the range, and now, for retention.
+    pub from: i64,
+    pub now: i64,
+}
+
+/// The tables of the schema, rollups in order of preference.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    rollups: [Table; 3],
+    raw: Table,
+}
+
+impl Tables {
+    /// Retention comes from the same settings that rendered the TTLs.
+    pub fn new(schema: &SchemaSettings) -> Self {
+        let rollup = |name, bucket_secs, dimensions, retention_days| Table {
+            name,
+            kind: TableKind::Rollup,
+            bucket_secs,
+            dimensions,
+            retention_days,
+        };
+        Self {
+            // Coarsest first: a coarser bucket folds more events into a row,
+            // which on ad data outweighs the extra dimensions it keeps.
+            rollups: [
+                rollup("events_1d", 86_400, DAY_DIMENSIONS, None),
+                rollup("events_1h", 3_600, HOUR_DIMENSIONS, Some(schema.hour_ttl_days)),
+                rollup("events_1m", 60, MINUTE_DIMENSIONS, Some(schema.minute_ttl_days)),
+            ],
+            raw: Table {
+                name: "events",
+                kind: TableKind::Raw,
+                bucket_secs: 1,
+                dimensions: &Dimension::ALL,
+                retention_days: Some(schema.events_ttl_days),
+            },
+        }
+    }
+
+    pub fn raw(&self) -> &Table {
+        &self.raw
+    }
+
+    /// The first rollup that can answer `need` exactly, else raw events.
+    pub fn choose(&self, need: &Need<'_>) -> &Table {
+        self.rollups.iter().find(|table| can_answer(table, need)).unwrap_or(&self.raw)
+    }
+}
+
+fn can_answer(table: &Table, need: &Need<'_>) -> bool {
+    let has_dimensions = need.dimensions.iter().all(|dimension| table.dimensions.contains(dimension));
+    // Rollup buckets are UTC-aligned, so a cut falls on a bucket boundary
+    // exactly when it is a multiple of the bucket width.
+    let aligned = need.cuts.iter().all(|cut| cut.rem_euclid(table.bucket_secs) == 0);
+    // A TTL drops whole parts only once all their rows expired, so rows
+    // younger than the retention are always there.
+    let retained = table.retention_days.is_none_or(|days| need.from >= need.now - i64::from(days) * 86_400);
+    has_dimensions && aligned && retained
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::time::{Granularity, TimeRange, Zone};
+
+    fn tables() -> Tables {
+        Tables::new(&SchemaSettings {
+            cluster: String::new(),
+            events_ttl_days: 90,
+            minute_ttl_days: 30,
+            hour_ttl_days: 730,
+            dedup_window_blocks: 1,
+        })
+    }
+
+    const NOW: i64 = 1_778_400_000; // 2026-05-10T08:00:00Z
+    const DAY: i64 = 86_400;
+
+    fn choose(dimensions: &[Dimension], granularity: Granularity, timezone: &str, range: TimeRange) -> &'static str {
+        let zone = Zone::parse("timezone", timezone).unwrap();
+        let dimensions = dimensions.iter().copied().collect();
+        let cuts = granularity.cuts(range, &zone);
+        tables().choose(&Need { dimensions: &dimensions, cuts: &cuts, from: range.from, now: NOW }).name
+    }
+
+    /// Seven whole local days ending on the day of NOW.
+    fn week_in(timezone: &str) -> TimeRange {
+        let zone = Zone::parse("timezone", timezone).unwrap();
+        let end = Granularity::Day.bucket_start(NOW, &zone) + DAY;
+        TimeRange { from: end - 7 * DAY, to: end }
+    }
+
+    #[test]
+    fn utc_days_come_from_the_day_rollup() {
+        assert_eq!(choose(&[Country], Granularity::Day, "UTC", week_in("UTC")), "events_1d");
+    }
+
+    #[test]
+    fn whole_hour_timezones_come_from_the_hour_rollup() {
+        for timezone in ["Asia/Tokyo", "America/New_York", "Europe/Berlin"] {
+            assert_eq!(choose(&[], Granularity::Day, timezone, week_in(timezone)), "events_1h", "{timezone}");
+        }
+    }
+
+    #[test]
+    fn half_hour_timezones_come_from_the_minute_rollup_or_raw_events_for_its_missing_dimensions() {
+        let range = week_in("Asia/Kolkata");
+        assert_eq!(choose(&[Country], Granularity::Day, "Asia/Kolkata", range), "events_1m");
+        assert_eq!(choose(&[PlacementId], Granularity::Day, "Asia/Kolkata", range), "events");
+    }
+
+    #[test]
+    fn minute_series_need_the_minute_rollup() {
+        let range = TimeRange { from: NOW - DAY, to: NOW };
+        assert_eq!(choose(&[], Granularity::Minute, "UTC", range), "events_1m");
+    }
+
+    #[test]
+    fn dimensions_outside_every_rollup_need_raw_events() {
+        assert_eq!(choose(&[Os], Granularity::None, "UTC", week_in("UTC")), "events");
+        assert_eq!(choose(&[Source], Granularity::Day, "UTC", week_in("UTC")), "events");
+    }
+
+    #[test]
+    fn a_range_cut_inside_a_bucket_needs_a_finer_table() {
+        let range = TimeRange { from: NOW - DAY + 90, to: NOW };
+        assert_eq!(choose(&[], Granularity::None, "UTC", range), "events");
+        let range = TimeRange { from: NOW - DAY + 60, to: NOW };
+        assert_eq!(choose(&[], Granularity::None, "UTC", range), "events_1m");
+    }
+
+    #[test]
+    fn ranges_older_than_a_rollups_retention_skip_it() {
+        let old = TimeRange { from: NOW - 40 * DAY - 60, to: NOW - 39 * DAY - 60 };
+        assert_eq!(choose(&[], Granularity::None, "UTC", old), "events");
+        let old_hours = TimeRange { from: NOW - 800 * DAY, to: NOW - 799 * DAY };
+        assert_eq!(choose(&[PlacementId], Granularity::Hour, "UTC", old_hours), "events");
+    }
+}

@@ -1,0 +1,97 @@
+//! Lists for filter drop-downs and the sidebar, answered by the same query
+//! machinery (and so the same rollup matcher) as `POST /api/v1/query`.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Tenant;
+use crate::catalog::{Dimension, Metric, MetricValue};
+use crate::error::{ApiError, ErrorCode, Result};
+use crate::query::request::{Filter, FilterOp, Query};
+use crate::query::response::Cell;
+use crate::query::time::{self, Compare, Granularity, Preset, TimeRangeRequest};
+use crate::query::Executor;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValuesParams {
+    search: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+struct ValueEntry {
+    value: String,
+    impressions: MetricValue,
+    requests: MetricValue,
+}
+
+const MAX_VALUES: u32 = 1_000;
+
+/// Top values of one dimension over a recent window, most impressions first.
+async fn top_values(
+    state: &AppState,
+    tenant: &Tenant,
+    dimension: Dimension,
+    preset: Preset,
+    search: Option<String>,
+    limit: u32,
+) -> Result<HttpResponse> {
+    let now = jiff::Timestamp::now().as_second();
+    let range = time::resolve(&TimeRangeRequest { preset: Some(preset.name().to_owned()), ..Default::default() }, &tenant.zone, now)?;
+    let query = Query {
+        metrics: ["impressions", "requests"].iter().filter_map(|name| Metric::by_name(name)).collect(),
+        dimensions: vec![dimension],
+        filters: search.map(|text| Filter { dimension, op: FilterOp::Contains(text) }).into_iter().collect(),
+        zone: tenant.zone.clone(),
+        range,
+        granularity: Granularity::None,
+        compare: Compare::None,
+        order_by: Vec::new(),
+        limit,
+        offset: 0,
+        use_rollups: true,
+    };
+    let response = Executor { db: &state.db, tables: &state.tables, tenant: &tenant.id, now }.run(&query).await?;
+    state.metrics.observe_clickhouse(response.meta.table, &response.meta.clickhouse);
+    let values: Vec<ValueEntry> = response
+        .rows
+        .into_iter()
+        .filter_map(|row| match <[Cell; 3]>::try_from(row).ok()? {
+            [Cell::Text(value), Cell::Metric(impressions), Cell::Metric(requests)] => Some(ValueEntry { value, impressions, requests }),
+            _ => None,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "dimension": dimension.name(),
+        "values": values,
+        "meta": response.meta,
+    })))
+}
+
+/// `GET /api/v1/dimensions/{name}/values?search=&limit=`: the last 30 days.
+pub async fn dimension_values(
+    state: web::Data<AppState>,
+    tenant: Tenant,
+    name: web::Path<String>,
+    params: web::Query<ValuesParams>,
+) -> Result<HttpResponse> {
+    let dimension = Dimension::by_name(&name)
+        .ok_or_else(|| ApiError::unknown(ErrorCode::UnknownDimension, "name", &name, Dimension::names()))?;
+    let ValuesParams { search, limit } = params.into_inner();
+    let limit = limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_VALUES {
+        return Err(ApiError::invalid(ErrorCode::InvalidValue, "limit", format!("must be 1 to {MAX_VALUES}")));
+    }
+    if search.as_ref().is_some_and(|text| text.chars().count() > 200) {
+        return Err(ApiError::invalid(ErrorCode::InvalidValue, "search", "at most 200 characters"));
+    }
+    top_values(&state, &tenant, dimension, Preset::Last30Days, search.filter(|text| !text.is_empty()), limit).await
+}
+
+/// `GET /api/v1/sources`: the ingest sources of the tenant's raw events
+/// (their retention: the last 90 days), for the dashboard sidebar.
+pub async fn sources(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResponse> {
+    top_values(&state, &tenant, Dimension::Source, Preset::Last90Days, None, MAX_VALUES).await
+}

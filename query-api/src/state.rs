@@ -1,0 +1,38 @@
+//! What every handler shares, built once from the settings.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use adhouse_core::Settings;
+
+use crate::auth::TokenStore;
+use crate::db::Db;
+use crate::query::Limits;
+use crate::rollups::Tables;
+use crate::telemetry::Metrics;
+
+pub struct AppState {
+    pub db: Db,
+    pub tokens: TokenStore,
+    pub tables: Tables,
+    pub limits: Limits,
+    pub metrics: Metrics,
+    pub static_dir: PathBuf,
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    pub fn new(settings: &Settings) -> Self {
+        let client = adhouse_core::clickhouse::client(&settings.clickhouse);
+        let api = &settings.api;
+        Self {
+            db: Db::new(client.clone(), api.max_execution_secs),
+            tokens: TokenStore::new(client, Duration::from_secs(api.token_cache_secs)),
+            tables: Tables::new(&settings.schema),
+            limits: Limits { max_rows: api.max_rows },
+            metrics: Metrics::default(),
+            static_dir: api.static_dir.clone(),
+            max_body_bytes: api.max_body_bytes,
+        }
+    }
+}
