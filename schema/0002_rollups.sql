@@ -14,9 +14,14 @@
 -- offsets (Asia/Kolkata) need events_1m. The query API picks accordingly.
 --
 -- Each view reads `events` directly: the hour and day tables carry dimensions
--- the finer tables drop, so they cannot cascade. Views only see inserted
--- blocks; a block that ClickHouse drops as a duplicate (same de-duplication
--- token) never reaches them, so rollups de-duplicate exactly like events.
+-- the finer tables drop, so they cannot cascade.
+--
+-- De-duplication: ClickHouse runs the views even for a block that `events`
+-- drops as a duplicate of its insert_deduplication_token. The rollups
+-- therefore keep a de-duplication window too, and every insert into events
+-- sets deduplicate_blocks_in_dependent_materialized_views = 1, which gives
+-- each view's block a token derived from the insert's: a retried chunk is
+-- then dropped by events and by every rollup alike.
 -- AggregatingMergeTree merges rows with equal keys in the background: always
 -- read with sum()/uniqCombined64Merge() and GROUP BY, never row by row.
 
@@ -36,7 +41,7 @@ ENGINE = ${replicated}AggregatingMergeTree
 PARTITION BY toDate(bucket)
 ORDER BY (tenant, bucket, publisher_id, demand_partner, ad_format, country, device_type)
 TTL bucket + toIntervalDay(${minute_ttl_days})
-SETTINGS ttl_only_drop_parts = 1
+SETTINGS ttl_only_drop_parts = 1, ${dedup_window}
 COMMENT 'Per-minute rollup of events (low-cardinality dimensions only)';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.events_1m_mv${local} ${on_cluster}
@@ -67,7 +72,7 @@ ENGINE = ${replicated}AggregatingMergeTree
 PARTITION BY toYYYYMM(bucket)
 ORDER BY (tenant, bucket, publisher_id, placement_id, demand_partner, campaign_id, ad_format, country, device_type)
 TTL bucket + toIntervalDay(${hour_ttl_days})
-SETTINGS ttl_only_drop_parts = 1
+SETTINGS ttl_only_drop_parts = 1, ${dedup_window}
 COMMENT 'Per-hour rollup of events; the source of per-day reports in whole-hour timezones';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.events_1h_mv${local} ${on_cluster}
@@ -99,6 +104,7 @@ ${rollup_columns}
 ENGINE = ${replicated}AggregatingMergeTree
 PARTITION BY toYear(bucket)
 ORDER BY (tenant, bucket, publisher_id, placement_id, demand_partner, campaign_id, creative_id, ad_format, country, device_type, domain)
+SETTINGS ${dedup_window}
 COMMENT 'Per-UTC-day rollup of events with every dimension but os; kept forever';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.events_1d_mv${local} ${on_cluster}

@@ -20,3 +20,12 @@ pub fn server_client(settings: &ClickHouseSettings) -> Client {
             settings::Compression::Lz4 => Compression::Lz4,
         })
 }
+
+/// Makes `insert` a de-duplicated write into `events` under `token`: a
+/// retry with the same token is dropped by `events` and by every rollup
+/// (schema/0002_rollups.sql explains why both settings are needed).
+pub fn deduplicated<T>(insert: clickhouse::insert::Insert<T>, token: &str) -> clickhouse::insert::Insert<T> {
+    insert
+        .with_setting("insert_deduplication_token", token)
+        .with_setting("deduplicate_blocks_in_dependent_materialized_views", "1")
+}

@@ -42,7 +42,7 @@ fn cluster_mode_renders_on_cluster_replicated_local_tables_and_distributed_table
         );
     }
     let events = statements.iter().find(|s| s.contains("`adhouse`.events_local ")).unwrap();
-    assert!(events.contains("replicated_deduplication_window = 10000"), "{events}");
+    assert!(events.contains("replicated_deduplication_window = 100000"), "{events}");
     for view in statements.iter().filter(|s| first_line(s).starts_with("CREATE MATERIALIZED VIEW")) {
         assert!(view.contains("FROM `adhouse`.events_local"), "views read the local shard: {view}");
         assert!(view.contains("_local\nAS SELECT") || view.contains("TO `adhouse`.events_1"), "{view}");

@@ -4,5 +4,11 @@
 pub mod chunker;
 pub mod decode;
 pub mod formats;
+pub mod ingest;
+pub mod ledger;
 pub mod mapping;
+pub mod metrics;
+pub mod s3_event;
+pub mod store;
+pub mod worker;
 pub mod r#gen;

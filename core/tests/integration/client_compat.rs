@@ -53,6 +53,7 @@ async fn fetch_validation_rejects_a_row_type_that_does_not_match_the_schema() {
     }
     let db = TestDb::empty("compat_validation").await;
     sample_table(&db).await;
+    db.client.query("INSERT INTO samples VALUES (1, 'one', 1)").execute().await.unwrap();
     let err = db.client.query("SELECT id FROM samples").fetch_all::<Wrong>().await.unwrap_err();
     assert!(matches!(err, clickhouse::error::Error::SchemaMismatch(_)), "{err:?}");
 }

@@ -49,7 +49,7 @@ impl TestDb {
     pub async fn insert(&self, events: &[Event<'_>], dedup_token: Option<&str>) {
         let mut insert = self.client.insert::<Event<'_>>("events").await.expect("insert starts");
         if let Some(token) = dedup_token {
-            insert = insert.with_setting("insert_deduplication_token", token);
+            insert = adhouse_core::clickhouse::deduplicated(insert, token);
         }
         for event in events {
             insert.write(event).await.expect("row written");
@@ -98,6 +98,13 @@ impl Rng {
     fn pick<'a>(&mut self, choices: &[&'a str]) -> &'a str {
         choices[self.below(choices.len() as u64) as usize]
     }
+}
+
+/// UTC midnight `days` days ago: synthetic data must be recent, or the
+/// tables' TTLs (30 days for minutes) drop it on insert.
+pub fn days_ago(days: i64) -> OffsetDateTime {
+    let today = OffsetDateTime::now_utc().date().midnight().assume_utc();
+    today - Duration::days(days)
 }
 
 /// `count` events spread over `days` UTC days from `start`, for two tenants,

@@ -1,13 +1,11 @@
-use time::macros::datetime;
-
-use crate::common::{TestDb, synthetic_events};
+use crate::common::{TestDb, days_ago, synthetic_events};
 
 const ROLLUPS: [&str; 3] = ["events_1m", "events_1h", "events_1d"];
 
 #[tokio::test]
 async fn a_block_inserted_twice_with_the_same_token_is_stored_once_in_events_and_rollups() {
     let db = TestDb::migrated("dedup").await;
-    let block = synthetic_events(7, datetime!(2026-03-01 0:00 UTC), 1, 5_000, 1_000);
+    let block = synthetic_events(7, days_ago(2), 1, 5_000, 1_000);
 
     db.insert(&block, Some("s3://test/a.jsonl@etag1#0")).await;
     db.insert(&block, Some("s3://test/a.jsonl@etag1#0")).await;

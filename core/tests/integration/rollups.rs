@@ -3,9 +3,7 @@
 //! schema's materialized views.
 
 use adhouse_core::event::EventType;
-use time::macros::datetime;
-
-use crate::common::{TestDb, synthetic_events};
+use crate::common::{TestDb, days_ago, synthetic_events};
 
 struct Rollup {
     table: &'static str,
@@ -49,7 +47,7 @@ fn rollup_measures() -> String {
 async fn loaded_db(test: &str) -> TestDb {
     let db = TestDb::migrated(test).await;
     // Three UTC days, so that every local day of the timezones below is whole.
-    let events = synthetic_events(42, datetime!(2026-05-10 0:00 UTC), 3, 200_000, 150_000);
+    let events = synthetic_events(42, days_ago(4), 3, 200_000, 150_000);
     for chunk in events.chunks(50_000) {
         db.insert(chunk, None).await;
     }

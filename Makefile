@@ -1,0 +1,32 @@
+# adhouse: the two commands of the README are `make demo` and `make test`.
+include dev/Makefile.inc
+
+CARGO ?= cargo
+INGESTER := target/debug/adhouse-ingester
+WITH_ENV := set -a && . ./.dev/env && set +a &&
+
+.PHONY: build dev-up demo test test-rust
+
+build:
+	$(CARGO) build --workspace --bins
+
+# The local stack with the schema applied.
+dev-up: stack-up build
+	$(WITH_ENV) $(INGESTER) migrate
+
+demo: dev-up
+	@$(WITH_ENV) echo; echo "adhouse demo stack is up:"; \
+	echo "  ClickHouse  $$CLICKHOUSE_URL   (try: curl '$$CLICKHOUSE_URL/?query=SHOW+TABLES+FROM+adhouse')"; \
+	echo "  S3 / SQS    $$AWS_ENDPOINT_URL  bucket $$ADHOUSE_BUCKET"; \
+	echo "  source .dev/env to use them; make dev-down stops everything"
+
+# Everything, on a stack started fresh for the run and stopped afterwards.
+test: venv build
+	status=0; \
+	$(DEV_STACK) up --fresh || status=$$?; \
+	if [ $$status -eq 0 ]; then $(MAKE) --no-print-directory test-rust || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then $(DEV_PYTHON) -m pytest -c dev/pytest.ini dev/tests || status=$$?; fi; \
+	$(DEV_STACK) down; exit $$status
+
+test-rust:
+	$(WITH_ENV) $(CARGO) test --workspace --no-fail-fast

@@ -1,0 +1,173 @@
+"""The embedded ClickHouse engine (chDB) and the per-request sessions queries run in.
+
+chDB hosts one engine per process, bound to one data path, alive while at least
+one connection to it is open.  Each connection is its own session (current
+database, SET settings), and queries on different connections run in parallel
+with the GIL released.  So every request gets a fresh connection: its
+`database` and settings cannot leak into another request, and no lock is
+needed.  An idle anchor connection keeps the engine up between requests.
+"""
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+
+import chdb
+
+from .errors import EngineError, ErrorCatalog, ServerError, from_engine_exception
+
+# Settings the HTTP layer itself acts on; their engine defaults decide what a
+# request that does not mention them gets.
+TRANSPORT_SETTINGS = (
+    "enable_http_compression",
+    "http_zlib_compression_level",
+    "network_compression_method",
+    "network_zstd_compression_level",
+)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The counters ClickHouse reports in `X-ClickHouse-Summary`."""
+
+    read_rows: int = 0
+    read_bytes: int = 0
+    written_rows: int = 0
+    written_bytes: int = 0
+    total_rows_to_read: int = 0
+    result_rows: int = 0
+    result_bytes: int = 0
+    elapsed_ns: int = 0
+
+
+@dataclass(frozen=True)
+class SessionScope:
+    """What a request sets up before its statement runs."""
+
+    database: str | None
+    settings: tuple[tuple[str, str], ...]  # applied in order
+
+
+class QueryOutput:
+    """A finished query's formatted bytes, exactly as the engine produced them."""
+
+    def __init__(self, result):
+        self._result = result  # owns the memory `body` points into
+        self._view = result.get_memview()
+        self.body = self._view.view()
+        self.summary = Summary(
+            read_rows=result.storage_rows_read(),
+            read_bytes=result.storage_bytes_read(),
+            written_rows=result.rows_written(),
+            written_bytes=result.bytes_written(),
+            total_rows_to_read=result.storage_rows_read(),
+            result_rows=result.rows_read(),
+            result_bytes=result.bytes_read(),
+            elapsed_ns=int(result.elapsed() * 1e9),
+        )
+
+
+def _call(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except (EngineError, ServerError):
+        raise
+    except RuntimeError as exc:
+        raise from_engine_exception(exc) from None
+
+
+def quote_identifier(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def quote_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class Engine:
+    def __init__(self, path: str):
+        self._path = os.path.abspath(path)
+        os.makedirs(self._path, exist_ok=True)
+        self._anchor = _call(chdb.connect, self._path)
+        self.version = self._rows("SELECT version() AS v")[0]["v"]
+        self.timezone = self._rows("SELECT timezone() AS tz")[0]["tz"]
+        self.catalog = ErrorCatalog(
+            {
+                row["name"]: row["code"]
+                for row in self._rows(
+                    "SELECT DISTINCT name, code FROM system.errors SETTINGS system_events_show_zero_values = 1"
+                )
+            },
+            self.version,
+        )
+        self.content_types = {
+            row["name"]: row["content_type"]
+            for row in self._rows("SELECT name, content_type FROM system.formats WHERE is_output")
+        }
+        self.setting_defaults = {
+            row["name"]: row["value"]
+            for row in self._rows(
+                "SELECT name, value FROM system.settings WHERE name IN {names:Array(String)}",
+                names=str(list(TRANSPORT_SETTINGS)),
+            )
+        }
+
+    def _rows(self, sql: str, **params) -> list[dict]:
+        result = _call(self._anchor.query, sql, "JSONEachRow", params=params)
+        return [json.loads(line) for line in result.bytes().splitlines()]
+
+    def session(self, scope: SessionScope) -> "Session":
+        return Session(_call(chdb.connect, self._path), scope)
+
+    def close(self) -> None:
+        self._anchor.close()
+
+
+class Session:
+    """One request's connection, with its database and settings applied."""
+
+    def __init__(self, connection, scope: SessionScope):
+        self._connection = connection
+        try:
+            if scope.database:
+                self._run(f"USE {quote_identifier(scope.database)}")
+            for name, value in scope.settings:
+                self._run(f"SET {quote_identifier(name)} = {quote_string(value)}")
+        except BaseException:
+            connection.close()
+            raise
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._connection.close()
+
+    def _run(self, sql: str) -> None:
+        _call(self._connection.query, sql, "TabSeparated")
+
+    def query(self, sql: str, output_format: str, params: dict[str, str]) -> QueryOutput:
+        return QueryOutput(_call(self._connection.query, sql, output_format, params=params))
+
+    def insert(self, header: str, data_format: str, chunks) -> Summary:
+        """Streams `chunks` into `header` (an INSERT without its data) in constant memory.
+
+        Blocks the engine has already formed stay written if the data later
+        turns out bad, exactly as with ClickHouse's own streaming INSERT.
+        """
+        inserter = _call(self._connection.send_insert, header, data_format)
+        try:
+            for chunk in chunks:
+                _call(inserter.append, chunk)
+        except BaseException:
+            # The original failure is what the client must see, not a failed cancel.
+            with contextlib.suppress(RuntimeError):
+                inserter.cancel()
+            raise
+        result = _call(inserter.finish)
+        return Summary(
+            written_rows=result.rows_written,
+            written_bytes=result.bytes_written,
+            elapsed_ns=int(result.elapsed * 1e9),
+        )

@@ -1,0 +1,35 @@
+"""Many clients at once: every answer must be the one asked for."""
+
+import threading
+
+import requests
+
+THREADS = 8
+QUERIES_PER_THREAD = 50
+QUERY = b"SELECT {k:UInt32} AS asked, count(), sum(v), getSetting('max_threads') FROM t WHERE k = {k:UInt32}"
+
+
+def test_parallel_clients_each_get_their_own_answers(clickhouse_url, database, ch):
+    ch.text(f"CREATE TABLE {database}.t (k UInt32, v UInt64) ENGINE = MergeTree ORDER BY k")
+    ch.text(f"INSERT INTO {database}.t SELECT number % 100, number FROM numbers(100000)")
+    failures: list[str] = []
+
+    def client(thread: int) -> None:
+        http = requests.Session()  # one keep-alive connection per thread, as a pool would hold
+        for i in range(QUERIES_PER_THREAD):
+            key = (thread * QUERIES_PER_THREAD + i) % 100
+            response = http.post(
+                clickhouse_url,
+                params={"database": database, "param_k": str(key), "max_threads": str(1 + i % 2)},
+                data=QUERY,
+            )
+            expected = f"{key}\t1000\t{sum(range(key, 100000, 100))}\t{1 + i % 2}\n"
+            if response.status_code != 200 or response.text != expected:
+                failures.append(f"thread {thread} query {i}: {response.status_code} {response.text!r}")
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []

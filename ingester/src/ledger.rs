@@ -1,0 +1,77 @@
+//! The `ingest_files` ledger: one row per state change of an S3 object
+//! version, the latest winning (ReplacingMergeTree on `updated_at`).
+//!
+//! The ledger is advisory for ownership (ClickHouse has no transactions)
+//! and authoritative for completion: rows are exact because every chunk
+//! insert carries a de-duplication token, whoever sends it (DESIGN.md).
+
+use clickhouse::{Client, Row};
+use serde::{Deserialize, Serialize};
+use serde_repr::{Deserialize_repr, Serialize_repr};
+use time::OffsetDateTime;
+
+/// `ingest_files.status`; discriminants are the schema's Enum8 values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize_repr, Deserialize_repr)]
+#[repr(i8)]
+pub enum FileStatus {
+    Processing = 1,
+    Done = 2,
+    Failed = 3,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub bucket: String,
+    pub key: String,
+    pub etag: String,
+    pub size_bytes: u64,
+    pub source: String,
+    pub tenant: String,
+    pub status: FileStatus,
+    /// Worker id of the owner; empty when released.
+    pub owner: String,
+    pub next_chunk: u32,
+    pub rows_ok: u64,
+    pub rows_bad: u64,
+    pub attempts: u32,
+    pub error: String,
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    pub event_time: OffsetDateTime,
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Clone)]
+pub struct Ledger {
+    client: Client,
+}
+
+impl Ledger {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// The latest entry of an object version, if it was ever seen.
+    pub async fn get(&self, bucket: &str, key: &str, etag: &str) -> clickhouse::error::Result<Option<LedgerEntry>> {
+        self.client
+            .query("SELECT ?fields FROM ingest_files FINAL WHERE bucket = {bucket:String} AND key = {key:String} AND etag = {etag:String}")
+            .param("bucket", bucket)
+            .param("key", key)
+            .param("etag", etag)
+            .fetch_optional()
+            .await
+    }
+
+    /// Records `entry` as the object's current state, stamped now. Each write
+    /// is a new row; `updated_at` orders them.
+    pub async fn put(&self, entry: &mut LedgerEntry) -> clickhouse::error::Result<()> {
+        // Strictly increasing even when two writes fall in one millisecond.
+        let now = OffsetDateTime::now_utc();
+        entry.updated_at = now.max(entry.updated_at + time::Duration::milliseconds(1));
+        let mut insert = self.client.insert::<LedgerEntry>("ingest_files").await?;
+        insert.write(entry).await?;
+        insert.end().await
+    }
+}

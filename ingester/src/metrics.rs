@@ -1,0 +1,79 @@
+//! Prometheus metrics of the ingester. Each notable event increments one
+//! counter here and logs one line where it happens.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    pub source: String,
+}
+
+pub struct Metrics {
+    pub messages_received: Counter,
+    pub messages_deleted: Counter,
+    pub messages_failed: Counter,
+    /// Objects by outcome: done, already_done, owned_elsewhere, no_source, failed, released, error.
+    pub objects: Family<OutcomeLabel, Counter>,
+    pub rows_ok: Family<SourceLabel, Counter>,
+    pub rows_bad: Family<SourceLabel, Counter>,
+    /// Decompressed bytes parsed.
+    pub bytes: Family<SourceLabel, Counter>,
+    pub insert_seconds: Histogram,
+    /// Time from the S3 event to the object's rows being committed.
+    pub freshness_seconds: Histogram,
+    registry: Registry,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut metrics = Self {
+            messages_received: Counter::default(),
+            messages_deleted: Counter::default(),
+            messages_failed: Counter::default(),
+            objects: Family::default(),
+            rows_ok: Family::default(),
+            rows_bad: Family::default(),
+            bytes: Family::default(),
+            insert_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            freshness_seconds: Histogram::new(exponential_buckets(0.1, 2.0, 14)),
+            registry: Registry::with_prefix("adhouse_ingester"),
+        };
+        let r = &mut metrics.registry;
+        r.register("sqs_messages_received", "SQS messages received", metrics.messages_received.clone());
+        r.register("sqs_messages_deleted", "SQS messages deleted after their objects were committed", metrics.messages_deleted.clone());
+        r.register("sqs_messages_failed", "SQS messages left for redelivery after a failure", metrics.messages_failed.clone());
+        r.register("objects", "S3 objects handled, by outcome", metrics.objects.clone());
+        r.register("rows_ok", "Rows inserted into events", metrics.rows_ok.clone());
+        r.register("rows_bad", "Malformed input records sent to ingest_errors", metrics.rows_bad.clone());
+        r.register("bytes", "Decompressed bytes parsed", metrics.bytes.clone());
+        r.register("insert_seconds", "Latency of one chunk insert into ClickHouse", metrics.insert_seconds.clone());
+        r.register("freshness_seconds", "S3 event time to rows committed", metrics.freshness_seconds.clone());
+        metrics
+    }
+
+    pub fn object(&self, outcome: &'static str) {
+        self.objects.get_or_create(&OutcomeLabel { outcome }).inc();
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String");
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
