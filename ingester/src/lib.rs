@@ -4,6 +4,7 @@
 pub mod chunker;
 pub mod decode;
 pub mod formats;
+pub mod http;
 pub mod ingest;
 pub mod ledger;
 pub mod mapping;

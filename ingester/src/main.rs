@@ -3,10 +3,19 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use adhouse_core::Settings;
 use adhouse_core::schema::{MigrationState, Migrator};
+use adhouse_ingester::ingest::{Ingestor, Outcome};
+use adhouse_ingester::mapping::Source;
+use adhouse_ingester::metrics::Metrics;
+use adhouse_ingester::store::S3Store;
+use adhouse_ingester::worker::{QueueSettings, Worker};
+use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Parser)]
 #[command(version, about, long_about = None)]
@@ -22,6 +31,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Consume S3 notifications from the SQS queue (ingest.queue_url) until SIGTERM.
+    Run,
+    /// Ingest the existing objects under an S3 prefix, without SQS.
+    ///
+    /// Objects already done are skipped, so a replay can be repeated safely.
+    Replay {
+        /// s3://bucket/prefix
+        #[arg(value_name = "S3_URL")]
+        location: String,
+    },
+    /// Validate the configuration and the log sources, then print them.
+    CheckConfig,
     /// Create or upgrade the ClickHouse schema (database, tables, rollups, views).
     ///
     /// Safe to run at every deployment: applied migrations are skipped.
@@ -30,6 +51,8 @@ enum Command {
         #[arg(long)]
         status: bool,
     },
+    /// Write realistic sample ad logs and a manifest of their exact totals.
+    Gen(adhouse_ingester::r#gen::GenArgs),
 }
 
 #[tokio::main]
@@ -43,7 +66,7 @@ async fn main() -> ExitCode {
         }
     };
     adhouse_core::telemetry::init(&settings.log);
-    match run(cli.command, &settings).await {
+    match run(cli.command, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err:#}");
@@ -52,30 +75,167 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, settings: &Settings) -> anyhow::Result<()> {
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
-        Command::Migrate { status: true } => {
-            let database = &settings.clickhouse.database;
-            for (id, state) in Migrator::new(settings).status().await? {
-                let state = match state {
-                    MigrationState::Pending => "pending".to_owned(),
-                    MigrationState::Applied { applied_at } => format!("applied {applied_at}"),
-                    MigrationState::Drifted { applied_at } => {
-                        format!("applied {applied_at}, but differs from the current schema files or settings")
-                    }
-                };
-                println!("{database}  {id:<24} {state}");
-            }
-        }
+        Command::Migrate { status: true } => print_migrations(&settings).await,
         Command::Migrate { status: false } => {
-            let applied = Migrator::new(settings).apply().await?;
+            let applied = Migrator::new(&settings).apply().await?;
             if applied.is_empty() {
                 println!("schema of {} is up to date", settings.clickhouse.database);
             }
             for id in applied {
                 println!("applied {id}");
             }
+            Ok(())
         }
+        Command::CheckConfig => {
+            let sources = compile_sources(&settings)?;
+            println!("configuration is valid; {} log source(s):", sources.len());
+            for source in sources.iter() {
+                println!("  {:<16} s3://{}/{}  ({:?})", source.name, source.bucket, source.pattern_text, source.format);
+            }
+            Ok(())
+        }
+        Command::Gen(args) => adhouse_ingester::r#gen::run(args).await,
+        Command::Run => run_queue(settings).await,
+        Command::Replay { location } => replay(settings, &location).await,
+    }
+}
+
+async fn print_migrations(settings: &Settings) -> anyhow::Result<()> {
+    let database = &settings.clickhouse.database;
+    for (id, state) in Migrator::new(settings).status().await? {
+        let state = match state {
+            MigrationState::Pending => "pending".to_owned(),
+            MigrationState::Applied { applied_at } => format!("applied {applied_at}"),
+            MigrationState::Drifted { applied_at } => {
+                format!("applied {applied_at}, but differs from the current schema files or settings")
+            }
+        };
+        println!("{database}  {id:<24} {state}");
     }
     Ok(())
+}
+
+fn compile_sources(settings: &Settings) -> anyhow::Result<Arc<Vec<Source>>> {
+    let sources = settings.ingest.sources.iter().map(Source::compile).collect::<Result<Vec<_>, _>>();
+    let sources = sources.map_err(|err| anyhow::anyhow!("configuration: {err}"))?;
+    if sources.is_empty() {
+        bail!("configuration: no log sources; declare [[ingest.sources]] or set ingest.sources_dir (see ingester/examples/)");
+    }
+    for (i, source) in sources.iter().enumerate() {
+        if sources[..i].iter().any(|other| other.name == source.name) {
+            bail!("configuration: two log sources are named {:?}", source.name);
+        }
+    }
+    Ok(Arc::new(sources))
+}
+
+/// A process-unique worker id for the ledger: host, pid and start time.
+fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map_or_else(|| "unknown".to_owned(), |h| h.trim().to_owned());
+    let started = time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000;
+    format!("{host}-{}-{started:09}", std::process::id())
+}
+
+async fn ingestor(settings: &Settings, metrics: Arc<Metrics>) -> anyhow::Result<Ingestor> {
+    let sources = compile_sources(settings)?;
+    let store = S3Store::from_env().await;
+    let client = adhouse_core::clickhouse::client(&settings.clickhouse);
+    Ok(Ingestor::new(client, store, sources, metrics, worker_id(), &settings.ingest))
+}
+
+async fn run_queue(settings: Settings) -> anyhow::Result<()> {
+    let ingest = &settings.ingest;
+    if ingest.queue_url.is_empty() {
+        bail!("configuration: ingest.queue_url is empty; set it (or ADHOUSE__INGEST__QUEUE_URL) to the SQS queue of the log bucket's notifications");
+    }
+    let metrics = Arc::new(Metrics::new());
+    let client = adhouse_core::clickhouse::client(&settings.clickhouse);
+    let server = adhouse_ingester::http::serve(&ingest.metrics_addr, metrics.clone(), client)
+        .with_context(|| format!("cannot listen on ingest.metrics_addr {}", ingest.metrics_addr))?;
+    tokio::spawn(server);
+    let ingestor = Arc::new(ingestor(&settings, metrics.clone()).await?);
+    let sqs = aws_sdk_sqs::Client::new(&aws_config::load_from_env().await);
+    let queue = QueueSettings {
+        queue_url: ingest.queue_url.clone(),
+        workers: ingest.workers,
+        poll_wait_secs: ingest.poll_wait_secs as i32,
+        visibility_timeout_secs: ingest.visibility_timeout_secs as i32,
+        heartbeat: Duration::from_secs(u64::from(ingest.heartbeat_secs)),
+    };
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    tracing::info!(queue = %ingest.queue_url, workers = ingest.workers, metrics = %ingest.metrics_addr, "ingesting");
+    Worker::new(sqs, queue, ingestor, metrics).run(shutdown).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("shutdown requested");
+    shutdown.cancel();
+}
+
+async fn replay(settings: Settings, location: &str) -> anyhow::Result<()> {
+    let (bucket, prefix) = location
+        .strip_prefix("s3://")
+        .map(|rest| rest.split_once('/').unwrap_or((rest, "")))
+        .filter(|(bucket, _)| !bucket.is_empty())
+        .with_context(|| format!("{location:?} is not an s3://bucket/prefix URL"))?;
+    let metrics = Arc::new(Metrics::new());
+    let ingestor = Arc::new(ingestor(&settings, metrics).await?);
+    let objects = S3Store::from_env().await.list(bucket, prefix).await.map_err(anyhow::Error::msg)?;
+    let total_bytes: u64 = objects.iter().map(|o| o.size).sum();
+    let progress = indicatif::ProgressBar::new(total_bytes).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg} ({eta})").expect("valid template"),
+    );
+    let cancel = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(cancel.clone()));
+    let permits = Arc::new(tokio::sync::Semaphore::new(settings.ingest.workers.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for object in objects {
+        let (ingestor, cancel, permits, progress) = (ingestor.clone(), cancel.clone(), permits.clone(), progress.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await.expect("semaphore is never closed");
+            let outcome = ingestor.ingest(&object, &cancel).await;
+            progress.inc(object.size);
+            (object, outcome)
+        });
+    }
+    let (mut rows_ok, mut rows_bad, mut failed) = (0, 0, Vec::new());
+    let mut counts = std::collections::BTreeMap::<&str, u64>::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (object, outcome) = joined.context("an ingest task panicked")?;
+        let label = match &outcome {
+            Ok(outcome) => outcome.label(),
+            Err(_) => "error",
+        };
+        *counts.entry(label).or_default() += 1;
+        match outcome {
+            Ok(Outcome::Done { rows_ok: ok, rows_bad: bad }) => {
+                rows_ok += ok;
+                rows_bad += bad;
+            }
+            Ok(Outcome::Failed(reason)) => failed.push(format!("s3://{}/{}: {reason}", object.bucket, object.key)),
+            Err(err) => failed.push(format!("s3://{}/{}: {err}", object.bucket, object.key)),
+            Ok(_) => {}
+        }
+        progress.set_message(format!("{rows_ok} rows"));
+    }
+    progress.finish_and_clear();
+    let summary: Vec<String> = counts.iter().map(|(label, n)| format!("{n} {label}")).collect();
+    println!("replayed s3://{bucket}/{prefix}: objects {}; rows ok {rows_ok}, bad {rows_bad}", summary.join(", "));
+    for failure in &failed {
+        println!("  failed {failure}");
+    }
+    if failed.is_empty() { Ok(()) } else { bail!("{} object(s) failed; see ingest_files and the log", failed.len()) }
 }

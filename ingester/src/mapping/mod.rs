@@ -19,6 +19,8 @@ pub struct Source {
     pub name: String,
     pub bucket: String,
     pub pattern: KeyPattern,
+    /// The key pattern as configured, for messages.
+    pub pattern_text: String,
     pub format: Format,
     /// Declared CSV/TSV columns (empty: the file's header row names them).
     pub columns: Vec<String>,
@@ -155,6 +157,7 @@ impl Source {
             name: settings.name.clone(),
             bucket: settings.bucket.clone(),
             pattern,
+            pattern_text: settings.key_pattern.clone(),
             format: settings.format,
             columns: settings.columns.clone(),
             mapping_version: settings.mapping_version,
