@@ -50,8 +50,12 @@ impl Db {
     /// would refuse `max_execution_time` too); `wait_end_of_query` makes the
     /// summary header complete.
     pub async fn fetch<T: RowOwned + RowRead>(&self, statement: &Statement) -> Result<(Vec<T>, Stats)> {
-        let query = statement
-            .bind(&self.client)
+        self.fetch_query(statement.bind(&self.client)).await
+    }
+
+    /// [`Db::fetch`] for a query already bound to [`Db::client`].
+    pub async fn fetch_query<T: RowOwned + RowRead>(&self, query: clickhouse::query::Query) -> Result<(Vec<T>, Stats)> {
+        let query = query
             .with_setting("readonly", "2")
             .with_setting("max_execution_time", self.max_execution_secs.to_string())
             .with_setting("timeout_overflow_mode", "throw")

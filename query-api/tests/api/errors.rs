@@ -1,0 +1,98 @@
+//! Error responses: problem+json naming the field and, for closed sets, the
+//! valid choices; 401 without a valid token; limits; timeouts as 504.
+
+use actix_web::http::StatusCode;
+use actix_web::test::TestRequest;
+use adhouse_api::db::Db;
+use adhouse_api::error::ApiError;
+use serde_json::{Value, json};
+
+use crate::support::Api;
+
+async fn problem(api: &Api, token: &str, body: Value) -> (StatusCode, Value) {
+    let (status, text) = api.post(token, &body).await;
+    (status, serde_json::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}")))
+}
+
+#[actix_web::test]
+async fn requests_without_a_valid_token_are_refused_with_401() {
+    let api = Api::loaded("auth").await;
+    let body = json!({ "metrics": ["requests"], "time_range": { "preset": "today" } });
+    let (status, content_type, text) = api.call(TestRequest::post().uri("/api/v1/query").set_json(&body)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(content_type, "application/problem+json");
+    assert!(text.contains("\"code\":\"missing_token\""), "{text}");
+    for token in ["adh_0000", "nonsense", &format!("{}x", api.acme)] {
+        let (status, problem) = problem(&api, token, body.clone()).await;
+        assert_eq!((status, problem["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")), "{token}");
+    }
+    for path in ["/api/v1/sources", "/api/v1/dimensions/country/values"] {
+        let (status, _, _) = api.call(TestRequest::get().uri(path)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn invalid_requests_name_the_field_and_the_valid_choices() {
+    let api = Api::loaded("errors").await;
+    let range = json!({ "from": api.date(-1), "to": api.date(0) });
+    let cases = [
+        (json!({ "metrics": ["requests", "revenu"], "time_range": range }), "unknown_metric", "metrics[1]", Some("revenue")),
+        (json!({ "metrics": ["requests"], "dimensions": ["city"], "time_range": range }), "unknown_dimension", "dimensions[0]", Some("country")),
+        (json!({ "metrics": ["requests"], "time_range": range, "granularity": "fortnight" }), "invalid_choice", "granularity", Some("week")),
+        (json!({ "metrics": ["requests"], "time_range": range, "compare": "last_week" }), "invalid_choice", "compare", Some("previous_period")),
+        (json!({ "metrics": ["requests"], "time_range": { "preset": "last_week" } }), "invalid_choice", "time_range.preset", Some("last_7_days")),
+        (json!({ "metrics": ["requests"], "time_range": range, "filters": [{ "dimension": "country", "op": "like", "value": "U" }] }), "invalid_choice", "filters[0].op", Some("contains")),
+        (json!({ "metrics": ["requests"], "time_range": range, "filters": [{ "dimension": "country", "op": "in", "value": "US" }] }), "invalid_value", "filters[0].values", None),
+        (json!({ "metrics": ["requests"], "time_range": range, "order_by": [{ "field": "clicks" }] }), "invalid_choice", "order_by[0].field", Some("requests")),
+        (json!({ "metrics": ["requests"], "time_range": range, "timezone": "Mars/Base" }), "invalid_value", "timezone", None),
+        (json!({ "metrics": ["requests"], "time_range": { "from": "yesterday", "to": api.date(0) } }), "invalid_value", "time_range.from", None),
+        (json!({ "metrics": ["requests"], "time_range": { "from": api.date(-10), "to": api.date(0) }, "granularity": "minute" }), "range_too_long", "time_range", None),
+        (json!({ "metrics": ["requests"], "dimensions": ["country"], "time_range": { "from": api.date(-80), "to": api.date(0) }, "granularity": "day", "limit": 500 }), "too_many_rows", "limit", None),
+        (json!({ "metrics": [], "time_range": range }), "invalid_value", "metrics", Some("ctr")),
+    ];
+    for (body, code, field, choice) in cases {
+        let (status, problem) = problem(&api, &api.acme, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} → {problem}");
+        assert_eq!(problem["code"], code, "{body} → {problem}");
+        assert_eq!(problem["field"], field, "{body} → {problem}");
+        assert_eq!(problem["status"], 400);
+        if let Some(choice) = choice {
+            let choices = problem["choices"].as_array().unwrap_or_else(|| panic!("choices in {problem}"));
+            assert!(choices.contains(&json!(choice)), "{problem}");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn malformed_and_oversized_bodies_are_client_errors() {
+    let api = Api::loaded("bodies").await;
+    let request = |body: String| {
+        TestRequest::post()
+            .uri("/api/v1/query")
+            .insert_header(("Authorization", format!("Bearer {}", api.acme)))
+            .insert_header(("Content-Type", "application/json"))
+            .set_payload(body)
+    };
+    let (status, content_type, text) = api.call(request("{\"metrics\": [".into())).await;
+    assert_eq!((status, content_type.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"), "{text}");
+    let (status, _, text) = api.call(request(r#"{"metrics": ["requests"], "time_range": {"preset": "today"}, "metricz": 1}"#.into())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(text.contains("metricz") && text.contains("invalid_request_body"), "{text}");
+    let huge = format!(r#"{{"metrics": ["requests"], "time_range": {{"preset": "today"}}, "timezone": "{}"}}"#, "x".repeat(300_000));
+    let (status, _, text) = api.call(request(huge)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
+}
+
+#[actix_web::test]
+async fn a_query_over_the_time_limit_is_a_timeout_under_readonly_settings() {
+    let api = Api::loaded("timeout").await;
+    let db = Db::new(api.db.client.clone(), 1);
+    let endless = db.client().query("SELECT count() FROM system.numbers");
+    let err = db.fetch_query::<u64>(endless).await.expect_err("an endless query stops");
+    assert!(matches!(err, ApiError::Timeout { limit_secs: 1 }), "{err:?}");
+    assert_eq!(actix_web::ResponseError::status_code(&err), StatusCode::GATEWAY_TIMEOUT);
+    let write = db.client().query("CREATE TABLE sneaky (x UInt8) ENGINE = Memory");
+    let err = db.fetch_query::<u8>(write).await.expect_err("readonly refuses DDL");
+    assert!(matches!(err, ApiError::ClickHouse(_)), "{err:?}");
+}
