@@ -12,8 +12,9 @@ pub const NATIVE: usize = 2;
 
 const PUBLISHERS: u32 = 48;
 const CAMPAIGNS_PER_PARTNER: u32 = 30;
-const SITE_TOPICS: [&str; 12] =
-    ["news", "sports", "weather", "recipes", "games", "finance", "travel", "tech", "movies", "music", "health", "autos"];
+const SITE_TOPICS: [&str; 12] = [
+    "news", "sports", "weather", "recipes", "games", "finance", "travel", "tech", "movies", "music", "health", "autos",
+];
 const SITE_SUFFIXES: [&str; 4] = ["daily", "hub", "now", "world"];
 
 #[derive(Debug)]

@@ -207,7 +207,13 @@ pub(super) struct FileTally {
 
 impl FileTally {
     pub fn new(header_lines: u64, user_pool: u64) -> Self {
-        Self { header_lines, data_lines: 0, bad_lines: Vec::new(), by_day: BTreeMap::new(), users: UserSet::new(user_pool) }
+        Self {
+            header_lines,
+            data_lines: 0,
+            bad_lines: Vec::new(),
+            by_day: BTreeMap::new(),
+            users: UserSet::new(user_pool),
+        }
     }
 
     /// A good line holding `event`; `with_cost` is false when the source maps

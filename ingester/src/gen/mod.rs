@@ -138,8 +138,10 @@ pub async fn run(args: GenArgs) -> anyhow::Result<()> {
     };
 
     let progress = ProgressBar::new(plans.len() as u64 * args.rows_per_file).with_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {wide_bar} {human_pos}/{human_len} lines ({per_sec}, eta {eta})")
-            .expect("valid template"),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed}] {wide_bar} {human_pos}/{human_len} lines ({per_sec}, eta {eta})",
+        )
+        .expect("valid template"),
     );
     let parallelism = std::thread::available_parallelism().map_or(4, |n| n.get());
     let permits = Arc::new(Semaphore::new(parallelism));

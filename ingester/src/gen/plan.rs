@@ -54,10 +54,8 @@ pub fn files(params: &PlanParams<'_>) -> Vec<FilePlan> {
                 let day = params.start + Duration::days(i64::from(day_index));
                 let day_start_ms = day.midnight().assume_utc().unix_timestamp() * 1000;
                 for index in 0..params.files {
-                    let seed = derive(
-                        params.seed,
-                        &[fnv1a(tenant), format as u64, u64::from(day_index), u64::from(index)],
-                    );
+                    let seed =
+                        derive(params.seed, &[fnv1a(tenant), format as u64, u64::from(day_index), u64::from(index)]);
                     let first_line = u64::from(index) * params.rows_per_file;
                     let hour = (diurnal_offset_ms(first_line, day_lines) / 3_600_000) as u8;
                     plans.push(FilePlan {

@@ -220,9 +220,8 @@ mod tests {
     #[test]
     fn evening_peak_has_more_events_than_the_night() {
         let total = 100_000;
-        let in_hour = |hour: u64| {
-            (0..total).filter(|&position| diurnal_offset_ms(position, total) / HOUR_MS == hour).count()
-        };
+        let in_hour =
+            |hour: u64| (0..total).filter(|&position| diurnal_offset_ms(position, total) / HOUR_MS == hour).count();
         assert!(in_hour(19) > 4 * in_hour(4));
     }
 

@@ -20,7 +20,12 @@ impl LineFormat for Csv {
         Ok(1)
     }
 
-    fn write_record(&mut self, out: &mut impl Write, event: &SampleEvent<'_>, fault: Option<BadReason>) -> io::Result<()> {
+    fn write_record(
+        &mut self,
+        out: &mut impl Write,
+        event: &SampleEvent<'_>,
+        fault: Option<BadReason>,
+    ) -> io::Result<()> {
         let mut time = event.ts_ms.to_string();
         if fault == Some(BadReason::BadTimestamp) {
             // A corrupted digit.

@@ -19,7 +19,12 @@ impl LineFormat for Jsonl {
         Ok(0)
     }
 
-    fn write_record(&mut self, out: &mut impl Write, event: &SampleEvent<'_>, fault: Option<BadReason>) -> io::Result<()> {
+    fn write_record(
+        &mut self,
+        out: &mut impl Write,
+        event: &SampleEvent<'_>,
+        fault: Option<BadReason>,
+    ) -> io::Result<()> {
         // Every value is an id, code or number of our own: nothing to escape.
         let mut line = Vec::with_capacity(400);
         let at = Civil::from_ms(event.ts_ms);

@@ -123,8 +123,12 @@ pub trait LineFormat {
     fn write_header(&mut self, out: &mut impl Write) -> io::Result<u64>;
 
     /// One record as one `\n`-terminated line, malformed when `fault` is set.
-    fn write_record(&mut self, out: &mut impl Write, event: &SampleEvent<'_>, fault: Option<BadReason>)
-    -> io::Result<()>;
+    fn write_record(
+        &mut self,
+        out: &mut impl Write,
+        event: &SampleEvent<'_>,
+        fault: Option<BadReason>,
+    ) -> io::Result<()>;
 }
 
 /// The writer of one file, whichever its format.

@@ -17,7 +17,12 @@ impl LineFormat for Tsv {
         Ok(0)
     }
 
-    fn write_record(&mut self, out: &mut impl Write, event: &SampleEvent<'_>, fault: Option<BadReason>) -> io::Result<()> {
+    fn write_record(
+        &mut self,
+        out: &mut impl Write,
+        event: &SampleEvent<'_>,
+        fault: Option<BadReason>,
+    ) -> io::Result<()> {
         let time = LocalTime { at: Civil::from_ms(event.ts_ms), broken: fault == Some(BadReason::BadTimestamp) };
         write_delimited(out, b'\t', event, fault, time, |micros| micros)
     }

@@ -123,7 +123,12 @@ impl LineFormat for W3c {
         Ok(2)
     }
 
-    fn write_record(&mut self, out: &mut impl Write, event: &SampleEvent<'_>, fault: Option<BadReason>) -> io::Result<()> {
+    fn write_record(
+        &mut self,
+        out: &mut impl Write,
+        event: &SampleEvent<'_>,
+        fault: Option<BadReason>,
+    ) -> io::Result<()> {
         let at = Civil::from_ms(event.ts_ms);
         let query = self.query(event, fault);
         let client = match event.user {
@@ -138,7 +143,13 @@ impl LineFormat for W3c {
             at.time().to_string(),
             edge_location(event.country.code).to_owned(),
             self.rng.between(420, 520).to_string(),
-            format!("{}.{}.{}.{}", 1 + client % 223, (client >> 8) % 256, (client >> 16) % 256, 1 + (client >> 24) % 254),
+            format!(
+                "{}.{}.{}.{}",
+                1 + client % 223,
+                (client >> 8) % 256,
+                (client >> 16) % 256,
+                1 + (client >> 24) % 254
+            ),
             "GET".to_owned(),
             self.host.clone(),
             "/p.gif".to_owned(),
@@ -201,15 +212,27 @@ fn edge_location(country: &str) -> &'static str {
 /// A user agent of the viewer's OS, URL-encoded as CloudFront logs it.
 fn user_agent(os: &str) -> &'static str {
     match os {
-        "ios" => "Mozilla/5.0%20(iPhone;%20CPU%20iPhone%20OS%2017_4%20like%20Mac%20OS%20X)%20AppleWebKit/605.1.15%20(KHTML,%20like%20Gecko)%20Version/17.4%20Mobile/15E148%20Safari/604.1",
-        "android" => "Mozilla/5.0%20(Linux;%20Android%2014;%20Pixel%208)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/124.0.0.0%20Mobile%20Safari/537.36",
-        "windows" => "Mozilla/5.0%20(Windows%20NT%2010.0;%20Win64;%20x64)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/124.0.0.0%20Safari/537.36",
-        "macos" => "Mozilla/5.0%20(Macintosh;%20Intel%20Mac%20OS%20X%2010_15_7)%20AppleWebKit/605.1.15%20(KHTML,%20like%20Gecko)%20Version/17.4%20Safari/605.1.15",
+        "ios" => {
+            "Mozilla/5.0%20(iPhone;%20CPU%20iPhone%20OS%2017_4%20like%20Mac%20OS%20X)%20AppleWebKit/605.1.15%20(KHTML,%20like%20Gecko)%20Version/17.4%20Mobile/15E148%20Safari/604.1"
+        }
+        "android" => {
+            "Mozilla/5.0%20(Linux;%20Android%2014;%20Pixel%208)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/124.0.0.0%20Mobile%20Safari/537.36"
+        }
+        "windows" => {
+            "Mozilla/5.0%20(Windows%20NT%2010.0;%20Win64;%20x64)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/124.0.0.0%20Safari/537.36"
+        }
+        "macos" => {
+            "Mozilla/5.0%20(Macintosh;%20Intel%20Mac%20OS%20X%2010_15_7)%20AppleWebKit/605.1.15%20(KHTML,%20like%20Gecko)%20Version/17.4%20Safari/605.1.15"
+        }
         "linux" => "Mozilla/5.0%20(X11;%20Linux%20x86_64;%20rv:125.0)%20Gecko/20100101%20Firefox/125.0",
         "roku" => "Roku/DVP-13.0%20(13.0.0.4193-C7)",
         "tvos" => "AppleCoreMedia/1.0.0.21L569%20(Apple%20TV;%20U;%20CPU%20OS%2017_4%20like%20Mac%20OS%20X;%20en_us)",
-        "tizen" => "Mozilla/5.0%20(SMART-TV;%20LINUX;%20Tizen%207.0)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Version/7.0%20TV%20Safari/537.36",
-        "webos" => "Mozilla/5.0%20(Web0S;%20Linux/SmartTV)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/94.0.4606.128%20Safari/537.36%20WebAppManager",
+        "tizen" => {
+            "Mozilla/5.0%20(SMART-TV;%20LINUX;%20Tizen%207.0)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Version/7.0%20TV%20Safari/537.36"
+        }
+        "webos" => {
+            "Mozilla/5.0%20(Web0S;%20Linux/SmartTV)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/94.0.4606.128%20Safari/537.36%20WebAppManager"
+        }
         _ => "Dalvik/2.1.0%20(Linux;%20U;%20Android%2012;%20BRAVIA%204K%20GB%20Build/STT1.211025.001.Z4)",
     }
 }
