@@ -325,3 +325,37 @@ async fn manifest_totals_equal_clickhouse_parsing_the_files() {
     assert!(EVENT_TYPES.iter().all(|kind| acme(kind).events > 0));
     assert!(acme("impression").revenue_micros > acme("impression").cost_micros);
 }
+
+#[tokio::test]
+async fn upload_puts_every_file_and_the_manifest_under_the_prefix() {
+    // A bucket of its own: the shared one notifies the ingester's queue.
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL names the local S3; start the stack with `make dev-up` and `source .dev/env`");
+    let shared = aws_config::load_from_env().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&shared).force_path_style(true).build());
+    let bucket = format!("gen-upload-{}", std::process::id());
+    s3.create_bucket().bucket(&bucket).send().await.unwrap_or_else(|err| panic!("S3 at {endpoint}: {err:?}"));
+
+    let dir = scratch_dir("upload");
+    let manifest = generate(
+        &dir,
+        &["--rows-per-file", "500", "--formats", "tsv,w3c", "--upload", &format!("s3://{bucket}/runs/1/")],
+    );
+    assert_eq!((manifest.bucket.as_deref(), manifest.prefix.as_str()), (Some(bucket.as_str()), "runs/1"));
+    let listed = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
+    let mut keys: Vec<String> = listed.contents().iter().filter_map(|object| object.key().map(str::to_owned)).collect();
+    keys.sort();
+    let mut expected: Vec<String> = manifest.files.iter().map(|file| manifest.object_key(file)).collect();
+    expected.push("runs/1/manifest.json".to_owned());
+    expected.sort();
+    assert_eq!(keys, expected);
+    for file in &manifest.files {
+        let object = s3.get_object().bucket(&bucket).key(manifest.object_key(file)).send().await.unwrap();
+        let bytes = object.body.collect().await.unwrap().into_bytes();
+        assert!(bytes == std::fs::read(dir.join(&file.key)).unwrap(), "{} differs from the local file", file.key);
+    }
+    for key in keys {
+        s3.delete_object().bucket(&bucket).key(key).send().await.unwrap();
+    }
+    s3.delete_bucket().bucket(&bucket).send().await.unwrap();
+}
