@@ -21,12 +21,37 @@ demo: dev-up
 	echo "  source .dev/env to use them; make dev-down stops everything"
 
 # Everything, on a stack started fresh for the run and stopped afterwards.
-test: venv build
+test: venv build dashboard
 	status=0; \
 	$(DEV_STACK) up --fresh || status=$$?; \
 	if [ $$status -eq 0 ]; then $(MAKE) --no-print-directory test-rust || status=$$?; fi; \
 	if [ $$status -eq 0 ]; then $(DEV_PYTHON) -m pytest -c dev/pytest.ini dev/tests || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then $(MAKE) --no-print-directory test-dashboard || status=$$?; fi; \
 	$(DEV_STACK) down; exit $$status
 
 test-rust:
 	$(WITH_ENV) $(CARGO) test --workspace --no-fail-fast
+
+# ---- Dashboard (dashboards/) ------------------------------------------------
+# TypeScript + Vite + Chart.js, built into dashboards/dist, which adhouse-api
+# serves at / (api.static_dir). Dependencies come from the committed
+# package-lock.json; the browser tests drive Debian's chromium.
+DASHBOARD_DEPS := dashboards/node_modules/.package-lock.json
+
+.PHONY: dashboard test-dashboard test-dashboard-unit test-dashboard-e2e
+
+$(DASHBOARD_DEPS): dashboards/package.json dashboards/package-lock.json
+	cd dashboards && npm ci --no-audit --no-fund
+
+dashboard: $(DASHBOARD_DEPS)
+	cd dashboards && npm run build
+
+test-dashboard-unit: $(DASHBOARD_DEPS)
+	cd dashboards && npm test
+
+# Needs the local stack (make dev-up); makes a database of its own in it.
+test-dashboard-e2e: dashboard build
+	$(WITH_ENV) cd dashboards && npm run test:e2e
+
+test-dashboard: test-dashboard-unit test-dashboard-e2e
+# ---- end of Dashboard -------------------------------------------------------

@@ -1,0 +1,157 @@
+// The adhouse query API as the dashboard sees it: typed requests and
+// responses (mirroring query-api/src/query/{request,response}.rs and
+// routes/), bearer-token calls, and problem+json errors as one error type.
+
+export type Unit = "count" | "currency" | "percent";
+
+export interface CatalogMetric {
+  name: string;
+  label: string;
+  unit: Unit;
+  description: string;
+  combine: string;
+}
+
+export interface Catalog {
+  metrics: CatalogMetric[];
+  dimensions: { name: string; label: string }[];
+  granularities: { name: string; max_range_days: number }[];
+  presets: string[];
+  compare: string[];
+  filter_ops: string[];
+  limits: { max_rows: number; default_limit: number };
+}
+
+export interface FilterRequest {
+  dimension: string;
+  op: "eq" | "neq" | "in" | "not_in" | "contains";
+  value?: string;
+  values?: string[];
+}
+
+export interface QueryRequest {
+  metrics: string[];
+  dimensions?: string[];
+  filters?: FilterRequest[];
+  time_range: { preset: string } | { from: string; to: string };
+  timezone?: string;
+  granularity?: string;
+  compare?: string;
+  order_by?: { field: string; direction: "asc" | "desc" }[];
+  limit?: number;
+}
+
+/** A metric value: a count, an exact decimal (money), a percent, or null (ratio over zero). */
+export type MetricValue = number | null;
+export type Cell = string | MetricValue;
+
+export interface Column {
+  name: string;
+  label: string;
+  kind: "time" | "dimension" | "metric";
+  type: string;
+  unit?: Unit;
+}
+
+export interface ResolvedRange {
+  from: string;
+  to: string;
+  timezone: string;
+}
+
+export interface QueryResponse {
+  columns: Column[];
+  rows: Cell[][];
+  totals: Record<string, MetricValue>;
+  comparison?: {
+    time_range: ResolvedRange;
+    rows: Cell[][];
+    totals: Record<string, MetricValue>;
+    change: Record<string, { absolute: MetricValue; percent: number | null }>;
+  };
+  meta: { table: string; granularity: string; time_range: ResolvedRange };
+}
+
+export interface ValuesResponse {
+  dimension: string;
+  values: { value: string; impressions: number; requests: number }[];
+}
+
+/** An RFC 9457 problem document, or a transport failure described the same way. */
+export class ApiProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly title: string,
+    readonly detail: string,
+    readonly field?: string,
+  ) {
+    super(`${title}: ${detail}`);
+  }
+
+  get unauthorized(): boolean {
+    return this.status === 401;
+  }
+}
+
+export class ApiClient {
+  constructor(
+    private readonly token: string,
+    private readonly base = "",
+  ) {}
+
+  catalog(signal?: AbortSignal): Promise<Catalog> {
+    return this.call("GET", "/api/v1/catalog", undefined, signal);
+  }
+
+  sources(signal?: AbortSignal): Promise<ValuesResponse> {
+    return this.call("GET", "/api/v1/sources", undefined, signal);
+  }
+
+  dimensionValues(dimension: string, search: string, signal?: AbortSignal): Promise<ValuesResponse> {
+    const params = new URLSearchParams({ limit: "100" });
+    if (search) params.set("search", search);
+    return this.call("GET", `/api/v1/dimensions/${encodeURIComponent(dimension)}/values?${params}`, undefined, signal);
+  }
+
+  query(request: QueryRequest, signal?: AbortSignal): Promise<QueryResponse> {
+    return this.call("POST", "/api/v1/query", request, signal);
+  }
+
+  private async call<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(this.base + path, {
+        method,
+        signal,
+        headers: {
+          Authorization: `Bearer ${this.token}`,
+          Accept: "application/json, application/problem+json",
+          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new ApiProblem(0, "network", "The API is not reachable", "Check your connection or whether adhouse-api is running.");
+    }
+    if (response.ok) return (await response.json()) as T;
+    throw await problemOf(response);
+  }
+}
+
+async function problemOf(response: Response): Promise<ApiProblem> {
+  const fallback = new ApiProblem(response.status, "http_" + response.status, response.statusText || "Request failed", `HTTP ${response.status}`);
+  try {
+    const problem = (await response.json()) as Partial<{ code: string; title: string; detail: string; field: string }>;
+    return new ApiProblem(
+      response.status,
+      problem.code ?? fallback.code,
+      problem.title ?? fallback.title,
+      problem.detail ?? fallback.detail,
+      problem.field,
+    );
+  } catch {
+    return fallback;
+  }
+}

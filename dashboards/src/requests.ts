@@ -1,0 +1,48 @@
+// The two queries a page makes, built from its state alone. Each panel
+// re-requests only when its own request changes (compared as JSON), so
+// sorting the table does not reload the chart and switching the chart's
+// metric reloads nothing: the series already holds every tile metric.
+
+import type { FilterRequest, QueryRequest } from "./api";
+import type { PageState } from "./state";
+
+export const BREAKDOWN_LIMIT = 100;
+
+/** The page's filters, with the sidebar's source as one more. */
+export function filterRequests(state: PageState): FilterRequest[] {
+  const filters: FilterRequest[] = state.filters.map((filter) =>
+    filter.op === "contains"
+      ? { dimension: filter.dimension, op: "contains", value: filter.values[0] }
+      : { dimension: filter.dimension, op: filter.op, values: filter.values },
+  );
+  if (state.source !== null) filters.push({ dimension: "source", op: "eq", value: state.source });
+  return filters;
+}
+
+function common(state: PageState): Pick<QueryRequest, "metrics" | "filters" | "time_range" | "timezone"> {
+  return {
+    metrics: state.metrics,
+    filters: filterRequests(state),
+    time_range: state.range,
+    ...(state.timezone ? { timezone: state.timezone } : {}),
+  };
+}
+
+/** Tiles and chart: totals, a series per bucket, and the comparison period. */
+export function seriesRequest(state: PageState, granularity: string): QueryRequest {
+  return {
+    ...common(state),
+    granularity,
+    ...(state.compare !== "none" ? { compare: state.compare } : {}),
+  };
+}
+
+/** The breakdown table: the top groups of one dimension, ordered as the table is sorted. */
+export function breakdownRequest(state: PageState): QueryRequest {
+  return {
+    ...common(state),
+    dimensions: [state.breakdown],
+    order_by: [{ field: state.sort.field, direction: state.sort.direction }],
+    limit: BREAKDOWN_LIMIT,
+  };
+}

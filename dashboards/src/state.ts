@@ -1,0 +1,145 @@
+// The page state, and its one serialized form: the URL query string, so any
+// view can be shared, bookmarked and restored with Back and Forward. Values
+// equal to the defaults are left out of the URL.
+
+import { isDate, PRESETS, type Range } from "./time";
+
+export type FilterOp = "in" | "not_in" | "contains";
+
+export interface Filter {
+  dimension: string;
+  op: FilterOp;
+  /** One or more values for `in` / `not_in`; exactly one text for `contains`. */
+  values: string[];
+}
+
+export interface SortState {
+  field: string;
+  direction: "asc" | "desc";
+}
+
+export interface PageState {
+  /** Ingest source the page is scoped to; null for all. */
+  source: string | null;
+  range: Range;
+  /** IANA name; null for the token's own timezone. */
+  timezone: string | null;
+  granularity: string | null;
+  compare: "previous_period" | "previous_year" | "none";
+  metrics: string[];
+  chartMetric: string;
+  breakdown: string;
+  sort: SortState;
+  filters: Filter[];
+  autoRefresh: boolean;
+  currency: string;
+}
+
+export const DEFAULT_METRICS = ["impressions", "revenue", "ecpm", "fill_rate", "ctr", "vtr"];
+export const CURRENCIES = ["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "BRL", "INR"];
+const COMPARES = ["previous_period", "previous_year", "none"] as const;
+const FILTER_OPS: FilterOp[] = ["in", "not_in", "contains"];
+
+export function defaultState(): PageState {
+  return {
+    source: null,
+    range: { preset: "last_7_days" },
+    timezone: null,
+    granularity: null,
+    compare: "previous_period",
+    metrics: [...DEFAULT_METRICS],
+    chartMetric: "impressions",
+    breakdown: "publisher_id",
+    sort: { field: "impressions", direction: "desc" },
+    filters: [],
+    autoRefresh: false,
+    currency: "USD",
+  };
+}
+
+const NAME = /^[a-z_]{1,64}$/;
+
+/** Reads a URL query string; anything malformed falls back to its default. */
+export function parseState(search: string): PageState {
+  const params = new URLSearchParams(search);
+  const state = defaultState();
+  const source = params.get("src");
+  if (source) state.source = source;
+
+  const range = params.get("range");
+  const from = params.get("from") ?? "";
+  const to = params.get("to") ?? "";
+  if (range === "custom" && isDate(from) && isDate(to) && from <= to) state.range = { from, to };
+  else if (range && PRESETS.some((preset) => preset.name === range)) state.range = { preset: range };
+
+  const timezone = params.get("tz");
+  if (timezone && /^[A-Za-z0-9/_+-]{1,64}$/.test(timezone)) state.timezone = timezone;
+  const granularity = params.get("g");
+  if (granularity && NAME.test(granularity)) state.granularity = granularity;
+  const compare = params.get("cmp");
+  if (COMPARES.includes(compare as PageState["compare"])) state.compare = compare as PageState["compare"];
+
+  const metrics = (params.get("m") ?? "").split(",").filter((name) => NAME.test(name));
+  if (metrics.length > 0) state.metrics = [...new Set(metrics)];
+  const chart = params.get("chart");
+  state.chartMetric = chart && state.metrics.includes(chart) ? chart : state.metrics[0];
+
+  const breakdown = params.get("by");
+  if (breakdown && NAME.test(breakdown)) state.breakdown = breakdown;
+  const sort = /^([a-z_]{1,64})\.(asc|desc)$/.exec(params.get("sort") ?? "");
+  if (sort) state.sort = { field: sort[1], direction: sort[2] as SortState["direction"] };
+  else if (!state.metrics.includes(state.sort.field)) state.sort = { field: state.metrics[0], direction: "desc" };
+
+  state.filters = params.getAll("f").flatMap((text) => {
+    const filter = parseFilter(text);
+    return filter ? [filter] : [];
+  });
+  state.autoRefresh = params.get("live") === "1";
+  const currency = params.get("cur");
+  if (currency && /^[A-Z]{3}$/.test(currency)) state.currency = currency;
+  return state;
+}
+
+/** `dimension:op:v1,v2` with each value percent-encoded (values may hold `,` or `:`). */
+function parseFilter(text: string): Filter | null {
+  const match = /^([a-z_]{1,64}):([a-z_]+):(.*)$/.exec(text);
+  if (!match || !FILTER_OPS.includes(match[2] as FilterOp)) return null;
+  try {
+    const values = match[3].split(",").map(decodeURIComponent).filter((value) => value !== "");
+    if (values.length === 0 || (match[2] === "contains" && values.length !== 1)) return null;
+    return { dimension: match[1], op: match[2] as FilterOp, values };
+  } catch {
+    return null;
+  }
+}
+
+function formatFilter(filter: Filter): string {
+  return `${filter.dimension}:${filter.op}:${filter.values.map(encodeURIComponent).join(",")}`;
+}
+
+/** The URL query string of a state (without `?`); defaults are omitted. */
+export function serializeState(state: PageState): string {
+  const defaults = defaultState();
+  const params = new URLSearchParams();
+  if (state.source) params.set("src", state.source);
+  if ("preset" in state.range) {
+    if (state.range.preset !== (defaults.range as { preset: string }).preset) params.set("range", state.range.preset);
+  } else {
+    params.set("range", "custom");
+    params.set("from", state.range.from);
+    params.set("to", state.range.to);
+  }
+  if (state.timezone) params.set("tz", state.timezone);
+  if (state.granularity) params.set("g", state.granularity);
+  if (state.compare !== defaults.compare) params.set("cmp", state.compare);
+  if (state.metrics.join(",") !== defaults.metrics.join(",")) params.set("m", state.metrics.join(","));
+  if (state.chartMetric !== state.metrics[0]) params.set("chart", state.chartMetric);
+  if (state.breakdown !== defaults.breakdown) params.set("by", state.breakdown);
+  if (state.sort.field !== state.metrics[0] || state.sort.direction !== "desc") {
+    params.set("sort", `${state.sort.field}.${state.sort.direction}`);
+  }
+  for (const filter of state.filters) params.append("f", formatFilter(filter));
+  if (state.autoRefresh) params.set("live", "1");
+  if (state.currency !== defaults.currency) params.set("cur", state.currency);
+  return params.toString();
+}

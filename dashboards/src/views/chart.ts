@@ -1,0 +1,90 @@
+// The bar chart of one metric over time, with the comparison period as a
+// second series aligned bucket by bucket (the n-th bucket of each period).
+
+import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from "chart.js";
+
+import type { Cell, QueryResponse, Unit } from "../api";
+import { formatAxis, formatBucket, formatValue } from "../format";
+
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip, Legend);
+
+export interface SeriesView {
+  labels: string[];
+  current: (number | null)[];
+  comparison: (number | null)[] | null;
+  comparisonLabels: string[];
+}
+
+/** The chart's data from a series response (rows: time first, then metrics). */
+export function seriesView(response: QueryResponse, metric: string, granularity: string): SeriesView {
+  const index = response.columns.findIndex((column) => column.name === metric);
+  const column = (rows: Cell[][]) => rows.map((row) => row[index] as number | null);
+  const labels = (rows: Cell[][]) => rows.map((row) => formatBucket(String(row[0]), granularity));
+  const current = response.rows;
+  const previous = response.comparison?.rows ?? null;
+  return {
+    labels: labels(current),
+    current: column(current),
+    // Aligned by position; a shorter comparison period (a 30-day month
+    // against a 31-day one) leaves its last bars empty.
+    comparison: previous ? current.map((_, i) => (i < previous.length ? (previous[i][index] as number | null) : null)) : null,
+    comparisonLabels: previous ? labels(previous) : [],
+  };
+}
+
+export class SeriesChart {
+  private chart: Chart<"bar", (number | null)[], string> | null = null;
+
+  constructor(
+    private readonly figure: HTMLElement,
+    private readonly canvas: HTMLCanvasElement,
+  ) {}
+
+  show(view: SeriesView, metricLabel: string, unit: Unit, currency: string): void {
+    // For tests and for assistive technology: the numbers behind the bars.
+    this.figure.dataset.labels = JSON.stringify(view.labels);
+    this.figure.dataset.current = JSON.stringify(view.current);
+    this.figure.dataset.comparison = JSON.stringify(view.comparison);
+    this.canvas.setAttribute("aria-label", `${metricLabel} over ${view.labels.length} periods, from ${view.labels[0] ?? ""} to ${view.labels.at(-1) ?? ""}`);
+
+    const datasets = [
+      { label: metricLabel, data: view.current, backgroundColor: "#2563eb", borderRadius: 2 },
+      ...(view.comparison
+        ? [{ label: `${metricLabel} (comparison)`, data: view.comparison, backgroundColor: "#cbd5e1", borderRadius: 2 }]
+        : []),
+    ];
+    const reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    const options = {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: reduceMotion ? (false as const) : { duration: 250 },
+      interaction: { mode: "index" as const, intersect: false },
+      scales: {
+        x: { grid: { display: false }, ticks: { autoSkip: true, maxRotation: 0, maxTicksLimit: 12 } },
+        y: { beginAtZero: true, ticks: { callback: (value: string | number) => formatAxis(Number(value), unit, currency) } },
+      },
+      plugins: {
+        legend: { display: view.comparison !== null, position: "bottom" as const },
+        tooltip: {
+          callbacks: {
+            title: (items: { dataIndex: number }[]) => view.labels[items[0]?.dataIndex ?? 0] ?? "",
+            label: (item: { datasetIndex: number; dataIndex: number; raw: unknown }) => {
+              const value = formatValue(item.raw as number | null, unit, currency);
+              if (item.datasetIndex === 0) return `${metricLabel}: ${value}`;
+              const when = view.comparisonLabels[item.dataIndex];
+              return `Comparison${when ? ` (${when})` : ""}: ${value}`;
+            },
+          },
+        },
+      },
+    };
+    if (this.chart) {
+      this.chart.data.labels = view.labels;
+      this.chart.data.datasets = datasets;
+      this.chart.options = options;
+      this.chart.update();
+    } else {
+      this.chart = new Chart(this.canvas, { type: "bar", data: { labels: view.labels, datasets }, options });
+    }
+  }
+}

@@ -1,0 +1,53 @@
+// KPI tiles: one button per metric with its total, and the change against
+// the comparison period coloured by whether up is good for that metric.
+
+import type { Catalog, QueryResponse } from "../api";
+import { h, fill } from "../dom";
+import { formatChange, formatValue } from "../format";
+import type { PageState } from "../state";
+
+export function renderTiles(
+  container: HTMLElement,
+  state: PageState,
+  catalog: Catalog,
+  response: QueryResponse | null,
+  onSelect: (metric: string) => void,
+): void {
+  const tiles = state.metrics.map((name) => {
+    const metric = catalog.metrics.find((entry) => entry.name === name);
+    const label = metric?.label ?? name;
+    const value = response?.totals[name];
+    const shown = response ? formatValue(value ?? null, metric?.unit ?? "count", state.currency) : "…";
+    const selected = name === state.chartMetric;
+    const change = response?.comparison ? formatChange(name, response.comparison.change[name]?.percent) : null;
+    const previous = response?.comparison?.totals[name];
+    return h(
+      "button",
+      {
+        type: "button",
+        class: "tile",
+        "data-metric": name,
+        "data-value": response ? String(value ?? "null") : null,
+        "aria-pressed": String(selected),
+        title: metric?.description,
+        onclick: () => onSelect(name),
+      },
+      h("span", { class: "tile-label" }, label),
+      h("span", { class: "tile-value" }, shown),
+      change
+        ? h(
+            "span",
+            {
+              class: `tile-change ${change.tone}`,
+              "data-percent": String(response?.comparison?.change[name]?.percent ?? "null"),
+              "aria-label": `${change.description} versus the comparison period (${formatValue(previous ?? null, metric?.unit ?? "count", state.currency)})`,
+            },
+            h("span", { "aria-hidden": "true" }, change.arrow),
+            " ",
+            change.text,
+          )
+        : h("span", { class: "tile-change flat" }, state.compare === "none" ? "no comparison" : ""),
+    );
+  });
+  fill(container, ...tiles);
+}
