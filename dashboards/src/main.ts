@@ -332,7 +332,7 @@ class Dashboard {
     if (result.kind === "superseded") return;
     if (result.kind === "error") {
       this.showError(result.error, [e.tilesPanel, e.chartPanel], e.chartMessage);
-      renderTiles(e.tiles, this.state, this.catalog!, null, (metric) => this.change({ chartMetric: metric }));
+      renderTiles(e.tiles, this.state, this.catalog!, null, (metric) => this.change({ chartMetric: metric }), "—");
       return;
     }
     const response = this.series.response;

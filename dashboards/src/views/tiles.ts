@@ -12,12 +12,14 @@ export function renderTiles(
   catalog: Catalog,
   response: QueryResponse | null,
   onSelect: (metric: string) => void,
+  /** Shown instead of values without a response: "…" while loading, "—" after an error. */
+  placeholder = "…",
 ): void {
   const tiles = state.metrics.map((name) => {
     const metric = catalog.metrics.find((entry) => entry.name === name);
     const label = metric?.label ?? name;
     const value = response?.totals[name];
-    const shown = response ? formatValue(value ?? null, metric?.unit ?? "count", state.currency) : "…";
+    const shown = response ? formatValue(value ?? null, metric?.unit ?? "count", state.currency) : placeholder;
     const selected = name === state.chartMetric;
     const change = response?.comparison ? formatChange(name, response.comparison.change[name]?.percent) : null;
     const previous = response?.comparison?.totals[name];
