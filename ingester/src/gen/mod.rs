@@ -49,9 +49,11 @@ pub struct GenArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
-    /// Also PutObject every file, and the manifest as `<prefix>/manifest.json`.
-    /// Credentials and endpoint come from the AWS default chain (AWS_ENDPOINT_URL
-    /// for a local S3).
+    /// PutObject every file as `<prefix>/<key>` and the manifest as
+    /// `<prefix>/manifest.json`; local files are kept only with `--out`.
+    /// Credentials and endpoint come from the AWS default chain
+    /// (AWS_ENDPOINT_URL for a local S3). Objects over 5 GiB need multipart
+    /// upload, which this does not do.
     #[arg(long, value_name = "s3://BUCKET[/PREFIX]")]
     pub upload: Option<S3Target>,
 
