@@ -123,18 +123,13 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
-        let start = self.buf.len();
-        self.buf.resize(start + READ_BYTES, 0);
-        let read = self.inner.read(&mut self.buf[start..]).await;
-        let read = read.map_err(|source| ChunkError::Io { line: self.next_line, source });
-        let n = match read {
-            Ok(n) => n,
-            Err(err) => {
-                self.buf.truncate(start);
-                return Err(err);
-            }
-        };
-        self.buf.truncate(start + n);
+        // Reads into spare capacity: nothing is zeroed, however small the reads.
+        self.buf.reserve(READ_BYTES);
+        let n = self
+            .inner
+            .read_buf(&mut self.buf)
+            .await
+            .map_err(|source| ChunkError::Io { line: self.next_line, source })?;
         self.bytes_read += n as u64;
         self.eof = n == 0;
         Ok(())

@@ -1,7 +1,8 @@
 //! Ingestion of one S3 object version, exactly once (DESIGN.md):
 //! claim it in the ledger, stream it, and commit it chunk by chunk.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use adhouse_core::event::Event;
@@ -91,6 +92,9 @@ pub struct Ingestor {
     worker_id: String,
     chunk_lines: usize,
     takeover_after: time::Duration,
+    /// Objects this process is ingesting now: the ledger cannot tell two
+    /// tasks of one worker apart.
+    in_flight: Mutex<HashSet<ObjectId>>,
 }
 
 impl Ingestor {
@@ -111,12 +115,16 @@ impl Ingestor {
             worker_id,
             chunk_lines: settings.chunk_lines as usize,
             takeover_after: time::Duration::seconds(i64::from(settings.takeover_after_secs)),
+            in_flight: Mutex::default(),
         }
     }
 
     /// Ingests one object version. Between chunks, `cancel` releases it.
     pub async fn ingest(&self, object: &ObjectCreated, cancel: &CancellationToken) -> Result<Outcome, TransientError> {
-        let outcome = self.ingest_inner(object, cancel).await;
+        let outcome = match InFlight::enter(&self.in_flight, object) {
+            Some(_guard) => self.ingest_inner(object, cancel).await,
+            None => Ok(Outcome::OwnedElsewhere),
+        };
         match &outcome {
             Ok(outcome) => {
                 self.metrics.object(outcome.label());
@@ -308,27 +316,10 @@ impl Ingestor {
         let started = Instant::now();
         let insert = self.client.insert::<Event<'static>>("events").await?;
         let mut insert = adhouse_core::clickhouse::deduplicated(insert, token);
-        let mut rejected: Vec<(u64, Rejection, &str)> = Vec::new();
-        let mut values = Vec::new();
-        let mut rows = 0;
-        for span in &chunk.records {
-            let Ok(record) = std::str::from_utf8(&chunk.data[span.range.clone()]) else {
-                rejected.push((span.line, Rejection::new("bad_encoding", "the line is not valid UTF-8"), ""));
-                continue;
-            };
-            match parser.parse(record, &mut values) {
-                Ok(Parsed::Skip) => {}
-                Ok(Parsed::Record) => match source.mapping.apply(&values, context, span.line) {
-                    Ok(event) => {
-                        insert.write(&event).await?;
-                        rows += 1;
-                    }
-                    Err(rejection) => rejected.push((span.line, rejection, record)),
-                },
-                Err(ParseError::Line(rejection)) => rejected.push((span.line, rejection, record)),
-                Err(ParseError::File(err)) => return Ok(Err(err)),
-            }
-        }
+        let ChunkRows { rows, rejected } = match write_rows(source, context, parser, chunk, &mut insert).await? {
+            Ok(written) => written,
+            Err(err) => return Ok(Err(err)),
+        };
         insert.end().await?;
         self.metrics.insert_seconds.observe(started.elapsed().as_secs_f64());
         if !rejected.is_empty() {
@@ -353,6 +344,71 @@ impl Ingestor {
             insert.end().await?;
         }
         Ok(Ok((rows, rejected.len() as u64)))
+    }
+}
+
+/// What [`write_rows`] made of a chunk.
+#[derive(Debug)]
+pub struct ChunkRows<'c> {
+    /// Rows written to the insert.
+    pub rows: u64,
+    /// Records rejected: line, reason, the record's text.
+    pub rejected: Vec<(u64, Rejection, &'c str)>,
+}
+
+/// Parses the records of `chunk`, maps them and writes each row to `insert`,
+/// which the caller starts and ends. This is the ingester's hot path; the
+/// benchmark (`src/bin/bench-ingest/`) times exactly this function.
+/// `Ok(Err(_))`: a record makes the whole object unreadable.
+pub async fn write_rows<'c>(
+    source: &Source,
+    context: ObjectContext<'_>,
+    parser: &mut dyn RecordParser,
+    chunk: &'c Chunk,
+    insert: &mut clickhouse::insert::Insert<Event<'static>>,
+) -> Result<Result<ChunkRows<'c>, FileError>, clickhouse::error::Error> {
+    let mut rejected: Vec<(u64, Rejection, &str)> = Vec::new();
+    let mut values = Vec::new();
+    let mut rows = 0;
+    for span in &chunk.records {
+        let Ok(record) = std::str::from_utf8(&chunk.data[span.range.clone()]) else {
+            rejected.push((span.line, Rejection::new("bad_encoding", "the line is not valid UTF-8"), ""));
+            continue;
+        };
+        match parser.parse(record, &mut values) {
+            Ok(Parsed::Skip) => {}
+            Ok(Parsed::Record) => match source.mapping.apply(&values, context, span.line) {
+                Ok(event) => {
+                    insert.write(&event).await?;
+                    rows += 1;
+                }
+                Err(rejection) => rejected.push((span.line, rejection, record)),
+            },
+            Err(ParseError::Line(rejection)) => rejected.push((span.line, rejection, record)),
+            Err(ParseError::File(err)) => return Ok(Err(err)),
+        }
+    }
+    Ok(Ok(ChunkRows { rows, rejected }))
+}
+
+type ObjectId = (String, String, String);
+
+/// Membership of an object in [`Ingestor::in_flight`] for as long as it lives.
+struct InFlight<'a> {
+    set: &'a Mutex<HashSet<ObjectId>>,
+    id: ObjectId,
+}
+
+impl<'a> InFlight<'a> {
+    fn enter(set: &'a Mutex<HashSet<ObjectId>>, object: &ObjectCreated) -> Option<Self> {
+        let id = (object.bucket.clone(), object.key.clone(), object.etag.clone());
+        set.lock().expect("never poisoned").insert(id.clone()).then_some(Self { set, id })
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.set.lock().expect("never poisoned").remove(&self.id);
     }
 }
 

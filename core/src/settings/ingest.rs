@@ -50,14 +50,20 @@ impl IngestSettings {
             .collect();
         files.sort();
         for path in files {
-            let source = config::Config::builder()
-                .add_source(config::File::from(path.as_path()))
-                .build()
-                .and_then(config::Config::try_deserialize::<SourceSettings>)
-                .map_err(|err| Error::Config(format!("source file {}: {err}", path.display())))?;
-            self.sources.push(source);
+            self.sources.push(SourceSettings::from_file(&path)?);
         }
         Ok(())
+    }
+}
+
+impl SourceSettings {
+    /// One source from a TOML file of its own (see ingester/examples/sources).
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        config::Config::builder()
+            .add_source(config::File::from(path))
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(|err| Error::Config(format!("source file {}: {err}", path.display())))
     }
 }
 

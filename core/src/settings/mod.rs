@@ -148,6 +148,20 @@ impl Settings {
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return invalid("log.level", &format!("is not a valid filter: {err}"));
         }
+        let ingest = &self.ingest;
+        if !(1..=1_000_000).contains(&ingest.chunk_lines) {
+            // One chunk must stay one insert block (max_insert_block_size).
+            return invalid("ingest.chunk_lines", "must be between 1 and 1000000");
+        }
+        if ingest.poll_wait_secs > 20 {
+            return invalid("ingest.poll_wait_secs", "must be at most 20 (the SQS maximum)");
+        }
+        if ingest.heartbeat_secs == 0 || ingest.heartbeat_secs >= ingest.visibility_timeout_secs {
+            return invalid("ingest.heartbeat_secs", "must be at least 1 and below ingest.visibility_timeout_secs");
+        }
+        if ingest.workers == 0 {
+            return invalid("ingest.workers", "must be at least 1");
+        }
         for (key, days) in [
             ("schema.events_ttl_days", self.schema.events_ttl_days),
             ("schema.minute_ttl_days", self.schema.minute_ttl_days),

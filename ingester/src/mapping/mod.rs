@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use adhouse_core::event::{Event, EventType};
 use adhouse_core::settings::{FieldRule, Format, MoneyUnit, SourceSettings, TenantRule};
 
-pub use convert::{TimeFormat, decode_component, query_param, user_hash};
+pub use convert::{TimeFormat, decode_component, money_micros, query_param, user_hash};
 pub use pattern::KeyPattern;
 
 /// A configured log source, validated.

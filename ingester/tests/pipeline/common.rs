@@ -1,0 +1,235 @@
+//! A private slice of the local stack per test.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use adhouse_core::Settings;
+use adhouse_core::schema::Migrator;
+use adhouse_core::settings::SourceSettings;
+use adhouse_ingester::r#gen::manifest::Manifest;
+use adhouse_ingester::ingest::Ingestor;
+use adhouse_ingester::mapping::Source;
+use adhouse_ingester::metrics::Metrics;
+use adhouse_ingester::store::S3Store;
+use adhouse_ingester::worker::{QueueSettings, Worker};
+use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+use aws_sdk_sqs::types::QueueAttributeName;
+use clickhouse::Client;
+use tokio_util::sync::CancellationToken;
+
+pub struct TestStack {
+    pub name: String,
+    pub settings: Settings,
+    pub clickhouse: Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub bucket: String,
+    pub queue_url: String,
+    pub dlq_url: String,
+    pub dir: PathBuf,
+}
+
+impl TestStack {
+    /// A migrated database, a bucket whose ObjectCreated events go to a
+    /// queue with a dead-letter queue after 5 receives, and example sources
+    /// pointed at the bucket.
+    pub async fn new(test: &str) -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let name = format!("t-{}-{}-{}", test.replace('_', "-"), std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        let mut settings = Settings::load(None).expect("settings");
+        if let Ok(url) = std::env::var("CLICKHOUSE_URL") {
+            settings.clickhouse.url = url;
+        }
+        settings.clickhouse.database = name.replace('-', "_");
+        Migrator::new(&settings).apply().await.unwrap_or_else(|err| {
+            panic!("migrating {} failed ({err}); start the stack: make dev-up && source .dev/env", settings.clickhouse.url)
+        });
+        let aws = aws_config::load_from_env().await;
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+
+        let bucket = name.clone();
+        s3.create_bucket().bucket(&bucket).send().await.expect("bucket created");
+        let dlq_url = sqs.create_queue().queue_name(format!("{name}-dlq")).send().await.unwrap().queue_url.unwrap();
+        let dlq_arn = queue_arn(&sqs, &dlq_url).await;
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(&name)
+            .attributes(
+                QueueAttributeName::RedrivePolicy,
+                format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"5"}}"#),
+            )
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let queue = QueueConfiguration::builder()
+            .queue_arn(queue_arn(&sqs, &queue_url).await)
+            .events(Event::S3ObjectCreated)
+            .build()
+            .unwrap();
+        s3.put_bucket_notification_configuration()
+            .bucket(&bucket)
+            .notification_configuration(NotificationConfiguration::builder().queue_configurations(queue).build())
+            .send()
+            .await
+            .expect("notification configured");
+
+        settings.ingest.queue_url = queue_url.clone();
+        settings.ingest.poll_wait_secs = 1;
+        settings.ingest.visibility_timeout_secs = 30;
+        settings.ingest.chunk_lines = 500;
+        settings.ingest.sources = example_sources(&bucket);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        let clickhouse = adhouse_core::clickhouse::client(&settings.clickhouse);
+        Self { name, settings, clickhouse, s3, sqs, bucket, queue_url, dlq_url, dir }
+    }
+
+    /// Generates sample logs with `gen_args` and uploads them to the bucket.
+    pub fn upload_generated(&self, gen_args: &[&str]) -> Manifest {
+        let output = self
+            .ingester_command()
+            .arg("gen")
+            .arg("--out")
+            .arg(&self.dir)
+            .args(["--upload", &format!("s3://{}/", self.bucket)])
+            .args(gen_args)
+            .output()
+            .expect("gen runs");
+        assert!(output.status.success(), "gen failed: {}", String::from_utf8_lossy(&output.stderr));
+        Manifest::load(&self.dir.join("manifest.json")).expect("manifest")
+    }
+
+    /// The ingester binary, configured for this stack through the environment.
+    pub fn ingester_command(&self) -> Command {
+        let sources_dir = self.dir.join("sources");
+        std::fs::create_dir_all(&sources_dir).unwrap();
+        for entry in std::fs::read_dir(examples_dir()).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap().replace("\"adhouse-logs\"", &format!("{:?}", self.bucket));
+            std::fs::write(sources_dir.join(path.file_name().unwrap()), text).unwrap();
+        }
+        let mut command = Command::new(env!("CARGO_BIN_EXE_adhouse-ingester"));
+        command
+            .env("ADHOUSE__CLICKHOUSE__URL", &self.settings.clickhouse.url)
+            .env("ADHOUSE__CLICKHOUSE__DATABASE", &self.settings.clickhouse.database)
+            .env("ADHOUSE__INGEST__QUEUE_URL", &self.queue_url)
+            .env("ADHOUSE__INGEST__SOURCES_DIR", &sources_dir)
+            .env("ADHOUSE__INGEST__CHUNK_LINES", self.settings.ingest.chunk_lines.to_string());
+        command
+    }
+
+    pub fn ingestor(&self, worker_id: &str) -> Ingestor {
+        self.ingestor_with(worker_id, Arc::new(Metrics::new()))
+    }
+
+    pub fn ingestor_with(&self, worker_id: &str, metrics: Arc<Metrics>) -> Ingestor {
+        let sources = self.settings.ingest.sources.iter().map(|s| Source::compile(s).unwrap()).collect();
+        Ingestor::new(
+            self.clickhouse.clone(),
+            S3Store::new(self.s3.clone()),
+            Arc::new(sources),
+            metrics,
+            worker_id.to_owned(),
+            &self.settings.ingest,
+        )
+    }
+
+    /// Runs the SQS loop until `done` holds (checked every 200 ms), then
+    /// stops it. Panics after `limit`, so that a broken pipeline fails
+    /// instead of hanging.
+    pub async fn run_worker_until<F, Fut>(&self, limit: Duration, mut done: F) -> Arc<Metrics>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let metrics = Arc::new(Metrics::new());
+        let worker = Worker::new(
+            self.sqs.clone(),
+            QueueSettings {
+                queue_url: self.queue_url.clone(),
+                workers: 2,
+                poll_wait_secs: self.settings.ingest.poll_wait_secs as i32,
+                visibility_timeout_secs: self.settings.ingest.visibility_timeout_secs as i32,
+                heartbeat: Duration::from_secs(u64::from(self.settings.ingest.heartbeat_secs)),
+            },
+            Arc::new(self.ingestor_with("sqs-worker", metrics.clone())),
+            metrics.clone(),
+        );
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(worker.run(shutdown.clone()));
+        let started = Instant::now();
+        while !done().await {
+            assert!(started.elapsed() < limit, "{}: condition not reached within {limit:?}", self.name);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        shutdown.cancel();
+        running.await.unwrap();
+        metrics
+    }
+
+    pub async fn count(&self, sql: &str) -> u64 {
+        self.clickhouse.query(sql).fetch_one().await.unwrap_or_else(|err| panic!("{sql}: {err}"))
+    }
+
+    pub async fn tsv(&self, sql: &str) -> String {
+        let bytes = self.clickhouse.query(sql).fetch_bytes("TabSeparated").unwrap().collect().await;
+        String::from_utf8(bytes.unwrap_or_else(|err| panic!("{sql}: {err}")).to_vec()).unwrap()
+    }
+
+    /// Objects the ledger says are done.
+    pub async fn done_objects(&self) -> u64 {
+        self.count("SELECT count() FROM ingest_files FINAL WHERE status = 'done'").await
+    }
+
+    pub async fn messages_in(&self, queue_url: &str) -> u64 {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap();
+        let attributes = attributes.attributes.unwrap_or_default();
+        [QueueAttributeName::ApproximateNumberOfMessages, QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
+            .iter()
+            .map(|name| attributes.get(name).map_or(0, |n| n.parse::<u64>().unwrap()))
+            .sum()
+    }
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    let attributes = sqs.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::QueueArn).send().await.unwrap();
+    attributes.attributes.unwrap()[&QueueAttributeName::QueueArn].clone()
+}
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sources")
+}
+
+/// The shipped example sources, reading from `bucket`.
+fn example_sources(bucket: &str) -> Vec<SourceSettings> {
+    let mut paths: Vec<_> = std::fs::read_dir(examples_dir()).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let mut source = SourceSettings::from_file(path).unwrap();
+            source.bucket = bucket.to_owned();
+            source
+        })
+        .collect()
+}
+
+/// `--start` for generated logs: yesterday (UTC), inside every retention.
+pub fn yesterday() -> String {
+    let day = time::OffsetDateTime::now_utc().date().previous_day().unwrap();
+    format!("{day}")
+}

@@ -1,0 +1,110 @@
+//! At-least-once delivery made exact: duplicates, races, crashes, odd keys.
+
+use std::time::{Duration, Instant};
+
+use adhouse_ingester::ingest::Outcome;
+use adhouse_ingester::s3_event::ObjectCreated;
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{TestStack, yesterday};
+
+/// One generated JSONL file of `rows` lines in the bucket.
+async fn one_object(stack: &TestStack, rows: &str) -> (ObjectCreated, u64) {
+    let manifest = stack.upload_generated(&[
+        "--start", &yesterday(), "--formats", "jsonl", "--tenants", "acme", "--files", "1", "--rows-per-file", rows,
+    ]);
+    let file = &manifest.files[0];
+    let key = manifest.object_key(file);
+    let head = stack.s3.head_object().bucket(&stack.bucket).key(&key).send().await.unwrap();
+    let object = ObjectCreated {
+        bucket: stack.bucket.clone(),
+        key,
+        etag: head.e_tag().unwrap().trim_matches('"').to_owned(),
+        size: head.content_length().unwrap() as u64,
+        event_time: time::OffsetDateTime::now_utc(),
+    };
+    (object, file.good_rows)
+}
+
+#[tokio::test]
+async fn a_message_delivered_twice_is_counted_once() {
+    let stack = TestStack::new("duplicate").await;
+    let (object, rows) = one_object(&stack, "3000").await;
+    // S3 delivered the event once; deliver it a second time, as SQS may.
+    let duplicate = format!(
+        r#"{{"Records":[{{"eventName":"ObjectCreated:Put","eventTime":"2026-01-01T00:00:00.000Z","s3":{{"bucket":{{"name":"{}"}},"object":{{"key":"{}","size":{},"eTag":"{}"}}}}}}]}}"#,
+        object.bucket, object.key, object.size, object.etag
+    );
+    stack.sqs.send_message().queue_url(&stack.queue_url).message_body(duplicate).send().await.unwrap();
+
+    let metrics = stack.run_worker_until(Duration::from_secs(60), || async { stack.messages_in(&stack.queue_url).await == 0 }).await;
+    assert_eq!(stack.count("SELECT count() FROM events").await, rows);
+    assert_eq!(stack.count("SELECT sum(impressions + requests + clicks + errors + video_starts + video_first_quartiles + video_midpoints + video_third_quartiles + video_completes) FROM events_1m").await, rows);
+    let text = metrics.encode();
+    assert!(text.contains(r#"adhouse_ingester_objects_total{outcome="already_done"} 1"#), "{text}");
+    assert!(text.contains(r#"adhouse_ingester_objects_total{outcome="done"} 1"#), "{text}");
+}
+
+#[tokio::test]
+async fn two_workers_racing_on_one_object_store_its_rows_once() {
+    let mut stack = TestStack::new("race").await;
+    // No back-off between live workers: both really process every chunk.
+    stack.settings.ingest.takeover_after_secs = 0;
+    let (object, rows) = one_object(&stack, "6000").await;
+    let (a, b) = (stack.ingestor("worker-a"), stack.ingestor("worker-b"));
+    let cancel = CancellationToken::new();
+    let (first, second) = tokio::join!(a.ingest(&object, &cancel), b.ingest(&object, &cancel));
+    for outcome in [first.unwrap(), second.unwrap()] {
+        assert!(matches!(outcome, Outcome::Done { .. } | Outcome::AlreadyDone), "{outcome:?}");
+    }
+    assert_eq!(stack.count("SELECT count() FROM events").await, rows);
+    assert_eq!(stack.count("SELECT sum(requests + impressions + clicks + errors + video_starts + video_first_quartiles + video_midpoints + video_third_quartiles + video_completes) FROM events_1d").await, rows);
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_object_is_taken_over_and_resumed_without_double_counting() {
+    let stack = TestStack::new("kill").await;
+    let (object, rows) = one_object(&stack, "40000").await;
+    let location = format!("s3://{}/{}", object.bucket, object.key);
+
+    let mut victim = stack.ingester_command().args(["replay", &location]).spawn().unwrap();
+    let started = Instant::now();
+    let progress = "SELECT toUInt64(max(next_chunk)) FROM ingest_files";
+    while stack.count(progress).await < 5 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the first worker made no progress");
+        assert!(victim.try_wait().unwrap().is_none(), "the first worker finished before it could be killed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    victim.kill().unwrap(); // SIGKILL: no chance to release the object
+    victim.wait().unwrap();
+    let committed = stack.count("SELECT count() FROM events").await;
+    assert!(committed > 0 && committed < rows, "killed mid-object ({committed} of {rows} rows)");
+
+    // A live owner is respected ...
+    let survivor = stack.ingestor("survivor");
+    assert_eq!(survivor.ingest(&object, &CancellationToken::new()).await.unwrap(), Outcome::OwnedElsewhere);
+    // ... a stale one is taken over, from the next chunk on.
+    let mut stack = stack;
+    stack.settings.ingest.takeover_after_secs = 0;
+    let outcome = stack.ingestor("survivor").ingest(&object, &CancellationToken::new()).await.unwrap();
+    assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    assert_eq!(stack.count("SELECT count() FROM events").await, rows);
+    assert_eq!(stack.count("SELECT sum(requests + impressions + clicks + errors + video_starts + video_first_quartiles + video_midpoints + video_third_quartiles + video_completes) FROM events_1h").await, rows);
+    let ledger = stack.tsv("SELECT status, rows_ok, attempts FROM ingest_files FINAL").await;
+    assert_eq!(ledger, format!("done\t{rows}\t2\n"));
+}
+
+#[tokio::test]
+async fn url_encoded_keys_and_the_s3_test_event_are_handled() {
+    let stack = TestStack::new("keys").await;
+    let (object, rows) = one_object(&stack, "100").await;
+    // A key with a space, a plus and unicode: S3 form-encodes it in the event.
+    let odd_key = "logs/acme/vast/2026/odd name+plus é.jsonl.gz";
+    let body = stack.s3.get_object().bucket(&stack.bucket).key(&object.key).send().await.unwrap().body.collect().await.unwrap();
+    stack.s3.put_object().bucket(&stack.bucket).key(odd_key).body(body.into_bytes().into()).send().await.unwrap();
+
+    stack.run_worker_until(Duration::from_secs(60), || async { stack.messages_in(&stack.queue_url).await == 0 }).await;
+    let files = stack.tsv("SELECT key FROM ingest_files FINAL WHERE status = 'done' ORDER BY key").await;
+    assert_eq!(files, format!("{}\n{odd_key}\n", object.key));
+    assert_eq!(stack.count("SELECT count() FROM events").await, 2 * rows);
+}

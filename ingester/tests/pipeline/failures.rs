@@ -1,0 +1,65 @@
+//! Input that cannot be ingested: a clear reason where an operator looks,
+//! nothing counted twice, and the dead-letter queue for what never succeeds.
+
+use std::time::Duration;
+
+use adhouse_ingester::ingest::Outcome;
+use adhouse_ingester::s3_event::ObjectCreated;
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{TestStack, yesterday};
+
+/// A generated gzip JSONL file of `rows` lines, cut to half its size and
+/// uploaded under `key`.
+async fn truncated_object(stack: &TestStack, rows: &str, key: &str) -> ObjectCreated {
+    let manifest = stack.upload_generated(&[
+        "--start", &yesterday(), "--formats", "jsonl", "--tenants", "acme", "--files", "1", "--rows-per-file", rows,
+    ]);
+    let bytes = std::fs::read(stack.dir.join(&manifest.files[0].key)).unwrap();
+    let half = bytes[..bytes.len() / 2].to_vec();
+    let put = stack.s3.put_object().bucket(&stack.bucket).key(key).body(half.into()).send().await.unwrap();
+    ObjectCreated {
+        bucket: stack.bucket.clone(),
+        key: key.to_owned(),
+        etag: put.e_tag().unwrap().trim_matches('"').to_owned(),
+        size: (bytes.len() / 2) as u64,
+        event_time: time::OffsetDateTime::now_utc(),
+    }
+}
+
+#[tokio::test]
+async fn a_truncated_gzip_fails_with_a_clear_reason_and_retries_count_nothing_twice() {
+    let stack = TestStack::new("truncated").await;
+    let object = truncated_object(&stack, "20000", "logs/acme/vast/2026/cut.jsonl.gz").await;
+    let ingestor = stack.ingestor("w1");
+    let select = format!("SELECT count() FROM events WHERE file = 's3://{}/{}'", object.bucket, object.key);
+
+    let outcome = ingestor.ingest(&object, &CancellationToken::new()).await.unwrap();
+    let Outcome::Failed(reason) = outcome else { panic!("{outcome:?}") };
+    assert!(reason.contains("reading the object failed at line"), "{reason}");
+    let committed = stack.count(&select).await;
+    assert!(committed > 0 && committed % 500 == 0, "whole chunks before the damage are kept: {committed}");
+    let ledger = stack.tsv(&format!("SELECT status, error != '' FROM ingest_files FINAL WHERE key = '{}'", object.key)).await;
+    assert_eq!(ledger, "failed\t1\n");
+
+    // A retry fails the same way and stores nothing again.
+    let outcome = ingestor.ingest(&object, &CancellationToken::new()).await.unwrap();
+    assert!(matches!(outcome, Outcome::Failed(_)), "{outcome:?}");
+    assert_eq!(stack.count(&select).await, committed);
+    assert_eq!(stack.count(&format!("SELECT toUInt64(attempts) FROM ingest_files FINAL WHERE key = '{}'", object.key)).await, 2);
+}
+
+#[tokio::test]
+async fn poison_messages_and_objects_end_in_the_dead_letter_queue() {
+    let mut stack = TestStack::new("poison").await;
+    stack.settings.ingest.visibility_timeout_secs = 1;
+    truncated_object(&stack, "2000", "logs/acme/vast/2026/poison.jsonl.gz").await;
+    stack.sqs.send_message().queue_url(&stack.queue_url).message_body("this is not an S3 event").send().await.unwrap();
+
+    // Besides the two, the bucket's s3:TestEvent and the generated file's
+    // event arrive; those are handled and deleted.
+    stack.run_worker_until(Duration::from_secs(90), || async { stack.messages_in(&stack.dlq_url).await == 2 }).await;
+    assert_eq!(stack.messages_in(&stack.queue_url).await, 0);
+    let ledger = stack.tsv("SELECT status, attempts FROM ingest_files FINAL WHERE key LIKE '%poison%'").await;
+    assert_eq!(ledger, "failed\t5\n", "each receive was one attempt");
+}
