@@ -16,11 +16,32 @@ use adhouse_ingester::r#gen::manifest::{FileEntry, Manifest, Sums};
 use clickhouse::Row;
 use serde::Deserialize;
 
-/// A fresh directory for one test.
-fn scratch_dir(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("gen-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// A fresh directory for one test, removed when the test passes and kept
+/// for a look when it fails.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new(test: &str) -> Self {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("gen-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Self(dir)
+    }
+}
+
+impl std::ops::Deref for ScratchDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// Runs `gen` into `dir` for 2026-05-10 and loads the manifest it wrote.
@@ -66,7 +87,7 @@ fn decompressed_lines(path: &Path, compression: Compression) -> Vec<String> {
 #[test]
 fn same_seed_writes_identical_bytes_and_another_seed_does_not() {
     let args = ["--rows-per-file", "3000", "--bad-every", "50", "--seed", "11"];
-    let (first, second, other) = (scratch_dir("same-a"), scratch_dir("same-b"), scratch_dir("same-c"));
+    let (first, second, other) = (ScratchDir::new("same-a"), ScratchDir::new("same-b"), ScratchDir::new("same-c"));
     generate(&first, &args);
     generate(&second, &args);
     generate(&other, &["--rows-per-file", "3000", "--bad-every", "50", "--seed", "12"]);
@@ -81,7 +102,7 @@ fn same_seed_writes_identical_bytes_and_another_seed_does_not() {
 
 #[test]
 fn manifest_numbers_lines_as_an_editor_does_and_names_each_fault() {
-    let dir = scratch_dir("lines");
+    let dir = ScratchDir::new("lines");
     let manifest = generate(&dir, &["--rows-per-file", "2000", "--bad-every", "37", "--files", "1"]);
     assert_eq!(manifest.files.len(), 8);
     for file in &manifest.files {
@@ -284,7 +305,7 @@ fn add(sums: &mut Sums, row: &DayTypeRow) {
 
 #[tokio::test]
 async fn manifest_totals_equal_clickhouse_parsing_the_files() {
-    let dir = scratch_dir("clickhouse");
+    let dir = ScratchDir::new("clickhouse");
     let manifest = generate(&dir, &["--rows-per-file", "5000", "--bad-every", "97", "--files", "2", "--seed", "5"]);
     let client = clickhouse();
     let mut totals: BTreeMap<(String, String), Sums> = BTreeMap::new();
@@ -336,7 +357,7 @@ async fn upload_puts_every_file_and_the_manifest_under_the_prefix() {
     let bucket = format!("gen-upload-{}", std::process::id());
     s3.create_bucket().bucket(&bucket).send().await.unwrap_or_else(|err| panic!("S3 at {endpoint}: {err:?}"));
 
-    let dir = scratch_dir("upload");
+    let dir = ScratchDir::new("upload");
     let manifest = generate(
         &dir,
         &["--rows-per-file", "500", "--formats", "tsv,w3c", "--upload", &format!("s3://{bucket}/runs/1/")],
