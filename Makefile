@@ -14,11 +14,9 @@ build:
 dev-up: stack-up build
 	$(WITH_ENV) $(INGESTER) migrate
 
-demo: dev-up
-	@$(WITH_ENV) echo; echo "adhouse demo stack is up:"; \
-	echo "  ClickHouse  $$CLICKHOUSE_URL   (try: curl '$$CLICKHOUSE_URL/?query=SHOW+TABLES+FROM+adhouse')"; \
-	echo "  S3 / SQS    $$AWS_ENDPOINT_URL  bucket $$ADHOUSE_BUCKET"; \
-	echo "  source .dev/env to use them; make dev-down stops everything"
+# Sample logs through S3, SQS and the ingester; the API serves the dashboard.
+demo: dev-up dashboard
+	bash dev/demo.sh
 
 # Everything, on a stack started fresh for the run and stopped afterwards.
 test: venv build dashboard

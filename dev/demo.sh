@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# `make demo`: the whole pipeline on the local stack. Generated ad logs go to
+# S3, S3 notifies SQS, adhouse-ingester (running in the background) ingests
+# them, and adhouse-api serves the dashboard on the result.
+# `dev/demo.sh stop` (run by `make dev-down`) stops the two services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PIDS=.dev/demo
+INGESTER=target/debug/adhouse-ingester
+API=target/debug/adhouse-api
+
+stop() {
+    for pidfile in "$PIDS"/*.pid; do
+        [ -e "$pidfile" ] || continue
+        kill "$(cat "$pidfile")" 2>/dev/null || true
+        rm -f "$pidfile"
+    done
+}
+
+start() {
+    local name=$1
+    shift
+    mkdir -p "$PIDS" .dev/logs
+    nohup "$@" >".dev/logs/$name.log" 2>&1 &
+    echo $! >"$PIDS/$name.pid"
+}
+
+clickhouse() {
+    curl -sf "$CLICKHOUSE_URL/" --data-binary "$1"
+}
+
+if [ "${1:-}" = stop ]; then
+    stop
+    exit 0
+fi
+
+set -a
+. ./.dev/env
+ADHOUSE__INGEST__SOURCES_DIR=ingester/examples/sources
+ADHOUSE__INGEST__POLL_WAIT_SECS=1
+ADHOUSE__LOG__FORMAT=json
+set +a
+
+stop
+start ingester "$INGESTER" run
+
+days=${DEMO_DAYS:-3}
+start_day=$(date -u -d "$days days ago" +%F)
+echo "generating $days days of ad logs from $start_day and uploading them to s3://$ADHOUSE_BUCKET ..."
+"$INGESTER" gen --upload "s3://$ADHOUSE_BUCKET/" --out .dev/sample-logs --start "$start_day" --days "$days" \
+    --files 4 --rows-per-file 25000 --bad-every 1000 >/dev/null 2>.dev/logs/gen.log
+keys=$(cd .dev/sample-logs && find logs -type f -printf "'%p',")
+files=$(find .dev/sample-logs/logs -type f | wc -l)
+
+echo "ingesting through SQS ($files objects) ..."
+until [ "$(clickhouse "SELECT count() FROM adhouse.ingest_files FINAL WHERE status = 'done' AND key IN (${keys%,})")" -ge "$files" ]; do
+    kill -0 "$(cat "$PIDS/ingester.pid")" 2>/dev/null || { echo "the ingester stopped; see .dev/logs/ingester.log" >&2; exit 1; }
+    sleep 1
+done
+clickhouse "SELECT 'events: ' || toString(count()) || ' rows, ' || toString(uniqExact(file)) || ' files' FROM adhouse.events"
+
+token=$("$API" token create --tenant acme --timezone America/New_York | tail -n 1)
+start api "$API" serve
+addr=$(grep -o '^listen_addr = "[^"]*"' config/default.toml | cut -d'"' -f2)
+until curl -sf "http://$addr/healthz" >/dev/null; do
+    kill -0 "$(cat "$PIDS/api.pid")" 2>/dev/null || { echo "the API stopped; see .dev/logs/api.log" >&2; exit 1; }
+    sleep 0.5
+done
+
+cat <<DONE
+
+adhouse demo is running.
+  Dashboard   http://$addr/   (sign in with the token below; tenant acme)
+  Token       $token
+  ClickHouse  $CLICKHOUSE_URL   e.g. curl "$CLICKHOUSE_URL/?query=SELECT+count()+FROM+adhouse.events_1h"
+  Logs        .dev/logs/   Ingester metrics: http://127.0.0.1:9464/metrics
+  Stop        make dev-down
+DONE
