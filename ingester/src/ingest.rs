@@ -402,7 +402,8 @@ struct InFlight<'a> {
 impl<'a> InFlight<'a> {
     fn enter(set: &'a Mutex<HashSet<ObjectId>>, object: &ObjectCreated) -> Option<Self> {
         let id = (object.bucket.clone(), object.key.clone(), object.etag.clone());
-        set.lock().expect("never poisoned").insert(id.clone()).then_some(Self { set, id })
+        let entered = set.lock().expect("never poisoned").insert(id.clone());
+        entered.then(|| Self { set, id })
     }
 }
 
