@@ -72,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
     }
     settings.clickhouse.database = args.database.clone();
     settings.api.max_execution_secs = 60;
+    adhouse_core::telemetry::init(&settings.log);
     Migrator::new(&settings).apply().await.context("migrating the benchmark database")?;
     let client = adhouse_core::clickhouse::client(&settings.clickhouse);
     let now = jiff::Timestamp::now().as_second();
@@ -97,10 +98,18 @@ async fn main() -> anyhow::Result<()> {
     ];
     println!("{:<42} {:>10} {:>10} {:>10} {:>12}   {:>10} {:>10} {:>12}   {:>7}", "request", "table", "p50 ms", "p95 ms", "rows read", "raw p50", "raw p95", "rows read", "p50 ×");
     for (name, body) in requests {
-        let rollup = measure(&state, &token, &body, args.runs).await?;
         let mut raw_body = body.clone();
         raw_body["use_rollups"] = json!(false);
-        let raw = measure(&state, &token, &raw_body, args.runs).await?;
+        // A failed request is reported and the benchmark goes on, so one
+        // bad case does not hide the others' figures.
+        let (rollup, raw) = match (measure(&state, &token, &body, args.runs).await, measure(&state, &token, &raw_body, args.runs).await) {
+            (Ok(rollup), Ok(raw)) => (rollup, raw),
+            (rollup, raw) => {
+                let error = rollup.err().or(raw.err()).map(|err| format!("{err:#}")).unwrap_or_default();
+                println!("{name:<42} failed: {}", error.lines().next().unwrap_or(""));
+                continue;
+            }
+        };
         println!(
             "{name:<42} {:>10} {:>10.1} {:>10.1} {:>12}   {:>10.1} {:>10.1} {:>12}   {:>6.1}×",
             rollup.table, rollup.p50_ms, rollup.p95_ms, rollup.rows_read, raw.p50_ms, raw.p95_ms, raw.rows_read, raw.p50_ms / rollup.p50_ms
