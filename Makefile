@@ -53,3 +53,16 @@ test-dashboard-e2e: dashboard build
 
 test-dashboard: test-dashboard-unit test-dashboard-e2e
 # ---- end of Dashboard -------------------------------------------------------
+
+# ---- bench-ingest: ingester benchmark (not part of `make test`; README "Benchmarks: ingestion") ----
+# Parse-and-encode throughput of the ingester against ClickHouse's own parser on the
+# same generated files, and S3 PUT -> rows-visible freshness through the local stack.
+# Prints a table and writes target/bench-ingest.txt. Extra arguments, e.g.
+#   make bench-ingest BENCH_INGEST_ARGS="--rows 200000 --repeat 1"   (see --help)
+BENCH_INGEST_ARGS ?=
+
+.PHONY: bench-ingest
+bench-ingest: stack-up
+	$(CARGO) build --release -p adhouse-ingester
+	$(WITH_ENV) target/release/bench-ingest $(BENCH_INGEST_ARGS)
+# ---- end bench-ingest ----
