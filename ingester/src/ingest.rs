@@ -12,8 +12,11 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use crate::chunker::{Chunk, ChunkError, Chunker};
-use crate::decode::decompress;
+use adhouse_core::settings::Format;
+
+use crate::chunker::{Chunk, Chunker};
+use crate::decode::{Decoded, decompress};
+use crate::formats::parquet::RowGroupChunks;
 use crate::formats::{self, FileError, ParseError, Parsed, RecordParser};
 use crate::ledger::{FileStatus, Ledger, LedgerEntry};
 use crate::mapping::{ObjectContext, Rejection, Source};
@@ -255,30 +258,28 @@ impl Ingestor {
         entry: &mut LedgerEntry,
         cancel: &CancellationToken,
     ) -> Result<Result<bool, String>, TransientError> {
-        let (_, decoded) = match decompress(body).await {
-            Ok(decoded) => decoded,
-            Err(err) => return Ok(Err(format!("cannot read the object: {err}"))),
-        };
         let mut parser = match formats::parser(source) {
             Ok(parser) => parser,
             Err(FileError(reason)) => return Ok(Err(reason)),
         };
-        let mut chunker = Chunker::new(decoded, self.chunk_lines, parser.quoted_newlines());
+        let open = ObjectChunks::open(source, body, self.chunk_lines, parser.quoted_newlines(), entry.next_chunk);
+        let mut chunks = match open.await {
+            Ok(chunks) => chunks,
+            Err(reason) => return Ok(Err(reason)),
+        };
         let label = SourceLabel { source: source.name.clone() };
         let mut bytes_seen = 0;
         loop {
             if cancel.is_cancelled() {
                 return Ok(Ok(false));
             }
-            let chunk = match chunker.next_chunk().await {
+            let chunk = match chunks.next_chunk().await {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => return Ok(Ok(true)),
-                Err(err @ (ChunkError::Io { .. } | ChunkError::RecordTooLong { .. })) => {
-                    return Ok(Err(err.to_string()));
-                }
+                Err(reason) => return Ok(Err(reason)),
             };
-            self.metrics.bytes.get_or_create(&label).inc_by(chunker.bytes_read - bytes_seen);
-            bytes_seen = chunker.bytes_read;
+            self.metrics.bytes.get_or_create(&label).inc_by(chunks.bytes_read() - bytes_seen);
+            bytes_seen = chunks.bytes_read();
             if chunk.index < u64::from(entry.next_chunk) {
                 // Committed before a takeover or retry: only headers matter.
                 if let Err(FileError(reason)) = observe(parser.as_mut(), &chunk) {
@@ -344,6 +345,50 @@ impl Ingestor {
             insert.end().await?;
         }
         Ok(Ok((rows, rejected.len() as u64)))
+    }
+}
+
+/// How an object is cut into chunks (both ways a pure function of its
+/// content): text formats by lines as the body streams in, Parquet by row
+/// groups of a spooled copy, since its footer comes last.
+enum ObjectChunks {
+    Lines(Chunker<Decoded>),
+    RowGroups(RowGroupChunks),
+}
+
+impl ObjectChunks {
+    /// Row groups start at `next_chunk`, skipping committed ones unread;
+    /// lines start at the beginning, since the parser must see every header.
+    async fn open(
+        source: &Source,
+        body: Body,
+        chunk_lines: usize,
+        quoted_newlines: bool,
+        next_chunk: u32,
+    ) -> Result<Self, String> {
+        if source.format == Format::Parquet {
+            let fields = source.mapping.fields.clone();
+            return RowGroupChunks::open(body, fields, chunk_lines, u64::from(next_chunk)).await.map(Self::RowGroups);
+        }
+        match decompress(body).await {
+            Ok((_, decoded)) => Ok(Self::Lines(Chunker::new(decoded, chunk_lines, quoted_newlines))),
+            Err(err) => Err(format!("cannot read the object: {err}")),
+        }
+    }
+
+    async fn next_chunk(&mut self) -> Result<Option<Chunk>, String> {
+        match self {
+            Self::Lines(chunker) => chunker.next_chunk().await.map_err(|err| err.to_string()),
+            Self::RowGroups(row_groups) => row_groups.next_chunk().await,
+        }
+    }
+
+    /// Bytes read so far: decompressed text, or the whole Parquet object.
+    fn bytes_read(&self) -> u64 {
+        match self {
+            Self::Lines(chunker) => chunker.bytes_read,
+            Self::RowGroups(row_groups) => row_groups.bytes_read,
+        }
     }
 }
 

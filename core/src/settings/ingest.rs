@@ -107,6 +107,11 @@ pub enum Format {
     /// W3C extended log format as CloudFront writes it: `#Fields:` header,
     /// tab-separated, `-` for empty.
     W3c,
+    /// Apache Parquet: one chunk per row group (split into chunks of at most
+    /// `chunk_lines` rows). Each row is read as a JSON object whose keys are
+    /// the top-level column names; timestamps and dates become epoch
+    /// milliseconds (map them with `time = "epoch_ms"`), decimals exact text.
+    Parquet,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -3,6 +3,7 @@
 
 mod delimited;
 mod jsonl;
+pub mod parquet;
 mod w3c;
 
 use std::borrow::Cow;
@@ -61,6 +62,8 @@ pub fn parser(source: &Source) -> Result<Box<dyn RecordParser>, FileError> {
         Format::Csv => Box::new(delimited::DelimitedParser::new(fields, b',', true, &source.columns)?),
         Format::Tsv => Box::new(delimited::DelimitedParser::new(fields, b'\t', false, &source.columns)?),
         Format::W3c => Box::new(w3c::W3cParser::new(fields)),
+        // Parquet rows reach the parser as JSON objects (see `parquet`).
+        Format::Parquet => Box::new(jsonl::JsonlParser::new(fields)),
     })
 }
 

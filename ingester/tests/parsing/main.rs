@@ -4,4 +4,5 @@
 mod chunker;
 mod convert;
 mod events;
+mod parquet;
 mod records;

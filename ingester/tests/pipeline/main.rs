@@ -8,3 +8,4 @@ mod common;
 mod delivery;
 mod failures;
 mod formats;
+mod parquet;
