@@ -53,9 +53,10 @@ class QueryOutput:
     """A finished query's formatted bytes, exactly as the engine produced them."""
 
     def __init__(self, result):
-        self._result = result  # owns the memory `body` points into
-        self._view = result.get_memview()
-        self.body = self._view.view()
+        # A copy: the result's buffer belongs to the connection, which closes
+        # before the response is written; a view into it would be read after
+        # it was freed (corrupt responses under concurrent requests).
+        self.body = bytes(result.get_memview().view())
         self.summary = Summary(
             read_rows=result.storage_rows_read(),
             read_bytes=result.storage_bytes_read(),
