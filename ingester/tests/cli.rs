@@ -36,7 +36,7 @@ fn the_example_sources_pass_check_config_and_a_broken_one_names_its_field() {
     let output = ingester(&["check-config"], &[("ADHOUSE__INGEST__SOURCES_DIR", "examples/sources")]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    for source in ["vast-jsonl", "ssp-csv", "exchange-tsv", "pixel-w3c"] {
+    for source in ["vast-jsonl", "ssp-csv", "exchange-tsv", "pixel-w3c", "bidder-parquet"] {
         assert!(stdout.contains(source), "{stdout}");
     }
 
