@@ -59,7 +59,13 @@ pub struct Mapping {
     pub fields: Vec<String>,
     tenant: Input,
     rules: Vec<Rule>,
+    /// For each slot holding a URL query string: the parameters rules take
+    /// from it, with the rule's index, so one pass per record finds them all.
+    query_params: Vec<(usize, Vec<(String, usize)>)>,
 }
+
+/// Columns a source can map: the upper bound on a mapping's rules.
+const MAPPABLE_COLUMNS: usize = TEXT_COLUMNS.len() + 6;
 
 #[derive(Debug)]
 enum Input {
@@ -161,9 +167,22 @@ impl Source {
             format: settings.format,
             columns: settings.columns.clone(),
             mapping_version: settings.mapping_version,
-            mapping: Mapping { fields, tenant, rules },
+            mapping: Mapping { fields, tenant, query_params: query_params(&rules), rules },
         })
     }
+}
+
+fn query_params(rules: &[Rule]) -> Vec<(usize, Vec<(String, usize)>)> {
+    let mut groups: Vec<(usize, Vec<(String, usize)>)> = Vec::new();
+    for (index, rule) in rules.iter().enumerate() {
+        if let (Some(param), Input::Slot(slot)) = (&rule.query, &rule.input) {
+            match groups.iter_mut().find(|(s, _)| s == slot) {
+                Some((_, wanted)) => wanted.push((param.clone(), index)),
+                None => groups.push((*slot, vec![(param.clone(), index)])),
+            }
+        }
+    }
+    groups
 }
 
 fn slot(fields: &mut Vec<String>, name: &str) -> usize {
@@ -261,8 +280,19 @@ impl Mapping {
         event.tenant = read(&self.tenant, values, object)
             .filter(|tenant| !tenant.is_empty())
             .ok_or_else(|| Rejection::new("missing_field", "no tenant"))?;
-        for rule in &self.rules {
-            apply_rule(rule, values, object, &mut event)?;
+        let mut params: [Option<&'a str>; MAPPABLE_COLUMNS] = [None; MAPPABLE_COLUMNS];
+        for (slot, wanted) in &self.query_params {
+            if let Some(Cow::Borrowed(query)) = values[*slot] {
+                for pair in query.strip_prefix('?').unwrap_or(query).split('&') {
+                    let (key, raw) = pair.split_once('=').unwrap_or((pair, ""));
+                    if let Some((_, rule)) = wanted.iter().find(|(param, _)| param == key) {
+                        params[*rule].get_or_insert(raw);
+                    }
+                }
+            }
+        }
+        for (rule, param) in self.rules.iter().zip(params) {
+            apply_rule(rule, param, values, object, &mut event)?;
         }
         Ok(event)
     }
@@ -280,8 +310,11 @@ fn read<'a>(input: &'a Input, values: &[Option<Cow<'a, str>>], object: ObjectCon
     }
 }
 
+/// `param`: the rule's query parameter, already found in a borrowed query
+/// string (an owned one, rare, is searched here).
 fn apply_rule<'a>(
     rule: &'a Rule,
+    param: Option<&'a str>,
     values: &[Option<Cow<'a, str>>],
     object: ObjectContext<'a>,
     event: &mut Event<'a>,
@@ -289,7 +322,7 @@ fn apply_rule<'a>(
     let mut value = read(&rule.input, values, object);
     if let (Some(name), Some(raw)) = (&rule.query, &value) {
         value = match raw {
-            Cow::Borrowed(query) => query_param(query, name),
+            Cow::Borrowed(_) => param.map(decode_component),
             Cow::Owned(query) => query_param(query, name).map(|v| Cow::Owned(v.into_owned())),
         };
     }

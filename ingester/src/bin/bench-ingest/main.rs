@@ -374,8 +374,8 @@ fn render(args: &Args, version: &str, rows: &[Row], latencies: Option<&[Duration
     let _ = writeln!(
         out,
         "\nThroughput, one thread per side, {} rows per file, median of {} passes. MB = 10^6 decompressed bytes.\n\
-         ingester:   file -> decompress -> chunker -> parser -> mapping -> Insert::write (RowBinaryWithNamesAndTypes,\n\
-         \x20           validated, LZ4) -> HTTP to a discarding sink; time = wall, cpu = this thread's CPU time\n\
+         ingester:   file -> decompress -> chunker -> parser -> mapping -> Insert::write (RowBinary as the\n\
+         \x20           ingester sends it, LZ4) -> HTTP to a discarding sink; time = wall, cpu = this thread's CPU time\n\
          ClickHouse: INSERT INTO <Null table> SELECT <same mapping> FROM file(<same file>), max_threads = 1, in a\n\
          \x20           chDB process of its own; time = engine elapsed, cpu = that process's CPU time\n\
          ratio = ingester rows/s / ClickHouse rows/s; per cpu-second is the per-core figure on a shared machine.",

@@ -1,7 +1,7 @@
 //! The ingester's side: one local file through the production path —
 //! content-sniffed decompression → [`Chunker`] → the source's parser →
-//! mapping → `Insert::write` (RowBinaryWithNamesAndTypes with the client's
-//! schema validation, LZ4 framing, HTTP upload) via [`write_rows`], one
+//! mapping → `Insert::write` (plain RowBinary, as [`events_insert`] sends it,
+//! LZ4 framing, HTTP upload) via [`write_rows`], one
 //! de-duplicated insert per chunk — into the discarding [`sink`](crate::sink),
 //! on the current thread only.
 //!
@@ -14,11 +14,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use adhouse_core::event::Event;
 use adhouse_ingester::chunker::Chunker;
 use adhouse_ingester::decode::decompress;
 use adhouse_ingester::formats;
-use adhouse_ingester::ingest::write_rows;
+use adhouse_ingester::ingest::{events_insert, write_rows};
 use adhouse_ingester::mapping::{ObjectContext, Source};
 use anyhow::{Context as _, anyhow, bail};
 use clickhouse::Client;
@@ -58,9 +57,7 @@ pub async fn ingest_file(
     };
     let mut rows = 0;
     while let Some(chunk) = chunker.next_chunk().await? {
-        let insert = sink.insert::<Event<'static>>("events").await?;
-        let mut insert =
-            adhouse_core::clickhouse::deduplicated(insert, &format!("bench:{}", chunk.index));
+        let mut insert = events_insert(&sink, &format!("bench:{}", chunk.index)).await?;
         let written = write_rows(source, context, parser.as_mut(), &chunk, &mut insert).await?;
         let written = written.map_err(|err| anyhow!("{}: {}", path.display(), err.0))?;
         if let Some((line, rejection, _)) = written.rejected.first() {
