@@ -12,4 +12,4 @@ pub mod metrics;
 pub mod s3_event;
 pub mod store;
 pub mod worker;
-pub mod r#gen;
+pub mod samples;

@@ -52,7 +52,7 @@ enum Command {
         status: bool,
     },
     /// Write realistic sample ad logs and a manifest of their exact totals.
-    Gen(adhouse_ingester::r#gen::GenArgs),
+    Gen(adhouse_ingester::samples::GenArgs),
 }
 
 #[tokio::main]
@@ -96,7 +96,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Gen(args) => adhouse_ingester::r#gen::run(args).await,
+        Command::Gen(args) => adhouse_ingester::samples::run(args).await,
         Command::Run => run_queue(settings).await,
         Command::Replay { location } => replay(settings, &location).await,
     }

@@ -11,8 +11,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use adhouse_ingester::r#gen::formats::{BadReason, Compression, LogFormat};
-use adhouse_ingester::r#gen::manifest::{FileEntry, Manifest, Sums};
+use adhouse_ingester::samples::formats::{BadReason, Compression, LogFormat};
+use adhouse_ingester::samples::manifest::{FileEntry, Manifest, Sums};
 use clickhouse::Row;
 use serde::Deserialize;
 

@@ -46,7 +46,7 @@ enum TokenCommand {
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref()).and_then(|settings| settings.api.validate().map(|()| settings)) {
+    let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("error: {err}");

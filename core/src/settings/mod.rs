@@ -148,6 +148,7 @@ impl Settings {
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return invalid("log.level", &format!("is not a valid filter: {err}"));
         }
+        self.api.validate()?;
         let ingest = &self.ingest;
         if !(1..=1_000_000).contains(&ingest.chunk_lines) {
             // One chunk must stay one insert block (max_insert_block_size).

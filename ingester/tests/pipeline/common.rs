@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use adhouse_core::Settings;
 use adhouse_core::schema::Migrator;
 use adhouse_core::settings::SourceSettings;
-use adhouse_ingester::r#gen::manifest::Manifest;
+use adhouse_ingester::samples::manifest::Manifest;
 use adhouse_ingester::ingest::Ingestor;
 use adhouse_ingester::mapping::Source;
 use adhouse_ingester::metrics::Metrics;

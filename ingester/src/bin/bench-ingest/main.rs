@@ -21,9 +21,9 @@ use std::time::Duration;
 use adhouse_core::Settings;
 use adhouse_core::schema::Migrator;
 use adhouse_core::settings::SourceSettings;
-use adhouse_ingester::r#gen::formats::LogFormat;
-use adhouse_ingester::r#gen::manifest::{FileEntry, MANIFEST_KEY, Manifest};
-use adhouse_ingester::r#gen::{self, GenArgs};
+use adhouse_ingester::samples::formats::LogFormat;
+use adhouse_ingester::samples::manifest::{FileEntry, MANIFEST_KEY, Manifest};
+use adhouse_ingester::samples::{self, GenArgs};
 use adhouse_ingester::mapping::Source;
 use anyhow::{Context as _, ensure};
 use clap::Parser;
@@ -269,7 +269,7 @@ async fn generate(
                 files,
                 out.display()
             );
-            r#gen::run(args).await?;
+            samples::run(args).await?;
             Manifest::load(&manifest_path)?
         }
     };

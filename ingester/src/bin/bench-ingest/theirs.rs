@@ -22,7 +22,7 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
-use adhouse_ingester::r#gen::formats::LogFormat;
+use adhouse_ingester::samples::formats::LogFormat;
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use super::{BadReason, Civil, LineFormat, write_delimited};
-use crate::r#gen::traffic::SampleEvent;
+use crate::samples::traffic::SampleEvent;
 
 pub struct Tsv;
 

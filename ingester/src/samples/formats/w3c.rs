@@ -12,8 +12,8 @@ use adhouse_core::event::EventType;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{BadReason, Civil, DIMENSION_KEYS, LineFormat, Units, dimensions, event_name};
-use crate::r#gen::rng::{Rng, fnv1a, mix};
-use crate::r#gen::traffic::SampleEvent;
+use crate::samples::rng::{Rng, fnv1a, mix};
+use crate::samples::traffic::SampleEvent;
 
 /// The standard log fields, in CloudFront's order.
 const FIELDS: [&str; 33] = [

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::{BadReason, Cpm, LineFormat, write_delimited};
-use crate::r#gen::traffic::SampleEvent;
+use crate::samples::traffic::SampleEvent;
 
 pub struct Csv;
 

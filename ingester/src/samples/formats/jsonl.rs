@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use adhouse_core::event::EventType;
 
 use super::{BadReason, Civil, DIMENSION_KEYS, LineFormat, Units, Value, dimensions, event_name};
-use crate::r#gen::traffic::SampleEvent;
+use crate::samples::traffic::SampleEvent;
 
 pub struct Jsonl;
 
