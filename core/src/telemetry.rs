@@ -17,3 +17,19 @@ pub fn init(settings: &LogSettings) {
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
 }
+
+/// Start-up shared by the binaries: loads and validates the settings, then
+/// installs logging. On a configuration error it prints the error and
+/// returns `None`; the caller exits with status 2.
+pub fn start(config_file: Option<&std::path::Path>) -> Option<crate::Settings> {
+    match crate::Settings::load(config_file) {
+        Ok(settings) => {
+            init(&settings.log);
+            Some(settings)
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            None
+        }
+    }
+}

@@ -58,14 +58,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref()) {
-        Ok(settings) => settings,
-        Err(err) => {
-            eprintln!("error: {err}");
-            return ExitCode::from(2);
-        }
+    let Some(settings) = adhouse_core::telemetry::start(cli.config.as_deref()) else {
+        return ExitCode::from(2);
     };
-    adhouse_core::telemetry::init(&settings.log);
     match run(cli.command, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -46,14 +46,9 @@ enum TokenCommand {
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref()) {
-        Ok(settings) => settings,
-        Err(err) => {
-            eprintln!("error: {err}");
-            return ExitCode::from(2);
-        }
+    let Some(settings) = adhouse_core::telemetry::start(cli.config.as_deref()) else {
+        return ExitCode::from(2);
     };
-    adhouse_core::telemetry::init(&settings.log);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&settings).await,
         Command::Token(TokenCommand::Create { tenant, timezone }) => create_token(&settings, &tenant, &timezone).await,

@@ -119,8 +119,10 @@ pub trait LineFormat {
     /// The malformations this format carries, used in turn.
     const FAULTS: [BadReason; 4];
 
-    /// Lines before the first record; returns how many.
-    fn write_header(&mut self, out: &mut impl Write) -> io::Result<u64>;
+    /// Lines before the first record; returns how many (none by default).
+    fn write_header(&mut self, _out: &mut impl Write) -> io::Result<u64> {
+        Ok(0)
+    }
 
     /// One record as one `\n`-terminated line, malformed when `fault` is set.
     fn write_record(

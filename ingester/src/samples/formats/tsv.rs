@@ -13,10 +13,6 @@ impl LineFormat for Tsv {
     const FAULTS: [BadReason; 4] =
         [BadReason::ColumnCount, BadReason::BadTimestamp, BadReason::UnknownEnum, BadReason::MissingField];
 
-    fn write_header(&mut self, _out: &mut impl Write) -> io::Result<u64> {
-        Ok(0)
-    }
-
     fn write_record(
         &mut self,
         out: &mut impl Write,
