@@ -66,3 +66,10 @@ bench-ingest: stack-up
 	$(CARGO) build --release -p adhouse-ingester
 	$(WITH_ENV) target/release/bench-ingest $(BENCH_INGEST_ARGS)
 # ---- end bench-ingest ----
+
+# ---- bench-api: query API latency on rollups vs raw events (README "Query API") ----
+.PHONY: bench-api
+bench-api: dev-up
+	$(CARGO) build --release -p adhouse-api
+	$(WITH_ENV) target/release/adhouse-api-bench
+# ---- end bench-api ----
