@@ -21,6 +21,7 @@ macro_rules! migration {
 
 /// Every migration, in the order it is applied. Append only: an applied
 /// migration is never edited (the runner reports drift if it is).
+#[expect(clippy::zero_prefixed_literal, reason = "versions are written as in the file names")]
 pub const MIGRATIONS: &[Migration] = &[
     migration!(0001, "events"),
     migration!(0002, "rollups"),

@@ -231,10 +231,10 @@ fn compile_rule(column: &str, rule: &FieldRule, fields: &mut Vec<String>) -> Res
     if rule.money.is_some() && !matches!(target, Target::Revenue(_) | Target::Cost(_)) {
         return Err("`money` applies to revenue_micros and cost_micros only".into());
     }
-    if let (Target::EventType, Some(values)) = (&target, &rule.values) {
-        if let Some((from, to)) = values.iter().find(|(_, to)| EventType::from_name(to).is_none()) {
-            return Err(format!("values.{from} = {to:?} is not an event type"));
-        }
+    if let (Target::EventType, Some(values)) = (&target, &rule.values)
+        && let Some((from, to)) = values.iter().find(|(_, to)| EventType::from_name(to).is_none())
+    {
+        return Err(format!("values.{from} = {to:?} is not an event type"));
     }
     Ok(Rule {
         column: column.to_owned(),

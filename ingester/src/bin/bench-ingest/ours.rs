@@ -57,7 +57,7 @@ pub async fn ingest_file(
     };
     let mut rows = 0;
     while let Some(chunk) = chunker.next_chunk().await? {
-        let mut insert = events_insert(&sink, &format!("bench:{}", chunk.index)).await?;
+        let mut insert = events_insert(sink, &format!("bench:{}", chunk.index)).await?;
         let written = write_rows(source, context, parser.as_mut(), &chunk, &mut insert).await?;
         let written = written.map_err(|err| anyhow!("{}: {}", path.display(), err.0))?;
         if let Some((line, rejection, _)) = written.rejected.first() {
