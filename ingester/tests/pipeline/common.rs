@@ -13,6 +13,7 @@ use adhouse_ingester::samples::manifest::Manifest;
 use adhouse_ingester::ingest::Ingestor;
 use adhouse_ingester::mapping::Source;
 use adhouse_ingester::metrics::Metrics;
+use adhouse_ingester::s3_event::ObjectCreated;
 use adhouse_ingester::store::S3Store;
 use adhouse_ingester::worker::{QueueSettings, Worker};
 use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
@@ -37,12 +38,17 @@ impl TestStack {
     /// queue with a dead-letter queue after 5 receives, and example sources
     /// pointed at the bucket.
     pub async fn new(test: &str) -> Self {
+        let settings = Settings::load(None).expect("settings");
+        let url = std::env::var("CLICKHOUSE_URL").unwrap_or(settings.clickhouse.url);
+        Self::with_clickhouse(test, &url).await
+    }
+
+    /// [`TestStack::new`] on the ClickHouse server at `url`.
+    pub async fn with_clickhouse(test: &str, url: &str) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let name = format!("t-{}-{}-{}", test.replace('_', "-"), std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
         let mut settings = Settings::load(None).expect("settings");
-        if let Ok(url) = std::env::var("CLICKHOUSE_URL") {
-            settings.clickhouse.url = url;
-        }
+        settings.clickhouse.url = url.to_owned();
         settings.clickhouse.database = name.replace('-', "_");
         Migrator::new(&settings).apply().await.unwrap_or_else(|err| {
             panic!("migrating {} failed ({err}); start the stack: make dev-up && source .dev/env", settings.clickhouse.url)
@@ -226,6 +232,24 @@ fn example_sources(bucket: &str) -> Vec<SourceSettings> {
             source
         })
         .collect()
+}
+
+/// One generated JSONL file of `rows` lines in the bucket, and its good rows.
+pub async fn one_object(stack: &TestStack, rows: &str) -> (ObjectCreated, u64) {
+    let manifest = stack.upload_generated(&[
+        "--start", &yesterday(), "--formats", "jsonl", "--tenants", "acme", "--files", "1", "--rows-per-file", rows,
+    ]);
+    let file = &manifest.files[0];
+    let key = manifest.object_key(file);
+    let head = stack.s3.head_object().bucket(&stack.bucket).key(&key).send().await.unwrap();
+    let object = ObjectCreated {
+        bucket: stack.bucket.clone(),
+        key,
+        etag: head.e_tag().unwrap().trim_matches('"').to_owned(),
+        size: head.content_length().unwrap() as u64,
+        event_time: time::OffsetDateTime::now_utc(),
+    };
+    (object, file.good_rows)
 }
 
 /// `--start` for generated logs: yesterday (UTC), inside every retention.

@@ -3,28 +3,9 @@
 use std::time::{Duration, Instant};
 
 use adhouse_ingester::ingest::Outcome;
-use adhouse_ingester::s3_event::ObjectCreated;
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{TestStack, yesterday};
-
-/// One generated JSONL file of `rows` lines in the bucket.
-async fn one_object(stack: &TestStack, rows: &str) -> (ObjectCreated, u64) {
-    let manifest = stack.upload_generated(&[
-        "--start", &yesterday(), "--formats", "jsonl", "--tenants", "acme", "--files", "1", "--rows-per-file", rows,
-    ]);
-    let file = &manifest.files[0];
-    let key = manifest.object_key(file);
-    let head = stack.s3.head_object().bucket(&stack.bucket).key(&key).send().await.unwrap();
-    let object = ObjectCreated {
-        bucket: stack.bucket.clone(),
-        key,
-        etag: head.e_tag().unwrap().trim_matches('"').to_owned(),
-        size: head.content_length().unwrap() as u64,
-        event_time: time::OffsetDateTime::now_utc(),
-    };
-    (object, file.good_rows)
-}
+use crate::common::{TestStack, one_object};
 
 #[tokio::test]
 async fn a_message_delivered_twice_is_counted_once() {

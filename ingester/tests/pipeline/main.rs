@@ -8,4 +8,5 @@ mod common;
 mod delivery;
 mod failures;
 mod formats;
+mod restart;
 mod parquet;
