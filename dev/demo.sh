@@ -45,11 +45,11 @@ set +a
 stop
 start ingester "$INGESTER" run
 
-days=${DEMO_DAYS:-3}
+days=${DEMO_DAYS:-14}
 start_day=$(date -u -d "$days days ago" +%F)
 echo "generating $days days of ad logs from $start_day and uploading them to s3://$ADHOUSE_BUCKET ..."
 "$INGESTER" gen --upload "s3://$ADHOUSE_BUCKET/" --out .dev/sample-logs --start "$start_day" --days "$days" \
-    --files 4 --rows-per-file 25000 --bad-every 1000 >/dev/null 2>.dev/logs/gen.log
+    --files 2 --rows-per-file 10000 --bad-every 1000 >/dev/null 2>.dev/logs/gen.log
 keys=$(cd .dev/sample-logs && find logs -type f -printf "'%p',")
 files=$(find .dev/sample-logs/logs -type f | wc -l)
 
