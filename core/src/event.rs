@@ -83,3 +83,98 @@ impl EventType {
         }
     }
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+/// The dimensions of `events`: the columns results are grouped and filtered
+/// by, and that log sources map text onto (all but `source`, which is lineage).
+pub enum Dimension {
+    PublisherId,
+    PlacementId,
+    DemandPartner,
+    CampaignId,
+    CreativeId,
+    AdFormat,
+    Country,
+    DeviceType,
+    Os,
+    Domain,
+    Source,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 11] = [
+        Self::PublisherId,
+        Self::PlacementId,
+        Self::DemandPartner,
+        Self::CampaignId,
+        Self::CreativeId,
+        Self::AdFormat,
+        Self::Country,
+        Self::DeviceType,
+        Self::Os,
+        Self::Domain,
+        Self::Source,
+    ];
+
+    /// The API name, which is also the column name in every table that has it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PublisherId => "publisher_id",
+            Self::PlacementId => "placement_id",
+            Self::DemandPartner => "demand_partner",
+            Self::CampaignId => "campaign_id",
+            Self::CreativeId => "creative_id",
+            Self::AdFormat => "ad_format",
+            Self::Country => "country",
+            Self::DeviceType => "device_type",
+            Self::Os => "os",
+            Self::Domain => "domain",
+            Self::Source => "source",
+        }
+    }
+
+    /// Display name for dashboards.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::PublisherId => "Publisher",
+            Self::PlacementId => "Placement",
+            Self::DemandPartner => "Demand partner",
+            Self::CampaignId => "Campaign",
+            Self::CreativeId => "Creative",
+            Self::AdFormat => "Ad format",
+            Self::Country => "Country",
+            Self::DeviceType => "Device type",
+            Self::Os => "Operating system",
+            Self::Domain => "Domain",
+            Self::Source => "Source",
+        }
+    }
+
+    pub fn by_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|dimension| dimension.name() == name)
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|dimension| dimension.name()).collect()
+    }
+}
+
+impl<'a> Event<'a> {
+    /// The value of a dimension column.
+    pub fn dimension_mut(&mut self, dimension: Dimension) -> &mut Cow<'a, str> {
+        match dimension {
+            Dimension::PublisherId => &mut self.publisher_id,
+            Dimension::PlacementId => &mut self.placement_id,
+            Dimension::DemandPartner => &mut self.demand_partner,
+            Dimension::CampaignId => &mut self.campaign_id,
+            Dimension::CreativeId => &mut self.creative_id,
+            Dimension::AdFormat => &mut self.ad_format,
+            Dimension::Country => &mut self.country,
+            Dimension::DeviceType => &mut self.device_type,
+            Dimension::Os => &mut self.os,
+            Dimension::Domain => &mut self.domain,
+            Dimension::Source => &mut self.source,
+        }
+    }
+}

@@ -146,11 +146,9 @@ impl Ingestor {
         let Some((source, key_tenant)) = self.source_of(object) else {
             return Ok(Outcome::NoSource);
         };
-        let Some(mut entry) = self.claim(object, source, key_tenant).await? else {
-            return Ok(match self.ledger.get(&object.bucket, &object.key, &object.etag).await? {
-                Some(entry) if entry.status == FileStatus::Done => Outcome::AlreadyDone,
-                _ => Outcome::OwnedElsewhere,
-            });
+        let mut entry = match self.claim(object, source, key_tenant).await? {
+            Ok(entry) => entry,
+            Err(declined) => return Ok(declined),
         };
         let body = match self.store.get(&object.bucket, &object.key, &object.etag).await {
             Ok(Some(body)) => body,
@@ -192,25 +190,25 @@ impl Ingestor {
     }
 
     /// Takes ownership of the object in the ledger, resuming from its next
-    /// chunk. `None` when it is done, or owned by a worker that was alive
-    /// within `takeover_after`.
+    /// chunk. Declines with `AlreadyDone`, or `OwnedElsewhere` when a worker
+    /// updated it within `takeover_after`.
     async fn claim(
         &self,
         object: &ObjectCreated,
         source: &Source,
         key_tenant: &str,
-    ) -> Result<Option<LedgerEntry>, TransientError> {
+    ) -> Result<Result<LedgerEntry, Outcome>, TransientError> {
         let now = OffsetDateTime::now_utc();
         let previous = self.ledger.get(&object.bucket, &object.key, &object.etag).await?;
         let mut entry = match previous {
-            Some(entry) if entry.status == FileStatus::Done => return Ok(None),
+            Some(entry) if entry.status == FileStatus::Done => return Ok(Err(Outcome::AlreadyDone)),
             Some(entry)
                 if entry.status == FileStatus::Processing
                     && !entry.owner.is_empty()
                     && entry.owner != self.worker_id
                     && now - entry.updated_at < self.takeover_after =>
             {
-                return Ok(None);
+                return Ok(Err(Outcome::OwnedElsewhere));
             }
             Some(entry) => {
                 if entry.owner != self.worker_id && !entry.owner.is_empty() {
@@ -243,7 +241,7 @@ impl Ingestor {
         entry.error.clear();
         entry.started_at = now;
         self.ledger.put(&mut entry).await?;
-        Ok(Some(entry))
+        Ok(Ok(entry))
     }
 
     /// Streams the object through the chunker, committing each chunk from

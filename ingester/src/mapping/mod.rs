@@ -7,7 +7,7 @@ mod pattern;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use adhouse_core::event::{Event, EventType};
+use adhouse_core::event::{Dimension, Event, EventType};
 use adhouse_core::settings::{FieldRule, Format, MoneyUnit, SourceSettings, TenantRule};
 
 pub use convert::{TimeFormat, decode_component, money_micros, query_param, user_hash};
@@ -64,8 +64,9 @@ pub struct Mapping {
     query_params: Vec<(usize, Vec<(String, usize)>)>,
 }
 
-/// Columns a source can map: the upper bound on a mapping's rules.
-const MAPPABLE_COLUMNS: usize = TEXT_COLUMNS.len() + 6;
+/// Columns a source can map (every dimension but `source`, and six more):
+/// the upper bound on a mapping's rules.
+const MAPPABLE_COLUMNS: usize = Dimension::ALL.len() - 1 + 6;
 
 #[derive(Debug)]
 enum Input {
@@ -90,39 +91,13 @@ struct Rule {
 enum Target {
     Ts(TimeFormat),
     EventType,
-    Text(TextColumn),
+    Text(Dimension),
     UserIdHash,
     Revenue(MoneyUnit),
     Cost(MoneyUnit),
     ErrorCode,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum TextColumn {
-    PublisherId,
-    PlacementId,
-    DemandPartner,
-    CampaignId,
-    CreativeId,
-    AdFormat,
-    Country,
-    DeviceType,
-    Os,
-    Domain,
-}
-
-const TEXT_COLUMNS: [(&str, TextColumn); 10] = [
-    ("publisher_id", TextColumn::PublisherId),
-    ("placement_id", TextColumn::PlacementId),
-    ("demand_partner", TextColumn::DemandPartner),
-    ("campaign_id", TextColumn::CampaignId),
-    ("creative_id", TextColumn::CreativeId),
-    ("ad_format", TextColumn::AdFormat),
-    ("country", TextColumn::Country),
-    ("device_type", TextColumn::DeviceType),
-    ("os", TextColumn::Os),
-    ("domain", TextColumn::Domain),
-];
 
 impl Source {
     /// Validates `settings`; errors name the offending key.
@@ -214,12 +189,12 @@ fn compile_rule(column: &str, rule: &FieldRule, fields: &mut Vec<String>) -> Res
         "revenue_micros" => Target::Revenue(money(rule.money)?),
         "cost_micros" => Target::Cost(money(rule.money)?),
         "error_code" => Target::ErrorCode,
-        other => match TEXT_COLUMNS.iter().find(|(name, _)| *name == other) {
-            Some((_, text)) => Target::Text(*text),
+        other => match Dimension::by_name(other).filter(|d| *d != Dimension::Source) {
+            Some(dimension) => Target::Text(dimension),
             None => {
                 let known: Vec<_> = ["ts", "event_type", "user_id_hash", "revenue_micros", "cost_micros", "error_code"]
                     .into_iter()
-                    .chain(TEXT_COLUMNS.iter().map(|(name, _)| *name))
+                    .chain(Dimension::ALL.iter().filter(|d| **d != Dimension::Source).map(|d| d.name()))
                     .collect();
                 return Err(format!("not an events column; mappable columns: {}", known.join(", ")));
             }
@@ -355,7 +330,7 @@ fn apply_rule<'a>(
             event.event_type =
                 EventType::from_name(&value).ok_or_else(|| invalid("unknown_enum", "unknown event type"))?;
         }
-        Target::Text(column) => *text_column(event, *column) = value,
+        Target::Text(dimension) => *event.dimension_mut(*dimension) = value,
         Target::UserIdHash => event.user_id_hash = user_hash(&value),
         Target::Revenue(unit) => {
             event.revenue_micros =
@@ -372,17 +347,3 @@ fn apply_rule<'a>(
     Ok(())
 }
 
-fn text_column<'e, 'a>(event: &'e mut Event<'a>, column: TextColumn) -> &'e mut Cow<'a, str> {
-    match column {
-        TextColumn::PublisherId => &mut event.publisher_id,
-        TextColumn::PlacementId => &mut event.placement_id,
-        TextColumn::DemandPartner => &mut event.demand_partner,
-        TextColumn::CampaignId => &mut event.campaign_id,
-        TextColumn::CreativeId => &mut event.creative_id,
-        TextColumn::AdFormat => &mut event.ad_format,
-        TextColumn::Country => &mut event.country,
-        TextColumn::DeviceType => &mut event.device_type,
-        TextColumn::Os => &mut event.os,
-        TextColumn::Domain => &mut event.domain,
-    }
-}

@@ -2,8 +2,7 @@
 //! ratios derived from them) and dimensions. SQL identifiers and expressions
 //! come only from here, never from a request.
 
-mod dimensions;
 mod metrics;
 
-pub use dimensions::Dimension;
+pub use adhouse_core::event::Dimension;
 pub use metrics::{Formula, METRICS, Measure, Metric, MetricValue, Unit};
