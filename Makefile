@@ -63,13 +63,13 @@ BENCH_INGEST_ARGS ?=
 
 .PHONY: bench-ingest
 bench-ingest: stack-up
-	$(CARGO) build --release -p adhouse-ingester
+	$(CARGO) build --release -p adhouse-ingester -p adhouse-tools
 	$(WITH_ENV) target/release/bench-ingest $(BENCH_INGEST_ARGS)
 # ---- end bench-ingest ----
 
 # ---- bench-api: query API latency on rollups vs raw events (README "Query API") ----
 .PHONY: bench-api
 bench-api: dev-up
-	$(CARGO) build --release -p adhouse-api
-	$(WITH_ENV) target/release/adhouse-api-bench
+	$(CARGO) build --release -p adhouse-tools --bin bench-api
+	$(WITH_ENV) target/release/bench-api
 # ---- end bench-api ----

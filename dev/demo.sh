@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 PIDS=.dev/demo
 INGESTER=target/debug/adhouse-ingester
 API=target/debug/adhouse-api
+GEN=target/debug/adhouse-gen
 
 stop() {
     for pidfile in "$PIDS"/*.pid; do
@@ -48,7 +49,7 @@ start ingester "$INGESTER" run
 days=${DEMO_DAYS:-14}
 start_day=$(date -u -d "$days days ago" +%F)
 echo "generating $days days of ad logs from $start_day and uploading them to s3://$ADHOUSE_BUCKET ..."
-"$INGESTER" gen --upload "s3://$ADHOUSE_BUCKET/" --out .dev/sample-logs --start "$start_day" --days "$days" \
+"$GEN" --upload "s3://$ADHOUSE_BUCKET/" --out .dev/sample-logs --start "$start_day" --days "$days" \
     --files 2 --rows-per-file 10000 --bad-every 1000 >/dev/null 2>.dev/logs/gen.log
 keys=$(cd .dev/sample-logs && find logs -type f -printf "'%p',")
 files=$(find .dev/sample-logs/logs -type f | wc -l)

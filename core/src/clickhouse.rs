@@ -16,8 +16,8 @@ pub fn server_client(settings: &ClickHouseSettings) -> Client {
         .with_user(&settings.user)
         .with_password(settings.password.expose())
         .with_compression(match settings.compression {
-            settings::Compression::None => Compression::None,
-            settings::Compression::Lz4 => Compression::Lz4,
+            settings::WireCompression::None => Compression::None,
+            settings::WireCompression::Lz4 => Compression::Lz4,
         })
 }
 

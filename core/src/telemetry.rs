@@ -2,7 +2,7 @@
 
 use tracing_subscriber::EnvFilter;
 
-use crate::settings::{LogFormat, LogSettings};
+use crate::settings::{LogOutput, LogSettings};
 
 /// Installs the global subscriber. `RUST_LOG`, when set, overrides
 /// `log.level` so that one run can be made more verbose without editing files.
@@ -13,8 +13,8 @@ pub fn init(settings: &LogSettings) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match settings.format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogOutput::Text => builder.init(),
+        LogOutput::Json => builder.json().flatten_event(true).init(),
     }
 }
 

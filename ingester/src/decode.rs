@@ -6,7 +6,9 @@ use std::io;
 use async_compression::tokio::bufread::{GzipDecoder, ZstdDecoder};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How an object's bytes are compressed (the sample generator writes the same set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Compression {
     None,
     Gzip,

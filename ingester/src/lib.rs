@@ -12,4 +12,3 @@ pub mod metrics;
 pub mod s3_event;
 pub mod store;
 pub mod worker;
-pub mod samples;

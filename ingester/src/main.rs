@@ -51,8 +51,6 @@ enum Command {
         #[arg(long)]
         status: bool,
     },
-    /// Write realistic sample ad logs and a manifest of their exact totals.
-    Gen(adhouse_ingester::samples::GenArgs),
 }
 
 #[tokio::main]
@@ -91,7 +89,6 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Gen(args) => adhouse_ingester::samples::run(args).await,
         Command::Run => run_queue(settings).await,
         Command::Replay { location } => replay(settings, &location).await,
     }

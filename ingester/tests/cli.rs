@@ -15,7 +15,7 @@ fn ingester(args: &[&str], env: &[(&str, &str)]) -> Output {
 #[test]
 fn help_lists_every_command() {
     let help = String::from_utf8(ingester(&["--help"], &[]).stdout).unwrap();
-    for command in ["run", "replay", "check-config", "migrate", "gen"] {
+    for command in ["run", "replay", "check-config", "migrate"] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
 }

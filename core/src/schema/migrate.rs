@@ -7,7 +7,7 @@
 use clickhouse::{Client, Row};
 use serde::Deserialize;
 
-use super::catalog::{BOOTSTRAP, MIGRATIONS, Migration};
+use super::migrations::{BOOTSTRAP, MIGRATIONS, Migration};
 use super::render::render;
 use crate::error::{Error, MigrationId, Result};
 use crate::settings::Settings;

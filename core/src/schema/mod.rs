@@ -1,10 +1,10 @@
 //! The adhouse schema: SQL templates in `schema/`, rendered for a single
 //! server or a cluster, and applied once each by the migration runner.
 
-mod catalog;
+mod migrations;
 mod migrate;
 mod render;
 
-pub use catalog::{MIGRATIONS, Migration};
+pub use migrations::{MIGRATIONS, Migration};
 pub use migrate::{MigrationState, Migrator};
 pub use render::{Rendered, render};

@@ -8,7 +8,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::catalog::{FRAGMENTS, Migration};
+use super::migrations::{FRAGMENTS, Migration};
 use crate::error::{Error, Result};
 use crate::settings::{SchemaSettings, check_identifier};
 

@@ -42,12 +42,13 @@ pub struct ClickHouseSettings {
     pub password: Secret,
     /// Database holding the adhouse tables; a plain identifier.
     pub database: String,
-    pub compression: Compression,
+    pub compression: WireCompression,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Compression {
+/// Block compression between adhouse and ClickHouse (`clickhouse.compression`).
+pub enum WireCompression {
     None,
     Lz4,
 }
@@ -55,14 +56,15 @@ pub enum Compression {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
-    pub format: LogFormat,
+    pub format: LogOutput,
     /// A `tracing` EnvFilter directive such as `info` or `adhouse_ingester=debug`.
     pub level: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum LogFormat {
+/// How the services write their own log lines (`log.format`).
+pub enum LogOutput {
     Text,
     Json,
 }

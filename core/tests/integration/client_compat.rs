@@ -1,7 +1,7 @@
 //! The official Rust client against the local ClickHouse HTTP interface:
 //! what adhouse relies on must behave as on a real server.
 
-use adhouse_core::settings::Compression;
+use adhouse_core::settings::WireCompression;
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +24,7 @@ async fn sample_table(db: &TestDb) {
 
 #[tokio::test]
 async fn typed_insert_and_validated_fetch_round_trip_with_and_without_compression() {
-    for compression in [Compression::Lz4, Compression::None] {
+    for compression in [WireCompression::Lz4, WireCompression::None] {
         let mut db = TestDb::empty("compat_roundtrip").await;
         db.settings.clickhouse.compression = compression;
         db.client = adhouse_core::clickhouse::client(&db.settings.clickhouse);

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use adhouse_core::Settings;
 use adhouse_core::schema::Migrator;
 use adhouse_core::settings::SourceSettings;
-use adhouse_ingester::samples::manifest::Manifest;
 use adhouse_ingester::ingest::Ingestor;
+use adhouse_tools::samples::GenArgs;
+use adhouse_tools::samples::manifest::Manifest;
+use clap::Parser as _;
 use adhouse_ingester::mapping::Source;
 use adhouse_ingester::metrics::Metrics;
 use adhouse_ingester::s3_event::ObjectCreated;
@@ -96,18 +98,18 @@ impl TestStack {
         Self { name, settings, clickhouse, s3, sqs, bucket, queue_url, dlq_url, dir }
     }
 
-    /// Generates sample logs with `gen_args` and uploads them to the bucket.
-    pub fn upload_generated(&self, gen_args: &[&str]) -> Manifest {
-        let output = self
-            .ingester_command()
-            .arg("gen")
-            .arg("--out")
-            .arg(&self.dir)
-            .args(["--upload", &format!("s3://{}/", self.bucket)])
-            .args(gen_args)
-            .output()
-            .expect("gen runs");
-        assert!(output.status.success(), "gen failed: {}", String::from_utf8_lossy(&output.stderr));
+    /// Generates sample logs with `gen_args` (`adhouse-gen`'s arguments) and
+    /// uploads them to the bucket.
+    pub async fn upload_generated(&self, gen_args: &[&str]) -> Manifest {
+        #[derive(clap::Parser)]
+        struct Gen {
+            #[command(flatten)]
+            args: GenArgs,
+        }
+        let out = self.dir.to_str().expect("UTF-8 path");
+        let upload = format!("s3://{}/", self.bucket);
+        let argv = ["adhouse-gen", "--out", out, "--upload", &upload].into_iter().chain(gen_args.iter().copied());
+        adhouse_tools::samples::run(Gen::parse_from(argv).args).await.expect("gen writes and uploads the files");
         Manifest::load(&self.dir.join("manifest.json")).expect("manifest")
     }
 
@@ -238,7 +240,7 @@ fn example_sources(bucket: &str) -> Vec<SourceSettings> {
 pub async fn one_object(stack: &TestStack, rows: &str) -> (ObjectCreated, u64) {
     let manifest = stack.upload_generated(&[
         "--start", &yesterday(), "--formats", "jsonl", "--tenants", "acme", "--files", "1", "--rows-per-file", rows,
-    ]);
+    ]).await;
     let file = &manifest.files[0];
     let key = manifest.object_key(file);
     let head = stack.s3.head_object().bucket(&stack.bucket).key(&key).send().await.unwrap();

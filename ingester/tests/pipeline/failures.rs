@@ -14,7 +14,7 @@ use crate::common::{TestStack, yesterday};
 async fn truncated_object(stack: &TestStack, rows: &str, key: &str) -> ObjectCreated {
     let manifest = stack.upload_generated(&[
         "--start", &yesterday(), "--formats", "jsonl", "--tenants", "acme", "--files", "1", "--rows-per-file", rows,
-    ]);
+    ]).await;
     let bytes = std::fs::read(stack.dir.join(&manifest.files[0].key)).unwrap();
     let half = bytes[..bytes.len() / 2].to_vec();
     let put = stack.s3.put_object().bucket(&stack.bucket).key(key).body(half.into()).send().await.unwrap();

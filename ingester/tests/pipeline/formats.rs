@@ -12,7 +12,7 @@ use crate::common::{TestStack, yesterday};
 async fn every_format_lands_exactly_as_the_manifest_says_in_events_rollups_and_ingest_errors() {
     let stack = TestStack::new("formats").await;
     let start = yesterday();
-    let manifest = stack.upload_generated(&["--start", &start, "--files", "2", "--rows-per-file", "1500", "--bad-every", "97"]);
+    let manifest = stack.upload_generated(&["--start", &start, "--files", "2", "--rows-per-file", "1500", "--bad-every", "97"]).await;
     let objects = manifest.files.len() as u64;
     assert_eq!(objects, 16, "4 formats x 2 tenants x 2 files");
 

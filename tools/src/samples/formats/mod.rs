@@ -15,6 +15,8 @@ use adhouse_core::event::EventType;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+use adhouse_ingester::decode::Compression;
+
 use super::rng::Rng;
 use super::traffic::SampleEvent;
 
@@ -26,7 +28,7 @@ pub use self::w3c::W3c;
 /// A log format, i.e. one of the example sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum LogFormat {
+pub enum ExampleSource {
     /// vast-jsonl: JSON lines, gzip.
     Jsonl,
     /// ssp-csv: CSV with a header row, CPM prices, gzip.
@@ -35,13 +37,6 @@ pub enum LogFormat {
     Tsv,
     /// pixel-w3c: CloudFront standard access log, gzip.
     W3c,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    Gzip,
-    Zstd,
 }
 
 /// Why a line is malformed; the codes of the manifest.
@@ -60,8 +55,8 @@ pub enum BadReason {
     MissingField,
 }
 
-impl LogFormat {
-    pub const ALL: [LogFormat; 4] = [Self::Jsonl, Self::Csv, Self::Tsv, Self::W3c];
+impl ExampleSource {
+    pub const ALL: [ExampleSource; 4] = [Self::Jsonl, Self::Csv, Self::Tsv, Self::W3c];
 
     /// `name` of the example source that reads this format.
     pub fn source(self) -> &'static str {
@@ -103,7 +98,7 @@ impl LogFormat {
     }
 }
 
-impl fmt::Display for LogFormat {
+impl fmt::Display for ExampleSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Jsonl => "jsonl",
@@ -144,12 +139,12 @@ pub enum Writer {
 impl Writer {
     /// `rng` feeds the fields that carry no event data (CloudFront's request
     /// ids, byte counts, ...).
-    pub fn new(format: LogFormat, tenant: &str, rng: Rng) -> Self {
+    pub fn new(format: ExampleSource, tenant: &str, rng: Rng) -> Self {
         match format {
-            LogFormat::Jsonl => Self::Jsonl(Jsonl),
-            LogFormat::Csv => Self::Csv(Csv),
-            LogFormat::Tsv => Self::Tsv(Tsv),
-            LogFormat::W3c => Self::W3c(W3c::new(tenant, rng)),
+            ExampleSource::Jsonl => Self::Jsonl(Jsonl),
+            ExampleSource::Csv => Self::Csv(Csv),
+            ExampleSource::Tsv => Self::Tsv(Tsv),
+            ExampleSource::W3c => Self::W3c(W3c::new(tenant, rng)),
         }
     }
 
@@ -371,10 +366,10 @@ mod tests {
     #[test]
     fn keys_follow_the_source_header_comments() {
         let day = time::macros::date!(2026 - 05 - 10);
-        assert_eq!(LogFormat::Jsonl.key("acme", day, 0, 13, 0), "logs/acme/vast/2026/05/10/13-0.jsonl.gz");
-        assert_eq!(LogFormat::Csv.key("acme", day, 1, 0, 0), "logs/acme/ssp/2026-05-10/1.csv.gz");
-        assert_eq!(LogFormat::Tsv.key("acme", day, 2, 0, 0), "logs/acme/exchange/20260510/2.tsv.zst");
-        let pixel = LogFormat::W3c.key("acme", day, 0, 7, 0xdead_beef);
+        assert_eq!(ExampleSource::Jsonl.key("acme", day, 0, 13, 0), "logs/acme/vast/2026/05/10/13-0.jsonl.gz");
+        assert_eq!(ExampleSource::Csv.key("acme", day, 1, 0, 0), "logs/acme/ssp/2026-05-10/1.csv.gz");
+        assert_eq!(ExampleSource::Tsv.key("acme", day, 2, 0, 0), "logs/acme/exchange/20260510/2.tsv.zst");
+        let pixel = ExampleSource::W3c.key("acme", day, 0, 7, 0xdead_beef);
         assert!(pixel.starts_with("logs/acme/pixel/E") && pixel.ends_with(".2026-05-10-07.deadbeef.gz"), "{pixel}");
     }
 }

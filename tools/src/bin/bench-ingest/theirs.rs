@@ -22,7 +22,7 @@ use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
-use adhouse_ingester::samples::formats::LogFormat;
+use adhouse_tools::samples::formats::ExampleSource;
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
@@ -114,7 +114,7 @@ impl Engine {
 
     pub fn insert_file(
         &mut self,
-        format: LogFormat,
+        format: ExampleSource,
         tenant: &str,
         path: &Path,
     ) -> anyhow::Result<Pass> {
@@ -168,11 +168,11 @@ impl Drop for Engine {
 }
 
 /// `SELECT <the events columns> FROM file({path}, …)` for a format.
-fn select(format: LogFormat) -> String {
+fn select(format: ExampleSource) -> String {
     let lineage = "{source:String}, {file:String}";
     let user = |field: &str| format!("if({field} = '', 0, greatest(sipHash64({field}), 1))");
     match format {
-        LogFormat::Jsonl => format!(
+        ExampleSource::Jsonl => format!(
             "SELECT {{tenant:String}}, ts, transform(ev, {EVENT_TYPES}, ''), pub, plc, dp, cmp, cr, fmt, geo, dev, os, dom, \
              {}, toInt64(price * 1000000), toInt64(cost * 1000000), err, {lineage}, rowNumberInAllBlocks() + 1 \
              FROM file({{path:String}}, 'JSONEachRow', 'ts DateTime64(3, ''UTC''), ev String, pub String, plc String, \
@@ -181,7 +181,7 @@ fn select(format: LogFormat) -> String {
              SETTINGS {SINGLE_THREAD}, date_time_input_format = 'best_effort'",
             user("uid"),
         ),
-        LogFormat::Csv => format!(
+        ExampleSource::Csv => format!(
             "SELECT {{tenant:String}}, fromUnixTimestamp64Milli(timestamp_ms, 'UTC'), event, publisher, placement, \
              partner, campaign, creative, format, country, device, os, site, {}, toInt64(revenue_cpm * 1000), \
              toInt64(cost_cpm * 1000), error_code, {lineage}, rowNumberInAllBlocks() + 2 \
@@ -191,7 +191,7 @@ fn select(format: LogFormat) -> String {
              error_code UInt16') SETTINGS {SINGLE_THREAD}",
             user("user"),
         ),
-        LogFormat::Tsv => format!(
+        ExampleSource::Tsv => format!(
             "SELECT {{tenant:String}}, time, type, publisher, placement, partner, campaign, creative, format, country, \
              device, os, domain, {}, revenue_micros, cost_micros, vast_error, {lineage}, rowNumberInAllBlocks() + 1 \
              FROM file({{path:String}}, 'TabSeparated', 'time DateTime64(3, ''UTC''), type String, publisher String, \
@@ -200,7 +200,7 @@ fn select(format: LogFormat) -> String {
              vast_error UInt16') SETTINGS {SINGLE_THREAD}",
             user("user"),
         ),
-        LogFormat::W3c => {
+        ExampleSource::W3c => {
             // extractURLParameter wants a URL, i.e. a `?` before the first
             // parameter; char(63) is `?`, which the client would take for a
             // bind placeholder.

@@ -21,9 +21,9 @@ use std::time::Duration;
 use adhouse_core::Settings;
 use adhouse_core::schema::Migrator;
 use adhouse_core::settings::SourceSettings;
-use adhouse_ingester::samples::formats::LogFormat;
-use adhouse_ingester::samples::manifest::{FileEntry, MANIFEST_KEY, Manifest};
-use adhouse_ingester::samples::{self, GenArgs};
+use adhouse_tools::samples::formats::ExampleSource;
+use adhouse_tools::samples::manifest::{FileEntry, MANIFEST_KEY, Manifest};
+use adhouse_tools::samples::{self, GenArgs};
 use adhouse_ingester::mapping::Source;
 use anyhow::{Context as _, ensure};
 use clap::Parser;
@@ -74,7 +74,7 @@ struct Args {
 
 /// One row of the throughput table.
 struct Row {
-    format: LogFormat,
+    format: ExampleSource,
     compression: &'static str,
     bytes: u64,
     rows: u64,
@@ -148,7 +148,7 @@ async fn main() -> anyhow::Result<()> {
         None
     } else {
         eprintln!("freshness: {} objects ...", args.objects);
-        let per_format = (args.objects + 1).div_ceil(LogFormat::ALL.len()) as u32;
+        let per_format = (args.objects + 1).div_ceil(ExampleSource::ALL.len()) as u32;
         // Today: older events would fall to the `events` TTL before they are counted.
         let today = time::OffsetDateTime::now_utc().date();
         let generated = generate(
@@ -246,7 +246,7 @@ async fn generate(
         files,
         rows_per_file: rows,
         seed,
-        formats: LogFormat::ALL.to_vec(),
+        formats: ExampleSource::ALL.to_vec(),
         bad_every: 0,
     };
     let manifest_path = out.join(MANIFEST_KEY);
@@ -284,12 +284,12 @@ async fn generate(
 }
 
 /// The uncompressed twin of a generated file (made once).
-fn decompressed_copy(path: &Path, dir: &Path, format: LogFormat) -> anyhow::Result<PathBuf> {
+fn decompressed_copy(path: &Path, dir: &Path, format: ExampleSource) -> anyhow::Result<PathBuf> {
     let copy = dir.join(match format {
-        LogFormat::Jsonl => "vast.jsonl",
-        LogFormat::Csv => "ssp.csv",
-        LogFormat::Tsv => "exchange.tsv",
-        LogFormat::W3c => "pixel.log",
+        ExampleSource::Jsonl => "vast.jsonl",
+        ExampleSource::Csv => "ssp.csv",
+        ExampleSource::Tsv => "exchange.tsv",
+        ExampleSource::W3c => "pixel.log",
     });
     let fresh = copy
         .metadata()
@@ -321,7 +321,7 @@ fn compression_name(path: &Path) -> &'static str {
 /// The first `count` files, alternating formats, as freshness objects.
 fn interleave(files: Vec<(FileEntry, PathBuf)>, count: usize) -> Vec<freshness::Object> {
     let mut objects: Vec<(usize, freshness::Object)> = Vec::new();
-    let mut seen = std::collections::HashMap::<LogFormat, usize>::new();
+    let mut seen = std::collections::HashMap::<ExampleSource, usize>::new();
     for (entry, path) in files {
         let nth = seen.entry(entry.format).or_default();
         objects.push((
@@ -449,7 +449,7 @@ fn render(args: &Args, version: &str, rows: &[Row], latencies: Option<&[Duration
     let _ = writeln!(out, "\nGoals (issue 3):");
     let json: Vec<String> = rows
         .iter()
-        .filter(|r| r.format == LogFormat::Jsonl)
+        .filter(|r| r.format == ExampleSource::Jsonl)
         .map(|r| {
             let per_core = r.rows as f64 / seconds(r.ours.cpu);
             format!(
@@ -499,12 +499,12 @@ fn seconds(duration: Duration) -> f64 {
     duration.as_secs_f64().max(1e-9)
 }
 
-fn format_name(format: LogFormat) -> &'static str {
+fn format_name(format: ExampleSource) -> &'static str {
     match format {
-        LogFormat::Jsonl => "JSONL",
-        LogFormat::Csv => "CSV",
-        LogFormat::Tsv => "TSV",
-        LogFormat::W3c => "W3C",
+        ExampleSource::Jsonl => "JSONL",
+        ExampleSource::Csv => "CSV",
+        ExampleSource::Tsv => "TSV",
+        ExampleSource::W3c => "W3C",
     }
 }
 

@@ -13,7 +13,9 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use super::formats::{BadReason, Compression, LogFormat};
+use adhouse_ingester::decode::Compression;
+
+use super::formats::{BadReason, ExampleSource};
 use super::traffic::SampleEvent;
 
 /// Key of the manifest, relative to the output directory or upload prefix;
@@ -45,7 +47,7 @@ pub struct GeneratorParams {
     pub start: String,
     pub days: u32,
     pub tenants: Vec<String>,
-    pub formats: Vec<LogFormat>,
+    pub formats: Vec<ExampleSource>,
     /// Files per format, tenant and day.
     pub files: u32,
     /// Data lines (good and bad) per file, header lines not included.
@@ -61,7 +63,7 @@ pub struct FileEntry {
     pub tenant: String,
     /// `name` of the example source that reads the file.
     pub source: String,
-    pub format: LogFormat,
+    pub format: ExampleSource,
     pub compression: Compression,
     /// Compressed size.
     pub bytes: u64,
@@ -240,7 +242,7 @@ impl FileTally {
     }
 
     /// The manifest entry of the file, without its key, size and identity.
-    pub fn entry(&self, key: String, tenant: String, format: LogFormat, bytes: u64) -> FileEntry {
+    pub fn entry(&self, key: String, tenant: String, format: ExampleSource, bytes: u64) -> FileEntry {
         let mut by_type = [Sums::default(); 9];
         for sums in self.by_day.values() {
             for (total, sums) in by_type.iter_mut().zip(sums) {

@@ -1,4 +1,4 @@
-//! `adhouse-ingester gen`, run as the built binary: the same arguments write
+//! `adhouse-gen`, run as the built binary: the same arguments write
 //! the same bytes, the manifest describes the files line by line, and its
 //! totals equal what ClickHouse's own parsers read from the files.
 //!
@@ -11,8 +11,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use adhouse_ingester::samples::formats::{BadReason, Compression, LogFormat};
-use adhouse_ingester::samples::manifest::{FileEntry, Manifest, Sums};
+use adhouse_ingester::decode::Compression;
+use adhouse_tools::samples::formats::{BadReason, ExampleSource};
+use adhouse_tools::samples::manifest::{FileEntry, Manifest, Sums};
 use clickhouse::Row;
 use serde::Deserialize;
 
@@ -46,8 +47,7 @@ impl Drop for ScratchDir {
 
 /// Runs `gen` into `dir` for 2026-05-10 and loads the manifest it wrote.
 fn generate(dir: &Path, args: &[&str]) -> Manifest {
-    let output = Command::new(env!("CARGO_BIN_EXE_adhouse-ingester"))
-        .arg("gen")
+    let output = Command::new(env!("CARGO_BIN_EXE_adhouse-gen"))
         .arg("--out")
         .arg(dir)
         .args(["--start", "2026-05-10"])
@@ -78,6 +78,7 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 fn decompressed_lines(path: &Path, compression: Compression) -> Vec<String> {
     let file = std::fs::File::open(path).unwrap();
     let reader: Box<dyn Read> = match compression {
+        Compression::None => Box::new(file),
         Compression::Gzip => Box::new(flate2::read::GzDecoder::new(file)),
         Compression::Zstd => Box::new(zstd::Decoder::new(file).unwrap()),
     };
@@ -116,7 +117,7 @@ fn manifest_numbers_lines_as_an_editor_does_and_names_each_fault() {
         assert_eq!(reasons.len(), 4, "{}: every fault of the format appears", file.key);
         for (number, line) in (1u64..).zip(&lines) {
             if number <= file.header_lines {
-                assert!(line.starts_with(if file.format == LogFormat::Csv { "timestamp_ms," } else { "#" }));
+                assert!(line.starts_with(if file.format == ExampleSource::Csv { "timestamp_ms," } else { "#" }));
                 continue;
             }
             assert_eq!(fault_of(file.format, line), bad.get(&number).copied(), "{} line {number}: {line}", file.key);
@@ -125,21 +126,21 @@ fn manifest_numbers_lines_as_an_editor_does_and_names_each_fault() {
 }
 
 /// The fault a line visibly has, judged from the line alone.
-fn fault_of(format: LogFormat, line: &str) -> Option<BadReason> {
+fn fault_of(format: ExampleSource, line: &str) -> Option<BadReason> {
     let (fields, timestamp, event, publisher): (usize, String, String, String) = match format {
-        LogFormat::Jsonl => {
+        ExampleSource::Jsonl => {
             let Ok(object) = serde_json::from_str::<BTreeMap<String, serde_json::Value>>(line) else {
                 return Some(BadReason::BadJson);
             };
             let text = |key: &str| object.get(key).and_then(|value| value.as_str()).unwrap_or_default().to_owned();
             (16, text("ts"), text("ev"), text("pub"))
         }
-        LogFormat::Csv | LogFormat::Tsv => {
-            let columns: Vec<&str> = line.split(if format == LogFormat::Csv { ',' } else { '\t' }).collect();
+        ExampleSource::Csv | ExampleSource::Tsv => {
+            let columns: Vec<&str> = line.split(if format == ExampleSource::Csv { ',' } else { '\t' }).collect();
             let at = |index: usize| columns.get(index).copied().unwrap_or_default().to_owned();
             (columns.len(), at(0), at(1), at(2))
         }
-        LogFormat::W3c => {
+        ExampleSource::W3c => {
             let columns: Vec<&str> = line.split('\t').collect();
             let query = columns.get(11).copied().unwrap_or_default();
             let param = |name: &str| {
@@ -153,7 +154,7 @@ fn fault_of(format: LogFormat, line: &str) -> Option<BadReason> {
             )
         }
     };
-    if fields != 16 && format != LogFormat::Jsonl {
+    if fields != 16 && format != ExampleSource::Jsonl {
         Some(BadReason::ColumnCount)
     } else if timestamp.contains("-13-45") || timestamp.contains('x') {
         Some(BadReason::BadTimestamp)
@@ -193,7 +194,7 @@ const SHORT_CODES: [&str; 9] = ["req", "imp", "clk", "start", "q1", "mid", "q3",
 /// of the good rows of the file `{path}` (Nullable, but never NULL), parsed by ClickHouse as each
 /// example source describes the format. The good-row conditions are the
 /// sources' rules: a parsable timestamp, a mapped event type, a publisher.
-fn good_rows_sql(format: LogFormat) -> String {
+fn good_rows_sql(format: ExampleSource) -> String {
     // Nullable, so that a line short of a column reads NULL in it.
     let nullable_columns =
         |names: &str| names.split(',').map(|name| format!("`{name}` Nullable(String)")).collect::<Vec<_>>().join(", ");
@@ -205,7 +206,7 @@ fn good_rows_sql(format: LogFormat) -> String {
     match format {
         // Line by line: JSONEachRow's error recovery resumes after the next
         // object, so a truncated line would also swallow the good line after it.
-        LogFormat::Jsonl => "SELECT parseDateTime64BestEffortOrNull(JSONExtractString(line, 'ts'), 3, 'UTC') AS ts,
+        ExampleSource::Jsonl => "SELECT parseDateTime64BestEffortOrNull(JSONExtractString(line, 'ts'), 3, 'UTC') AS ts,
                     transform(JSONExtractString(line, 'ev'), {short:Array(String)}, {long:Array(String)}, '') AS event_type,
                     JSONExtractString(line, 'uid') AS uid,
                     toInt64(toDecimal64OrZero(JSONExtractString(line, 'price'), 6) * 1000000) AS revenue,
@@ -214,7 +215,7 @@ fn good_rows_sql(format: LogFormat) -> String {
              WHERE isValidJSON(line) AND JSONExtractString(line, 'pub') != '' AND ts IS NOT NULL AND event_type != ''"
             .to_owned(),
         // A missing trailing column reads as NULL with variable column counts.
-        LogFormat::Csv => format!(
+        ExampleSource::Csv => format!(
             "SELECT fromUnixTimestamp64Milli(toInt64OrNull(timestamp_ms), 'UTC') AS ts, event AS event_type,
                     ifNull(user, '') AS uid,
                     toInt64(toDecimal64OrZero(revenue_cpm, 3) * 1000) AS revenue,
@@ -224,7 +225,7 @@ fn good_rows_sql(format: LogFormat) -> String {
              SETTINGS input_format_csv_allow_variable_number_of_columns = 1",
             nullable_columns(csv)
         ),
-        LogFormat::Tsv => format!(
+        ExampleSource::Tsv => format!(
             "SELECT parseDateTime64BestEffortOrNull(time, 3, 'UTC') AS ts, type AS event_type, ifNull(user, '') AS uid,
                     toInt64OrZero(revenue_micros) AS revenue, toInt64OrZero(cost_micros) AS cost
              FROM file({{path:String}}, 'TSV', '{}')
@@ -234,7 +235,7 @@ fn good_rows_sql(format: LogFormat) -> String {
         ),
         // The pixel maps no cost column. `??` is a literal `?` for the client's
         // placeholder syntax: the query string becomes a URL's query.
-        LogFormat::W3c => {
+        ExampleSource::W3c => {
             // CloudFront's 33 standard fields, by position.
             let columns = (1..=33).map(|n| format!("c{n}")).collect::<Vec<_>>().join(",");
             format!(

@@ -1,4 +1,4 @@
-//! `adhouse-api-bench`: latency of typical dashboard requests through the
+//! `bench-api`: latency of typical dashboard requests through the
 //! API on the rollups versus the same requests forced onto raw `events`
 //! (`"use_rollups": false`). Generates the events inside ClickHouse
 //! (`INSERT … SELECT … FROM numbers()`, through the materialized views) into

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 
 use adhouse_core::event::EventType;
 
-use super::catalog::{AD_FORMATS, Catalog, Country, Placement, Publisher, User, VIDEO};
+use super::inventory::{AD_FORMATS, Inventory, Country, Placement, Publisher, User, VIDEO};
 use super::rng::Rng;
 
 const HOUR_MS: u64 = 3_600_000;
@@ -65,14 +65,14 @@ impl SampleEvent<'_> {
 }
 
 pub struct Traffic<'c> {
-    catalog: &'c Catalog,
+    inventory: &'c Inventory,
     rng: Rng,
     pending: VecDeque<SampleEvent<'c>>,
 }
 
 impl<'c> Traffic<'c> {
-    pub fn new(catalog: &'c Catalog, rng: Rng) -> Self {
-        Self { catalog, rng, pending: VecDeque::new() }
+    pub fn new(inventory: &'c Inventory, rng: Rng) -> Self {
+        Self { inventory, rng, pending: VecDeque::new() }
     }
 
     /// The next event of the stream; a new opportunity starts at `ts_ms`
@@ -94,21 +94,21 @@ impl<'c> Traffic<'c> {
 
     fn request(&mut self, ts_ms: i64) -> SampleEvent<'c> {
         let rng = &mut self.rng;
-        let publisher = self.catalog.publishers.sample(rng);
+        let publisher = self.inventory.publishers.sample(rng);
         let placement = *publisher.placements.sample(rng);
-        let device = self.catalog.device(placement.format, publisher.is_app, rng);
+        let device = self.inventory.device(placement.format, publisher.is_app, rng);
         SampleEvent {
             ts_ms: ts_ms + rng.below(1000) as i64,
             kind: EventType::Request,
             publisher,
             placement,
-            partner: self.catalog.partners.sample(rng).name,
+            partner: self.inventory.partners.sample(rng).name,
             campaign: None,
             creative: None,
-            country: *self.catalog.countries.sample(rng),
+            country: *self.inventory.countries.sample(rng),
             device,
-            os: Catalog::os(device, rng),
-            user: self.catalog.user(device, rng),
+            os: Inventory::os(device, rng),
+            user: self.inventory.user(device, rng),
             revenue_micros: 0,
             cost_micros: 0,
             error_code: 0,
@@ -118,9 +118,9 @@ impl<'c> Traffic<'c> {
     /// Turns a request into its impression: campaign, creative and money.
     fn fill(&mut self, event: &mut SampleEvent<'c>, request_ms: i64) {
         let rng = &mut self.rng;
-        let partner = partner(self.catalog, event.partner);
+        let partner = partner(self.inventory, event.partner);
         let campaign = *partner.campaigns.sample(rng);
-        let revenue = self.catalog.price_micros(event.placement.format, event.country, rng);
+        let revenue = self.inventory.price_micros(event.placement.format, event.country, rng);
         event.kind = EventType::Impression;
         event.ts_ms = request_ms + rng.between(50, 400) as i64;
         event.campaign = Some(campaign);
@@ -132,7 +132,7 @@ impl<'c> Traffic<'c> {
     fn opportunity(&mut self, ts_ms: i64) {
         let request = self.request(ts_ms);
         let is_video = request.placement.format == VIDEO;
-        let fill_permille = partner(self.catalog, request.partner).fill_permille - if is_video { 80 } else { 0 };
+        let fill_permille = partner(self.inventory, request.partner).fill_permille - if is_video { 80 } else { 0 };
         self.pending.push_back(request.clone());
         if !self.rng.chance(fill_permille) {
             // Unfilled video: the player reports "no ads" (303) or a timeout (301).
@@ -178,7 +178,7 @@ impl<'c> Traffic<'c> {
         }
         let click_permille = match impression.placement.format {
             VIDEO => 12,
-            super::catalog::NATIVE => 15,
+            super::inventory::NATIVE => 15,
             _ => 6,
         };
         if self.rng.chance(click_permille) {
@@ -200,8 +200,8 @@ impl<'c> Traffic<'c> {
     }
 }
 
-fn partner<'c>(catalog: &'c Catalog, name: &str) -> &'c super::catalog::Partner {
-    catalog.partners.items().iter().find(|partner| partner.name == name).expect("partner of the catalog")
+fn partner<'c>(inventory: &'c Inventory, name: &str) -> &'c super::inventory::Partner {
+    inventory.partners.items().iter().find(|partner| partner.name == name).expect("partner of the inventory")
 }
 
 #[cfg(test)]
@@ -227,8 +227,8 @@ mod tests {
 
     #[test]
     fn funnels_are_monotone_and_money_is_only_on_impressions() {
-        let catalog = Catalog::new(3, "acme", 1000);
-        let mut traffic = Traffic::new(&catalog, Rng::new(9));
+        let inventory = Inventory::new(3, "acme", 1000);
+        let mut traffic = Traffic::new(&inventory, Rng::new(9));
         let mut counts = std::collections::HashMap::new();
         for _ in 0..50_000 {
             let event = traffic.next_event(0);

@@ -51,7 +51,7 @@ pub struct Country {
     pub price_percent: i64,
 }
 
-pub struct Catalog {
+pub struct Inventory {
     pub publishers: Weighted<Publisher>,
     pub partners: Weighted<Partner>,
     pub countries: Weighted<Country>,
@@ -73,7 +73,7 @@ pub struct User {
     pub id: u64,
 }
 
-impl Catalog {
+impl Inventory {
     pub fn new(seed: u64, tenant: &str, user_pool: u64) -> Self {
         let mut rng = Rng::new(derive(seed, &[fnv1a(tenant), fnv1a("catalog")]));
         let mut next_placement = 1;

@@ -3,14 +3,14 @@
 
 use time::{Date, Duration};
 
-use super::formats::LogFormat;
+use super::formats::ExampleSource;
 use super::rng::{derive, fnv1a, mix};
 use super::traffic::diurnal_offset_ms;
 
 #[derive(Debug, Clone)]
 pub struct FilePlan {
     pub tenant: String,
-    pub format: LogFormat,
+    pub format: ExampleSource,
     /// Index within the tenant's files of one format and day.
     pub index: u32,
     /// Key relative to the output directory or upload prefix.
@@ -39,7 +39,7 @@ pub struct PlanParams<'a> {
     pub start: Date,
     pub days: u32,
     pub tenants: &'a [String],
-    pub formats: &'a [LogFormat],
+    pub formats: &'a [ExampleSource],
     pub files: u32,
     pub rows_per_file: u64,
 }

@@ -1,4 +1,4 @@
-//! `adhouse-ingester gen`: realistic sample ad logs in every example source
+//! `adhouse-gen`: realistic sample ad logs in every example source
 //! format, and a manifest of exactly what they hold.
 //!
 //! Same arguments, same bytes: every file draws from its own random stream
@@ -7,12 +7,12 @@
 //! parallel, each streamed through a buffer, so a 2 GiB file never sits in
 //! memory. With `--upload` each file is put to S3 as soon as it is written.
 //!
-//! Module map: `catalog` (a tenant's inventory and demand), `traffic`
+//! Module map: `inventory` (a tenant's inventory and demand), `traffic`
 //! (opportunity chains over a diurnal curve), `formats/` (one writer per
 //! source), `plan` (which files), `file` (writing one), `manifest`,
 //! `upload`.
 
-mod catalog;
+mod inventory;
 mod file;
 pub mod formats;
 pub mod manifest;
@@ -31,8 +31,8 @@ use time::{Date, OffsetDateTime};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use self::catalog::Catalog;
-use self::formats::LogFormat;
+use self::inventory::Inventory;
+use self::formats::ExampleSource;
 use self::manifest::{GeneratorParams, MANIFEST_KEY, Manifest};
 use self::plan::{FilePlan, PlanParams};
 use self::upload::{S3Target, Uploader};
@@ -83,7 +83,7 @@ pub struct GenArgs {
 
     /// Formats to write.
     #[arg(long, value_delimiter = ',', default_value = "jsonl,csv,tsv,w3c")]
-    pub formats: Vec<LogFormat>,
+    pub formats: Vec<ExampleSource>,
 
     /// Make every N-th data line malformed (bad JSON, column count, timestamp,
     /// unknown event type, missing publisher); 0 for none.
@@ -129,10 +129,10 @@ pub async fn run(args: GenArgs) -> anyhow::Result<()> {
     // repeat visits are common but most users are seen a few times only.
     let tenant_lines = plans.len() as u64 / args.tenants.len() as u64 * args.rows_per_file;
     let user_pool = (tenant_lines / 3).clamp(1_000, MAX_USER_POOL);
-    let catalogs: BTreeMap<&str, Arc<Catalog>> = args
+    let inventories: BTreeMap<&str, Arc<Inventory>> = args
         .tenants
         .iter()
-        .map(|tenant| (tenant.as_str(), Arc::new(Catalog::new(args.seed, tenant, user_pool))))
+        .map(|tenant| (tenant.as_str(), Arc::new(Inventory::new(args.seed, tenant, user_pool))))
         .collect();
     let uploader = match &args.upload {
         Some(target) => Some(Arc::new(Uploader::new(target.clone()).await)),
@@ -149,13 +149,13 @@ pub async fn run(args: GenArgs) -> anyhow::Result<()> {
     let permits = Arc::new(Semaphore::new(parallelism));
     let mut tasks = JoinSet::new();
     for (ordinal, plan) in plans.into_iter().enumerate() {
-        let catalog = Arc::clone(&catalogs[plan.tenant.as_str()]);
+        let inventory = Arc::clone(&inventories[plan.tenant.as_str()]);
         let (permits, progress, uploader) = (Arc::clone(&permits), progress.clone(), uploader.clone());
         let path = out.join(&plan.key);
         let bad_every = args.bad_every;
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.expect("semaphore is never closed");
-            let entry = generate_one(plan, catalog, bad_every, path, progress, uploader.as_deref(), staging).await?;
+            let entry = generate_one(plan, inventory, bad_every, path, progress, uploader.as_deref(), staging).await?;
             anyhow::Ok((ordinal, entry))
         });
     }
@@ -202,7 +202,7 @@ pub async fn run(args: GenArgs) -> anyhow::Result<()> {
 /// it again when it was only staged for the upload.
 async fn generate_one(
     plan: FilePlan,
-    catalog: Arc<Catalog>,
+    inventory: Arc<Inventory>,
     bad_every: u64,
     path: PathBuf,
     progress: ProgressBar,
@@ -210,7 +210,7 @@ async fn generate_one(
     staging: bool,
 ) -> anyhow::Result<(manifest::FileEntry, manifest::FileTally)> {
     let (plan, path, tally, bytes) = tokio::task::spawn_blocking(move || {
-        let written = file::write_file(&plan, &catalog, bad_every, &path, &progress)
+        let written = file::write_file(&plan, &inventory, bad_every, &path, &progress)
             .with_context(|| format!("writing {}", path.display()));
         written.map(|(tally, bytes)| (plan, path, tally, bytes))
     })

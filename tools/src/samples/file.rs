@@ -8,8 +8,10 @@ use std::path::Path;
 use flate2::GzBuilder;
 use indicatif::ProgressBar;
 
-use super::catalog::Catalog;
-use super::formats::{Compression, Writer};
+use super::inventory::Inventory;
+use adhouse_ingester::decode::Compression;
+
+use super::formats::Writer;
 use super::manifest::FileTally;
 use super::plan::FilePlan;
 use super::rng::{Rng, derive};
@@ -22,7 +24,7 @@ const PROGRESS_STEP: u64 = 8192;
 /// Writes `plan` to `path`; returns the tally of its lines and its size.
 pub fn write_file(
     plan: &FilePlan,
-    catalog: &Catalog,
+    inventory: &Inventory,
     bad_every: u64,
     path: &Path,
     progress: &ProgressBar,
@@ -32,9 +34,9 @@ pub fn write_file(
     }
     let mut out = BufWriter::with_capacity(1 << 18, Encoder::new(plan.format.compression(), File::create(path)?)?);
     let mut writer = Writer::new(plan.format, &plan.tenant, Rng::new(derive(plan.seed, &[1])));
-    let mut traffic = Traffic::new(catalog, Rng::new(plan.seed));
+    let mut traffic = Traffic::new(inventory, Rng::new(plan.seed));
     let faults = writer.faults();
-    let mut tally = FileTally::new(writer.write_header(&mut out)?, catalog.user_pool);
+    let mut tally = FileTally::new(writer.write_header(&mut out)?, inventory.user_pool);
     for row in 0..plan.rows {
         let ts_ms = plan.line_start_ms(row);
         let ordinal = row + 1;
@@ -61,6 +63,7 @@ pub fn write_file(
 /// the same input on every run: gzip with mtime 0 and a fixed OS byte, zstd
 /// single-threaded at a fixed level.
 enum Encoder {
+    Plain(File),
     Gzip(flate2::write::GzEncoder<File>),
     Zstd(zstd::Encoder<'static, File>),
 }
@@ -68,6 +71,7 @@ enum Encoder {
 impl Encoder {
     fn new(compression: Compression, file: File) -> io::Result<Self> {
         Ok(match compression {
+            Compression::None => Self::Plain(file),
             Compression::Gzip => {
                 Self::Gzip(GzBuilder::new().mtime(0).operating_system(255).write(file, flate2::Compression::default()))
             }
@@ -77,6 +81,7 @@ impl Encoder {
 
     fn finish(self) -> io::Result<File> {
         match self {
+            Self::Plain(file) => Ok(file),
             Self::Gzip(encoder) => encoder.finish(),
             Self::Zstd(encoder) => encoder.finish(),
         }
@@ -86,6 +91,7 @@ impl Encoder {
 impl Write for Encoder {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
+            Self::Plain(file) => file.write(buf),
             Self::Gzip(encoder) => encoder.write(buf),
             Self::Zstd(encoder) => encoder.write(buf),
         }
@@ -93,6 +99,7 @@ impl Write for Encoder {
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
+            Self::Plain(file) => file.flush(),
             Self::Gzip(encoder) => encoder.flush(),
             Self::Zstd(encoder) => encoder.flush(),
         }
