@@ -6,10 +6,11 @@
 //! them (see DESIGN.md). A record is a line, or for CSV a line whose newlines
 //! inside double quotes continue it.
 
-use std::io;
 use std::ops::Range;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::error::{StreamError, Unreadable};
 
 /// Longest record accepted: guards memory against binary or wrongly
 /// configured input that has no newlines.
@@ -29,14 +30,6 @@ pub struct Chunk {
 pub struct RecordSpan {
     pub line: u64,
     pub range: Range<usize>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ChunkError {
-    #[error("reading the object failed at line {line}: {source}")]
-    Io { line: u64, source: io::Error },
-    #[error("line {line} is longer than {MAX_RECORD_BYTES} bytes; is the format or compression right?")]
-    RecordTooLong { line: u64 },
 }
 
 pub struct Chunker<R> {
@@ -69,7 +62,7 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
     }
 
     /// The next chunk, `None` after the last record.
-    pub async fn next_chunk(&mut self) -> Result<Option<Chunk>, ChunkError> {
+    pub async fn next_chunk(&mut self) -> Result<Option<Chunk>, StreamError> {
         let mut chunk = Chunk { index: self.next_index, data: Vec::new(), records: Vec::new() };
         while chunk.records.len() < self.records_per_chunk {
             let Some(end) = self.record_end().await? else { break };
@@ -93,7 +86,7 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
 
     /// End (exclusive, after its newline) of the record at `pos`, reading
     /// more input as needed; `None` at the end of the input.
-    async fn record_end(&mut self) -> Result<Option<usize>, ChunkError> {
+    async fn record_end(&mut self) -> Result<Option<usize>, StreamError> {
         // Relative to `pos`, which `fill` moves to 0.
         let mut scanned = 0;
         let mut in_quotes = false;
@@ -112,13 +105,15 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
                 return Ok((scanned > 0).then_some(self.buf.len()));
             }
             if scanned > MAX_RECORD_BYTES {
-                return Err(ChunkError::RecordTooLong { line: self.next_line });
+                let line = self.next_line;
+                let reason = format!("line {line} is longer than {MAX_RECORD_BYTES} bytes; is the format or compression right?");
+                return Err(Unreadable(reason).into());
             }
             self.fill().await?;
         }
     }
 
-    async fn fill(&mut self) -> Result<(), ChunkError> {
+    async fn fill(&mut self) -> Result<(), StreamError> {
         if self.pos > 0 {
             self.buf.drain(..self.pos);
             self.pos = 0;
@@ -129,7 +124,7 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
             .inner
             .read_buf(&mut self.buf)
             .await
-            .map_err(|source| ChunkError::Io { line: self.next_line, source })?;
+            .map_err(|source| StreamError::from_io(self.next_line, source))?;
         self.bytes_read += n as u64;
         self.eof = n == 0;
         Ok(())

@@ -2,13 +2,16 @@
 //! ClickHouse exactly once. See DESIGN.md for the exactly-once argument.
 
 pub mod chunker;
+pub mod consumer;
 pub mod decode;
+pub mod error;
 pub mod formats;
 pub mod http;
 pub mod ingest;
 pub mod ledger;
 pub mod mapping;
+pub mod queue;
 pub mod metrics;
 pub mod s3_event;
 pub mod store;
-pub mod worker;
+

@@ -11,8 +11,10 @@ use adhouse_core::schema::{MigrationState, Migrator};
 use adhouse_ingester::ingest::{Ingestor, Outcome};
 use adhouse_ingester::mapping::Source;
 use adhouse_ingester::metrics::Metrics;
+use adhouse_core::settings::IngestSettings;
+use adhouse_ingester::consumer::{Consumer, ConsumerSettings, Handled};
+use adhouse_ingester::queue::{MemoryQueue, SqsQueue};
 use adhouse_ingester::store::S3Store;
-use adhouse_ingester::worker::{QueueSettings, Worker};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -133,11 +135,20 @@ fn worker_id() -> String {
     format!("{host}-{}-{started:09}", std::process::id())
 }
 
-async fn ingestor(settings: &Settings, metrics: Arc<Metrics>) -> anyhow::Result<Ingestor> {
+async fn ingestor(settings: &Settings, metrics: Arc<Metrics>) -> anyhow::Result<Arc<Ingestor>> {
     let sources = compile_sources(settings)?;
     let store = S3Store::from_env().await;
     let client = adhouse_core::clickhouse::client(&settings.clickhouse);
-    Ok(Ingestor::new(client, store, sources, metrics, worker_id(), &settings.ingest))
+    Ok(Arc::new(Ingestor::new(client, store, sources, metrics, worker_id(), &settings.ingest)))
+}
+
+fn consumer_settings(ingest: &IngestSettings) -> ConsumerSettings {
+    ConsumerSettings {
+        workers: ingest.workers,
+        heartbeat: Duration::from_secs(u64::from(ingest.heartbeat_secs)),
+        retry_for: Duration::from_secs(u64::from(ingest.retry_for_secs)),
+        visibility_timeout: Duration::from_secs(u64::from(ingest.visibility_timeout_secs)),
+    }
 }
 
 async fn run_queue(settings: Settings) -> anyhow::Result<()> {
@@ -150,19 +161,13 @@ async fn run_queue(settings: Settings) -> anyhow::Result<()> {
     let server = adhouse_ingester::http::serve(&ingest.metrics_addr, metrics.clone(), client)
         .with_context(|| format!("cannot listen on ingest.metrics_addr {}", ingest.metrics_addr))?;
     tokio::spawn(server);
-    let ingestor = Arc::new(ingestor(&settings, metrics.clone()).await?);
+    let ingestor = ingestor(&settings, metrics.clone()).await?;
     let sqs = aws_sdk_sqs::Client::new(&aws_config::load_from_env().await);
-    let queue = QueueSettings {
-        queue_url: ingest.queue_url.clone(),
-        workers: ingest.workers,
-        poll_wait_secs: ingest.poll_wait_secs as i32,
-        visibility_timeout_secs: ingest.visibility_timeout_secs as i32,
-        heartbeat: Duration::from_secs(u64::from(ingest.heartbeat_secs)),
-    };
+    let queue = SqsQueue::new(sqs, ingest.queue_url.clone(), ingest.poll_wait_secs, ingest.visibility_timeout_secs);
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     tracing::info!(queue = %ingest.queue_url, workers = ingest.workers, metrics = %ingest.metrics_addr, "ingesting");
-    Worker::new(sqs, queue, ingestor, metrics).run(shutdown).await;
+    Consumer::new(Arc::new(queue), ingestor, metrics, consumer_settings(ingest)).run(shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -177,6 +182,8 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
+/// `replay`: the objects under a prefix through the same consumer as `run`,
+/// fed from a listing instead of SQS, with a progress bar and a summary.
 async fn replay(settings: Settings, location: &str) -> anyhow::Result<()> {
     let (bucket, prefix) = location
         .strip_prefix("s3://")
@@ -184,45 +191,36 @@ async fn replay(settings: Settings, location: &str) -> anyhow::Result<()> {
         .filter(|(bucket, _)| !bucket.is_empty())
         .with_context(|| format!("{location:?} is not an s3://bucket/prefix URL"))?;
     let metrics = Arc::new(Metrics::new());
-    let ingestor = Arc::new(ingestor(&settings, metrics).await?);
-    let objects = S3Store::from_env().await.list(bucket, prefix).await.map_err(anyhow::Error::msg)?;
+    let ingestor = ingestor(&settings, metrics.clone()).await?;
+    let objects = S3Store::from_env().await.list(bucket, prefix).await?;
     let total_bytes: u64 = objects.iter().map(|o| o.size).sum();
     let progress = indicatif::ProgressBar::new(total_bytes).with_style(
         indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg} ({eta})").expect("valid template"),
     );
-    let cancel = CancellationToken::new();
-    tokio::spawn(cancel_on_signal(cancel.clone()));
-    let permits = Arc::new(tokio::sync::Semaphore::new(settings.ingest.workers.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for object in objects {
-        let (ingestor, cancel, permits, progress) = (ingestor.clone(), cancel.clone(), permits.clone(), progress.clone());
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await.expect("semaphore is never closed");
-            let outcome = ingestor.ingest(&object, &cancel).await;
-            progress.inc(object.size);
-            (object, outcome)
-        });
-    }
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let (report, mut handled) = tokio::sync::mpsc::unbounded_channel();
+    let queue = Arc::new(MemoryQueue::of_objects(objects));
+    let consumer = Consumer::new(queue, ingestor, metrics, consumer_settings(&settings.ingest)).reporting_to(report);
+    let consuming = tokio::spawn(consumer.run(shutdown));
     let (mut rows_ok, mut rows_bad, mut failed) = (0, 0, Vec::new());
     let mut counts = std::collections::BTreeMap::<&str, u64>::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (object, outcome) = joined.context("an ingest task panicked")?;
-        let label = match &outcome {
-            Ok(outcome) => outcome.label(),
-            Err(_) => "error",
-        };
+    while let Some(Handled { object, result }) = handled.recv().await {
+        let label = result.as_ref().map_or("error", Outcome::label);
         *counts.entry(label).or_default() += 1;
-        match outcome {
+        match result {
             Ok(Outcome::Done { rows_ok: ok, rows_bad: bad }) => {
                 rows_ok += ok;
                 rows_bad += bad;
             }
             Ok(Outcome::Failed(reason)) => failed.push(format!("s3://{}/{}: {reason}", object.bucket, object.key)),
-            Err(err) => failed.push(format!("s3://{}/{}: {err}", object.bucket, object.key)),
+            Err(err) => failed.push(err.to_string()),
             Ok(_) => {}
         }
+        progress.inc(object.size);
         progress.set_message(format!("{rows_ok} rows"));
     }
+    consuming.await.context("the consumer panicked")??;
     progress.finish_and_clear();
     let summary: Vec<String> = counts.iter().map(|(label, n)| format!("{n} {label}")).collect();
     println!("replayed s3://{bucket}/{prefix}: objects {}; rows ok {rows_ok}, bad {rows_bad}", summary.join(", "));

@@ -4,6 +4,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use time::OffsetDateTime;
 use tokio::io::AsyncRead;
 
+use crate::error::Error;
 use crate::s3_event::ObjectCreated;
 
 /// A streaming object body.
@@ -30,7 +31,7 @@ impl S3Store {
 
     /// Streams the object if it still has `etag`; `Ok(None)` when it was
     /// replaced or deleted since (its successor has an event of its own).
-    pub async fn get(&self, bucket: &str, key: &str, etag: &str) -> Result<Option<Body>, String> {
+    pub async fn get(&self, bucket: &str, key: &str, etag: &str) -> Result<Option<Body>, Error> {
         let mut request = self.client.get_object().bucket(bucket).key(key);
         if !etag.is_empty() {
             request = request.if_match(format!("\"{etag}\""));
@@ -39,17 +40,25 @@ impl S3Store {
             Ok(object) => Ok(Some(Box::new(object.body.into_async_read()))),
             Err(err) => match err.code() {
                 Some("PreconditionFailed" | "NoSuchKey") => Ok(None),
-                _ => Err(format!("GetObject failed: {}", aws_error(&err))),
+                _ => Err(Error::Store {
+                    bucket: bucket.to_owned(),
+                    key: key.to_owned(),
+                    message: format!("GetObject failed: {}", aws_error(&err)),
+                }),
             },
         }
     }
 
     /// Every object under `prefix`, as if each had just been announced.
-    pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectCreated>, String> {
+    pub async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectCreated>, Error> {
         let mut objects = Vec::new();
         let mut pages = self.client.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|err| format!("listing s3://{bucket}/{prefix} failed: {}", aws_error(&err)))?;
+            let page = page.map_err(|err| Error::Store {
+                bucket: bucket.to_owned(),
+                key: prefix.to_owned(),
+                message: format!("ListObjectsV2 failed: {}", aws_error(&err)),
+            })?;
             for object in page.contents() {
                 let modified = object.last_modified().map_or(0, |t| t.secs());
                 objects.push(ObjectCreated {

@@ -26,6 +26,10 @@ pub struct IngestSettings {
     /// A `processing` ledger entry not updated for this long belongs to a
     /// dead worker; another worker takes it over from its next chunk.
     pub takeover_after_secs: u32,
+    /// How long a failure that may pass (ClickHouse or S3 unreachable) is
+    /// retried in place, with backoff, before the message goes back to the
+    /// queue (which counts a receive towards its dead-letter threshold).
+    pub retry_for_secs: u32,
     /// Address of the /metrics, /healthz and /readyz endpoints.
     pub metrics_addr: String,
     /// Directory of `*.toml` files, one log source each (optional).

@@ -2,7 +2,9 @@
 
 use std::borrow::Cow;
 
-use super::{FileError, ParseError, Parsed, RecordParser, slot_columns};
+use crate::error::Unreadable;
+
+use super::{ParseError, Parsed, RecordParser, slot_columns};
 use crate::mapping::Rejection;
 
 pub struct DelimitedParser {
@@ -15,7 +17,7 @@ pub struct DelimitedParser {
 
 impl DelimitedParser {
     /// `columns` empty: the first record is the header row.
-    pub fn new(fields: Vec<String>, delimiter: u8, quoted: bool, columns: &[String]) -> Result<Self, FileError> {
+    pub fn new(fields: Vec<String>, delimiter: u8, quoted: bool, columns: &[String]) -> Result<Self, Unreadable> {
         let layout = match columns {
             [] => None,
             columns => Some((slot_columns(&fields, columns)?, columns.len())),
@@ -93,11 +95,11 @@ impl RecordParser for DelimitedParser {
         Ok(Parsed::Record)
     }
 
-    fn observe(&mut self, record: &str) -> Result<(), FileError> {
+    fn observe(&mut self, record: &str) -> Result<(), Unreadable> {
         if self.layout.is_some() || record.is_empty() {
             return Ok(());
         }
-        let header = self.split(record).map_err(|r| FileError(format!("unreadable header row: {}", r.detail)))?;
+        let header = self.split(record).map_err(|r| Unreadable(format!("unreadable header row: {}", r.detail)))?;
         let header: Vec<&str> = header.iter().map(|c| c.trim()).collect();
         self.layout = Some((slot_columns(&self.fields, &header)?, header.len()));
         Ok(())

@@ -6,7 +6,9 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{FileError, ParseError, Parsed, RecordParser};
+use crate::error::Unreadable;
+
+use super::{ParseError, Parsed, RecordParser};
 use crate::mapping::Rejection;
 
 pub struct JsonlParser {
@@ -34,7 +36,7 @@ impl RecordParser for JsonlParser {
         Ok(Parsed::Record)
     }
 
-    fn observe(&mut self, _record: &str) -> Result<(), FileError> {
+    fn observe(&mut self, _record: &str) -> Result<(), Unreadable> {
         Ok(())
     }
 }

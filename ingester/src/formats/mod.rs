@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 use adhouse_core::settings::Format;
 
+use crate::error::Unreadable;
 use crate::mapping::{Rejection, Source};
 
 /// What a parser made of one record.
@@ -20,14 +21,11 @@ pub enum Parsed {
     Skip,
 }
 
-/// A record the parser cannot read at all; the object fails as a whole
-/// (wrong format, or a header that lacks mapped fields).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileError(pub String);
-
 pub enum ParseError {
+    /// This record is bad; the rest of the object is read on.
     Line(Rejection),
-    File(FileError),
+    /// The object fails as a whole (wrong format, or a header that lacks mapped fields).
+    File(Unreadable),
 }
 
 impl From<Rejection> for ParseError {
@@ -45,7 +43,7 @@ pub trait RecordParser: Send {
 
     /// Lets a record that is skipped (its chunk was committed earlier) update
     /// header state, so that resuming mid-object reads later records right.
-    fn observe(&mut self, record: &str) -> Result<(), FileError>;
+    fn observe(&mut self, record: &str) -> Result<(), Unreadable>;
 
     /// Whether a newline inside double quotes continues the record (CSV).
     fn quoted_newlines(&self) -> bool {
@@ -55,7 +53,7 @@ pub trait RecordParser: Send {
 
 /// A fresh parser for one object of `source`. Fails only when declared
 /// columns lack a mapped field, which `Source::compile` already rules out.
-pub fn parser(source: &Source) -> Result<Box<dyn RecordParser>, FileError> {
+pub fn parser(source: &Source) -> Result<Box<dyn RecordParser>, Unreadable> {
     let fields = source.mapping.fields.clone();
     Ok(match source.format {
         Format::Jsonl => Box::new(jsonl::JsonlParser::new(fields)),
@@ -68,13 +66,13 @@ pub fn parser(source: &Source) -> Result<Box<dyn RecordParser>, FileError> {
 }
 
 /// Maps each slot to its column index once the column names are known.
-fn slot_columns(fields: &[String], columns: &[impl AsRef<str>]) -> Result<Vec<usize>, FileError> {
+fn slot_columns(fields: &[String], columns: &[impl AsRef<str>]) -> Result<Vec<usize>, Unreadable> {
     fields
         .iter()
         .map(|field| {
             columns.iter().position(|c| c.as_ref() == field).ok_or_else(|| {
                 let names: Vec<&str> = columns.iter().map(AsRef::as_ref).collect();
-                FileError(format!("the file has no column {field:?} (columns: {})", names.join(", ")))
+                Unreadable(format!("the file has no column {field:?} (columns: {})", names.join(", ")))
             })
         })
         .collect()

@@ -43,6 +43,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::chunker::{Chunk, RecordSpan};
+use crate::error::{StreamError, Unreadable};
 
 const SPOOL_BUFFER_BYTES: usize = 256 << 10;
 
@@ -64,7 +65,7 @@ impl RowGroupChunks {
         fields: Vec<String>,
         rows_per_chunk: usize,
         first_chunk: u64,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StreamError> {
         let (file, bytes_read) = spool(body).await?;
         // The reader reserves room in the channel before it builds a chunk,
         // so memory holds two chunks at most: the one being committed and
@@ -81,9 +82,9 @@ impl RowGroupChunks {
 
     /// The next chunk, `None` after the last one; `Err` with the reason when
     /// the object is not readable Parquet (or not as the mapping expects).
-    pub async fn next_chunk(&mut self) -> Result<Option<Chunk>, String> {
+    pub async fn next_chunk(&mut self) -> Result<Option<Chunk>, StreamError> {
         if let Some(chunk) = self.chunks.recv().await {
-            return chunk.map(Some);
+            return chunk.map(Some).map_err(|reason| Unreadable(reason).into());
         }
         // The channel closes when the reader ends: the end of the object,
         // unless the reader panicked (the `parquet` crate panics on a few
@@ -91,7 +92,7 @@ impl RowGroupChunks {
         match self.reader.take() {
             Some(reader) => match reader.await {
                 Ok(()) => Ok(None),
-                Err(err) => Err(format!("the Parquet reader failed: {}", panic_message(err))),
+                Err(err) => Err(Unreadable(format!("the Parquet reader failed: {}", panic_message(err))).into()),
             },
             None => Ok(None),
         }
@@ -113,18 +114,22 @@ fn panic_message(err: tokio::task::JoinError) -> String {
 /// unlinked as soon as it is created: the data lives as long as the handle,
 /// so nothing is left behind whatever happens next (an error, a panic, a
 /// killed process). Disk use is the object's size per object in flight.
-async fn spool<R: AsyncRead + Unpin>(mut body: R) -> Result<(File, u64), String> {
+async fn spool<R: AsyncRead + Unpin>(mut body: R) -> Result<(File, u64), StreamError> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let dir = std::env::temp_dir();
     let path = dir.join(format!("adhouse-{}-{}.parquet", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
-    let local = |err: io::Error| format!("cannot spool the Parquet object to {}: {err}", dir.display());
+    // A full or unwritable TMPDIR is the machine's problem, not the object's: retried.
+    let local = |err: io::Error| StreamError::Io {
+        line: 0,
+        source: io::Error::new(err.kind(), format!("cannot spool the Parquet object to {}: {err}", dir.display())),
+    };
     let mut file =
         tokio::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).await.map_err(local)?;
     tokio::fs::remove_file(&path).await.map_err(local)?;
     let mut buf = vec![0; SPOOL_BUFFER_BYTES];
     let mut bytes = 0;
     loop {
-        let n = body.read(&mut buf).await.map_err(|err| format!("reading the object failed at byte {bytes}: {err}"))?;
+        let n = body.read(&mut buf).await.map_err(|err| StreamError::from_io(0, err))?;
         if n == 0 {
             break;
         }

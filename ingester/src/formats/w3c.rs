@@ -3,7 +3,9 @@
 
 use std::borrow::Cow;
 
-use super::{FileError, ParseError, Parsed, RecordParser, slot_columns};
+use crate::error::Unreadable;
+
+use super::{ParseError, Parsed, RecordParser, slot_columns};
 use crate::mapping::Rejection;
 
 pub struct W3cParser {
@@ -25,7 +27,7 @@ impl RecordParser for W3cParser {
             return Ok(Parsed::Skip);
         }
         let Some((slots, width)) = &self.layout else {
-            return Err(ParseError::File(FileError("data before the #Fields: directive; is this a W3C log?".into())));
+            return Err(ParseError::File(Unreadable("data before the #Fields: directive; is this a W3C log?".into())));
         };
         let columns: Vec<&str> = record.split('\t').collect();
         if columns.len() != *width {
@@ -39,7 +41,7 @@ impl RecordParser for W3cParser {
         Ok(Parsed::Record)
     }
 
-    fn observe(&mut self, record: &str) -> Result<(), FileError> {
+    fn observe(&mut self, record: &str) -> Result<(), Unreadable> {
         if let Some(names) = record.strip_prefix("#Fields:") {
             let names: Vec<&str> = names.split_whitespace().collect();
             self.layout = Some((slot_columns(&self.fields, &names)?, names.len()));

@@ -49,10 +49,10 @@ fn numbered(sizes: &[i64]) -> Vec<u8> {
 /// Every chunk from `first_chunk` on: index, record lines, data.
 async fn chunks(file: &[u8], fields: &[&str], per_chunk: usize, first_chunk: u64) -> Result<Vec<(u64, Vec<u64>, String)>, String> {
     let fields = fields.iter().map(|f| (*f).to_owned()).collect();
-    let mut chunks = RowGroupChunks::open(file, fields, per_chunk, first_chunk).await?;
+    let mut chunks = RowGroupChunks::open(file, fields, per_chunk, first_chunk).await.map_err(|err| err.to_string())?;
     assert_eq!(chunks.bytes_read, file.len() as u64);
     let mut out = Vec::new();
-    while let Some(chunk) = chunks.next_chunk().await? {
+    while let Some(chunk) = chunks.next_chunk().await.map_err(|err| err.to_string())? {
         let lines = chunk.records.iter().map(|r| r.line).collect();
         out.push((chunk.index, lines, String::from_utf8_lossy(&chunk.data).into_owned()));
     }

@@ -17,7 +17,8 @@ use adhouse_ingester::mapping::Source;
 use adhouse_ingester::metrics::Metrics;
 use adhouse_ingester::s3_event::ObjectCreated;
 use adhouse_ingester::store::S3Store;
-use adhouse_ingester::worker::{QueueSettings, Worker};
+use adhouse_ingester::consumer::{Consumer, ConsumerSettings};
+use adhouse_ingester::queue::SqsQueue;
 use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 use clickhouse::Client;
@@ -157,18 +158,16 @@ impl TestStack {
         Fut: std::future::Future<Output = bool>,
     {
         let metrics = Arc::new(Metrics::new());
-        let worker = Worker::new(
-            self.sqs.clone(),
-            QueueSettings {
-                queue_url: self.queue_url.clone(),
-                workers: 2,
-                poll_wait_secs: self.settings.ingest.poll_wait_secs as i32,
-                visibility_timeout_secs: self.settings.ingest.visibility_timeout_secs as i32,
-                heartbeat: Duration::from_secs(u64::from(self.settings.ingest.heartbeat_secs)),
-            },
-            Arc::new(self.ingestor_with("sqs-worker", metrics.clone())),
-            metrics.clone(),
-        );
+        let ingest = &self.settings.ingest;
+        let queue = SqsQueue::new(self.sqs.clone(), self.queue_url.clone(), ingest.poll_wait_secs, ingest.visibility_timeout_secs);
+        let settings = ConsumerSettings {
+            workers: 2,
+            heartbeat: Duration::from_secs(u64::from(ingest.heartbeat_secs)),
+            retry_for: Duration::from_secs(u64::from(ingest.retry_for_secs)),
+            visibility_timeout: Duration::from_secs(u64::from(ingest.visibility_timeout_secs)),
+        };
+        let ingestor = Arc::new(self.ingestor_with("sqs-worker", metrics.clone()));
+        let worker = Consumer::new(Arc::new(queue), ingestor, metrics.clone(), settings);
         let shutdown = CancellationToken::new();
         let running = tokio::spawn(worker.run(shutdown.clone()));
         let started = Instant::now();
@@ -177,7 +176,7 @@ impl TestStack {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         shutdown.cancel();
-        running.await.unwrap();
+        running.await.unwrap().expect("the consumer ends without a fatal error");
         metrics
     }
 

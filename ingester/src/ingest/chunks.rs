@@ -1,0 +1,51 @@
+//! How an object is cut into chunks (both ways a pure function of its
+//! content): text formats by lines as the body streams in, Parquet by row
+//! groups of a spooled copy, since its footer comes last.
+
+use adhouse_core::settings::Format;
+
+use crate::chunker::{Chunk, Chunker};
+use crate::decode::{Decoded, decompress};
+use crate::error::StreamError;
+use crate::formats::parquet::RowGroupChunks;
+use crate::mapping::Source;
+use crate::store::Body;
+
+pub enum ObjectChunks {
+    Lines(Chunker<Decoded>),
+    RowGroups(RowGroupChunks),
+}
+
+impl ObjectChunks {
+    /// Row groups start at `next_chunk`, skipping committed ones unread;
+    /// lines start at the beginning, since the parser must see every header.
+    pub async fn open(
+        source: &Source,
+        body: Body,
+        chunk_lines: usize,
+        quoted_newlines: bool,
+        next_chunk: u32,
+    ) -> Result<Self, StreamError> {
+        if source.format == Format::Parquet {
+            let fields = source.mapping.fields.clone();
+            return RowGroupChunks::open(body, fields, chunk_lines, u64::from(next_chunk)).await.map(Self::RowGroups);
+        }
+        let (_, decoded) = decompress(body).await.map_err(|err| StreamError::from_io(1, err))?;
+        Ok(Self::Lines(Chunker::new(decoded, chunk_lines, quoted_newlines)))
+    }
+
+    pub async fn next_chunk(&mut self) -> Result<Option<Chunk>, StreamError> {
+        match self {
+            Self::Lines(chunker) => chunker.next_chunk().await,
+            Self::RowGroups(row_groups) => row_groups.next_chunk().await,
+        }
+    }
+
+    /// Bytes read so far: decompressed text, or the whole Parquet object.
+    pub fn bytes_read(&self) -> u64 {
+        match self {
+            Self::Lines(chunker) => chunker.bytes_read,
+            Self::RowGroups(row_groups) => row_groups.bytes_read,
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Taking ownership of an object version in the ledger.
+
+use time::OffsetDateTime;
+
+use crate::ledger::{FileStatus, Ledger, LedgerEntry};
+use crate::mapping::Source;
+use crate::s3_event::ObjectCreated;
+
+/// What a claim found.
+#[derive(Debug)]
+pub enum Claim {
+    /// This worker owns the object now; the entry says where to resume.
+    Owned(LedgerEntry),
+    AlreadyDone,
+    /// Another live worker owns it.
+    OwnedElsewhere,
+}
+
+/// Takes ownership of `object` for `worker_id`, resuming from its next chunk.
+/// Declines when it is done, or when another worker updated it within
+/// `takeover_after` (a live owner). The ledger is advisory for ownership: a
+/// race on the claim lets two workers in, which the chunk tokens make
+/// harmless (DESIGN.md).
+pub async fn claim(
+    ledger: &Ledger,
+    object: &ObjectCreated,
+    source: &Source,
+    key_tenant: &str,
+    worker_id: &str,
+    takeover_after: time::Duration,
+) -> clickhouse::error::Result<Claim> {
+    let now = OffsetDateTime::now_utc();
+    let previous = ledger.get(&object.bucket, &object.key, &object.etag).await?;
+    let mut entry = match previous {
+        Some(entry) if entry.status == FileStatus::Done => return Ok(Claim::AlreadyDone),
+        Some(entry)
+            if entry.status == FileStatus::Processing
+                && !entry.owner.is_empty()
+                && entry.owner != worker_id
+                && now - entry.updated_at < takeover_after =>
+        {
+            return Ok(Claim::OwnedElsewhere);
+        }
+        Some(entry) => {
+            if entry.owner != worker_id && !entry.owner.is_empty() {
+                tracing::warn!(key = %object.key, stale_owner = %entry.owner, next_chunk = entry.next_chunk, "taking over a stale object");
+            }
+            entry
+        }
+        None => LedgerEntry {
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            etag: object.etag.clone(),
+            size_bytes: object.size,
+            source: source.name.clone(),
+            tenant: key_tenant.to_owned(),
+            status: FileStatus::Processing,
+            owner: String::new(),
+            next_chunk: 0,
+            rows_ok: 0,
+            rows_bad: 0,
+            attempts: 0,
+            error: String::new(),
+            event_time: object.event_time,
+            started_at: now,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        },
+    };
+    entry.status = FileStatus::Processing;
+    entry.owner = worker_id.to_owned();
+    entry.attempts += 1;
+    entry.error.clear();
+    entry.started_at = now;
+    ledger.put(&mut entry).await?;
+    Ok(Claim::Owned(entry))
+}

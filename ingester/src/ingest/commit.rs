@@ -1,0 +1,158 @@
+//! Committing one chunk: its rows into `events` and its rejected records
+//! into `ingest_errors`, each insert under a token derived from the chunk,
+//! so that every attempt at a chunk, by any worker, is stored once.
+
+use adhouse_core::event::Event;
+use clickhouse::insert::Insert;
+use clickhouse::{Client, Row};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::chunker::Chunk;
+use crate::error::{StreamError, Unreadable};
+use crate::formats::{ParseError, Parsed, RecordParser};
+use crate::mapping::{ObjectContext, Rejection, Source};
+use crate::s3_event::ObjectCreated;
+
+const EXCERPT_BYTES: usize = 1024;
+
+#[derive(Debug, Row, Serialize)]
+struct IngestErrorRow<'a> {
+    bucket: &'a str,
+    key: &'a str,
+    etag: &'a str,
+    line: u64,
+    reason: &'a str,
+    detail: &'a str,
+    excerpt: &'a str,
+}
+
+/// Rows stored and records rejected by one chunk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Committed {
+    pub rows_ok: u64,
+    pub rows_bad: u64,
+}
+
+/// Parses, maps and inserts `chunk`. A crash anywhere in here leaves either
+/// nothing or the whole block stored under `token`; the retry re-sends the
+/// same rows under the same token, and ClickHouse drops the copy.
+pub async fn commit_chunk(
+    client: &Client,
+    object: &ObjectCreated,
+    source: &Source,
+    context: ObjectContext<'_>,
+    parser: &mut dyn RecordParser,
+    chunk: &Chunk,
+    token: &str,
+) -> Result<Committed, StreamError> {
+    let mut insert = events_insert(client, token).await?;
+    let ChunkRows { rows, rejected } = write_rows(source, context, parser, chunk, &mut insert).await?;
+    insert.end().await?;
+    if !rejected.is_empty() {
+        let insert = client.insert::<IngestErrorRow<'static>>("ingest_errors").await?;
+        let mut insert = adhouse_core::clickhouse::deduplicated(insert, &format!("{token}/errors"));
+        for (line, rejection, record) in &rejected {
+            insert
+                .write(&IngestErrorRow {
+                    bucket: &object.bucket,
+                    key: &object.key,
+                    etag: &object.etag,
+                    line: *line,
+                    reason: rejection.reason,
+                    detail: &rejection.detail,
+                    excerpt: excerpt(record),
+                })
+                .await?;
+        }
+        insert.end().await?;
+    }
+    Ok(Committed { rows_ok: rows, rows_bad: rejected.len() as u64 })
+}
+
+/// What [`write_rows`] made of a chunk.
+#[derive(Debug)]
+pub struct ChunkRows<'c> {
+    /// Rows written to the insert.
+    pub rows: u64,
+    /// Records rejected: line, reason, the record's text.
+    pub rejected: Vec<(u64, Rejection, &'c str)>,
+}
+
+/// Parses the records of `chunk`, maps them and writes each row to `insert`,
+/// which the caller starts and ends. This is the ingester's hot path; the
+/// benchmark (`tools/src/bin/bench-ingest/`) times exactly this function.
+pub async fn write_rows<'c>(
+    source: &Source,
+    context: ObjectContext<'_>,
+    parser: &mut dyn RecordParser,
+    chunk: &'c Chunk,
+    insert: &mut Insert<Event<'static>>,
+) -> Result<ChunkRows<'c>, StreamError> {
+    let mut rejected: Vec<(u64, Rejection, &str)> = Vec::new();
+    let mut values = Vec::new();
+    let mut rows = 0;
+    for span in &chunk.records {
+        let Ok(record) = std::str::from_utf8(&chunk.data[span.range.clone()]) else {
+            rejected.push((span.line, Rejection::new("bad_encoding", "the line is not valid UTF-8"), ""));
+            continue;
+        };
+        match parser.parse(record, &mut values) {
+            Ok(Parsed::Skip) => {}
+            Ok(Parsed::Record) => match source.mapping.apply(&values, context, span.line) {
+                Ok(event) => {
+                    insert.write(&event).await?;
+                    rows += 1;
+                }
+                Err(rejection) => rejected.push((span.line, rejection, record)),
+            },
+            Err(ParseError::Line(rejection)) => rejected.push((span.line, rejection, record)),
+            Err(ParseError::File(err)) => return Err(err.into()),
+        }
+    }
+    Ok(ChunkRows { rows, rejected })
+}
+
+/// The insert of one chunk into `events`, de-duplicated under `token`.
+/// Rows are sent as plain RowBinary, without the client's per-row check
+/// against the table schema (a quarter of the ingester's CPU time): the
+/// tests insert `Event` with that check on, so a layout that drifted from
+/// the schema fails there, not in production.
+pub async fn events_insert(client: &Client, token: &str) -> clickhouse::error::Result<Insert<Event<'static>>> {
+    let insert = client.clone().with_validation(false).insert::<Event<'static>>("events").await?;
+    Ok(adhouse_core::clickhouse::deduplicated(insert, token))
+}
+
+/// Feeds a committed chunk's records to the parser for their headers.
+pub fn observe(parser: &mut dyn RecordParser, chunk: &Chunk) -> Result<(), Unreadable> {
+    for span in &chunk.records {
+        if let Ok(record) = std::str::from_utf8(&chunk.data[span.range.clone()]) {
+            parser.observe(record)?;
+        }
+    }
+    Ok(())
+}
+
+/// The de-duplication token of a chunk: a function of the object version,
+/// the source and its mapping version, and the chunk index, so that every
+/// attempt at the same chunk, by any worker, carries the same token.
+pub fn dedup_token(object: &ObjectCreated, source: &Source, chunk: u64) -> String {
+    let mut hasher = Sha256::new();
+    for part in [&object.bucket, &object.key, &object.etag, &source.name] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.update(source.mapping_version.to_le_bytes());
+    let digest = hasher.finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("adhouse:{hex}:{chunk}")
+}
+
+/// At most [`EXCERPT_BYTES`] of a record, cut at a character boundary.
+fn excerpt(record: &str) -> &str {
+    let mut end = record.len().min(EXCERPT_BYTES);
+    while !record.is_char_boundary(end) {
+        end -= 1;
+    }
+    &record[..end]
+}

@@ -1,0 +1,225 @@
+//! Ingestion of one S3 object version, exactly once (DESIGN.md): claim it in
+//! the ledger (`claim`), cut it into chunks (`chunks`), and commit it chunk
+//! by chunk (`commit`).
+
+mod chunks;
+mod claim;
+mod commit;
+mod in_flight;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use clickhouse::Client;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+pub use self::commit::{ChunkRows, dedup_token, events_insert, write_rows};
+use self::chunks::ObjectChunks;
+use self::claim::{Claim, claim};
+use self::commit::{commit_chunk, observe};
+use self::in_flight::InFlightSet;
+use crate::error::{Error, ErrorKind, StreamError};
+use crate::formats;
+use crate::ledger::{FileStatus, Ledger, LedgerEntry};
+use crate::mapping::{ObjectContext, Source};
+use crate::metrics::{Metrics, SourceLabel};
+use crate::s3_event::ObjectCreated;
+use crate::store::{Body, S3Store};
+
+/// How an object ended; every outcome but an error lets its message go,
+/// except `OwnedElsewhere` and `Released`, whose objects are unfinished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// All rows committed now.
+    Done { rows_ok: u64, rows_bad: u64 },
+    /// Committed earlier (a duplicate or redelivered message).
+    AlreadyDone,
+    /// No configured source claims the key (e.g. a manifest next to logs).
+    NoSource,
+    /// The object was replaced since the event; its successor has an event of its own.
+    Superseded,
+    /// Another live worker owns it; the message should come back later.
+    OwnedElsewhere,
+    /// Stopped between chunks (shutdown, or the message was lost): progress
+    /// is saved, the next owner resumes.
+    Released,
+    /// The object is unreadable as a whole; the reason is in the ledger.
+    Failed(String),
+}
+
+impl Outcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Done { .. } => "done",
+            Self::AlreadyDone => "already_done",
+            Self::NoSource => "no_source",
+            Self::Superseded => "superseded",
+            Self::OwnedElsewhere => "owned_elsewhere",
+            Self::Released => "released",
+            Self::Failed(_) => "failed",
+        }
+    }
+
+    /// Whether the message announcing the object may be deleted.
+    pub fn acknowledges(&self) -> bool {
+        matches!(self, Self::Done { .. } | Self::AlreadyDone | Self::NoSource | Self::Superseded)
+    }
+}
+
+pub struct Ingestor {
+    client: Client,
+    ledger: Ledger,
+    store: S3Store,
+    sources: Arc<Vec<Source>>,
+    metrics: Arc<Metrics>,
+    worker_id: String,
+    chunk_lines: usize,
+    takeover_after: time::Duration,
+    in_flight: InFlightSet,
+}
+
+impl Ingestor {
+    pub fn new(
+        client: Client,
+        store: S3Store,
+        sources: Arc<Vec<Source>>,
+        metrics: Arc<Metrics>,
+        worker_id: String,
+        settings: &adhouse_core::settings::IngestSettings,
+    ) -> Self {
+        Self {
+            ledger: Ledger::new(client.clone()),
+            client,
+            store,
+            sources,
+            metrics,
+            worker_id,
+            chunk_lines: settings.chunk_lines as usize,
+            takeover_after: time::Duration::seconds(i64::from(settings.takeover_after_secs)),
+            in_flight: InFlightSet::default(),
+        }
+    }
+
+    /// Ingests one object version. Between chunks, `cancel` releases it.
+    /// An `Err` is always [`ErrorKind::Retryable`]: an unreadable object is
+    /// the outcome `Failed`, recorded in the ledger.
+    pub async fn ingest(&self, object: &ObjectCreated, cancel: &CancellationToken) -> Result<Outcome, Error> {
+        let outcome = match self.in_flight.enter(object) {
+            Some(_guard) => self.claim_and_stream(object, cancel).await,
+            None => Ok(Outcome::OwnedElsewhere),
+        };
+        match &outcome {
+            Ok(outcome) => {
+                self.metrics.object(outcome.label());
+                tracing::info!(bucket = %object.bucket, key = %object.key, outcome = outcome.label(), "object handled");
+            }
+            Err(err) => {
+                self.metrics.object("error");
+                tracing::warn!(bucket = %object.bucket, key = %object.key, "object will be retried: {err}");
+            }
+        }
+        outcome
+    }
+
+    async fn claim_and_stream(&self, object: &ObjectCreated, cancel: &CancellationToken) -> Result<Outcome, Error> {
+        let Some((source, key_tenant)) = self.source_of(object) else {
+            return Ok(Outcome::NoSource);
+        };
+        let mut entry = match claim(&self.ledger, object, source, key_tenant, &self.worker_id, self.takeover_after).await? {
+            Claim::Owned(entry) => entry,
+            Claim::AlreadyDone => return Ok(Outcome::AlreadyDone),
+            Claim::OwnedElsewhere => return Ok(Outcome::OwnedElsewhere),
+        };
+        let Some(body) = self.store.get(&object.bucket, &object.key, &object.etag).await? else {
+            return Ok(Outcome::Superseded);
+        };
+        let file = format!("s3://{}/{}", object.bucket, object.key);
+        let context = ObjectContext { tenant: key_tenant, source: &source.name, file: &file };
+        let streamed = self.stream(object, source, context, body, &mut entry, cancel).await;
+        match streamed.map_err(|err| err.about(&object.bucket, &object.key)) {
+            Ok(Streamed::Complete) => {
+                entry.status = FileStatus::Done;
+                self.ledger.put(&mut entry).await?;
+                let lag = OffsetDateTime::now_utc() - object.event_time;
+                self.metrics.freshness_seconds.observe(lag.as_seconds_f64().max(0.0));
+                Ok(Outcome::Done { rows_ok: entry.rows_ok, rows_bad: entry.rows_bad })
+            }
+            Ok(Streamed::Cancelled) => {
+                entry.owner.clear();
+                self.ledger.put(&mut entry).await?;
+                Ok(Outcome::Released)
+            }
+            Err(Error::Unreadable { reason, .. }) => {
+                entry.status = FileStatus::Failed;
+                entry.error = reason.0.clone();
+                self.ledger.put(&mut entry).await?;
+                tracing::error!(%file, next_chunk = entry.next_chunk, "object failed: {reason}");
+                Ok(Outcome::Failed(reason.0))
+            }
+            Err(err) => {
+                debug_assert_eq!(err.kind(), ErrorKind::Retryable);
+                Err(err)
+            }
+        }
+    }
+
+    fn source_of<'o>(&self, object: &'o ObjectCreated) -> Option<(&Source, &'o str)> {
+        self.sources.iter().find_map(|source| {
+            let tenant = (source.bucket == object.bucket).then(|| source.pattern.matches(&object.key)).flatten()?;
+            Some((source, tenant))
+        })
+    }
+
+    /// Streams the object through the chunker, committing each chunk from
+    /// `entry.next_chunk` on. On an error the committed chunks stay, exactly
+    /// once, and `entry` says where a retry resumes.
+    async fn stream(
+        &self,
+        object: &ObjectCreated,
+        source: &Source,
+        context: ObjectContext<'_>,
+        body: Body,
+        entry: &mut LedgerEntry,
+        cancel: &CancellationToken,
+    ) -> Result<Streamed, StreamError> {
+        let mut parser = formats::parser(source)?;
+        let mut chunks =
+            ObjectChunks::open(source, body, self.chunk_lines, parser.quoted_newlines(), entry.next_chunk).await?;
+        let label = SourceLabel { source: source.name.clone() };
+        let mut bytes_seen = 0;
+        loop {
+            if cancel.is_cancelled() {
+                return Ok(Streamed::Cancelled);
+            }
+            let Some(chunk) = chunks.next_chunk().await? else {
+                return Ok(Streamed::Complete);
+            };
+            self.metrics.bytes.get_or_create(&label).inc_by(chunks.bytes_read() - bytes_seen);
+            bytes_seen = chunks.bytes_read();
+            if chunk.index < u64::from(entry.next_chunk) {
+                // Committed before a takeover or retry: only headers matter.
+                observe(parser.as_mut(), &chunk)?;
+                continue;
+            }
+            let token = dedup_token(object, source, chunk.index);
+            let started = Instant::now();
+            let committed = commit_chunk(&self.client, object, source, context, parser.as_mut(), &chunk, &token).await?;
+            self.metrics.insert_seconds.observe(started.elapsed().as_secs_f64());
+            entry.next_chunk = chunk.index as u32 + 1;
+            entry.rows_ok += committed.rows_ok;
+            entry.rows_bad += committed.rows_bad;
+            self.metrics.rows_ok.get_or_create(&label).inc_by(committed.rows_ok);
+            self.metrics.rows_bad.get_or_create(&label).inc_by(committed.rows_bad);
+            // A crash before this write re-sends the chunk, which ClickHouse
+            // drops as a duplicate of its token.
+            self.ledger.put(entry).await?;
+        }
+    }
+}
+
+/// How far [`Ingestor::stream`] got.
+enum Streamed {
+    Complete,
+    Cancelled,
+}
