@@ -58,8 +58,9 @@ pub async fn ingest_file(
     let mut rows = 0;
     while let Some(chunk) = chunker.next_chunk().await? {
         let mut insert = events_insert(sink, &format!("bench:{}", chunk.index)).await?;
-        let written = write_rows(source, context, parser.as_mut(), &chunk, &mut insert).await?;
-        let written = written.map_err(|err| anyhow!("{}: {}", path.display(), err.0))?;
+        let written = write_rows(source, context, parser.as_mut(), &chunk, &mut insert)
+            .await
+            .with_context(|| path.display().to_string())?;
         if let Some((line, rejection, _)) = written.rejected.first() {
             bail!(
                 "{}: line {line} rejected ({}: {})",
