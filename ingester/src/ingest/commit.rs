@@ -16,6 +16,12 @@ use crate::s3_event::ObjectCreated;
 
 const EXCERPT_BYTES: usize = 1024;
 
+/// Most days (partitions of `events`, and of the minute rollup) one insert
+/// block may touch. A real server rejects a block over
+/// `max_partitions_per_insert_block` (default 100) with code 252, and that
+/// limit is the server's to set, not ours to raise.
+pub const MAX_DAYS_PER_INSERT: usize = 90;
+
 #[derive(Debug, Row, Serialize)]
 struct IngestErrorRow<'a> {
     bucket: &'a str,
@@ -47,8 +53,9 @@ pub async fn commit_chunk(
     token: &str,
 ) -> Result<Committed, StreamError> {
     let mut insert = events_insert(client, token).await?;
-    let ChunkRows { rows, rejected } = write_rows(source, context, parser, chunk, &mut insert).await?;
+    let ChunkRows { rows, rejected, later_days } = write_rows(source, context, parser, chunk, &mut insert).await?;
     insert.end().await?;
+    insert_later_days(client, token, later_days).await?;
     if !rejected.is_empty() {
         let insert = client.insert::<IngestErrorRow<'static>>("ingest_errors").await?;
         let mut insert = adhouse_core::clickhouse::deduplicated(insert, &format!("{token}/errors"));
@@ -70,6 +77,41 @@ pub async fn commit_chunk(
     Ok(Committed { rows_ok: rows, rows_bad: rejected.len() as u64 })
 }
 
+/// The rows of a chunk beyond its first [`MAX_DAYS_PER_INSERT`] days, in
+/// blocks of at most that many days each, block `n` under `<token>/days<n>`.
+/// Which rows go in which block is a function of the chunk's content (days
+/// in order of first appearance, then sorted), so a retry re-sends the same
+/// blocks under the same tokens.
+async fn insert_later_days(client: &Client, token: &str, mut rows: Vec<Event<'_>>) -> clickhouse::error::Result<()> {
+    rows.sort_by_key(|event| event.ts.date());
+    let mut rest = rows.as_slice();
+    let mut block = 1;
+    while let Some(first) = rest.first() {
+        let mut days = 0;
+        let mut last_day = None;
+        let end = rest
+            .iter()
+            .position(|event| {
+                let day = event.ts.date();
+                if last_day != Some(day) {
+                    last_day = Some(day);
+                    days += 1;
+                }
+                days > MAX_DAYS_PER_INSERT
+            })
+            .unwrap_or(rest.len());
+        debug_assert!(end > 0 && first.ts.date() == rest[0].ts.date());
+        let mut insert = events_insert(client, &format!("{token}/days{block}")).await?;
+        for event in &rest[..end] {
+            insert.write(event).await?;
+        }
+        insert.end().await?;
+        rest = &rest[end..];
+        block += 1;
+    }
+    Ok(())
+}
+
 /// What [`write_rows`] made of a chunk.
 #[derive(Debug)]
 pub struct ChunkRows<'c> {
@@ -77,19 +119,26 @@ pub struct ChunkRows<'c> {
     pub rows: u64,
     /// Records rejected: line, reason, the record's text.
     pub rejected: Vec<(u64, Rejection, &'c str)>,
+    /// Rows on days beyond the first [`MAX_DAYS_PER_INSERT`] the chunk
+    /// holds, not written to `insert` (a log that spans months).
+    pub later_days: Vec<Event<'c>>,
 }
 
 /// Parses the records of `chunk`, maps them and writes each row to `insert`,
 /// which the caller starts and ends. This is the ingester's hot path; the
 /// benchmark (`tools/src/bin/bench-ingest/`) times exactly this function.
 pub async fn write_rows<'c>(
-    source: &Source,
-    context: ObjectContext<'_>,
+    source: &'c Source,
+    context: ObjectContext<'c>,
     parser: &mut dyn RecordParser,
     chunk: &'c Chunk,
     insert: &mut Insert<Event<'static>>,
 ) -> Result<ChunkRows<'c>, StreamError> {
     let mut rejected: Vec<(u64, Rejection, &str)> = Vec::new();
+    let mut later_days = Vec::new();
+    // The days written to `insert`, in order of first appearance; nearly
+    // always one or two, so a scan beats a set.
+    let mut days: Vec<time::Date> = Vec::new();
     let mut values = Vec::new();
     let mut rows = 0;
     for span in &chunk.records {
@@ -101,8 +150,16 @@ pub async fn write_rows<'c>(
             Ok(Parsed::Skip) => {}
             Ok(Parsed::Record) => match source.mapping.apply(&values, context, span.line) {
                 Ok(event) => {
-                    insert.write(&event).await?;
+                    let day = event.ts.date();
                     rows += 1;
+                    if days.last() == Some(&day) || days.contains(&day) {
+                        insert.write(&event).await?;
+                    } else if days.len() < MAX_DAYS_PER_INSERT {
+                        days.push(day);
+                        insert.write(&event).await?;
+                    } else {
+                        later_days.push(event);
+                    }
                 }
                 Err(rejection) => rejected.push((span.line, rejection, record)),
             },
@@ -110,7 +167,7 @@ pub async fn write_rows<'c>(
             Err(ParseError::File(err)) => return Err(err.into()),
         }
     }
-    Ok(ChunkRows { rows, rejected })
+    Ok(ChunkRows { rows, rejected, later_days })
 }
 
 /// The insert of one chunk into `events`, de-duplicated under `token`.
