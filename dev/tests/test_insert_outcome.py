@@ -7,6 +7,7 @@ materialized view); these scenarios send their data the way clients stream it.
 
 import datetime
 import json
+import socket
 from urllib.parse import urlsplit
 
 import clickhouse_connect
@@ -123,6 +124,24 @@ def test_engine_error_names_no_file_the_client_did_not_send(clickhouse_url, data
     assert response.status_code == 400, response.text
     assert "file" not in response.text.lower()
     assert response.text.count("DB::Exception") == 1
+
+
+def test_body_cut_off_mid_stream_fails_and_stores_nothing(clickhouse_url, database, ch):
+    ch.text(f"CREATE TABLE {database}.ids (id UInt64) ENGINE = MergeTree ORDER BY id")
+    url = urlsplit(clickhouse_url)
+    rows = numbers(0, 100_000)
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(
+            f"POST /?query=INSERT%20INTO%20{database}.ids%20FORMAT%20TSV HTTP/1.1\r\nHost: localhost\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n".encode()
+            + b"%x\r\n" % len(rows)
+            + rows
+            + b"\r\n"
+        )
+        sock.shutdown(socket.SHUT_WR)  # the client goes away before the closing chunk
+        status_line = sock.makefile("rb").readline()
+    assert status_line.startswith(b"HTTP/1.1 500 "), status_line
+    assert ch.text(f"SELECT count() FROM {database}.ids") == "0\n"
 
 
 def test_clickhouse_connect_insert_rejected_at_commit_raises_code_252(clickhouse_url, database, ch):
