@@ -12,8 +12,14 @@ import tempfile
 from collections.abc import Iterable, Iterator
 
 
+# The engine expands these in a FROM INFILE name, and a glob matching no file inserts nothing.
+_GLOB_CHARACTERS = frozenset("*?{}")
+
+
 class Spool:
     def __init__(self, directory: str):
+        if _GLOB_CHARACTERS & set(directory):
+            raise ValueError(f"spool directory {directory!r}: the path must not contain any of * ? {{ }}")
         self._directory = directory
         shutil.rmtree(directory, ignore_errors=True)
         os.makedirs(directory)
