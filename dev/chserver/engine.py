@@ -8,14 +8,14 @@ with the GIL released.  So every request gets a fresh connection: its
 needed.  An idle anchor connection keeps the engine up between requests.
 """
 
-import contextlib
 import json
 import os
 from dataclasses import dataclass
 
 import chdb
 
-from .errors import EngineError, ErrorCatalog, ServerError, from_engine_exception
+from .errors import EngineError, ErrorCatalog, ServerError, from_engine_exception, from_file_insert
+from .spool import Spool
 
 # Settings the HTTP layer itself acts on; their engine defaults decide what a
 # request that does not mention them gets.
@@ -25,6 +25,12 @@ TRANSPORT_SETTINGS = (
     "network_compression_method",
     "network_zstd_compression_level",
 )
+
+# How the engine reads a spooled INSERT body (see `Session.insert`), unless the
+# request sets these itself: plain reads, where chDB's default (mmap) would map
+# the whole file into the server's resident memory; one parsing thread, as chDB's
+# streaming insert parsed, so errors still name the row format (CSVRowInputFormat).
+_SPOOLED_INSERT_SETTINGS = (("storage_file_read_method", "read"), ("input_format_parallel_parsing", "0"))
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,7 @@ class Engine:
         self._path = os.path.abspath(path)
         os.makedirs(self._path, exist_ok=True)
         self._anchor = _call(chdb.connect, self._path)
+        self._spool = Spool(os.path.join(self._path, "insert_spool"))
         self.version = self._rows("SELECT version() AS v")[0]["v"]
         self.timezone = self._rows("SELECT timezone() AS tz")[0]["tz"]
         self.catalog = ErrorCatalog(
@@ -119,7 +126,11 @@ class Engine:
         return [json.loads(line) for line in result.bytes().splitlines()]
 
     def session(self, scope: SessionScope) -> "Session":
-        return Session(_call(chdb.connect, self._path), scope)
+        return Session(_call(chdb.connect, self._path), scope, self._spool)
+
+    def insert_session(self, scope: SessionScope) -> "Session":
+        """A session for `Session.insert`: the spool's read settings go first, so the request's own win."""
+        return self.session(SessionScope(scope.database, (*_SPOOLED_INSERT_SETTINGS, *scope.settings)))
 
     def close(self) -> None:
         self._anchor.close()
@@ -128,8 +139,9 @@ class Engine:
 class Session:
     """One request's connection, with its database and settings applied."""
 
-    def __init__(self, connection, scope: SessionScope):
+    def __init__(self, connection, scope: SessionScope, spool: Spool):
         self._connection = connection
+        self._spool = spool
         try:
             if scope.database:
                 self._run(f"USE {quote_identifier(scope.database)}")
@@ -151,24 +163,24 @@ class Session:
     def query(self, sql: str, output_format: str, params: dict[str, str]) -> QueryOutput:
         return QueryOutput(_call(self._connection.query, sql, output_format, params=params))
 
-    def insert(self, header: str, data_format: str, chunks) -> Summary:
-        """Streams `chunks` into `header` (an INSERT without its data) in constant memory.
+    def insert(self, target: str, settings: str, data_format: str, chunks, params: dict[str, str]) -> Summary:
+        """Runs `target [settings] FORMAT data_format` with `chunks` as its data, in constant memory.
 
-        Blocks the engine has already formed stay written if the data later
-        turns out bad, exactly as with ClickHouse's own streaming INSERT.
+        Not through chDB's streaming insert (`send_insert`, `append`, `finish`):
+        in chdb-core 26.9 `finish()` reports every row it was sent even when the
+        engine refused the block at commit (too many partitions, a CHECK
+        constraint, a failing materialized view), so a failed INSERT read as
+        stored.  `INSERT ... FROM INFILE` runs the engine's ordinary insert and
+        raises its error, so the body is spooled to a file first.  As with
+        ClickHouse's own streaming INSERT, blocks the engine has already
+        committed stay written if the data later turns out bad.
         """
-        inserter = _call(self._connection.send_insert, header, data_format)
-        try:
-            for chunk in chunks:
-                _call(inserter.append, chunk)
-        except BaseException:
-            # The original failure is what the client must see, not a failed cancel.
-            with contextlib.suppress(RuntimeError):
-                inserter.cancel()
-            raise
-        result = _call(inserter.finish)
-        return Summary(
-            written_rows=result.rows_written,
-            written_bytes=result.bytes_written,
-            elapsed_ns=int(result.elapsed * 1e9),
-        )
+        with self._spool.written(chunks) as path:
+            sql = (
+                f"{target} FROM INFILE {quote_string(path)} COMPRESSION 'none' "
+                f"{settings} FORMAT {quote_identifier(data_format)}"
+            )
+            try:
+                return self.query(sql, "TabSeparated", params).summary
+            except EngineError as error:
+                raise from_file_insert(error, path) from None

@@ -116,6 +116,22 @@ def from_engine_exception(exc: Exception) -> EngineError | ServerError:
     return EngineError(int(match.group(1)), message[match.start() :].rstrip())
 
 
+def from_file_insert(error: EngineError, path: str) -> EngineError:
+    """Words an error of `INSERT ... FROM INFILE path` as that of the same INSERT with inline data.
+
+    An error met while reading the file comes wrapped once more (`Code: N.
+    DB::Exception: Code: N. DB::Exception: ... (NAME) (version V). (NAME)`) and
+    names the file, which the client never sent.
+    """
+    text = error.text
+    prefix = f"Code: {error.code}. DB::Exception: "
+    if text.startswith(prefix * 2):
+        text = text[len(prefix) :].rpartition(". (")[0]
+    for context in (f"(in file/uri {path}): ", ": While executing File: data for INSERT was parsed from file"):
+        text = text.replace(context, "")
+    return EngineError(error.code, text)
+
+
 @dataclass(frozen=True)
 class ErrorReport:
     status: int

@@ -2,9 +2,10 @@
 
 The statement is the `query` parameter, a line break, then the body, as in
 ClickHouse.  When that text is an INSERT carrying its data (`FORMAT <name>` or
-`VALUES`), the data — possibly hundreds of megabytes — streams from the socket
-into the engine chunk by chunk; anything else is read whole and run as one
-query whose formatted result the engine hands back untouched.
+`VALUES`), the data — possibly hundreds of megabytes — goes from the socket to
+the engine chunk by chunk, through a spool file (see `engine.Session.insert`);
+anything else is read whole and run as one query whose formatted result the
+engine hands back untouched.
 """
 
 import json
@@ -17,7 +18,7 @@ from .engine import Engine, SessionScope, Summary
 from .errors import EngineError, ServerError
 from .output_encoding import OutputEncoding
 from .request import QueryRequest
-from .sqltext import find_inline_insert, query_shape
+from .sqltext import InlineInsert, find_inline_insert, query_shape
 from .streams import CHUNK_BYTES, Prefixed, Reader, chunks, read_all, read_up_to
 
 # ClickHouse's default max_query_size: an INSERT header longer than this does not
@@ -46,13 +47,12 @@ class _Outcome:
 class _InsertPlan:
     """An INSERT whose data streams from the request."""
 
-    header: str
-    data_format: str
+    insert: InlineInsert
     data: Reader
 
     @property
     def text(self) -> str:
-        return f"{self.header.strip()} FORMAT {self.data_format}"
+        return f"{self.insert.header.strip()} FORMAT {self.insert.data_format}"
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class QueryHandler:
         prefix = head + read_up_to(body, _STATEMENT_PREFIX_BYTES)
         insert = find_inline_insert(prefix)
         if insert is not None:
-            return _InsertPlan(insert.header, insert.data_format, Prefixed(prefix[insert.data_start :], body))
+            return _InsertPlan(insert, Prefixed(prefix[insert.data_start :], body))
 
         sql = (prefix + read_all(body)).decode("utf-8", "replace")
         shape = query_shape(sql)
@@ -127,9 +127,13 @@ class QueryHandler:
 
     def _run(self, plan: _InsertPlan | _QueryPlan, request: QueryRequest) -> _Outcome:
         scope = SessionScope(request.database, request.settings)
+        if isinstance(plan, _InsertPlan):
+            insert = plan.insert
+            with self._engine.insert_session(scope) as session:
+                return _Outcome(
+                    session.insert(insert.target, insert.settings, insert.data_format, chunks(plan.data), request.params)
+                )
         with self._engine.session(scope) as session:
-            if isinstance(plan, _InsertPlan):
-                return _Outcome(session.insert(plan.header, plan.data_format, chunks(plan.data)))
             output = session.query(plan.text, plan.default_format, request.params)
         return _Outcome(
             output.summary,

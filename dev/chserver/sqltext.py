@@ -119,9 +119,15 @@ def _identifier(text: bytes, token: Token) -> str:
 class InlineInsert:
     """An INSERT whose data follows its own text, as ClickHouse's HTTP interface allows."""
 
-    header: str  # the statement up to, not including, VALUES / FORMAT <name>
+    target: str  # the statement up to its SETTINGS clause, or else up to VALUES / FORMAT <name>
+    settings: str  # that `SETTINGS ...` clause, or ""
     data_format: str
     data_start: int  # offset in the scanned bytes where the data begins
+
+    @property
+    def header(self) -> str:
+        """The statement up to, not including, VALUES / FORMAT <name>."""
+        return self.target + self.settings
 
 
 def find_inline_insert(text: bytes) -> InlineInsert | None:
@@ -140,6 +146,7 @@ def find_inline_insert(text: bytes) -> InlineInsert | None:
     if _keyword(text, target) == "FUNCTION":
         target = next(tokens, None)
     after_dot = False
+    settings_start = None
     for token in tokens:
         if after_dot:  # the table half of `db.table`
             after_dot = False
@@ -150,18 +157,30 @@ def find_inline_insert(text: bytes) -> InlineInsert | None:
         keyword = _keyword(text, token)
         if keyword in ("SELECT", "WITH", "INFILE") or token.kind == "semicolon":
             return None
+        if keyword == "SETTINGS" and settings_start is None:
+            settings_start = token.start
         if keyword == "VALUES":
-            return InlineInsert(text[: token.start].decode("utf-8", "replace"), "Values", token.end)
+            return _inline_insert(text, settings_start, token.start, "Values", token.end)
         if keyword == "FORMAT":
             name = next(tokens, None)
             if name is None or name.kind not in ("word", "quoted"):
                 return None
-            return InlineInsert(
-                text[: token.start].decode("utf-8", "replace"),
-                _identifier(text, name),
-                _data_start_after_format(text, name.end),
+            return _inline_insert(
+                text, settings_start, token.start, _identifier(text, name), _data_start_after_format(text, name.end)
             )
     return None
+
+
+def _inline_insert(
+    text: bytes, settings_start: int | None, header_end: int, data_format: str, data_start: int
+) -> InlineInsert:
+    target_end = header_end if settings_start is None else settings_start
+    return InlineInsert(
+        text[:target_end].decode("utf-8", "replace"),
+        text[target_end:header_end].decode("utf-8", "replace"),
+        data_format,
+        data_start,
+    )
 
 
 def _data_start_after_format(text: bytes, pos: int) -> int:

@@ -97,8 +97,8 @@ def test_corrupted_block_checksum_is_rejected_with_code_40(ch, database):
     ch.text(f"CREATE TABLE {database}.t (id UInt32) ENGINE = MergeTree ORDER BY id")
     good = frame(b"1\n2\n3\n", LZ4)
     corrupted = bytes([good[0] ^ 0xFF]) + good[1:]
-    # The good block before it is streamed into the engine already; the INSERT is
-    # cancelled before its rows make a part, so none of them land.
+    # The good block before it has arrived already; the INSERT fails before its
+    # rows make a part, so none of them land.
     response = ch.post(f"INSERT INTO {database}.t FORMAT TabSeparated", data=good + corrupted, decompress="1")
     assert response.status_code == 500
     assert response.headers["X-ClickHouse-Exception-Code"] == "40"

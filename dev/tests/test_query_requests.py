@@ -4,6 +4,8 @@ import json
 import socket
 from urllib.parse import urlsplit
 
+import pytest
+
 
 def test_url_setting_applies_to_its_own_query_only(ch):
     default = ch.text("SELECT getSetting('max_execution_time')")
@@ -96,6 +98,38 @@ def test_insert_data_inline_in_the_body(ch, database):
     ch.text(f"CREATE TABLE {database}.t (x UInt8) ENGINE = Memory")
     assert ch.post(f"INSERT INTO {database}.t FORMAT TSV\n1\n2\n").status_code == 200
     assert ch.text(f"SELECT sum(x) FROM {database}.t") == "3\n"
+
+
+@pytest.mark.parametrize(
+    "data_format",
+    [
+        "RowBinary",
+        "RowBinaryWithNamesAndTypes",
+        "Native",
+        "JSONEachRow",
+        "CSV",
+        "CSVWithNames",
+        "TabSeparated",
+        "TSVWithNamesAndTypes",
+        "Values",
+        "Parquet",
+        "Arrow",
+    ],
+)
+def test_insert_takes_back_what_the_engine_formats(ch, database, data_format):
+    columns = "id UInt64, name String, at DateTime('UTC'), cost Decimal(18, 6), tags Array(String), note Nullable(String)"
+    for table in ("source", "copy"):
+        ch.text(f"CREATE TABLE {database}.{table} ({columns}) ENGINE = MergeTree ORDER BY id")
+    ch.text(
+        f"INSERT INTO {database}.source SELECT number, 'name ' || toString(number), toDateTime(number, 'UTC'), "
+        "number / 7, [toString(number), 'x'], if(number % 3 = 0, NULL, 'n') FROM numbers(20000)"
+    )
+    data = ch.post(f"SELECT * FROM {database}.source ORDER BY id FORMAT {data_format}").content
+    response = ch.post(f"INSERT INTO {database}.copy FORMAT {data_format}", data=data)
+    assert response.status_code == 200, response.text
+    assert '"written_rows":"20000"' in response.headers["X-ClickHouse-Summary"]
+    fingerprint = "SELECT count(), sum(cityHash64(*)) FROM {}"
+    assert ch.text(fingerprint.format(f"{database}.copy")) == ch.text(fingerprint.format(f"{database}.source"))
 
 
 def test_insert_select_runs_as_one_query(ch, database):

@@ -28,6 +28,21 @@ def test_inline_insert_splits_header_from_data(text, header, data_format, data):
 
 
 @pytest.mark.parametrize(
+    ("text", "target", "settings"),
+    [
+        (b"INSERT INTO t FORMAT CSV\n1", "INSERT INTO t ", ""),
+        (b"INSERT INTO t (a) SETTINGS x = 'FORMAT' FORMAT CSV\n1", "INSERT INTO t (a) ", "SETTINGS x = 'FORMAT' "),
+        (b"INSERT INTO db.settings SETTINGS x = 1, y = 2 VALUES (1)", "INSERT INTO db.settings ", "SETTINGS x = 1, y = 2 "),
+        (b"INSERT INTO t (settings) VALUES (1)", "INSERT INTO t (settings) ", ""),
+    ],
+)
+def test_insert_settings_clause_is_split_from_its_target(text, target, settings):
+    # FROM INFILE has to go between the two (see engine.Session.insert).
+    insert = find_inline_insert(text)
+    assert (insert.target, insert.settings) == (target, settings)
+
+
+@pytest.mark.parametrize(
     "text",
     [
         b"SELECT 1 FORMAT CSV",
