@@ -41,16 +41,21 @@ impl TestStack {
     /// queue with a dead-letter queue after 5 receives, and example sources
     /// pointed at the bucket.
     pub async fn new(test: &str) -> Self {
-        let settings = Settings::load(None).expect("settings");
-        let url = std::env::var("CLICKHOUSE_URL").unwrap_or(settings.clickhouse.url);
-        Self::with_clickhouse(test, &url).await
+        Self::with_clickhouse(test, &local_clickhouse()).await
     }
 
     /// [`TestStack::new`] on the ClickHouse server at `url`.
     pub async fn with_clickhouse(test: &str, url: &str) -> Self {
+        Self::configured(test, url, |_| {}).await
+    }
+
+    /// [`TestStack::new`] with settings changed by `configure` before the
+    /// database is migrated (retention, say).
+    pub async fn configured(test: &str, url: &str, configure: impl FnOnce(&mut Settings)) -> Self {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let name = format!("t-{}-{}-{}", test.replace('_', "-"), std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
         let mut settings = Settings::load(None).expect("settings");
+        configure(&mut settings);
         settings.clickhouse.url = url.to_owned();
         settings.clickhouse.database = name.replace('-', "_");
         Migrator::new(&settings).apply().await.unwrap_or_else(|err| {
@@ -210,6 +215,11 @@ impl TestStack {
             .map(|name| attributes.get(name).map_or(0, |n| n.parse::<u64>().unwrap()))
             .sum()
     }
+}
+
+/// The local stack's ClickHouse (`CLICKHOUSE_URL` of `.dev/env`).
+pub fn local_clickhouse() -> String {
+    std::env::var("CLICKHOUSE_URL").unwrap_or_else(|_| Settings::load(None).expect("settings").clickhouse.url)
 }
 
 async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {

@@ -8,5 +8,6 @@ mod common;
 mod delivery;
 mod failures;
 mod formats;
+mod long_span;
 mod restart;
 mod parquet;
