@@ -1,19 +1,26 @@
 // The dashboard's controller: signs in, keeps the page state (in the URL),
-// and asks the API for what a change affects. The pieces it wires:
-// session.ts (token and sign-in), state.ts (state rules and URL form),
-// requests.ts (the two queries: the series for tiles and chart, the
-// breakdown for the table), feed.ts (loading one panel) and page.ts (drawing).
+// asks the API for what a change affects, and decides what a failure means.
+// The pieces it wires: session.ts (token and sign-in), state.ts (state rules
+// and URL form), requests.ts (the two queries: the series for tiles and
+// chart, the breakdown for the table), feed.ts (loading one panel), page.ts
+// (drawing) and views/outage.ts (an outage and its retries).
+//
+// Failures (api.ts `failureOf`): only a 401 signs out. An outage (ClickHouse
+// or the API down) keeps the token and is shown once for the page, which
+// retries every RETRY_SECS and reloads everything when the service answers.
+// A request at fault is told in its panel.
 
 import "./style.css";
 
-import type { QueryRequest, QueryResponse } from "./api";
-import { Feed } from "./feed";
+import { failureOf, type QueryRequest, type QueryResponse } from "./api";
+import { Feed, type FeedResult } from "./feed";
 import { ReportPage } from "./page";
 import { breakdownRequest, seriesRequest } from "./requests";
-import { EXPIRED, forgetToken, isUnauthorized, openSession, SIGNED_OUT, signInError, storedToken, type Session } from "./session";
+import { EXPIRED, forgetToken, openSession, REFUSED, SIGNED_OUT, storedToken, type Session } from "./session";
 import { changeState, granularities, normalize, parseState, serializeState, type PageState } from "./state";
 import { renderSignIn } from "./views/controls";
 import { editFilter } from "./views/filters";
+import { OutageNotice, renderOutageScreen } from "./views/outage";
 
 const AUTO_REFRESH_MS = 60_000;
 
@@ -21,9 +28,13 @@ class Dashboard {
   private state: PageState = parseState(location.search);
   private session: Session | null = null;
   private page: ReportPage | null = null;
+  /** The screen shown while signing in meets an outage. */
+  private waiting: OutageNotice | null = null;
   private readonly series = new Feed();
   private readonly breakdown = new Feed();
   private timer: number | undefined;
+  /** Counts screens, so that a sign-in answered after the user moved on (signed out) is dropped. */
+  private screen = 0;
 
   constructor(private readonly root: HTMLElement) {
     window.addEventListener("popstate", () => {
@@ -41,31 +52,59 @@ class Dashboard {
     else this.showSignIn(null);
   }
 
-  private showSignIn(message: string | null): void {
-    this.session = null;
-    this.page = null;
+  /** Stops whatever the current screen had running: loads, auto-refresh, retries. */
+  private leave(): void {
+    this.screen += 1;
     this.series.reset();
     this.breakdown.reset();
     window.clearInterval(this.timer);
+    this.page?.close();
+    this.page = null;
+    this.waiting?.hide();
+    this.waiting = null;
+  }
+
+  private showSignIn(message: string | null): void {
+    this.leave();
+    this.session = null;
     document.title = "Sign in · adhouse";
     renderSignIn(this.root, message, (token) => void this.signIn(token));
   }
 
   private async signIn(token: string): Promise<void> {
+    const screen = this.screen;
+    let session: Session;
     try {
-      this.session = await openSession(token);
+      session = await openSession(token);
     } catch (error) {
-      forgetToken();
-      this.showSignIn(signInError(error));
+      if (screen !== this.screen) return;
+      if (failureOf(error) === "unauthorized") {
+        forgetToken();
+        this.showSignIn(REFUSED);
+      } else {
+        this.waitForService(token, error);
+      }
       return;
     }
-    this.page = new ReportPage(this.root, this.session.catalog, {
+    if (screen !== this.screen) return;
+    this.leave();
+    this.session = session;
+    this.page = new ReportPage(this.root, session.catalog, {
       change: (patch) => this.change(patch),
       refresh: () => this.refresh(),
       signOut: () => this.signOut(),
       openFilter: (index) => this.openFilter(index),
     });
     this.update({ push: false });
+  }
+
+  /** Signing in met an outage: the token is kept and tried again until the API answers. */
+  private waitForService(token: string, error: unknown): void {
+    if (!this.waiting) {
+      this.waiting = renderOutageScreen(this.root, () => void this.signIn(token), () => this.signOut());
+      document.title = "Waiting for the reporting service · adhouse";
+    }
+    this.waiting.show(error);
   }
 
   private signOut(): void {
@@ -84,26 +123,19 @@ class Dashboard {
     this.update({ push: true });
   }
 
+  /** Reloads everything: sources and both panels. */
   private refresh(): void {
-    void this.loadSources();
     this.update({ push: false, force: true });
   }
 
-  private async loadSources(): Promise<void> {
-    const session = this.session!;
-    try {
-      session.sources = await session.client.sources();
-      this.page?.sources(this.state, session.sources);
-    } catch (error) {
-      if (isUnauthorized(error)) this.expired();
-    }
-  }
-
-  /** Shows the state: URL, controls, and each panel's data (fetched only if its request changed, or `force`). */
+  /**
+   * Shows the state: URL, controls, and each panel's data (fetched only if its
+   * request changed; `force` refetches everything, the sources too).
+   */
   private update({ push, force = false }: { push: boolean; force?: boolean }): void {
-    const { catalog, sources } = this.session!;
-    this.state = normalize(this.state, catalog);
-    const { valid, chosen } = granularities(this.state, catalog);
+    const session = this.session!;
+    this.state = normalize(this.state, session.catalog);
+    const { valid, chosen } = granularities(this.state, session.catalog);
 
     const query = serializeState(this.state);
     const url = `${location.pathname}${query ? "?" + query : ""}`;
@@ -112,21 +144,50 @@ class Dashboard {
       else history.replaceState(null, "", url);
     }
     const page = this.page!;
-    page.controls(this.state, valid, chosen, sources);
+    page.controls(this.state, valid, chosen, session.sources);
 
     window.clearInterval(this.timer);
     if (this.state.autoRefresh) this.timer = window.setInterval(() => this.refresh(), AUTO_REFRESH_MS);
 
-    void this.load(this.series, seriesRequest(this.state, chosen), force, {
-      loading: () => page.seriesLoading(),
-      show: (response) => page.series(this.state, response, chosen),
-      failed: (error) => page.seriesFailed(this.state, error),
-    });
-    void this.load(this.breakdown, breakdownRequest(this.state), force, {
-      loading: () => page.breakdownLoading(),
-      show: (response) => page.breakdown(this.state, response),
-      failed: (error) => page.breakdownFailed(error),
-    });
+    const loads = [
+      this.load(this.series, seriesRequest(this.state, chosen), force, {
+        loading: () => page.seriesLoading(),
+        show: (response) => page.series(this.state, response, chosen),
+        failed: (error) => page.seriesFailed(this.state, error),
+      }),
+      this.load(this.breakdown, breakdownRequest(this.state), force, {
+        loading: () => page.breakdownLoading(),
+        show: (response) => page.breakdown(this.state, response),
+        failed: (error) => page.breakdownFailed(error),
+      }),
+    ];
+    if (force) loads.push(this.loadSources(session, page));
+    void this.settle(page, loads);
+  }
+
+  /** Once the loads of one update are done: sign out on a 401, show or end an outage. */
+  private async settle(page: ReportPage, loads: Promise<FeedResult>[]): Promise<void> {
+    const results = await Promise.all(loads);
+    if (page !== this.page) return;
+    const errors = results.flatMap((result) => (result.kind === "error" ? [result.error] : []));
+    if (errors.some((error) => failureOf(error) === "unauthorized")) {
+      this.expired();
+      return;
+    }
+    const outage = errors.find((error) => failureOf(error) === "outage");
+    if (outage !== undefined) page.showOutage(outage);
+    // A superseded load belongs to a newer update, which settles for itself.
+    else if (results.every((result) => result.kind !== "superseded")) page.hideOutage();
+  }
+
+  private async loadSources(session: Session, page: ReportPage): Promise<FeedResult> {
+    try {
+      session.sources = await session.client.sources();
+    } catch (error) {
+      return { kind: "error", error };
+    }
+    page.sources(this.state, session.sources);
+    return { kind: "render" };
   }
 
   private openFilter(index: number | null): void {
@@ -139,16 +200,12 @@ class Dashboard {
     });
   }
 
-  /** Loads one panel's data and has the page draw what came of it. */
-  private async load(feed: Feed, request: QueryRequest, force: boolean, panel: Panel): Promise<void> {
+  /** Loads one panel's data and has the page draw what came of it; a 401 is left to `settle`. */
+  private async load(feed: Feed, request: QueryRequest, force: boolean, panel: Panel): Promise<FeedResult> {
     const result = await feed.load(this.session!.client, request, force, panel.loading);
-    if (result.kind === "superseded") return;
-    if (result.kind === "error") {
-      if (isUnauthorized(result.error)) this.expired();
-      else panel.failed(result.error);
-      return;
-    }
-    if (feed.response) panel.show(feed.response);
+    if (result.kind === "error" && failureOf(result.error) !== "unauthorized") panel.failed(result.error);
+    if (result.kind === "render" && feed.response) panel.show(feed.response);
+    return result;
   }
 }
 

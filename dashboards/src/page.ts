@@ -2,7 +2,7 @@
 // the API's answers. It decides nothing about what to load or when; the
 // handlers it is given do.
 
-import { ApiProblem, type Catalog, type QueryResponse, type ValuesResponse } from "./api";
+import { ApiProblem, failureOf, type Catalog, type QueryResponse, type ValuesResponse } from "./api";
 import { fill, h, setPanelState } from "./dom";
 import { formatDay } from "./format";
 import type { PageState } from "./state";
@@ -11,6 +11,7 @@ import { breakdownCsv, download, renderBreakdown } from "./views/breakdown";
 import { SeriesChart, seriesView } from "./views/chart";
 import { renderSidebar, renderTopBar } from "./views/controls";
 import { renderChips } from "./views/filters";
+import { OutageNotice } from "./views/outage";
 import { renderTiles } from "./views/tiles";
 
 export interface PageHandlers {
@@ -36,7 +37,7 @@ export class ReportPage {
   private readonly breakdownSelect: HTMLSelectElement;
   private readonly csv = h("button", { type: "button", id: "download-csv", class: "secondary" }, "Download CSV");
   readonly dialog = h("dialog", { class: "filter-dialog", "aria-label": "Filter" });
-  private readonly banner = h("div", { class: "banner", role: "alert", hidden: true });
+  private readonly outage: OutageNotice;
   private readonly chart: SeriesChart;
   /** The table as shown, for its CSV. */
   private shownTable: { breakdown: string; response: QueryResponse } | null = null;
@@ -52,6 +53,7 @@ export class ReportPage {
       ...catalog.dimensions.map((dimension) => h("option", { value: dimension.name }, dimension.label)),
     );
     this.csv.addEventListener("click", () => this.downloadCsv());
+    this.outage = new OutageNotice(h("div", { class: "banner", role: "alert" }), handlers.refresh);
 
     const figure = h("figure", { class: "chart", id: "chart" });
     const canvas = h("canvas", { role: "img" });
@@ -90,7 +92,7 @@ export class ReportPage {
           { class: "content", id: "content", tabindex: "-1" },
           h("header", { class: "topbar" }, this.topbar),
           h("div", { class: "filter-row" }, this.chips, this.range),
-          this.banner,
+          this.outage.element,
           this.tilesPanel,
           this.chartPanel,
           this.tablePanel,
@@ -114,6 +116,7 @@ export class ReportPage {
       (index) => this.handlers.change({ filters: state.filters.filter((_, i) => i !== index) }),
       () => this.handlers.openFilter(null),
     );
+    this.syncActions();
     this.breakdownSelect.value = state.breakdown;
   }
 
@@ -145,6 +148,7 @@ export class ReportPage {
     setPanelState(this.chartPanel, empty ? "empty" : "ready");
   }
 
+  /** No series to show, because of `error`. */
   seriesFailed(state: PageState, error: unknown): void {
     this.failed(error, [this.tilesPanel, this.chartPanel], this.chartMessage);
     renderTiles(this.tiles, state, this.catalog, null, (metric) => this.handlers.change({ chartMetric: metric }), "—");
@@ -158,21 +162,55 @@ export class ReportPage {
   breakdown(state: PageState, response: QueryResponse): void {
     renderBreakdown(this.table, state, this.catalog, response, { onSort: (sort) => this.handlers.change({ sort }) });
     this.shownTable = { breakdown: state.breakdown, response };
+    this.syncActions();
     const empty = response.rows.length === 0;
-    this.csv.disabled = empty;
     this.tableMessage.textContent = empty ? "No rows: nothing matches this period and these filters." : "";
     setPanelState(this.tablePanel, empty ? "empty" : "ready");
   }
 
+  /** No table to show, because of `error`. */
   breakdownFailed(error: unknown): void {
     this.failed(error, [this.tablePanel], this.tableMessage);
     this.table.replaceChildren();
     this.shownTable = null;
+    this.syncActions();
   }
 
+  /** The service is down: one notice for the page, retrying on its own. */
+  showOutage(error: unknown): void {
+    this.outage.show(error);
+    this.syncActions();
+  }
+
+  hideOutage(): void {
+    this.outage.hide();
+    this.syncActions();
+  }
+
+  /** Leaves the page: no more retries. */
+  close(): void {
+    this.outage.hide();
+  }
+
+  /** Actions stay disabled while there is nothing to act on: no rows to download, no values to filter by. */
+  private syncActions(): void {
+    this.csv.disabled = !this.shownTable || this.shownTable.response.rows.length === 0;
+    const addFilter = this.chips.querySelector<HTMLButtonElement>(".add-filter");
+    if (addFilter) addFilter.disabled = !this.outage.element.hidden;
+  }
+
+  /**
+   * A failed request is told in its panel, with a retry button. In an outage
+   * the panels stay quiet: the page's one notice tells, and retries.
+   */
   private failed(error: unknown, panels: HTMLElement[], message: HTMLElement): void {
+    if (failureOf(error) === "outage") {
+      for (const panel of panels) setPanelState(panel, "unavailable");
+      message.replaceChildren();
+      return;
+    }
     for (const panel of panels) setPanelState(panel, "error");
-    const text = error instanceof ApiProblem ? `${error.title}: ${error.detail}` : `Something went wrong: ${String(error)}`;
+    const text = error instanceof ApiProblem ? `${error.title}: ${error.detail}` : String(error);
     fill(
       message,
       h("span", { class: "form-error" }, text),
