@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config";
 
-// Unit tests: pure modules (URL state, time choices, formatting, CSV), no browser, no server.
+// Unit tests: pure modules (URL state and its rules, time choices, formatting, CSV, failure kinds), no browser, no server.
 export default defineConfig({
   test: { include: ["src/**/*.test.ts"], environment: "node" },
 });

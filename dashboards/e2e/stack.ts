@@ -56,7 +56,12 @@ function run(name: string, args: string[], env: NodeJS.ProcessEnv): string {
   return result.stdout.trim();
 }
 
-async function freePort(): Promise<number> {
+/** A token made by the real `adhouse-api token create`. */
+export function createToken(database: string, tenant: string, timezone = "UTC"): string {
+  return run("adhouse-api", ["token", "create", "--tenant", tenant, "--timezone", timezone], adhouseEnv(database));
+}
+
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -82,24 +87,13 @@ async function ready(baseUrl: string, api: ChildProcess): Promise<void> {
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  if (!existsSync(path.join(DASHBOARDS, "dist", "index.html"))) throw new Error("dashboards/dist is missing: run `make dashboard` first");
-  mkdirSync(ARTIFACTS, { recursive: true });
-  const database = `dashboard_e2e_${process.pid}`;
-  await clickhouse("DROP DATABASE IF EXISTS {db:Identifier}", { db: database });
-  run("adhouse-ingester", ["migrate"], adhouseEnv(database));
+export interface Api {
+  baseUrl: string;
+  stop: () => void;
+}
 
-  await seed(database, { tenant: "acme", recent: 120_000, yearAgo: 40_000, salt: 100 });
-  await seed(database, { tenant: "globex", recent: 20_000, yearAgo: 0, salt: 200 });
-  const token = (tenant: string, timezone: string) =>
-    run("adhouse-api", ["token", "create", "--tenant", tenant, "--timezone", timezone], adhouseEnv(database));
-  const tokens = {
-    acme: token("acme", "UTC"),
-    globex: token("globex", "Asia/Tokyo"),
-    empty: token("emptyco", "UTC"),
-    revocable: token("acme", "UTC"),
-  };
-
+/** The real `adhouse-api` serving the built dashboard on a free loopback port, once it is ready. */
+export async function startApi(database: string, extra: Record<string, string> = {}): Promise<Api> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const api = spawn(binary("adhouse-api"), ["serve"], {
@@ -109,16 +103,38 @@ export default async function setup(project: TestProject): Promise<() => Promise
       ADHOUSE__API__STATIC_DIR: path.join(DASHBOARDS, "dist"),
       // Every request looks its token up, so a revoked token fails at once.
       ADHOUSE__API__TOKEN_CACHE_SECS: "0",
+      ...extra,
     }),
     stdio: ["ignore", "inherit", "inherit"],
   });
   await ready(baseUrl, api);
+  return { baseUrl, stop: () => void api.kill("SIGTERM") };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (!existsSync(path.join(DASHBOARDS, "dist", "index.html"))) throw new Error("dashboards/dist is missing: run `make dashboard` first");
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const database = `dashboard_e2e_${process.pid}`;
+  await clickhouse("DROP DATABASE IF EXISTS {db:Identifier}", { db: database });
+  run("adhouse-ingester", ["migrate"], adhouseEnv(database));
+
+  await seed(database, { tenant: "acme", recent: 120_000, yearAgo: 40_000, salt: 100 });
+  await seed(database, { tenant: "globex", recent: 20_000, yearAgo: 0, salt: 200 });
+  const tokens = {
+    acme: createToken(database, "acme"),
+    globex: createToken(database, "globex", "Asia/Tokyo"),
+    empty: createToken(database, "emptyco"),
+    revocable: createToken(database, "acme"),
+  };
+
+  const api = await startApi(database);
+  const baseUrl = api.baseUrl;
   const stack: Stack = { database, baseUrl, tokens };
   writeFileSync(path.join(ARTIFACTS, "stack.json"), JSON.stringify({ database, baseUrl }, null, 2));
   project.provide("stack", stack);
 
   return async () => {
-    api.kill("SIGTERM");
+    api.stop();
     if (process.env.ADHOUSE_E2E_KEEP_DB !== "1") await clickhouse("DROP DATABASE IF EXISTS {db:Identifier}", { db: database });
   };
 }

@@ -94,6 +94,24 @@ export class ApiProblem extends Error {
   }
 }
 
+/**
+ * What a failed call means for the page, decided here only:
+ * - `unauthorized`: the token is not (or no longer) accepted; the one reason to sign out.
+ * - `request`: this request is at fault (4xx), or the query was too heavy (504,
+ *   whose detail says how to narrow it); retrying it as it is would not help.
+ * - `outage`: the service is: the API unreachable (status 0), rate-limited (429) or
+ *   failing (5xx, ClickHouse down); the same request may well succeed later. An
+ *   error that is no problem document at all counts here too.
+ */
+export type Failure = "unauthorized" | "request" | "outage";
+
+export function failureOf(error: unknown): Failure {
+  if (!(error instanceof ApiProblem)) return "outage";
+  if (error.unauthorized) return "unauthorized";
+  if (error.status === 0 || error.status === 429 || (error.status >= 500 && error.status !== 504)) return "outage";
+  return "request";
+}
+
 export class ApiClient {
   constructor(
     private readonly token: string,

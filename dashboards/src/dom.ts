@@ -29,8 +29,12 @@ export function fill(parent: Element, ...children: Child[]): void {
   append(parent, children);
 }
 
-/** Marks a panel's state for styles, screen readers and tests: loading, ready, empty or error. */
-export function setPanelState(panel: HTMLElement, state: "loading" | "ready" | "empty" | "error"): void {
+/**
+ * Marks a panel's state for styles, screen readers and tests: loading, ready,
+ * empty, error (this request failed), or unavailable (the service is down,
+ * which the page tells once).
+ */
+export function setPanelState(panel: HTMLElement, state: "loading" | "ready" | "empty" | "error" | "unavailable"): void {
   panel.dataset.state = state;
   panel.setAttribute("aria-busy", String(state === "loading"));
 }

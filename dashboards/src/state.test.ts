@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 
-import { defaultState, parseState, serializeState } from "./state";
+import { changeState, defaultState, granularities, normalize, parseState, serializeState } from "./state";
 
 describe("page state in the URL", () => {
   test("the default view has an empty query string", () => {
@@ -37,5 +37,51 @@ describe("page state in the URL", () => {
 
   test("the chart metric must be one of the tiles", () => {
     expect(parseState("?m=revenue,ctr&chart=impressions").chartMetric).toBe("revenue");
+  });
+});
+
+describe("one set of rules for every new state", () => {
+  const catalog = {
+    metrics: ["impressions", "revenue", "ecpm", "fill_rate", "ctr", "vtr", "clicks"].map((name) => ({ name, label: name, unit: "count" as const, description: "", combine: "sum" })),
+    dimensions: [{ name: "publisher_id", label: "Publisher" }, { name: "country", label: "Country" }],
+    granularities: [
+      { name: "minute", max_range_days: 1 },
+      { name: "hour", max_range_days: 31 },
+      { name: "day", max_range_days: 400 },
+      { name: "week", max_range_days: 800 },
+    ],
+  };
+
+  test("names the catalog does not know fall back to the defaults", () => {
+    const state = normalize({ ...defaultState(), metrics: ["no_such_metric"], breakdown: "no_such_dimension" }, catalog);
+    expect(state.metrics).toEqual(defaultState().metrics);
+    expect(state.breakdown).toBe("publisher_id");
+  });
+
+  test("dropping the charted metric charts the first tile, and a sort by it moves there too", () => {
+    const state = { ...defaultState(), chartMetric: "ctr", sort: { field: "ctr", direction: "asc" as const } };
+    const next = changeState(state, { metrics: ["revenue", "clicks"] }, catalog);
+    expect(next.chartMetric).toBe("revenue");
+    expect(next.sort).toEqual({ field: "revenue", direction: "desc" });
+  });
+
+  test("a table sorted by its dimension is sorted by the first metric once the dimension changes", () => {
+    const state = { ...defaultState(), breakdown: "country", sort: { field: "country", direction: "asc" as const } };
+    expect(changeState(state, { breakdown: "publisher_id" }, catalog).sort).toEqual({ field: "impressions", direction: "desc" });
+    expect(changeState(state, { currency: "EUR" }, catalog).sort).toEqual(state.sort);
+  });
+
+  test("a picked granularity is dropped by a new range, and by a URL whose range does not allow it", () => {
+    const picked = changeState({ ...defaultState(), range: { preset: "last_30_days" } }, { granularity: "week" }, catalog);
+    expect(picked.granularity).toBe("week");
+    expect(granularities(picked, catalog).chosen).toBe("week");
+    expect(changeState(picked, { range: { preset: "last_90_days" } }, catalog).granularity).toBeNull();
+    expect(normalize(parseState("?range=today&g=day"), catalog).granularity).toBeNull();
+  });
+
+  test("a normalized state is a fixed point, so a URL read and a change agree", () => {
+    const state = normalize(parseState("?m=ctr,revenue&by=country&sort=country.asc&range=last_30_days&g=week"), catalog);
+    expect(normalize(state, catalog)).toEqual(state);
+    expect(parseState("?" + serializeState(state))).toEqual(state);
   });
 });

@@ -1,8 +1,11 @@
-// The page state, and its one serialized form: the URL query string, so any
-// view can be shared, bookmarked and restored with Back and Forward. Values
-// equal to the defaults are left out of the URL.
+// The page state: its one serialized form, the URL query string, so any view
+// can be shared, bookmarked and restored with Back and Forward (values equal
+// to the defaults are left out); and its one set of consistency rules
+// (`normalize`), which every path to a new state goes through: a URL read,
+// a user's change, Back and Forward.
 
-import { isDate, PRESETS, type Range } from "./time";
+import type { Catalog } from "./api";
+import { defaultGranularity, isDate, PRESETS, rangeDays, validGranularities, type Range } from "./time";
 
 export type FilterOp = "in" | "not_in" | "contains";
 
@@ -36,6 +39,7 @@ export interface PageState {
 }
 
 export const DEFAULT_METRICS = ["impressions", "revenue", "ecpm", "fill_rate", "ctr", "vtr"];
+const DEFAULT_BREAKDOWN = "publisher_id";
 export const CURRENCIES = ["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "BRL", "INR"];
 const COMPARES = ["previous_period", "previous_year", "none"] as const;
 const FILTER_OPS: FilterOp[] = ["in", "not_in", "contains"];
@@ -49,7 +53,7 @@ export function defaultState(): PageState {
     compare: "previous_period",
     metrics: [...DEFAULT_METRICS],
     chartMetric: "impressions",
-    breakdown: "publisher_id",
+    breakdown: DEFAULT_BREAKDOWN,
     sort: { field: "impressions", direction: "desc" },
     filters: [],
     autoRefresh: false,
@@ -59,7 +63,7 @@ export function defaultState(): PageState {
 
 const NAME = /^[a-z_]{1,64}$/;
 
-/** Reads a URL query string; anything malformed falls back to its default. */
+/** Reads a URL query string; anything malformed falls back to its default, and the result is normalized. */
 export function parseState(search: string): PageState {
   const params = new URLSearchParams(search);
   const state = defaultState();
@@ -81,14 +85,14 @@ export function parseState(search: string): PageState {
 
   const metrics = (params.get("m") ?? "").split(",").filter((name) => NAME.test(name));
   if (metrics.length > 0) state.metrics = [...new Set(metrics)];
+  // An absent chart metric or sort means the first tile (as serializeState writes it).
   const chart = params.get("chart");
-  state.chartMetric = chart && state.metrics.includes(chart) ? chart : state.metrics[0];
+  state.chartMetric = chart && NAME.test(chart) ? chart : state.metrics[0];
 
   const breakdown = params.get("by");
   if (breakdown && NAME.test(breakdown)) state.breakdown = breakdown;
   const sort = /^([a-z_]{1,64})\.(asc|desc)$/.exec(params.get("sort") ?? "");
-  if (sort) state.sort = { field: sort[1], direction: sort[2] as SortState["direction"] };
-  else if (!state.metrics.includes(state.sort.field)) state.sort = { field: state.metrics[0], direction: "desc" };
+  state.sort = sort ? { field: sort[1], direction: sort[2] as SortState["direction"] } : { field: state.metrics[0], direction: "desc" };
 
   state.filters = params.getAll("f").flatMap((text) => {
     const filter = parseFilter(text);
@@ -97,7 +101,50 @@ export function parseState(search: string): PageState {
   state.autoRefresh = params.get("live") === "1";
   const currency = params.get("cur");
   if (currency && /^[A-Z]{3}$/.test(currency)) state.currency = currency;
-  return state;
+  return normalize(state);
+}
+
+/** The parts of the API's catalog that the page state must agree with. */
+export type CatalogChoices = Pick<Catalog, "metrics" | "dimensions" | "granularities">;
+
+/**
+ * The state made consistent, the one place for every fix-up. With the
+ * catalog, names it does not know are dropped and the granularity is checked
+ * against the range; without it (a URL read before sign-in), only the
+ * fields' agreement with each other.
+ */
+export function normalize(state: PageState, catalog?: CatalogChoices): PageState {
+  const next: PageState = { ...state };
+  if (catalog) {
+    const known = new Set(catalog.metrics.map((metric) => metric.name));
+    next.metrics = next.metrics.filter((name) => known.has(name));
+    if (!catalog.dimensions.some((dimension) => dimension.name === next.breakdown)) next.breakdown = DEFAULT_BREAKDOWN;
+  }
+  if (next.metrics.length === 0) next.metrics = [...DEFAULT_METRICS];
+  // The chart shows one of the tiles.
+  if (!next.metrics.includes(next.chartMetric)) next.chartMetric = next.metrics[0];
+  // The table sorts by a metric it shows or by its own dimension.
+  if (!next.metrics.includes(next.sort.field) && next.sort.field !== next.breakdown) next.sort = { field: next.metrics[0], direction: "desc" };
+  // Only a granularity the user picked and the range allows is kept; otherwise the range's default applies.
+  if (catalog && next.granularity !== null && !granularities(next, catalog).valid.includes(next.granularity)) next.granularity = null;
+  return next;
+}
+
+/** The state after a user's change. */
+export function changeState(state: PageState, patch: Partial<PageState>, catalog: CatalogChoices): PageState {
+  const next = { ...state, ...patch };
+  // A granularity picked for one range is not carried to another: the new range's default applies.
+  if (patch.range) next.granularity = null;
+  return normalize(next, catalog);
+}
+
+/** The granularities the state's range allows, and the one in use. */
+export function granularities(state: PageState, catalog: CatalogChoices): { valid: string[]; chosen: string } {
+  const maxDays = Object.fromEntries(catalog.granularities.map((entry) => [entry.name, entry.max_range_days]));
+  const days = rangeDays(state.range);
+  const valid = validGranularities(days, maxDays);
+  const chosen = state.granularity && valid.includes(state.granularity) ? state.granularity : defaultGranularity(days, valid);
+  return { valid, chosen };
 }
 
 /** `dimension:op:v1,v2` with each value percent-encoded (values may hold `,` or `:`). */

@@ -1,0 +1,236 @@
+// The report page: its layout, and each panel drawn from the page state and
+// the API's answers. It decides nothing about what to load or when; the
+// handlers it is given do.
+
+import { ApiProblem, failureOf, type Catalog, type QueryResponse, type ValuesResponse } from "./api";
+import { fill, h, setPanelState } from "./dom";
+import { formatDay } from "./format";
+import type { PageState } from "./state";
+import { addDays } from "./time";
+import { breakdownCsv, download, renderBreakdown } from "./views/breakdown";
+import { SeriesChart, seriesView } from "./views/chart";
+import { renderSidebar, renderTopBar } from "./views/controls";
+import { renderChips } from "./views/filters";
+import { OutageNotice } from "./views/outage";
+import { renderTiles } from "./views/tiles";
+
+export interface PageHandlers {
+  change: (patch: Partial<PageState>) => void;
+  refresh: () => void;
+  signOut: () => void;
+  openFilter: (index: number | null) => void;
+}
+
+export class ReportPage {
+  private readonly sidebar = h("ul", { class: "sources", "aria-label": "Sources" });
+  private readonly topbar = h("div", { class: "controls", role: "toolbar", "aria-label": "Report settings" });
+  private readonly chips = h("ul", { class: "chips", "aria-label": "Filters" });
+  private readonly range = h("p", { class: "range-caption muted", "aria-live": "polite" });
+  private readonly tilesPanel = h("section", { class: "panel tiles-panel", "aria-label": "Key metrics" });
+  private readonly tiles = h("div", { class: "tiles" });
+  private readonly chartPanel = h("section", { class: "panel chart-panel", "aria-labelledby": "chart-title" });
+  private readonly chartMessage = h("div", { class: "panel-message", role: "status" });
+  private readonly chartTitle = h("h2", { id: "chart-title" });
+  private readonly tablePanel = h("section", { class: "panel table-panel", "aria-labelledby": "table-title" });
+  private readonly table = h("table", { class: "breakdown", id: "breakdown" });
+  private readonly tableMessage = h("div", { class: "panel-message", role: "status" });
+  private readonly breakdownSelect: HTMLSelectElement;
+  private readonly csv = h("button", { type: "button", id: "download-csv", class: "secondary" }, "Download CSV");
+  readonly dialog = h("dialog", { class: "filter-dialog", "aria-label": "Filter" });
+  private readonly outage: OutageNotice;
+  private readonly chart: SeriesChart;
+  /** The table as shown, for its CSV. */
+  private shownTable: { breakdown: string; response: QueryResponse } | null = null;
+
+  constructor(
+    root: HTMLElement,
+    private readonly catalog: Catalog,
+    private readonly handlers: PageHandlers,
+  ) {
+    this.breakdownSelect = h(
+      "select",
+      { id: "breakdown-dimension", onchange: () => handlers.change({ breakdown: this.breakdownSelect.value }) },
+      ...catalog.dimensions.map((dimension) => h("option", { value: dimension.name }, dimension.label)),
+    );
+    this.csv.addEventListener("click", () => this.downloadCsv());
+    this.outage = new OutageNotice(h("div", { class: "banner", role: "alert" }), handlers.refresh);
+
+    const figure = h("figure", { class: "chart", id: "chart" });
+    const canvas = h("canvas", { role: "img" });
+    figure.append(canvas);
+    this.chart = new SeriesChart(figure, canvas);
+    this.tilesPanel.append(this.tiles);
+    this.chartPanel.append(h("header", { class: "panel-head" }, this.chartTitle), figure, this.chartMessage);
+    this.tablePanel.append(
+      h(
+        "header",
+        { class: "panel-head" },
+        h("h2", { id: "table-title" }, "Breakdown"),
+        h("span", { class: "field" }, h("label", { for: "breakdown-dimension" }, "by"), this.breakdownSelect),
+        this.csv,
+      ),
+      h("div", { class: "table-scroll" }, this.table),
+      this.tableMessage,
+    );
+
+    fill(
+      root,
+      h("a", { class: "skip-link", href: "#content" }, "Skip to report"),
+      h(
+        "div",
+        { class: "shell" },
+        h(
+          "nav",
+          { class: "sidebar", "aria-label": "Data" },
+          h("div", { class: "brand" }, "adhouse"),
+          h("h2", { class: "sidebar-heading" }, "Log sources"),
+          this.sidebar,
+          h("button", { type: "button", id: "sign-out", class: "secondary sign-out", onclick: () => handlers.signOut() }, "Sign out"),
+        ),
+        h(
+          "main",
+          { class: "content", id: "content", tabindex: "-1" },
+          h("header", { class: "topbar" }, this.topbar),
+          h("div", { class: "filter-row" }, this.chips, this.range),
+          this.outage.element,
+          this.tilesPanel,
+          this.chartPanel,
+          this.tablePanel,
+        ),
+      ),
+      this.dialog,
+    );
+  }
+
+  /** Everything but the data panels: title, top bar, sidebar, filter chips and the breakdown's dimension. */
+  controls(state: PageState, granularities: string[], granularity: string, sources: ValuesResponse | null): void {
+    const catalog = this.catalog;
+    document.title = `${catalog.metrics.find((metric) => metric.name === state.chartMetric)?.label ?? "Report"} · adhouse`;
+    renderTopBar(this.topbar, state, catalog, granularities, granularity, { change: this.handlers.change, refresh: this.handlers.refresh });
+    this.sources(state, sources);
+    renderChips(
+      this.chips,
+      state.filters,
+      catalog,
+      (index) => this.handlers.openFilter(index),
+      (index) => this.handlers.change({ filters: state.filters.filter((_, i) => i !== index) }),
+      () => this.handlers.openFilter(null),
+    );
+    this.syncActions();
+    this.breakdownSelect.value = state.breakdown;
+  }
+
+  sources(state: PageState, sources: ValuesResponse | null): void {
+    renderSidebar(this.sidebar, sources, state.source, (source) => this.handlers.change({ source }));
+  }
+
+  seriesLoading(): void {
+    setPanelState(this.tilesPanel, "loading");
+    setPanelState(this.chartPanel, "loading");
+    this.chartMessage.textContent = "Loading…";
+  }
+
+  /** Tiles, chart and the range caption. Also when nothing was fetched: the chart metric or the currency may have changed. */
+  series(state: PageState, response: QueryResponse, granularity: string): void {
+    const empty = Object.values(response.totals).every((value) => value === null || value === 0);
+    renderTiles(this.tiles, state, this.catalog, response, (metric) => this.handlers.change({ chartMetric: metric }));
+    const metric = this.catalog.metrics.find((entry) => entry.name === state.chartMetric)!;
+    this.chartTitle.textContent = `${metric.label} by ${granularity}`;
+    const range = response.meta.time_range;
+    const previous = response.comparison?.time_range;
+    this.range.textContent =
+      `${spanText(range.from, range.to)} (${range.timezone})` + (previous ? ` compared with ${spanText(previous.from, previous.to)}` : "");
+    this.chart.show(seriesView(response, metric.name, response.meta.granularity), metric.label, metric.unit, state.currency);
+    this.chartMessage.textContent = empty
+      ? "No data for this period and these filters. Try a longer date range, another source, or fewer filters."
+      : "";
+    setPanelState(this.tilesPanel, empty ? "empty" : "ready");
+    setPanelState(this.chartPanel, empty ? "empty" : "ready");
+  }
+
+  /** No series to show, because of `error`. */
+  seriesFailed(state: PageState, error: unknown): void {
+    this.failed(error, [this.tilesPanel, this.chartPanel], this.chartMessage);
+    renderTiles(this.tiles, state, this.catalog, null, (metric) => this.handlers.change({ chartMetric: metric }), "—");
+  }
+
+  breakdownLoading(): void {
+    setPanelState(this.tablePanel, "loading");
+    this.tableMessage.textContent = "Loading…";
+  }
+
+  breakdown(state: PageState, response: QueryResponse): void {
+    renderBreakdown(this.table, state, this.catalog, response, { onSort: (sort) => this.handlers.change({ sort }) });
+    this.shownTable = { breakdown: state.breakdown, response };
+    this.syncActions();
+    const empty = response.rows.length === 0;
+    this.tableMessage.textContent = empty ? "No rows: nothing matches this period and these filters." : "";
+    setPanelState(this.tablePanel, empty ? "empty" : "ready");
+  }
+
+  /** No table to show, because of `error`. */
+  breakdownFailed(error: unknown): void {
+    this.failed(error, [this.tablePanel], this.tableMessage);
+    this.table.replaceChildren();
+    this.shownTable = null;
+    this.syncActions();
+  }
+
+  /** The service is down: one notice for the page, retrying on its own. */
+  showOutage(error: unknown): void {
+    this.outage.show(error);
+    this.syncActions();
+  }
+
+  hideOutage(): void {
+    this.outage.hide();
+    this.syncActions();
+  }
+
+  /** Leaves the page: no more retries. */
+  close(): void {
+    this.outage.hide();
+  }
+
+  /** Actions stay disabled while there is nothing to act on: no rows to download, no values to filter by. */
+  private syncActions(): void {
+    this.csv.disabled = !this.shownTable || this.shownTable.response.rows.length === 0;
+    const addFilter = this.chips.querySelector<HTMLButtonElement>(".add-filter");
+    if (addFilter) addFilter.disabled = !this.outage.element.hidden;
+  }
+
+  /**
+   * A failed request is told in its panel, with a retry button. In an outage
+   * the panels stay quiet: the page's one notice tells, and retries.
+   */
+  private failed(error: unknown, panels: HTMLElement[], message: HTMLElement): void {
+    if (failureOf(error) === "outage") {
+      for (const panel of panels) setPanelState(panel, "unavailable");
+      message.replaceChildren();
+      return;
+    }
+    for (const panel of panels) setPanelState(panel, "error");
+    const text = error instanceof ApiProblem ? `${error.title}: ${error.detail}` : String(error);
+    fill(
+      message,
+      h("span", { class: "form-error" }, text),
+      " ",
+      h("button", { type: "button", class: "secondary", onclick: () => this.handlers.refresh() }, "Try again"),
+    );
+  }
+
+  private downloadCsv(): void {
+    if (!this.shownTable) return;
+    const { breakdown, response } = this.shownTable;
+    const range = response.meta.time_range;
+    download(`adhouse-${breakdown}-${range.from.slice(0, 10)}-${range.to.slice(0, 10)}.csv`, breakdownCsv(response));
+  }
+}
+
+/** `[from, to)` as the days it covers: `May 4, 2026 – May 10, 2026`. */
+function spanText(from: string, to: string): string {
+  const lastDay = to.slice(11, 19) === "00:00:00" ? addDays(to.slice(0, 10), -1) + to.slice(10) : to;
+  const first = formatDay(from);
+  const last = formatDay(lastDay);
+  return first === last ? first : `${first} – ${last}`;
+}
