@@ -31,6 +31,9 @@ pub struct LedgerEntry {
     /// Worker id of the owner; empty when released.
     pub owner: String,
     pub next_chunk: u32,
+    /// Records per chunk, fixed when the object was first claimed; 0 for an
+    /// entry from before that was recorded (see [`LedgerEntry::chunking`]).
+    pub chunk_lines: u32,
     pub rows_ok: u64,
     pub rows_bad: u64,
     pub attempts: u32,
@@ -41,6 +44,15 @@ pub struct LedgerEntry {
     pub started_at: OffsetDateTime,
     #[serde(with = "clickhouse::serde::time::datetime64::millis")]
     pub updated_at: OffsetDateTime,
+}
+
+impl LedgerEntry {
+    /// Records per chunk for this object. An entry without a recorded size
+    /// predates migration 0005: it was chunked with the setting in force,
+    /// which is the best guess there is and what earlier versions assumed.
+    pub fn chunking(&self, configured: u32) -> u32 {
+        if self.chunk_lines == 0 { configured } else { self.chunk_lines }
+    }
 }
 
 #[derive(Clone)]

@@ -16,7 +16,10 @@ pub enum Claim {
     OwnedElsewhere,
 }
 
-/// Takes ownership of `object` for `worker_id`, resuming from its next chunk.
+/// Takes ownership of `object` for `worker_id`, resuming from its next chunk
+/// in the chunk size the object was first claimed with. That size is never
+/// changed afterwards, even when nothing seems committed: a worker may have
+/// died between an insert and its ledger update.
 /// Declines when it is done, or when another worker updated it within
 /// `takeover_after` (a live owner). The ledger is advisory for ownership: a
 /// race on the claim lets two workers in, which the chunk tokens make
@@ -28,6 +31,7 @@ pub async fn claim(
     key_tenant: &str,
     worker_id: &str,
     takeover_after: time::Duration,
+    chunk_lines: u32,
 ) -> clickhouse::error::Result<Claim> {
     let now = OffsetDateTime::now_utc();
     let previous = ledger.get(&object.bucket, &object.key, &object.etag).await?;
@@ -57,6 +61,7 @@ pub async fn claim(
             status: FileStatus::Processing,
             owner: String::new(),
             next_chunk: 0,
+            chunk_lines,
             rows_ok: 0,
             rows_bad: 0,
             attempts: 0,

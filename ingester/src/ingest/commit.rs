@@ -191,15 +191,21 @@ pub fn observe(parser: &mut dyn RecordParser, chunk: &Chunk) -> Result<(), Unrea
 }
 
 /// The de-duplication token of a chunk: a function of the object version,
-/// the source and its mapping version, and the chunk index, so that every
-/// attempt at the same chunk, by any worker, carries the same token.
-pub fn dedup_token(object: &ObjectCreated, source: &Source, chunk: u64) -> String {
+/// the source and its mapping version, the object's chunk size and the chunk
+/// index, so that every attempt at the same chunk, by any worker, carries the
+/// same token, and a chunk of other boundaries never does. A `chunk_lines`
+/// of 0 (an object claimed before chunk sizes were recorded) keeps the
+/// tokens it was committed under.
+pub fn dedup_token(object: &ObjectCreated, source: &Source, chunk_lines: u32, chunk: u64) -> String {
     let mut hasher = Sha256::new();
     for part in [&object.bucket, &object.key, &object.etag, &source.name] {
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
     hasher.update(source.mapping_version.to_le_bytes());
+    if chunk_lines != 0 {
+        hasher.update(chunk_lines.to_le_bytes());
+    }
     let digest = hasher.finalize();
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("adhouse:{hex}:{chunk}")

@@ -74,7 +74,7 @@ pub struct Ingestor {
     sources: Arc<Vec<Source>>,
     metrics: Arc<Metrics>,
     worker_id: String,
-    chunk_lines: usize,
+    chunk_lines: u32,
     takeover_after: time::Duration,
     in_flight: InFlightSet,
 }
@@ -95,7 +95,7 @@ impl Ingestor {
             sources,
             metrics,
             worker_id,
-            chunk_lines: settings.chunk_lines as usize,
+            chunk_lines: settings.chunk_lines as u32,
             takeover_after: time::Duration::seconds(i64::from(settings.takeover_after_secs)),
             in_flight: InFlightSet::default(),
         }
@@ -126,7 +126,7 @@ impl Ingestor {
         let Some((source, key_tenant)) = self.source_of(object) else {
             return Ok(Outcome::NoSource);
         };
-        let mut entry = match claim(&self.ledger, object, source, key_tenant, &self.worker_id, self.takeover_after).await? {
+        let mut entry = match claim(&self.ledger, object, source, key_tenant, &self.worker_id, self.takeover_after, self.chunk_lines).await? {
             Claim::Owned(entry) => entry,
             Claim::AlreadyDone => return Ok(Outcome::AlreadyDone),
             Claim::OwnedElsewhere => return Ok(Outcome::OwnedElsewhere),
@@ -184,8 +184,9 @@ impl Ingestor {
         cancel: &CancellationToken,
     ) -> Result<Streamed, StreamError> {
         let mut parser = formats::parser(source)?;
+        let chunk_lines = entry.chunking(self.chunk_lines);
         let mut chunks =
-            ObjectChunks::open(source, body, self.chunk_lines, parser.quoted_newlines(), entry.next_chunk).await?;
+            ObjectChunks::open(source, body, chunk_lines as usize, parser.quoted_newlines(), entry.next_chunk).await?;
         let label = SourceLabel { source: source.name.clone() };
         let mut bytes_seen = 0;
         loop {
@@ -202,7 +203,7 @@ impl Ingestor {
                 observe(parser.as_mut(), &chunk)?;
                 continue;
             }
-            let token = dedup_token(object, source, chunk.index);
+            let token = dedup_token(object, source, entry.chunk_lines, chunk.index);
             let started = Instant::now();
             let committed = commit_chunk(&self.client, object, source, context, parser.as_mut(), &chunk, &token).await?;
             self.metrics.insert_seconds.observe(started.elapsed().as_secs_f64());

@@ -247,8 +247,16 @@ fn example_sources(bucket: &str) -> Vec<SourceSettings> {
 
 /// One generated JSONL file of `rows` lines in the bucket, and its good rows.
 pub async fn one_object(stack: &TestStack, rows: &str) -> (ObjectCreated, u64) {
+    let (object, good, _) = one_object_with_bad_lines(stack, rows, "0").await;
+    (object, good)
+}
+
+/// [`one_object`] with every `bad_every`-th line malformed; also returns
+/// the number of bad lines.
+pub async fn one_object_with_bad_lines(stack: &TestStack, rows: &str, bad_every: &str) -> (ObjectCreated, u64, u64) {
     let manifest = stack.upload_generated(&[
         "--start", &yesterday(), "--formats", "jsonl", "--tenants", "acme", "--files", "1", "--rows-per-file", rows,
+        "--bad-every", bad_every,
     ]).await;
     let file = &manifest.files[0];
     let key = manifest.object_key(file);
@@ -260,7 +268,7 @@ pub async fn one_object(stack: &TestStack, rows: &str) -> (ObjectCreated, u64) {
         size: head.content_length().unwrap() as u64,
         event_time: time::OffsetDateTime::now_utc(),
     };
-    (object, file.good_rows)
+    (object, file.good_rows, file.bad_lines.len() as u64)
 }
 
 /// `--start` for generated logs: yesterday (UTC), inside every retention.

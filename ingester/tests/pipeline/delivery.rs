@@ -3,9 +3,10 @@
 use std::time::{Duration, Instant};
 
 use adhouse_ingester::ingest::Outcome;
+use adhouse_ingester::s3_event::ObjectCreated;
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{TestStack, one_object};
+use crate::common::{TestStack, one_object, one_object_with_bad_lines};
 
 #[tokio::test]
 async fn a_message_delivered_twice_is_counted_once() {
@@ -46,20 +47,7 @@ async fn two_workers_racing_on_one_object_store_its_rows_once() {
 async fn a_worker_killed_mid_object_is_taken_over_and_resumed_without_double_counting() {
     let stack = TestStack::new("kill").await;
     let (object, rows) = one_object(&stack, "40000").await;
-    let location = format!("s3://{}/{}", object.bucket, object.key);
-
-    let mut victim = stack.ingester_command().args(["replay", &location]).spawn().unwrap();
-    let started = Instant::now();
-    let progress = "SELECT toUInt64(max(next_chunk)) FROM ingest_files";
-    while stack.count(progress).await < 5 {
-        assert!(started.elapsed() < Duration::from_secs(60), "the first worker made no progress");
-        assert!(victim.try_wait().unwrap().is_none(), "the first worker finished before it could be killed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    victim.kill().unwrap(); // SIGKILL: no chance to release the object
-    victim.wait().unwrap();
-    let committed = stack.count("SELECT count() FROM events").await;
-    assert!(committed > 0 && committed < rows, "killed mid-object ({committed} of {rows} rows)");
+    let stack = kill_mid_object(stack, &object, rows).await;
 
     // A live owner is respected ...
     let survivor = stack.ingestor("survivor");
@@ -73,6 +61,53 @@ async fn a_worker_killed_mid_object_is_taken_over_and_resumed_without_double_cou
     assert_eq!(stack.count("SELECT sum(requests + impressions + clicks + errors + video_starts + video_first_quartiles + video_midpoints + video_third_quartiles + video_completes) FROM events_1h").await, rows);
     let ledger = stack.tsv("SELECT status, rows_ok, attempts FROM ingest_files FINAL").await;
     assert_eq!(ledger, format!("done\t{rows}\t2\n"));
+}
+
+/// A rolling deploy that changes `ingest.chunk_lines` while an object is
+/// half done: the survivor resumes on the boundaries the object was first
+/// claimed with, so no row or error row is lost or doubled.
+#[tokio::test]
+async fn a_killed_object_resumed_with_a_smaller_chunk_size_is_exact() {
+    resumed_with_chunk_lines(200).await;
+}
+
+#[tokio::test]
+async fn a_killed_object_resumed_with_a_larger_chunk_size_is_exact() {
+    resumed_with_chunk_lines(5_000).await;
+}
+
+async fn resumed_with_chunk_lines(chunk_lines: u64) {
+    let stack = TestStack::new(&format!("rechunk-{chunk_lines}")).await;
+    let (object, rows, bad) = one_object_with_bad_lines(&stack, "40000", "97").await;
+    let mut stack = kill_mid_object(stack, &object, rows).await;
+    assert_ne!(stack.settings.ingest.chunk_lines, chunk_lines);
+    stack.settings.ingest.chunk_lines = chunk_lines;
+    stack.settings.ingest.takeover_after_secs = 0;
+    let outcome = stack.ingestor("survivor").ingest(&object, &CancellationToken::new()).await.unwrap();
+    assert_eq!(outcome, Outcome::Done { rows_ok: rows, rows_bad: bad });
+    assert_eq!(stack.tsv("SELECT count(), uniqExact(line) FROM events").await, format!("{rows}\t{rows}\n"));
+    assert_eq!(stack.tsv("SELECT count(), uniqExact(line) FROM ingest_errors").await, format!("{bad}\t{bad}\n"));
+    let measures = "requests + impressions + clicks + errors + video_starts + video_first_quartiles + video_midpoints + video_third_quartiles + video_completes";
+    assert_eq!(stack.count(&format!("SELECT sum({measures}) FROM events_1m")).await, rows);
+}
+
+/// Starts `replay` of `object` in a process of its own and SIGKILLs it after
+/// five committed chunks, before the end.
+async fn kill_mid_object(stack: TestStack, object: &ObjectCreated, rows: u64) -> TestStack {
+    let location = format!("s3://{}/{}", object.bucket, object.key);
+    let mut victim = stack.ingester_command().args(["replay", &location]).spawn().unwrap();
+    let started = Instant::now();
+    let progress = "SELECT toUInt64(max(next_chunk)) FROM ingest_files";
+    while stack.count(progress).await < 5 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the first worker made no progress");
+        assert!(victim.try_wait().unwrap().is_none(), "the first worker finished before it could be killed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    victim.kill().unwrap(); // SIGKILL: no chance to release the object
+    victim.wait().unwrap();
+    let committed = stack.count("SELECT count() FROM events").await;
+    assert!(committed > 0 && committed < rows, "killed mid-object ({committed} of {rows} rows)");
+    stack
 }
 
 #[tokio::test]
