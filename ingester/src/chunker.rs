@@ -10,11 +10,14 @@ use std::ops::Range;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::error::{StreamError, Unreadable};
+use crate::error::StreamError;
 
-/// Longest record accepted: guards memory against binary or wrongly
-/// configured input that has no newlines.
+/// Longest record kept: a longer one (binary or wrongly configured input,
+/// a runaway line) is skipped to its end without being buffered, and only
+/// its first [`EXCERPT_BYTES`] reach the chunk, to be reported.
 pub const MAX_RECORD_BYTES: usize = 1 << 20;
+/// How much of a bad record is kept for `ingest_errors`.
+pub const EXCERPT_BYTES: usize = 1024;
 const READ_BYTES: usize = 256 << 10;
 
 /// Records `index * N ..` of an object, copied out of the stream.
@@ -30,6 +33,17 @@ pub struct Chunk {
 pub struct RecordSpan {
     pub line: u64,
     pub range: Range<usize>,
+    /// `Some(bytes)` for a record over [`MAX_RECORD_BYTES`]: `range` holds
+    /// only its first [`EXCERPT_BYTES`].
+    pub oversized: Option<u64>,
+}
+
+/// Where the record at `pos` ends.
+enum RecordEnd {
+    /// In the buffer, just after its newline (or at the end of the input).
+    At(usize),
+    /// Too long: skipped up to and after its end, `pos` moved past it.
+    Skipped { excerpt: Vec<u8>, bytes: u64, newlines: u64 },
 }
 
 pub struct Chunker<R> {
@@ -65,17 +79,26 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
     pub async fn next_chunk(&mut self) -> Result<Option<Chunk>, StreamError> {
         let mut chunk = Chunk { index: self.next_index, data: Vec::new(), records: Vec::new() };
         while chunk.records.len() < self.records_per_chunk {
-            let Some(end) = self.record_end().await? else { break };
-            let record = &self.buf[self.pos..end];
-            let newline = usize::from(record.last() == Some(&b'\n'));
-            let text = &record[..record.len() - newline];
-            let text = text.strip_suffix(b"\r").unwrap_or(text);
             let start = chunk.data.len();
-            chunk.data.extend_from_slice(text);
-            chunk.records.push(RecordSpan { line: self.next_line, range: start..chunk.data.len() });
+            let (oversized, newlines) = match self.record_end().await? {
+                None => break,
+                Some(RecordEnd::At(end)) => {
+                    let record = &self.buf[self.pos..end];
+                    let newline = usize::from(record.last() == Some(&b'\n'));
+                    let text = &record[..record.len() - newline];
+                    chunk.data.extend_from_slice(text.strip_suffix(b"\r").unwrap_or(text));
+                    let newlines = memchr::memchr_iter(b'\n', record).count() as u64;
+                    self.pos = end;
+                    (None, newlines)
+                }
+                Some(RecordEnd::Skipped { excerpt, bytes, newlines }) => {
+                    chunk.data.extend_from_slice(&excerpt);
+                    (Some(bytes), newlines)
+                }
+            };
+            chunk.records.push(RecordSpan { line: self.next_line, range: start..chunk.data.len(), oversized });
             chunk.data.push(b'\n');
-            self.next_line += memchr::memchr_iter(b'\n', record).count().max(1) as u64;
-            self.pos = end;
+            self.next_line += newlines.max(1);
         }
         if chunk.records.is_empty() {
             return Ok(None);
@@ -84,32 +107,72 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
         Ok(Some(chunk))
     }
 
-    /// End (exclusive, after its newline) of the record at `pos`, reading
-    /// more input as needed; `None` at the end of the input.
-    async fn record_end(&mut self) -> Result<Option<usize>, StreamError> {
+    /// End of the record at `pos`, reading more input as needed; `None` at
+    /// the end of the input.
+    async fn record_end(&mut self) -> Result<Option<RecordEnd>, StreamError> {
         // Relative to `pos`, which `fill` moves to 0.
         let mut scanned = 0;
         let mut in_quotes = false;
         loop {
-            let unscanned = &self.buf[self.pos + scanned..];
-            let found = if self.quoted_newlines {
-                scan_quoted(unscanned, &mut in_quotes)
-            } else {
-                memchr::memchr(b'\n', unscanned)
-            };
-            if let Some(offset) = found {
-                return Ok(Some(self.pos + scanned + offset + 1));
-            }
+            let found = self.scan(scanned, &mut in_quotes).map(|offset| self.pos + scanned + offset + 1);
             scanned = self.buf.len() - self.pos;
-            if self.eof {
-                return Ok((scanned > 0).then_some(self.buf.len()));
+            let end = match found {
+                Some(end) => end,
+                None if self.eof && scanned > 0 => self.buf.len(),
+                None if self.eof => return Ok(None),
+                None => 0,
+            };
+            if end > 0 {
+                return Ok(Some(self.bounded(end)));
             }
             if scanned > MAX_RECORD_BYTES {
-                let line = self.next_line;
-                let reason = format!("line {line} is longer than {MAX_RECORD_BYTES} bytes; is the format or compression right?");
-                return Err(Unreadable(reason).into());
+                return self.skip_record(in_quotes).await.map(Some);
             }
             self.fill().await?;
+        }
+    }
+
+    /// The record at `pos..end`, or its excerpt if it is over the limit
+    /// (whether it arrived in one read or many, the same record is cut).
+    fn bounded(&mut self, end: usize) -> RecordEnd {
+        let newline = usize::from(self.buf[end - 1] == b'\n');
+        let bytes = end - self.pos - newline;
+        if bytes <= MAX_RECORD_BYTES {
+            return RecordEnd::At(end);
+        }
+        let excerpt = self.buf[self.pos..self.pos + EXCERPT_BYTES].to_vec();
+        let newlines = memchr::memchr_iter(b'\n', &self.buf[self.pos..end]).count() as u64;
+        self.pos = end;
+        RecordEnd::Skipped { excerpt, bytes: bytes as u64, newlines }
+    }
+
+    /// Offset, from `pos + from`, of the newline that ends the record.
+    fn scan(&self, from: usize, in_quotes: &mut bool) -> Option<usize> {
+        let unscanned = &self.buf[self.pos + from..];
+        if self.quoted_newlines { scan_quoted(unscanned, in_quotes) } else { memchr::memchr(b'\n', unscanned) }
+    }
+
+    /// Drops the over-long record at `pos`, all of whose buffered bytes are
+    /// scanned already (`in_quotes` is the state after them), reading on to
+    /// its end in constant memory.
+    async fn skip_record(&mut self, mut in_quotes: bool) -> Result<RecordEnd, StreamError> {
+        let excerpt = self.buf[self.pos..self.pos + EXCERPT_BYTES].to_vec();
+        let (mut bytes, mut newlines) = (0, 0);
+        let (mut end, mut found) = (self.buf.len(), false);
+        loop {
+            bytes += (end - self.pos) as u64;
+            newlines += memchr::memchr_iter(b'\n', &self.buf[self.pos..end]).count() as u64;
+            self.pos = end;
+            if found || self.eof {
+                // The size of the line, its newline not counted.
+                let bytes = bytes - u64::from(found);
+                return Ok(RecordEnd::Skipped { excerpt, bytes, newlines });
+            }
+            self.fill().await?;
+            match self.scan(0, &mut in_quotes) {
+                Some(offset) => (end, found) = (self.pos + offset + 1, true),
+                None => end = self.buf.len(),
+            }
         }
     }
 

@@ -194,7 +194,7 @@ fn read_chunks(
                         None if columns.projection.is_none() => chunk.data.extend_from_slice(b"{}"),
                         None => return Err(format!("row group {group} ends before its {rows} rows")),
                     }
-                    chunk.records.push(RecordSpan { line: first_row + row + 1, range: begin..chunk.data.len() });
+                    chunk.records.push(RecordSpan { line: first_row + row + 1, range: begin..chunk.data.len(), oversized: None });
                     chunk.data.push(b'\n');
                 }
                 permit.send(Ok(chunk));

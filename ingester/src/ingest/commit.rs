@@ -8,13 +8,12 @@ use clickhouse::{Client, Row};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::chunker::Chunk;
+use crate::chunker::{Chunk, EXCERPT_BYTES, MAX_RECORD_BYTES};
 use crate::error::{StreamError, Unreadable};
 use crate::formats::{ParseError, Parsed, RecordParser};
 use crate::mapping::{ObjectContext, Rejection, Source};
 use crate::s3_event::ObjectCreated;
 
-const EXCERPT_BYTES: usize = 1024;
 
 /// Most days (partitions of `events`, and of the minute rollup) one insert
 /// block may touch. A real server rejects a block over
@@ -142,7 +141,13 @@ pub async fn write_rows<'c>(
     let mut values = Vec::new();
     let mut rows = 0;
     for span in &chunk.records {
-        let Ok(record) = std::str::from_utf8(&chunk.data[span.range.clone()]) else {
+        let bytes = &chunk.data[span.range.clone()];
+        if let Some(size) = span.oversized {
+            let detail = format!("the line is {size} bytes, over the {MAX_RECORD_BYTES}-byte limit; is the format or compression right?");
+            rejected.push((span.line, Rejection::new("line_too_long", detail), utf8_prefix(bytes)));
+            continue;
+        }
+        let Ok(record) = std::str::from_utf8(bytes) else {
             rejected.push((span.line, Rejection::new("bad_encoding", "the line is not valid UTF-8"), ""));
             continue;
         };
@@ -209,6 +214,14 @@ pub fn dedup_token(object: &ObjectCreated, source: &Source, chunk_lines: u32, ch
     let digest = hasher.finalize();
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("adhouse:{hex}:{chunk}")
+}
+
+/// The longest valid UTF-8 prefix of an excerpt (its cut may split a character).
+fn utf8_prefix(bytes: &[u8]) -> &str {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(err) => std::str::from_utf8(&bytes[..err.valid_up_to()]).expect("valid up to there"),
+    }
 }
 
 /// At most [`EXCERPT_BYTES`] of a record, cut at a character boundary.

@@ -2,7 +2,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use adhouse_ingester::chunker::Chunker;
+use adhouse_ingester::chunker::{Chunker, EXCERPT_BYTES, MAX_RECORD_BYTES};
 use tokio::io::{AsyncRead, ReadBuf};
 
 /// Hands out `data` in pieces of `step` bytes, as a slow network would.
@@ -56,10 +56,36 @@ async fn csv_records_continue_across_quoted_newlines_and_keep_their_first_line_n
     }
 }
 
+/// Records, their first lines and sizes of over-long ones, read `step` bytes at a time.
+async fn spans(data: &[u8], step: usize, quoted: bool) -> Vec<(u64, Option<u64>, usize)> {
+    let mut chunker = Chunker::new(Trickle { data: data.to_vec(), at: 0, step }, 2, quoted);
+    let mut out = Vec::new();
+    while let Some(chunk) = chunker.next_chunk().await.unwrap() {
+        out.extend(chunk.records.iter().map(|r| (r.line, r.oversized, r.range.len())));
+    }
+    out
+}
+
 #[tokio::test]
-async fn a_line_longer_than_the_limit_fails_instead_of_growing_memory() {
-    let data = vec![b'x'; adhouse_ingester::chunker::MAX_RECORD_BYTES + 10];
-    let mut chunker = Chunker::new(Trickle { data, at: 0, step: 1 << 16 }, 10, false);
-    let err = chunker.next_chunk().await.unwrap_err();
-    assert!(err.to_string().contains("line 1 is longer than"), "{err}");
+async fn an_over_long_line_is_skipped_to_its_end_at_the_start_middle_and_end_of_an_object() {
+    let long = vec![b'x'; MAX_RECORD_BYTES + 10];
+    let size = Some(long.len() as u64);
+    let join = |parts: &[&[u8]]| parts.concat();
+    let cases: [(Vec<u8>, Vec<(u64, Option<u64>, usize)>); 3] = [
+        (join(&[&long, b"\na\nb\n"]), vec![(1, size, EXCERPT_BYTES), (2, None, 1), (3, None, 1)]),
+        (join(&[b"a\n", &long, b"\nb\n"]), vec![(1, None, 1), (2, size, EXCERPT_BYTES), (3, None, 1)]),
+        (join(&[b"a\nb\n", &long]), vec![(1, None, 1), (2, None, 1), (3, size, EXCERPT_BYTES)]),
+    ];
+    for (data, expected) in cases {
+        for step in [1 << 10, 1 << 16, 1 << 21] {
+            assert_eq!(spans(&data, step, false).await, expected, "read size {step}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_over_long_csv_record_ends_at_the_first_newline_outside_quotes() {
+    let long = [b"1,\"".as_slice(), &vec![b'x'; MAX_RECORD_BYTES], b"\nstill quoted\",z\n2,y\n"].concat();
+    let size = Some(long.len() as u64 - "\n2,y\n".len() as u64);
+    assert_eq!(spans(&long, 1 << 16, true).await, vec![(1, size, EXCERPT_BYTES), (3, None, 3)]);
 }

@@ -63,3 +63,39 @@ async fn poison_messages_and_objects_end_in_the_dead_letter_queue() {
     let ledger = stack.tsv("SELECT status, attempts FROM ingest_files FINAL WHERE key LIKE '%poison%'").await;
     assert_eq!(ledger, "failed\t5\n", "each receive was one attempt");
 }
+
+/// Gzip of `text` as one member.
+fn gzip(text: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(text).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn an_over_long_line_across_gzip_members_is_one_bad_row_and_the_rest_is_ingested() {
+    let stack = TestStack::new("long-line").await;
+    let line = |i: u32| format!(r#"{{"ts":"{}T10:00:00Z","ev":"imp","pub":"p","plc":"l","dp":"d","fmt":"banner","price":"0.{i:06}"}}"#, yesterday()) + "\n";
+    let good: Vec<String> = (1..=20).map(line).collect();
+    // Line 11 is 2 MiB, and the object's second gzip member starts inside it.
+    let long = format!(r#"{{"ts":"{}T10:00:00Z","junk":"{}"}}"#, yesterday(), "y".repeat(2 << 20));
+    let (head, tail) = long.split_at(long.len() / 2);
+    let first = [good[..10].concat().as_str(), head].concat();
+    let second = [tail, "\n", good[10..].concat().as_str()].concat();
+    let body = [gzip(first.as_bytes()), gzip(second.as_bytes())].concat();
+    let key = "logs/acme/vast/2026/long-line.jsonl.gz";
+    let put = stack.s3.put_object().bucket(&stack.bucket).key(key).body(body.into()).send().await.unwrap();
+    let object = ObjectCreated {
+        bucket: stack.bucket.clone(),
+        key: key.to_owned(),
+        etag: put.e_tag().unwrap().trim_matches('"').to_owned(),
+        size: 0,
+        event_time: time::OffsetDateTime::now_utc(),
+    };
+
+    let outcome = stack.ingestor("w1").ingest(&object, &CancellationToken::new()).await.unwrap();
+    assert_eq!(outcome, Outcome::Done { rows_ok: 20, rows_bad: 1 });
+    assert_eq!(stack.tsv("SELECT count(), sum(revenue_micros), min(line), max(line) FROM events").await, "20\t210\t1\t21\n");
+    let errors = stack.tsv("SELECT line, reason, length(excerpt), startsWith(excerpt, '{\"ts\"') FROM ingest_errors").await;
+    assert_eq!(errors, "11\tline_too_long\t1024\t1\n");
+}
