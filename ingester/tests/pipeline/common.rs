@@ -119,6 +119,19 @@ impl TestStack {
         Manifest::load(&self.dir.join("manifest.json")).expect("manifest")
     }
 
+    /// Uploads `body` under `key` and returns it as announced.
+    pub async fn put(&self, key: &str, body: Vec<u8>) -> ObjectCreated {
+        let size = body.len() as u64;
+        let put = self.s3.put_object().bucket(&self.bucket).key(key).body(body.into()).send().await.unwrap();
+        ObjectCreated {
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            etag: put.e_tag().unwrap().trim_matches('"').to_owned(),
+            size,
+            event_time: time::OffsetDateTime::now_utc(),
+        }
+    }
+
     /// The ingester binary, configured for this stack through the environment.
     pub fn ingester_command(&self) -> Command {
         let sources_dir = self.dir.join("sources");

@@ -83,15 +83,7 @@ async fn an_over_long_line_across_gzip_members_is_one_bad_row_and_the_rest_is_in
     let first = [good[..10].concat().as_str(), head].concat();
     let second = [tail, "\n", good[10..].concat().as_str()].concat();
     let body = [gzip(first.as_bytes()), gzip(second.as_bytes())].concat();
-    let key = "logs/acme/vast/2026/long-line.jsonl.gz";
-    let put = stack.s3.put_object().bucket(&stack.bucket).key(key).body(body.into()).send().await.unwrap();
-    let object = ObjectCreated {
-        bucket: stack.bucket.clone(),
-        key: key.to_owned(),
-        etag: put.e_tag().unwrap().trim_matches('"').to_owned(),
-        size: 0,
-        event_time: time::OffsetDateTime::now_utc(),
-    };
+    let object = stack.put("logs/acme/vast/2026/long-line.jsonl.gz", body).await;
 
     let outcome = stack.ingestor("w1").ingest(&object, &CancellationToken::new()).await.unwrap();
     assert_eq!(outcome, Outcome::Done { rows_ok: 20, rows_bad: 1 });

@@ -3,7 +3,6 @@
 //! `events` has a partition per day. The ingester cuts such chunks into
 //! blocks of at most 90 days, each de-duplicated on its own.
 
-use adhouse_ingester::s3_event::ObjectCreated;
 use tokio_util::sync::CancellationToken;
 
 use adhouse_ingester::ingest::Outcome;
@@ -41,15 +40,7 @@ async fn an_object_spanning_400_days_is_stored_exactly_and_a_resent_object_adds_
     })
     .await;
     let (text, rows, revenue) = long_log();
-    let key = "logs/acme/vast/backfill/last-year.jsonl";
-    let put = stack.s3.put_object().bucket(&stack.bucket).key(key).body(text.into_bytes().into()).send().await.unwrap();
-    let object = ObjectCreated {
-        bucket: stack.bucket.clone(),
-        key: key.to_owned(),
-        etag: put.e_tag().unwrap().trim_matches('"').to_owned(),
-        size: 0,
-        event_time: time::OffsetDateTime::now_utc(),
-    };
+    let object = stack.put("logs/acme/vast/backfill/last-year.jsonl", text.into_bytes()).await;
 
     let outcome = stack.ingestor("w1").ingest(&object, &CancellationToken::new()).await.unwrap();
     assert_eq!(outcome, Outcome::Done { rows_ok: rows, rows_bad: 0 });

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use adhouse_ingester::ingest::Outcome;
 use adhouse_ingester::ledger::{FileStatus, Ledger, LedgerEntry};
-use adhouse_ingester::s3_event::ObjectCreated;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use tokio_util::sync::CancellationToken;
 
@@ -73,18 +72,6 @@ fn row_groups(path: &Path) -> Vec<u64> {
     reader.metadata().row_groups().iter().map(|group| group.num_rows() as u64).collect()
 }
 
-async fn upload(stack: &TestStack, key: &str, bytes: Vec<u8>) -> ObjectCreated {
-    let size = bytes.len() as u64;
-    let put = stack.s3.put_object().bucket(&stack.bucket).key(key).body(bytes.into()).send().await.unwrap();
-    ObjectCreated {
-        bucket: stack.bucket.clone(),
-        key: key.to_owned(),
-        etag: put.e_tag().unwrap().trim_matches('"').to_owned(),
-        size,
-        event_time: time::OffsetDateTime::now_utc(),
-    }
-}
-
 /// ClickHouse's own reading of `files` (tenant, path), mapped as the bidder
 /// example maps them: per tenant, day and event type, the count, money in
 /// micros, events without a campaign or a user, and error codes.
@@ -144,8 +131,8 @@ async fn parquet_row_groups_land_exactly_as_clickhouse_reads_the_same_files() {
     assert!(globex_groups.len() >= 3 && globex_groups.iter().all(|&rows| rows <= chunk_lines), "{globex_groups:?}");
     let acme_key = "logs/acme/bidder/2026/05/10/00-0.parquet";
     let globex_key = "logs/globex/bidder/2026/05/10/00-0.parquet";
-    upload(&stack, acme_key, std::fs::read(&acme).unwrap()).await;
-    upload(&stack, globex_key, std::fs::read(&globex).unwrap()).await;
+    stack.put(acme_key, std::fs::read(&acme).unwrap()).await;
+    stack.put(globex_key, std::fs::read(&globex).unwrap()).await;
 
     stack.run_worker_until(Duration::from_secs(120), || async { stack.done_objects().await == 2 }).await;
 
@@ -185,7 +172,7 @@ async fn a_resumed_parquet_object_skips_committed_row_groups_and_a_retry_from_th
     let file = bidder_file(&stack, "resume.parquet", 5_000, 1_000).await;
     let groups = row_groups(&file);
     assert!(groups.len() >= 3, "{groups:?}");
-    let object = upload(&stack, "logs/acme/bidder/2026/05/10/01-0.parquet", std::fs::read(&file).unwrap()).await;
+    let object = stack.put("logs/acme/bidder/2026/05/10/01-0.parquet", std::fs::read(&file).unwrap()).await;
     let chunk_lines = stack.settings.ingest.chunk_lines;
     let all = chunks_of(&groups, chunk_lines);
 
@@ -244,7 +231,7 @@ async fn a_corrupt_parquet_object_fails_with_a_clear_reason_keeping_whole_chunks
 
     // Not Parquet at all (a JSON file under a Parquet key).
     let key = "logs/acme/bidder/2026/05/10/02-0.parquet";
-    let object = upload(&stack, key, b"{\"event\":\"win\"}\n".to_vec()).await;
+    let object = stack.put(key, b"{\"event\":\"win\"}\n".to_vec()).await;
     let outcome = ingestor.ingest(&object, &CancellationToken::new()).await.unwrap();
     let Outcome::Failed(reason) = outcome else { panic!("{outcome:?}") };
     assert!(reason.starts_with("not a readable Parquet file: "), "{reason}");
@@ -261,7 +248,7 @@ async fn a_corrupt_parquet_object_fails_with_a_clear_reason_keeping_whole_chunks
     let mut bytes = std::fs::read(&file).unwrap();
     bytes[start..start + 64].fill(0xff);
     let key = "logs/acme/bidder/2026/05/10/03-0.parquet";
-    let object = upload(&stack, key, bytes).await;
+    let object = stack.put(key, bytes).await;
     let outcome = ingestor.ingest(&object, &CancellationToken::new()).await.unwrap();
     let Outcome::Failed(reason) = outcome else { panic!("{outcome:?}") };
     assert!(reason.starts_with("row group 2: "), "{reason}");
