@@ -4,6 +4,7 @@
 pub mod clickhouse;
 pub mod error;
 pub mod event;
+pub mod money;
 pub mod schema;
 pub mod settings;
 pub mod telemetry;

@@ -59,6 +59,15 @@ def _services(layout: Layout) -> list[processes.Service]:
             ready=lambda: _answers(f"{layout.aws_endpoint_url}/moto-api/"),
             env=env,
         ),
+        processes.Service(
+            name="platforms",
+            command=[sys.executable, "-m", "fakeplatforms", "--host", layout.host, "--port", str(layout.platforms_port)],
+            marker=f"fakeplatforms --host {layout.host} --port {layout.platforms_port}",
+            pid_file=layout.pid_file("platforms"),
+            log_file=layout.logs_dir / "platforms.log",
+            ready=lambda: _answers(f"{layout.platforms_url}/_fake/health", b"ok\n"),
+            env=env,
+        ),
     ]
 
 
@@ -90,12 +99,39 @@ def up(layout: Layout, fresh: bool) -> None:
             "ADHOUSE_BUCKET": provisioned.bucket,
             "ADHOUSE_QUEUE_URL": provisioned.queue_url,
             "ADHOUSE_DLQ_URL": provisioned.dead_letter_queue_url,
+            "ADHOUSE_DEV_PLATFORMS_URL": layout.platforms_url,
             # The same, as adhouse's own configuration keys.
             "ADHOUSE__CLICKHOUSE__URL": layout.clickhouse_url,
             "ADHOUSE__INGEST__QUEUE_URL": provisioned.queue_url,
+            **_platform_settings(layout.platforms_url),
         },
     )
-    print(f"stack up: ClickHouse {layout.clickhouse_url}, AWS {layout.aws_endpoint_url}; source {layout.env_file}")
+    print(
+        f"stack up: ClickHouse {layout.clickhouse_url}, AWS {layout.aws_endpoint_url}, "
+        f"fake ad platforms {layout.platforms_url}; source {layout.env_file}"
+    )
+
+
+def _platform_settings(fakes: str) -> dict[str, str]:
+    """adhouse's platform settings pointed at the fakes, with the fakes' app
+    credentials and development-only secrets."""
+    return {
+        "ADHOUSE__PLATFORMS__STATE_SECRET": "dev-only-state-secret",
+        # 32 bytes, base64: a development key, never a real one.
+        "ADHOUSE__PLATFORMS__VAULT_KEYS": "dev1:ZGV2LW9ubHktdmF1bHQta2V5LTMyLWJ5dGVzLWxvbmc=",
+        "ADHOUSE__PLATFORMS__META__ENABLED": "true",
+        "ADHOUSE__PLATFORMS__META__CLIENT_ID": "fake-meta-app",
+        "ADHOUSE__PLATFORMS__META__CLIENT_SECRET": "fake-meta-secret",
+        "ADHOUSE__PLATFORMS__META__GRAPH_URL": f"{fakes}/meta/graph/v25.0",
+        "ADHOUSE__PLATFORMS__META__DIALOG_URL": f"{fakes}/meta/www/v25.0/dialog/oauth",
+        "ADHOUSE__PLATFORMS__GOOGLE__ENABLED": "true",
+        "ADHOUSE__PLATFORMS__GOOGLE__CLIENT_ID": "fake-google-client.apps.googleusercontent.com",
+        "ADHOUSE__PLATFORMS__GOOGLE__CLIENT_SECRET": "fake-google-secret",
+        "ADHOUSE__PLATFORMS__GOOGLE__DEVELOPER_TOKEN": "fake-developer-token",
+        "ADHOUSE__PLATFORMS__GOOGLE__AUTH_URL": f"{fakes}/google/accounts/o/oauth2/v2/auth",
+        "ADHOUSE__PLATFORMS__GOOGLE__TOKEN_URL": f"{fakes}/google/oauth2/token",
+        "ADHOUSE__PLATFORMS__GOOGLE__API_URL": f"{fakes}/google/ads/v26",
+    }
 
 
 def _write_env(layout: Layout, values: dict[str, str]) -> None:

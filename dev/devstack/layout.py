@@ -23,6 +23,7 @@ class Layout:
     host: str
     clickhouse_port: int
     aws_port: int
+    platforms_port: int
     data_dir: Path
     logs_dir: Path
     env_file: Path
@@ -35,6 +36,10 @@ class Layout:
     def aws_endpoint_url(self) -> str:
         return f"http://{self.host}:{self.aws_port}"
 
+    @property
+    def platforms_url(self) -> str:
+        return f"http://{self.host}:{self.platforms_port}"
+
     def pid_file(self, service: str) -> Path:
         return STATE_DIR / f"{service}.pid"
 
@@ -44,6 +49,7 @@ def layout_from_env() -> Layout:
         host="127.0.0.1",
         clickhouse_port=int(os.environ.get("ADHOUSE_DEV_CLICKHOUSE_PORT", "18123")),
         aws_port=int(os.environ.get("ADHOUSE_DEV_AWS_PORT", "14566")),
+        platforms_port=int(os.environ.get("ADHOUSE_DEV_PLATFORMS_PORT", "14580")),
         data_dir=Path(os.environ.get("ADHOUSE_DEV_DATA", STATE_DIR / "clickhouse")).resolve(),
         logs_dir=STATE_DIR / "logs",
         env_file=STATE_DIR / "env",

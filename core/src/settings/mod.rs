@@ -14,9 +14,11 @@ use crate::error::{Error, Result};
 
 mod api;
 mod ingest;
+mod platforms;
 
 pub use api::ApiSettings;
 pub use ingest::{FieldRule, Format, IngestSettings, MoneyUnit, SourceSettings, TenantRule};
+pub use platforms::{GoogleSettings, MetaSettings, PlatformsSettings};
 
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
@@ -31,6 +33,7 @@ pub struct Settings {
     pub schema: SchemaSettings,
     pub ingest: IngestSettings,
     pub api: ApiSettings,
+    pub platforms: PlatformsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

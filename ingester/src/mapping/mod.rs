@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use adhouse_core::event::{Dimension, Event, EventType};
 use adhouse_core::settings::{FieldRule, Format, MoneyUnit, SourceSettings, TenantRule};
 
-pub use convert::{TimeFormat, decode_component, money_micros, query_param, user_hash};
+pub use adhouse_core::money::money_micros;
+pub use convert::{TimeFormat, decode_component, query_param, user_hash};
 pub use pattern::KeyPattern;
 
 /// A configured log source, validated.
@@ -334,11 +335,11 @@ fn apply_rule<'a>(
         Target::UserIdHash => event.user_id_hash = user_hash(&value),
         Target::Revenue(unit) => {
             event.revenue_micros =
-                convert::money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount"))?;
+                money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount"))?;
         }
         Target::Cost(unit) => {
             event.cost_micros =
-                convert::money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount"))?;
+                money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount"))?;
         }
         Target::ErrorCode => {
             event.error_code = value.parse().map_err(|_| invalid("bad_number", "invalid error code"))?;

@@ -1,0 +1,72 @@
+//! The connectors' one error type; callers branch on [`Error::kind`].
+
+use std::time::Duration;
+
+use crate::model::PlatformId;
+
+/// What a caller should do about an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Throttled or a passing failure: try again after `Error::retry_after`.
+    Retry,
+    /// The platform says the request asks for too much: ask for less (a
+    /// shorter date range, or a coarser level).
+    Split,
+    /// The grant is revoked or expired: the account needs the user to link it again.
+    Relink,
+    /// A bug or a request the platform will never accept.
+    Fatal,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The platform answered with an error body.
+    #[error("{platform}: HTTP {status}, error {code}: {message}")]
+    Platform {
+        platform: PlatformId,
+        status: u16,
+        /// The platform's own code (`190/463` for Meta, `invalid_grant` or
+        /// `QUOTA_ERROR.RESOURCE_EXHAUSTED` for Google), for logs and tests.
+        code: String,
+        message: String,
+        kind: ErrorKind,
+        retry_after: Option<Duration>,
+    },
+    /// No answer: connection refused or reset, timeout.
+    #[error("{platform}: {source}")]
+    Transport {
+        platform: PlatformId,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// An answer that is not what the platform documents.
+    #[error("{platform}: unexpected response: {detail}")]
+    Decode { platform: PlatformId, detail: String },
+    /// An OAuth `state` that is forged, expired or already used.
+    #[error("OAuth state rejected: {0}")]
+    State(&'static str),
+    /// A credential that cannot be sealed or opened (wrong or unknown key).
+    #[error("token vault: {0}")]
+    Vault(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Platform { kind, .. } => *kind,
+            Self::Transport { .. } => ErrorKind::Retry,
+            Self::Decode { .. } | Self::State(_) | Self::Vault(_) => ErrorKind::Fatal,
+        }
+    }
+
+    /// How long the platform asked to wait, when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Platform { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! What every platform is turned into: accounts, credentials and daily rows
+//! in one format.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlatformId {
+    Meta,
+    Google,
+}
+
+impl PlatformId {
+    pub const ALL: [PlatformId; 2] = [Self::Meta, Self::Google];
+
+    /// The name in settings, URLs and the `platform` columns.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Meta => "meta",
+            Self::Google => "google",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+impl fmt::Display for PlatformId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The grain of a daily row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Account,
+    Campaign,
+    /// Meta's ad set, Google's ad group.
+    AdGroup,
+    Ad,
+}
+
+impl Level {
+    pub const ALL: [Level; 4] = [Self::Account, Self::Campaign, Self::AdGroup, Self::Ad];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Account => "account",
+            Self::Campaign => "campaign",
+            Self::AdGroup => "ad_group",
+            Self::Ad => "ad",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == name)
+    }
+}
+
+/// An ad account as the platform describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The platform's id, without prefixes (Meta's `act_` is dropped, Google's
+    /// customer id is digits only).
+    pub id: String,
+    pub name: String,
+    /// ISO 4217 code; all money of the account is in it.
+    pub currency: String,
+    /// IANA name; the account's days are local days of this zone.
+    pub timezone: String,
+    /// Google: the manager account through which it is reached
+    /// (`login-customer-id`); empty when reached directly.
+    pub manager_id: String,
+    /// Whether the platform says the account can serve and report.
+    pub active: bool,
+}
+
+/// What a grant gives: an access token, maybe a refresh token, and when the
+/// access token expires. Never logged: `Debug` shows no token.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub access_token: String,
+    /// Empty when the platform has none (Meta's long-lived tokens).
+    pub refresh_token: String,
+    /// Unix seconds; 0 when the platform gave no expiry.
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
+}
+
+/// Inclusive range of account-local days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DateRange {
+    pub since: Date,
+    pub until: Date,
+}
+
+impl DateRange {
+    pub fn days(self) -> i64 {
+        (self.until - self.since).whole_days() + 1
+    }
+
+    /// The range cut in two halves (the first one longer); `None` for one day.
+    pub fn halves(self) -> Option<(DateRange, DateRange)> {
+        let days = self.days();
+        if days < 2 {
+            return None;
+        }
+        let first_until = self.since + time::Duration::days((days + 1) / 2 - 1);
+        let second_since = first_until.next_day()?;
+        Some((DateRange { since: self.since, until: first_until }, DateRange { since: second_since, until: self.until }))
+    }
+}
+
+/// One entity's numbers for one account-local day, in the unified format.
+/// Money is integer micros of the account currency; counts are exact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyRow {
+    pub level: Level,
+    /// Campaign, ad group or ad id; the account id at account level.
+    pub entity_id: String,
+    pub entity_name: String,
+    pub date: Date,
+    pub impressions: u64,
+    pub clicks: u64,
+    pub spend_micros: i64,
+    /// Conversions in millionths (platforms report fractional conversions).
+    pub conversions_micros: i64,
+    pub conversion_value_micros: i64,
+    pub reach: u64,
+    pub video_views: u64,
+    /// Platform-specific measures under the platform's own names, exact
+    /// decimal text as the platform sent it.
+    pub extra: BTreeMap<String, String>,
+}

@@ -1,0 +1,1 @@
+"""Fakes of the ad platforms' public APIs, for the local stack and the tests."""

@@ -1,0 +1,59 @@
+"""What every platform fake shares: the request and response shapes and
+deterministic numbers.
+
+A fake module exposes `PREFIX` (its path prefix, e.g. "/meta") and
+`handle(request) -> Response`. Paths below the prefix are the platform's own
+(so a production base URL such as https://graph.facebook.com/v25.0 maps to
+http://127.0.0.1:<port>/meta/graph/v25.0). Test controls and the oracle live
+under /_fake/<platform>/ and are never part of a platform's surface.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+    def form(self) -> dict[str, str]:
+        """The body as application/x-www-form-urlencoded fields."""
+        return {k: v[-1] for k, v in parse_qs(self.body.decode(), keep_blank_values=True).items()}
+
+    def json(self):
+        return json.loads(self.body or b"null")
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def json(status: int, value, headers: dict[str, str] | None = None) -> "Response":
+        return Response(status, json.dumps(value).encode(), {"Content-Type": "application/json", **(headers or {})})
+
+    @staticmethod
+    def html(body: str) -> "Response":
+        return Response(200, body.encode(), {"Content-Type": "text/html; charset=utf-8"})
+
+    @staticmethod
+    def redirect(location: str) -> "Response":
+        return Response(302, b"", {"Location": location})
+
+
+def stable_int(*parts, modulo: int) -> int:
+    """A number in [0, modulo) that depends only on `parts`: the same on every
+    run, machine and Python version (unlike hash())."""
+    digest = hashlib.sha256("\x00".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") % modulo
