@@ -49,6 +49,9 @@ pub enum Error {
     /// A credential that cannot be sealed or opened (wrong or unknown key).
     #[error("token vault: {0}")]
     Vault(String),
+    /// Storing or reading accounts, credentials or rows failed.
+    #[error("ClickHouse: {0}")]
+    ClickHouse(#[from] clickhouse::error::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -57,7 +60,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::Platform { kind, .. } => *kind,
-            Self::Transport { .. } => ErrorKind::Retry,
+            Self::Transport { .. } | Self::ClickHouse(_) => ErrorKind::Retry,
             Self::Decode { .. } | Self::State(_) | Self::Vault(_) => ErrorKind::Fatal,
         }
     }

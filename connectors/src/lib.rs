@@ -9,6 +9,7 @@ pub mod http;
 pub mod model;
 pub mod oauth;
 pub mod platform;
+pub mod store;
 pub mod vault;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,65 +1,60 @@
-//! The one consumer loop, for `run` (SQS) and `replay` (a listing): receive
-//! announcements, ingest their objects on a bounded number of workers, and
-//! delete each message only once every object it names is committed (or
-//! needs no work).
+//! The one consumer loop, for every queue of work: receive messages on a
+//! bounded number of workers, keep each invisible to other consumers while
+//! its handler works (the heartbeat), and delete it only when the handler
+//! says its work is done. What a message means is the [`Handler`]'s:
+//! announcements of log objects (`objects.rs`) or platform sync jobs (`sync/`).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, ErrorKind};
-use crate::ingest::{Ingestor, Outcome};
 use crate::metrics::Metrics;
 use crate::queue::{Delivery, Queue};
-use crate::s3_event::{Announcement, ObjectCreated};
+
+/// What to do with a message once its handler is done with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Its work is done (or needs none): delete it.
+    Delete,
+    /// Give it back, to be delivered again after this long.
+    Release(Duration),
+}
+
+/// The work a message asks for. `stop` fires on shutdown, or when the
+/// message's visibility could not be extended (another consumer may hold it
+/// by then): the handler stops at its next safe point and saves progress.
+pub trait Handler: Send + Sync + 'static {
+    fn handle<'a>(&'a self, delivery: &'a Delivery, stop: &'a CancellationToken) -> impl Future<Output = Disposition> + Send + 'a;
+}
 
 pub struct ConsumerSettings {
-    /// Objects processed at once.
+    /// Messages handled at once.
     pub workers: usize,
-    /// How often a message's visibility is extended while it is worked on.
+    /// How often a message's visibility is extended while it is handled.
     pub heartbeat: Duration,
-    /// How long a retryable failure (ClickHouse or S3 unreachable) is retried
-    /// in place before the message is given back. Retrying in place keeps
-    /// the queue's receive count, and so its dead-letter threshold, for
-    /// objects that are really bad.
-    pub retry_for: Duration,
-    /// When a message given back after retries comes again.
-    pub visibility_timeout: Duration,
 }
 
-/// What became of one object, for a caller that reports progress.
-#[derive(Debug)]
-pub struct Handled {
-    pub object: ObjectCreated,
-    pub result: Result<Outcome, Error>,
-}
-
-pub struct Consumer<Q> {
+pub struct Consumer<Q, H> {
     queue: Arc<Q>,
-    ingestor: Arc<Ingestor>,
+    handler: Arc<H>,
     metrics: Arc<Metrics>,
     settings: ConsumerSettings,
-    report: Option<mpsc::UnboundedSender<Handled>>,
 }
 
-impl<Q: Queue> Consumer<Q> {
-    pub fn new(queue: Arc<Q>, ingestor: Arc<Ingestor>, metrics: Arc<Metrics>, settings: ConsumerSettings) -> Self {
-        Self { queue, ingestor, metrics, settings, report: None }
-    }
-
-    /// Sends every object's outcome to `report` as it is handled.
-    pub fn reporting_to(mut self, report: mpsc::UnboundedSender<Handled>) -> Self {
-        self.report = Some(report);
-        self
+impl<Q: Queue, H: Handler> Consumer<Q, H> {
+    pub fn new(queue: Arc<Q>, handler: Arc<H>, metrics: Arc<Metrics>, settings: ConsumerSettings) -> Self {
+        Self { queue, handler, metrics, settings }
     }
 
     /// Consumes until `shutdown` or until the queue says it is finished,
-    /// then lets in-flight objects stop at their next chunk boundary (saving
-    /// progress) and gives their messages back. `Err` only for a fatal queue
-    /// error (say, a queue that does not exist).
+    /// then lets in-flight handlers stop at their next safe point and gives
+    /// their messages back. `Err` only for a fatal queue error (say, a
+    /// queue that does not exist).
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), Error> {
         let this = Arc::new(self);
         let permits = Arc::new(Semaphore::new(this.settings.workers.max(1)));
@@ -110,98 +105,43 @@ impl<Q: Queue> Consumer<Q> {
             }
             while tasks.try_join_next().is_some() {}
         }
-        tracing::info!(in_flight = tasks.len(), "stopped receiving; finishing in-flight chunks");
+        tracing::info!(in_flight = tasks.len(), "stopped receiving; finishing in-flight work");
         while tasks.join_next().await.is_some() {}
         fatal.map_or(Ok(()), Err)
     }
 
     async fn handle(&self, delivery: Delivery, shutdown: &CancellationToken) {
         self.metrics.messages_received.inc();
-        let Delivery { receipt, message_id, receives, announcement } = delivery;
-        let objects = match announcement {
-            Ok(Announcement::Objects(objects)) => objects,
-            Ok(Announcement::Test) => Vec::new(),
-            Err(err) => {
-                // Poison: given back at once, so the queue dead-letters it
-                // after its few receives instead of after as many visibility
-                // timeouts.
-                self.metrics.messages_failed.inc();
-                tracing::error!(%message_id, receives, "{err}; leaving it for the dead-letter queue");
-                self.release(&receipt, Duration::ZERO).await;
-                return;
-            }
-        };
-        // Cancelled on shutdown, or when the heartbeat loses the message:
-        // another consumer may have it by then, so stop at the next chunk.
         let stop = shutdown.child_token();
-        let heartbeat = self.heartbeat(&receipt, &message_id, stop.clone());
-        let mut visible_in = None;
-        for object in &objects {
-            let result = self.ingest_retrying(object, &stop).await;
-            visible_in = match &result {
-                Ok(outcome) if outcome.acknowledges() => visible_in,
-                // Progress is saved; anyone may resume now.
-                Ok(Outcome::Released) => Some(Duration::ZERO),
-                // Unreadable: retried promptly, so that it reaches the
-                // dead-letter queue in minutes, not hours.
-                Ok(Outcome::Failed(_)) => Some(Duration::ZERO),
-                Ok(_) | Err(_) => Some(self.settings.visibility_timeout),
-            }
-            .max(visible_in);
-            if let Some(report) = &self.report {
-                let _ = report.send(Handled { object: object.clone(), result });
-            }
-        }
+        let heartbeat = self.heartbeat(&delivery, stop.clone());
+        let disposition = self.handler.handle(&delivery, &stop).await;
         heartbeat.cancel();
-        match visible_in {
-            None => match self.queue.delete(&receipt).await {
+        let message_id = &delivery.message_id;
+        match disposition {
+            Disposition::Delete => match self.queue.delete(&delivery.receipt).await {
                 Ok(()) => {
                     self.metrics.messages_deleted.inc();
                 }
-                // The objects are done in the ledger: a redelivery is acknowledged without work.
+                // The work is recorded as done: a redelivery is acknowledged without work.
                 Err(err) => tracing::warn!(%message_id, "{err}"),
             },
-            Some(visible_in) => {
+            Disposition::Release(visible_in) => {
                 self.metrics.messages_failed.inc();
-                self.release(&receipt, visible_in).await;
-            }
-        }
-    }
-
-    /// Ingests `object`, retrying retryable failures in place with
-    /// exponential backoff for up to `retry_for` (or until `stop`).
-    async fn ingest_retrying(&self, object: &ObjectCreated, stop: &CancellationToken) -> Result<Outcome, Error> {
-        let started = Instant::now();
-        let mut backoff = Duration::from_secs(1);
-        loop {
-            let result = self.ingestor.ingest(object, stop).await;
-            match &result {
-                Err(err) if err.kind() == ErrorKind::Retryable && started.elapsed() + backoff < self.settings.retry_for => {
-                    tracing::info!(key = %object.key, retry_in_secs = backoff.as_secs(), "retrying in place");
-                    if sleep_or_cancel(backoff, stop).await {
-                        return result;
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                if let Err(err) = self.queue.release(&delivery.receipt, visible_in).await {
+                    tracing::warn!(%message_id, "{err}");
                 }
-                _ => return result,
             }
-        }
-    }
-
-    async fn release(&self, receipt: &str, visible_in: Duration) {
-        if let Err(err) = self.queue.release(receipt, visible_in).await {
-            tracing::warn!("{err}");
         }
     }
 
     /// Keeps the message invisible to other consumers until the returned
     /// token is cancelled. A failed extension cancels `lost`: the receipt
     /// may be gone, and work on a message another consumer may hold must
-    /// stop (its chunks stay exact either way, DESIGN.md).
-    fn heartbeat(&self, receipt: &str, message_id: &str, lost: CancellationToken) -> CancellationToken {
+    /// stop (the work stays exact either way: see ingester/DESIGN.md).
+    fn heartbeat(&self, delivery: &Delivery, lost: CancellationToken) -> CancellationToken {
         let done = CancellationToken::new();
         let (queue, period, finished) = (self.queue.clone(), self.settings.heartbeat, done.clone());
-        let (receipt, message_id) = (receipt.to_owned(), message_id.to_owned());
+        let (receipt, message_id) = (delivery.receipt.clone(), delivery.message_id.clone());
         tokio::spawn(async move {
             loop {
                 if sleep_or_cancel(period, &finished).await {
@@ -218,8 +158,34 @@ impl<Q: Queue> Consumer<Q> {
     }
 }
 
+/// Runs `attempt` again while it fails with a retryable error, with
+/// exponential backoff, for up to `retry_for` (or until `stop`). Retrying in
+/// place keeps the queue's receive count, and so its dead-letter threshold,
+/// for work that is really bad.
+pub async fn retry_in_place<T, F, Fut>(what: &str, retry_for: Duration, stop: &CancellationToken, mut attempt: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let started = Instant::now();
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let result = attempt().await;
+        match &result {
+            Err(err) if err.kind() == ErrorKind::Retryable && started.elapsed() + backoff < retry_for => {
+                tracing::info!(%what, retry_in_secs = backoff.as_secs(), "retrying in place: {err}");
+                if sleep_or_cancel(backoff, stop).await {
+                    return result;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(60));
+            }
+            _ => return result,
+        }
+    }
+}
+
 /// Sleeps for `period`; `true` if `cancel` fired first.
-async fn sleep_or_cancel(period: Duration, cancel: &CancellationToken) -> bool {
+pub async fn sleep_or_cancel(period: Duration, cancel: &CancellationToken) -> bool {
     tokio::select! {
         () = tokio::time::sleep(period) => false,
         () = cancel.cancelled() => true,

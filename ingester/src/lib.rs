@@ -10,6 +10,7 @@ pub mod http;
 pub mod ingest;
 pub mod ledger;
 pub mod mapping;
+pub mod objects;
 pub mod queue;
 pub mod metrics;
 pub mod s3_event;

@@ -12,7 +12,9 @@ use adhouse_ingester::ingest::{Ingestor, Outcome};
 use adhouse_ingester::mapping::Source;
 use adhouse_ingester::metrics::Metrics;
 use adhouse_core::settings::IngestSettings;
-use adhouse_ingester::consumer::{Consumer, ConsumerSettings, Handled};
+use adhouse_ingester::consumer::{Consumer, ConsumerSettings};
+use adhouse_ingester::objects::{Handled, ObjectHandler};
+use adhouse_ingester::s3_event;
 use adhouse_ingester::queue::{MemoryQueue, SqsQueue};
 use adhouse_ingester::store::S3Store;
 use anyhow::{Context, bail};
@@ -143,12 +145,12 @@ async fn ingestor(settings: &Settings, metrics: Arc<Metrics>) -> anyhow::Result<
 }
 
 fn consumer_settings(ingest: &IngestSettings) -> ConsumerSettings {
-    ConsumerSettings {
-        workers: ingest.workers,
-        heartbeat: Duration::from_secs(u64::from(ingest.heartbeat_secs)),
-        retry_for: Duration::from_secs(u64::from(ingest.retry_for_secs)),
-        visibility_timeout: Duration::from_secs(u64::from(ingest.visibility_timeout_secs)),
-    }
+    ConsumerSettings { workers: ingest.workers, heartbeat: Duration::from_secs(u64::from(ingest.heartbeat_secs)) }
+}
+
+fn object_handler(ingest: &IngestSettings, ingestor: Arc<Ingestor>) -> ObjectHandler {
+    let retry_for = Duration::from_secs(u64::from(ingest.retry_for_secs));
+    ObjectHandler::new(ingestor, retry_for, Duration::from_secs(u64::from(ingest.visibility_timeout_secs)))
 }
 
 async fn run_queue(settings: Settings) -> anyhow::Result<()> {
@@ -167,7 +169,8 @@ async fn run_queue(settings: Settings) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     tracing::info!(queue = %ingest.queue_url, workers = ingest.workers, metrics = %ingest.metrics_addr, "ingesting");
-    Consumer::new(Arc::new(queue), ingestor, metrics, consumer_settings(ingest)).run(shutdown).await?;
+    let handler = Arc::new(object_handler(ingest, ingestor));
+    Consumer::new(Arc::new(queue), handler, metrics, consumer_settings(ingest)).run(shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -200,8 +203,9 @@ async fn replay(settings: Settings, location: &str) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     let (report, mut handled) = tokio::sync::mpsc::unbounded_channel();
-    let queue = Arc::new(MemoryQueue::of_objects(objects));
-    let consumer = Consumer::new(queue, ingestor, metrics, consumer_settings(&settings.ingest)).reporting_to(report);
+    let queue = Arc::new(MemoryQueue::of_bodies(objects.iter().map(s3_event::object_created_event)));
+    let handler = Arc::new(object_handler(&settings.ingest, ingestor).reporting_to(report));
+    let consumer = Consumer::new(queue, handler, metrics, consumer_settings(&settings.ingest));
     let consuming = tokio::spawn(consumer.run(shutdown));
     let (mut rows_ok, mut rows_bad, mut failed) = (0, 0, Vec::new());
     let mut counts = std::collections::BTreeMap::<&str, u64>::new();

@@ -142,6 +142,21 @@ pub fn parse(body: &str) -> Result<Announcement, NotAnEvent> {
     }
 }
 
+/// An EventBridge "Object Created" body announcing `object`, as `replay`
+/// feeds the objects of a listing through the same path as S3's events.
+pub fn object_created_event(object: &ObjectCreated) -> String {
+    let time = object.event_time.format(&time::format_description::well_known::Rfc3339).expect("a valid time formats");
+    serde_json::json!({
+        "detail-type": "Object Created",
+        "time": time,
+        "detail": {
+            "bucket": { "name": object.bucket },
+            "object": { "key": object.key, "size": object.size, "etag": object.etag },
+        },
+    })
+    .to_string()
+}
+
 fn identity(etag: Option<String>, version_id: Option<String>) -> String {
     etag.map(|etag| etag.trim_matches('"').to_owned())
         .filter(|etag| !etag.is_empty())

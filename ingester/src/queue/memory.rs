@@ -1,7 +1,7 @@
-//! A finite in-memory queue: `replay` feeds it the objects of a listing, and
-//! tests use it to drive the consumer without SQS. Each message is delivered
-//! once: a released message is not delivered again (the consumer reports
-//! what became of every object).
+//! A finite in-memory queue: `replay` feeds it the objects of a listing,
+//! `sync` one job, and tests use it to drive the consumer without SQS. Each
+//! message is delivered once: a released message is not delivered again
+//! (the handlers report what became of their work).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{Delivery, Queue};
 use crate::error::Error;
-use crate::s3_event::{Announcement, ObjectCreated};
+
 
 #[derive(Default)]
 pub struct MemoryQueue {
@@ -18,19 +18,15 @@ pub struct MemoryQueue {
 
 #[derive(Default)]
 struct State {
-    pending: VecDeque<(String, Announcement)>,
+    pending: VecDeque<(String, String)>,
     /// Delivered, neither deleted nor released yet.
     in_flight: usize,
 }
 
 impl MemoryQueue {
-    /// One message per object.
-    pub fn of_objects(objects: impl IntoIterator<Item = ObjectCreated>) -> Self {
-        let pending = objects
-            .into_iter()
-            .enumerate()
-            .map(|(i, object)| (i.to_string(), Announcement::Objects(vec![object])))
-            .collect();
+    /// One message per body.
+    pub fn of_bodies(bodies: impl IntoIterator<Item = String>) -> Self {
+        let pending = bodies.into_iter().enumerate().map(|(i, body)| (i.to_string(), body)).collect();
         Self { state: Mutex::new(State { pending, ..State::default() }) }
     }
 
@@ -52,12 +48,7 @@ impl Queue for MemoryQueue {
             let deliveries: Vec<Delivery> = state
                 .pending
                 .drain(..take)
-                .map(|(receipt, announcement)| Delivery {
-                    message_id: receipt.clone(),
-                    receipt,
-                    receives: 1,
-                    announcement: Ok(announcement),
-                })
+                .map(|(receipt, body)| Delivery { message_id: receipt.clone(), receipt, receives: 1, body })
                 .collect();
             deliveries
         };

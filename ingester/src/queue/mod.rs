@@ -1,6 +1,6 @@
-//! Where announcements of new objects come from: a narrow queue interface,
-//! with SQS in production (`sqs`) and a finite in-memory queue (`memory`)
-//! that `replay` and the tests feed directly.
+//! Where work comes from (announcements of new objects, sync jobs): a narrow
+//! queue interface, with SQS in production (`sqs`) and a finite in-memory
+//! queue (`memory`) that `replay` and the tests feed directly.
 
 mod memory;
 mod sqs;
@@ -11,7 +11,6 @@ use std::time::Duration;
 pub use self::memory::MemoryQueue;
 pub use self::sqs::SqsQueue;
 use crate::error::Error;
-use crate::s3_event::{Announcement, NotAnEvent};
 
 /// One received message.
 #[derive(Debug)]
@@ -22,8 +21,8 @@ pub struct Delivery {
     pub message_id: String,
     /// How often the message has been received, this time included.
     pub receives: u32,
-    /// The body, parsed at the edge; a poison message is an `Err`.
-    pub announcement: Result<Announcement, NotAnEvent>,
+    /// The body, which the handler parses first thing.
+    pub body: String,
 }
 
 /// A queue of at-least-once deliveries. Contract:

@@ -1,4 +1,4 @@
-//! The production queue: an SQS queue that the log buckets notify.
+//! The production queue: an SQS queue (the log buckets' notifications, or sync jobs).
 
 use std::time::Duration;
 
@@ -7,7 +7,6 @@ use aws_sdk_sqs::types::MessageSystemAttributeName;
 
 use super::{Delivery, Queue};
 use crate::error::Error;
-use crate::s3_event;
 use crate::store::aws_error;
 
 pub struct SqsQueue {
@@ -64,7 +63,7 @@ impl Queue for SqsQueue {
                     receipt: message.receipt_handle()?.to_owned(),
                     message_id: message.message_id().unwrap_or_default().to_owned(),
                     receives,
-                    announcement: s3_event::parse(message.body().unwrap_or_default()),
+                    body: message.body().unwrap_or_default().to_owned(),
                 })
             })
             .collect();

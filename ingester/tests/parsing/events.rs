@@ -1,4 +1,4 @@
-use adhouse_ingester::s3_event::{Announcement, parse};
+use adhouse_ingester::s3_event::{self, Announcement, ObjectCreated, parse};
 
 const S3: &str = r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","eventTime":"2026-05-10T12:00:00.123Z",
   "eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"logs"},"object":{"key":"a/odd+name%C3%A9%2B.gz",
@@ -32,4 +32,16 @@ fn the_s3_test_event_is_recognised_and_garbage_is_an_error() {
     assert_eq!(parse(test).unwrap(), Announcement::Test);
     assert!(parse("not json").is_err());
     assert!(parse(r#"{"hello":"world"}"#).is_err());
+}
+
+#[test]
+fn a_replayed_object_reads_back_as_announced_whatever_its_key() {
+    let object = ObjectCreated {
+        bucket: "logs".into(),
+        key: "logs/acme/odd name+plus é%41.jsonl".into(),
+        etag: "abc123".into(),
+        size: 42,
+        event_time: time::macros::datetime!(2026-11-30 12:34:56.789 UTC),
+    };
+    assert_eq!(s3_event::parse(&s3_event::object_created_event(&object)).unwrap(), Announcement::Objects(vec![object]));
 }

@@ -18,6 +18,7 @@ use adhouse_ingester::metrics::Metrics;
 use adhouse_ingester::s3_event::ObjectCreated;
 use adhouse_ingester::store::S3Store;
 use adhouse_ingester::consumer::{Consumer, ConsumerSettings};
+use adhouse_ingester::objects::ObjectHandler;
 use adhouse_ingester::queue::SqsQueue;
 use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -178,14 +179,14 @@ impl TestStack {
         let metrics = Arc::new(Metrics::new());
         let ingest = &self.settings.ingest;
         let queue = SqsQueue::new(self.sqs.clone(), self.queue_url.clone(), ingest.poll_wait_secs, ingest.visibility_timeout_secs);
-        let settings = ConsumerSettings {
-            workers: 2,
-            heartbeat: Duration::from_secs(u64::from(ingest.heartbeat_secs)),
-            retry_for: Duration::from_secs(u64::from(ingest.retry_for_secs)),
-            visibility_timeout: Duration::from_secs(u64::from(ingest.visibility_timeout_secs)),
-        };
+        let settings = ConsumerSettings { workers: 2, heartbeat: Duration::from_secs(u64::from(ingest.heartbeat_secs)) };
         let ingestor = Arc::new(self.ingestor_with("sqs-worker", metrics.clone()));
-        let worker = Consumer::new(Arc::new(queue), ingestor, metrics.clone(), settings);
+        let handler = ObjectHandler::new(
+            ingestor,
+            Duration::from_secs(u64::from(ingest.retry_for_secs)),
+            Duration::from_secs(u64::from(ingest.visibility_timeout_secs)),
+        );
+        let worker = Consumer::new(Arc::new(queue), Arc::new(handler), metrics.clone(), settings);
         let shutdown = CancellationToken::new();
         let running = tokio::spawn(worker.run(shutdown.clone()));
         let started = Instant::now();

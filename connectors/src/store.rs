@@ -1,0 +1,294 @@
+//! Linked accounts, their sealed credentials, daily rows and sync
+//! checkpoints in ClickHouse (schema/0008_platform_accounts.sql). Every
+//! table keeps versions; reads take the latest (`FINAL`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use clickhouse::{Client, Row};
+use serde::{Deserialize, Serialize};
+use serde_repr::{Deserialize_repr, Serialize_repr};
+use time::{Date, OffsetDateTime};
+
+use crate::error::Result;
+use crate::model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
+use crate::vault::Vault;
+
+/// `platform_accounts.status`; discriminants are the schema's Enum8 values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize_repr, Deserialize_repr)]
+#[repr(i8)]
+pub enum AccountStatus {
+    Active = 1,
+    NeedsRelink = 2,
+    Unlinked = 3,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::NeedsRelink => "needs_relink",
+            Self::Unlinked => "unlinked",
+        }
+    }
+}
+
+/// A linked account as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
+pub struct LinkedAccount {
+    pub tenant: String,
+    pub platform: String,
+    pub account_id: String,
+    pub manager_id: String,
+    pub name: String,
+    pub currency: String,
+    pub timezone: String,
+    pub status: AccountStatus,
+    pub status_detail: String,
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    pub linked_at: OffsetDateTime,
+    #[serde(with = "clickhouse::serde::time::date")]
+    pub backfill_since: Date,
+    #[serde(with = "clickhouse::serde::time::date")]
+    pub backfill_until: Date,
+    #[serde(with = "clickhouse::serde::time::datetime64::millis::option")]
+    pub last_sync_at: Option<OffsetDateTime>,
+    pub last_error: String,
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl LinkedAccount {
+    pub fn platform_id(&self) -> Option<PlatformId> {
+        PlatformId::parse(&self.platform)
+    }
+
+    /// The account as the platform client takes it.
+    pub fn account(&self) -> Account {
+        Account {
+            id: self.account_id.clone(),
+            name: self.name.clone(),
+            currency: self.currency.clone(),
+            timezone: self.timezone.clone(),
+            manager_id: self.manager_id.clone(),
+            active: self.status == AccountStatus::Active,
+        }
+    }
+
+    /// The authenticated context of its sealed credentials.
+    fn vault_context(&self) -> String {
+        vault_context(&self.tenant, &self.platform, &self.account_id)
+    }
+}
+
+fn vault_context(tenant: &str, platform: &str, account_id: &str) -> String {
+    format!("{tenant}/{platform}/{account_id}")
+}
+
+#[derive(Debug, Row, Serialize, Deserialize)]
+struct CredentialRow {
+    tenant: String,
+    platform: String,
+    account_id: String,
+    sealed: String,
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    expires_at: OffsetDateTime,
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Row, Serialize)]
+struct DailyRecord<'a> {
+    tenant: &'a str,
+    platform: &'a str,
+    account_id: &'a str,
+    level: &'a str,
+    entity_id: &'a str,
+    entity_name: &'a str,
+    #[serde(with = "clickhouse::serde::time::date")]
+    date: Date,
+    currency: &'a str,
+    impressions: u64,
+    clicks: u64,
+    spend_micros: i64,
+    conversions_micros: i64,
+    conversion_value_micros: i64,
+    reach: u64,
+    video_views: u64,
+    extra: Vec<(&'a str, &'a str)>,
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    fetched_at: OffsetDateTime,
+}
+
+#[derive(Debug, Row, Serialize)]
+struct SyncDay<'a> {
+    tenant: &'a str,
+    platform: &'a str,
+    account_id: &'a str,
+    level: &'a str,
+    #[serde(with = "clickhouse::serde::time::date")]
+    date: Date,
+    rows: u32,
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    fetched_at: OffsetDateTime,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+}
+
+impl Store {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// Writes `account` as its current state, stamped now.
+    pub async fn put_account(&self, account: &mut LinkedAccount) -> Result<()> {
+        account.updated_at = OffsetDateTime::now_utc().max(account.updated_at + time::Duration::milliseconds(1));
+        let mut insert = self.client.insert::<LinkedAccount>("platform_accounts").await?;
+        insert.write(account).await?;
+        insert.end().await?;
+        Ok(())
+    }
+
+    pub async fn account(&self, tenant: &str, platform: &str, account_id: &str) -> Result<Option<LinkedAccount>> {
+        let sql = "SELECT ?fields FROM platform_accounts FINAL \
+                   WHERE tenant = {tenant:String} AND platform = {platform:String} AND account_id = {account:String}";
+        let query = self.client.query(sql).param("tenant", tenant).param("platform", platform).param("account", account_id);
+        Ok(query.fetch_optional().await?)
+    }
+
+    /// The tenant's accounts (all statuses but unlinked), by platform and name.
+    pub async fn accounts(&self, tenant: &str) -> Result<Vec<LinkedAccount>> {
+        let sql = "SELECT ?fields FROM platform_accounts FINAL \
+                   WHERE tenant = {tenant:String} AND status != 'unlinked' ORDER BY platform, name, account_id";
+        Ok(self.client.query(sql).param("tenant", tenant).fetch_all().await?)
+    }
+
+    /// Every active account of every tenant: what the daily schedule syncs.
+    pub async fn active_accounts(&self) -> Result<Vec<LinkedAccount>> {
+        let sql = "SELECT ?fields FROM platform_accounts FINAL WHERE status = 'active' ORDER BY tenant, platform, account_id";
+        Ok(self.client.query(sql).fetch_all().await?)
+    }
+
+    pub async fn put_credentials(&self, vault: &Vault, account: &LinkedAccount, credentials: &Credentials) -> Result<()> {
+        let row = CredentialRow {
+            tenant: account.tenant.clone(),
+            platform: account.platform.clone(),
+            account_id: account.account_id.clone(),
+            sealed: vault.seal(credentials, &account.vault_context()),
+            expires_at: OffsetDateTime::from_unix_timestamp(credentials.expires_at).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            updated_at: OffsetDateTime::now_utc(),
+        };
+        let mut insert = self.client.insert::<CredentialRow>("platform_credentials").await?;
+        insert.write(&row).await?;
+        insert.end().await?;
+        Ok(())
+    }
+
+    pub async fn credentials(&self, vault: &Vault, account: &LinkedAccount) -> Result<Option<Credentials>> {
+        let sql = "SELECT ?fields FROM platform_credentials FINAL \
+                   WHERE tenant = {tenant:String} AND platform = {platform:String} AND account_id = {account:String}";
+        let query = self
+            .client
+            .query(sql)
+            .param("tenant", &account.tenant)
+            .param("platform", &account.platform)
+            .param("account", &account.account_id);
+        let Some(row) = query.fetch_optional::<CredentialRow>().await? else { return Ok(None) };
+        vault.open(&row.sealed, &account.vault_context()).map(Some)
+    }
+
+    /// Stores `rows` of one fetch as the newest version of their days.
+    pub async fn put_daily(&self, account: &LinkedAccount, rows: &[DailyRow], fetched_at: OffsetDateTime) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // A window is at most a year: 13 monthly partitions, within any
+        // server's partitions-per-insert limit.
+        let mut insert = self.client.insert::<DailyRecord<'static>>("platform_daily").await?;
+        for row in rows {
+            insert
+                .write(&DailyRecord {
+                    tenant: &account.tenant,
+                    platform: &account.platform,
+                    account_id: &account.account_id,
+                    level: row.level.as_str(),
+                    entity_id: &row.entity_id,
+                    entity_name: &row.entity_name,
+                    date: row.date,
+                    currency: &account.currency,
+                    impressions: row.impressions,
+                    clicks: row.clicks,
+                    spend_micros: row.spend_micros,
+                    conversions_micros: row.conversions_micros,
+                    conversion_value_micros: row.conversion_value_micros,
+                    reach: row.reach,
+                    video_views: row.video_views,
+                    extra: row.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+                    fetched_at,
+                })
+                .await?;
+        }
+        insert.end().await?;
+        Ok(())
+    }
+
+    /// Records every day of `range` at `level` as synced, with its row count.
+    pub async fn mark_synced(
+        &self,
+        account: &LinkedAccount,
+        level: Level,
+        range: DateRange,
+        rows: &[DailyRow],
+        fetched_at: OffsetDateTime,
+    ) -> Result<()> {
+        let mut per_day = BTreeMap::<Date, u32>::new();
+        for row in rows {
+            *per_day.entry(row.date).or_default() += 1;
+        }
+        let mut insert = self.client.insert::<SyncDay<'static>>("platform_sync_days").await?;
+        let mut day = range.since;
+        while day <= range.until {
+            insert
+                .write(&SyncDay {
+                    tenant: &account.tenant,
+                    platform: &account.platform,
+                    account_id: &account.account_id,
+                    level: level.as_str(),
+                    date: day,
+                    rows: per_day.get(&day).copied().unwrap_or(0),
+                    fetched_at,
+                })
+                .await?;
+            let Some(next) = day.next_day() else { break };
+            day = next;
+        }
+        insert.end().await?;
+        Ok(())
+    }
+
+    /// Days of `range` already synced at `level`.
+    pub async fn synced_days(&self, account: &LinkedAccount, level: Level, range: DateRange) -> Result<BTreeSet<Date>> {
+        #[derive(Row, Deserialize)]
+        struct Day {
+            #[serde(with = "clickhouse::serde::time::date")]
+            date: Date,
+        }
+        let sql = "SELECT DISTINCT date FROM platform_sync_days \
+                   WHERE tenant = {tenant:String} AND platform = {platform:String} AND account_id = {account:String} \
+                   AND level = {level:String} AND date BETWEEN {since:Date} AND {until:Date}";
+        let days = self
+            .client
+            .query(sql)
+            .param("tenant", &account.tenant)
+            .param("platform", &account.platform)
+            .param("account", &account.account_id)
+            .param("level", level.as_str())
+            .param("since", range.since.to_string())
+            .param("until", range.until.to_string())
+            .fetch_all::<Day>()
+            .await?;
+        Ok(days.into_iter().map(|d| d.date).collect())
+    }
+}
