@@ -15,7 +15,6 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, Result};
 use crate::query::time::Zone;
-use crate::state::AppState;
 
 const PREFIX: &str = "adh_";
 
@@ -118,12 +117,12 @@ impl FromRequest for Tenant {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
             .map(|token| token.trim().to_owned());
-        let state = request.app_data::<web::Data<AppState>>().cloned();
+        let tokens = request.app_data::<web::Data<TokenStore>>().cloned();
         let request = request.clone();
         Box::pin(async move {
             let token = token.ok_or(ApiError::MissingToken)?;
-            let state = state.expect("AppState is registered");
-            let tenant = state.tokens.tenant(&token).await?;
+            let tokens = tokens.expect("the TokenStore is registered as app data");
+            let tenant = tokens.tenant(&token).await?;
             // For the request log, which never sees the token itself.
             request.extensions_mut().insert(TenantId(tenant.id.clone()));
             Ok(tenant)

@@ -6,7 +6,7 @@
 //! dense, typed rows (`query::execute`, `query::response`).
 
 pub mod auth;
-pub mod catalog;
+pub mod metrics_catalog;
 pub mod db;
 pub mod error;
 pub mod money;
@@ -31,5 +31,11 @@ pub fn app(
     impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
 > {
     let json = routes::json_config(state.max_body_bytes);
-    App::new().app_data(state).app_data(json).wrap(from_fn(telemetry::observe)).configure(routes::configure)
+    App::new()
+        .app_data(state.tokens.clone())
+        .app_data(state.metrics.clone())
+        .app_data(json)
+        .app_data(state)
+        .wrap(from_fn(telemetry::observe))
+        .configure(routes::configure)
 }

@@ -46,7 +46,7 @@ enum TokenCommand {
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Some(settings) = adhouse_core::telemetry::start(cli.config.as_deref()) else {
+    let Some(settings) = adhouse_core::telemetry::start(cli.config.as_deref(), adhouse_core::settings::Service::Api) else {
         return ExitCode::from(2);
     };
     let result = match cli.command.unwrap_or(Command::Serve) {

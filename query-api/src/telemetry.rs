@@ -15,7 +15,6 @@ use prometheus_client::registry::Registry;
 
 use crate::auth::TenantId;
 use crate::db::Stats;
-use crate::state::AppState;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RouteLabels {
@@ -77,7 +76,7 @@ impl Metrics {
 /// (never the raw path of an unknown URL, which would explode label sets).
 pub async fn observe(request: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let state = request.app_data::<web::Data<AppState>>().cloned();
+    let metrics = request.app_data::<web::Data<Metrics>>().cloned();
     let method = request.method().to_string();
     let path = request.path().to_owned();
     let response = next.call(request).await?;
@@ -85,10 +84,10 @@ pub async fn observe(request: ServiceRequest, next: Next<impl MessageBody>) -> R
     let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let status = response.status().as_u16();
     let tenant = response.request().extensions().get::<TenantId>().map(|tenant| tenant.0.clone());
-    if let Some(state) = state {
+    if let Some(metrics) = metrics {
         let labels = RouteLabels { route: route.clone(), method: method.clone(), status };
-        state.metrics.requests.get_or_create(&labels).inc();
-        state.metrics.latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+        metrics.requests.get_or_create(&labels).inc();
+        metrics.latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
     }
     tracing::info!(
         target: "adhouse_api::request",

@@ -4,7 +4,9 @@
 mod catalog;
 mod migrate;
 mod render;
+mod rollups;
 
 pub use catalog::{MIGRATIONS, Migration};
 pub use migrate::{MigrationState, Migrator};
 pub use render::{Rendered, render};
+pub use rollups::{ROLLUPS, Retention, Rollup};

@@ -11,7 +11,7 @@ use super::request::Query;
 use super::response::{ByMetric, Cell, Change, Column, ColumnKind, Comparison, Meta, QueryResponse};
 use super::sql::{Shape, statement};
 use super::time::{Granularity, ResolvedRange, TimeRange};
-use crate::catalog::{Measure, MetricValue};
+use crate::metrics_catalog::{Measure, MetricValue};
 use crate::db::{Db, Stats};
 use crate::error::Result;
 use crate::rollups::{Need, Table, Tables};

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use super::time::{self, Compare, Granularity, TimeRange, TimeRangeRequest, Zone};
-use crate::catalog::{Dimension, Measure, Metric};
+use crate::metrics_catalog::{Dimension, Measure, Metric};
 use crate::error::{ApiError, ErrorCode, Result};
 
 #[derive(Debug, Deserialize)]

@@ -4,7 +4,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use super::time::{Granularity, ResolvedRange};
-use crate::catalog::{Metric, MetricValue, Unit};
+use crate::metrics_catalog::{Metric, MetricValue, Unit};
 use crate::db::Stats;
 
 #[derive(Debug, Serialize)]

@@ -6,7 +6,7 @@ use clickhouse::Client;
 
 use super::request::{Direction, FilterOp, OrderKey, Query};
 use super::time::{Granularity, TimeRange};
-use crate::catalog::Measure;
+use crate::metrics_catalog::Measure;
 use crate::rollups::Table;
 
 /// What one statement returns; every shape selects `(t, dims, values)`.

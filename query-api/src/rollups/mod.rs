@@ -5,9 +5,10 @@
 
 use std::collections::BTreeSet;
 
+use adhouse_core::schema::{ROLLUPS, Retention, Rollup};
 use adhouse_core::settings::SchemaSettings;
 
-use crate::catalog::{Dimension, Measure};
+use crate::metrics_catalog::{Dimension, Measure};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableKind {
@@ -17,6 +18,8 @@ pub enum TableKind {
     Raw,
 }
 
+/// A table as the planner sees it: the schema's declaration and the
+/// retention the settings give it.
 #[derive(Debug, Clone)]
 pub struct Table {
     pub name: &'static str,
@@ -25,11 +28,34 @@ pub struct Table {
     /// timestamps the API never needs finer than a second.
     pub bucket_secs: i64,
     pub dimensions: &'static [Dimension],
+    pub retention: Retention,
     /// How far back the table keeps data; `None` is forever.
     pub retention_days: Option<u32>,
 }
 
 impl Table {
+    fn rollup(rollup: &Rollup, schema: &SchemaSettings) -> Self {
+        Self {
+            name: rollup.table,
+            kind: TableKind::Rollup,
+            bucket_secs: rollup.bucket_secs,
+            dimensions: rollup.dimensions,
+            retention: rollup.retention,
+            retention_days: rollup.retention.days(schema),
+        }
+    }
+
+    fn raw(schema: &SchemaSettings) -> Self {
+        Self {
+            name: "events",
+            kind: TableKind::Raw,
+            bucket_secs: 1,
+            dimensions: &Dimension::ALL,
+            retention: Retention::EventsTtl,
+            retention_days: Retention::EventsTtl.days(schema),
+        }
+    }
+
     pub fn measure_sql(&self, measure: Measure) -> &'static str {
         match self.kind {
             TableKind::Rollup => measure.rollup_sql(),
@@ -54,13 +80,6 @@ impl Table {
     }
 }
 
-use Dimension::*;
-
-const MINUTE_DIMENSIONS: &[Dimension] = &[PublisherId, DemandPartner, AdFormat, Country, DeviceType];
-const HOUR_DIMENSIONS: &[Dimension] = &[PublisherId, PlacementId, DemandPartner, CampaignId, AdFormat, Country, DeviceType];
-const DAY_DIMENSIONS: &[Dimension] =
-    &[PublisherId, PlacementId, DemandPartner, CampaignId, CreativeId, AdFormat, Country, DeviceType, Domain];
-
 /// What a query needs from the table that answers it.
 #[derive(Debug)]
 pub struct Need<'a> {
@@ -73,39 +92,17 @@ pub struct Need<'a> {
     pub now: i64,
 }
 
-/// The tables of the schema, rollups in order of preference.
+/// The tables of the schema, rollups in the declared order of preference.
 #[derive(Debug, Clone)]
 pub struct Tables {
-    rollups: [Table; 3],
+    rollups: Vec<Table>,
     raw: Table,
 }
 
 impl Tables {
     /// Retention comes from the same settings that rendered the TTLs.
     pub fn new(schema: &SchemaSettings) -> Self {
-        let rollup = |name, bucket_secs, dimensions, retention_days| Table {
-            name,
-            kind: TableKind::Rollup,
-            bucket_secs,
-            dimensions,
-            retention_days,
-        };
-        Self {
-            // Coarsest first: a coarser bucket folds more events into a row,
-            // which on ad data outweighs the extra dimensions it keeps.
-            rollups: [
-                rollup("events_1d", 86_400, DAY_DIMENSIONS, None),
-                rollup("events_1h", 3_600, HOUR_DIMENSIONS, Some(schema.hour_ttl_days)),
-                rollup("events_1m", 60, MINUTE_DIMENSIONS, Some(schema.minute_ttl_days)),
-            ],
-            raw: Table {
-                name: "events",
-                kind: TableKind::Raw,
-                bucket_secs: 1,
-                dimensions: &Dimension::ALL,
-                retention_days: Some(schema.events_ttl_days),
-            },
-        }
+        Self { rollups: ROLLUPS.iter().map(|rollup| Table::rollup(rollup, schema)).collect(), raw: Table::raw(schema) }
     }
 
     pub fn raw(&self) -> &Table {
@@ -133,6 +130,7 @@ fn can_answer(table: &Table, need: &Need<'_>) -> bool {
 mod tests {
     use super::*;
     use crate::query::time::{Granularity, TimeRange, Zone};
+    use Dimension::*;
 
     fn tables() -> Tables {
         Tables::new(&SchemaSettings {

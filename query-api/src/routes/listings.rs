@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Tenant;
-use crate::catalog::{Dimension, Metric, MetricValue};
+use crate::metrics_catalog::{Dimension, Metric, MetricValue};
 use crate::error::{ApiError, ErrorCode, Result};
 use crate::query::request::{Filter, FilterOp, Query};
 use crate::query::response::Cell;

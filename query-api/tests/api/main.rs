@@ -11,3 +11,4 @@ mod endpoints;
 mod errors;
 mod hostile;
 mod matrix;
+mod schema;
