@@ -36,6 +36,7 @@ pub struct Metrics {
     latency: HistogramFamily<RouteLabels>,
     clickhouse_seconds: HistogramFamily<TableLabels>,
     rows_read: Family<TableLabels, Counter>,
+    unexpected_buckets: Counter,
 }
 
 impl Default for Metrics {
@@ -47,12 +48,18 @@ impl Default for Metrics {
         let clickhouse_seconds: HistogramFamily<TableLabels> =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
         let rows_read = Family::<TableLabels, Counter>::default();
+        let unexpected_buckets = Counter::default();
         let mut registry = Registry::with_prefix("adhouse_api");
         registry.register("http_requests", "HTTP requests by route pattern, method and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
         registry.register("clickhouse_query_seconds", "ClickHouse time per API query, by answering table", clickhouse_seconds.clone());
         registry.register("clickhouse_rows_read", "Rows ClickHouse read for API queries, by answering table", rows_read.clone());
-        Self { registry, requests, latency, clickhouse_seconds, rows_read }
+        registry.register(
+            "unexpected_buckets",
+            "Query answers refused because ClickHouse returned a row outside the API's time buckets (a bug)",
+            unexpected_buckets.clone(),
+        );
+        Self { registry, requests, latency, clickhouse_seconds, rows_read, unexpected_buckets }
     }
 }
 
@@ -62,6 +69,10 @@ impl Metrics {
         let labels = TableLabels { table: table.to_owned() };
         self.clickhouse_seconds.get_or_create(&labels).observe(stats.elapsed_ms / 1_000.0);
         self.rows_read.get_or_create(&labels).inc_by(stats.rows_read);
+    }
+
+    pub fn observe_unexpected_bucket(&self) {
+        self.unexpected_buckets.inc();
     }
 
     /// The OpenMetrics text exposition.
