@@ -109,6 +109,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       ADHOUSE__API__STATIC_DIR: path.join(DASHBOARDS, "dist"),
       // Every request looks its token up, so a revoked token fails at once.
       ADHOUSE__API__TOKEN_CACHE_SECS: "0",
+      // No metrics listener: stacks of parallel runs would contend for its port.
+      ADHOUSE_API_METRICS_ADDR: "",
     }),
     stdio: ["ignore", "inherit", "inherit"],
   });

@@ -28,6 +28,25 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: &'static [ErrorCode] = &[
+        Self::MissingToken,
+        Self::InvalidToken,
+        Self::InvalidRequestBody,
+        Self::PayloadTooLarge,
+        Self::UnknownMetric,
+        Self::UnknownDimension,
+        Self::InvalidChoice,
+        Self::InvalidValue,
+        Self::RangeTooLong,
+        Self::TooManyRows,
+        Self::BeyondRetention,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::QueryTimeout,
+        Self::ClickhouseUnavailable,
+        Self::Internal,
+    ];
+
     /// The one table from error code to HTTP status (and title).
     pub fn status_and_title(self) -> (StatusCode, &'static str) {
         match self {
@@ -94,7 +113,7 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{method} is not allowed here; allowed: {allow}")]
-    MethodNotAllowed { method: String, allow: &'static str },
+    MethodNotAllowed { method: String, allow: String },
     /// ClickHouse answered a bucket that the API's bucket list lacks.
     #[error("{unmatched} of {fetched_rows} rows fell outside the expected {granularity} buckets in {timezone} (first at {bucket})")]
     UnexpectedBucket { unmatched: usize, fetched_rows: usize, bucket: i64, timezone: String, granularity: &'static str },
@@ -196,7 +215,7 @@ impl ResponseError for ApiError {
             response.insert_header(("WWW-Authenticate", "Bearer"));
         }
         if let Self::MethodNotAllowed { allow, .. } = self {
-            response.insert_header(("Allow", *allow));
+            response.insert_header(("Allow", allow.as_str()));
         }
         response.content_type(PROBLEM_CONTENT_TYPE).json(problem)
     }

@@ -17,6 +17,11 @@ struct Cli {
     #[arg(long, global = true, env = "ADHOUSE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
 
+    /// Address of the Prometheus `/metrics` listener, apart from the public
+    /// port; empty serves no metrics.
+    #[arg(long, global = true, env = "ADHOUSE_API_METRICS_ADDR", default_value = "127.0.0.1:9465", value_name = "ADDR")]
+    metrics_addr: String,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -50,7 +55,7 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(&settings).await,
+        Command::Serve => serve(&settings, &cli.metrics_addr).await,
         Command::Token(TokenCommand::Create { tenant, timezone }) => create_token(&settings, &tenant, &timezone).await,
     };
     match result {
@@ -62,15 +67,25 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(settings: &Settings) -> anyhow::Result<()> {
+async fn serve(settings: &Settings, metrics_addr: &str) -> anyhow::Result<()> {
     let state = web::Data::new(AppState::new(settings));
     let addr = &settings.api.listen_addr;
-    tracing::info!(%addr, clickhouse = %settings.clickhouse.url, static_dir = %settings.api.static_dir.display(), "adhouse-api listening");
-    HttpServer::new(move || adhouse_api::app(state.clone()))
+    let metrics = state.metrics.clone();
+    let api = HttpServer::new(move || adhouse_api::app(state.clone()))
         .bind(addr)
         .with_context(|| format!("binding api.listen_addr {addr}"))?
-        .run()
-        .await?;
+        .run();
+    tracing::info!(%addr, metrics_addr, clickhouse = %settings.clickhouse.url, static_dir = %settings.api.static_dir.display(), "adhouse-api listening");
+    if metrics_addr.is_empty() {
+        api.await?;
+    } else {
+        let metrics = HttpServer::new(move || adhouse_api::metrics_app(metrics.clone()))
+            .workers(1)
+            .bind(metrics_addr)
+            .with_context(|| format!("binding --metrics-addr {metrics_addr}"))?
+            .run();
+        tokio::try_join!(api, metrics)?;
+    }
     Ok(())
 }
 

@@ -30,6 +30,17 @@ impl Zone {
         }
     }
 
+    /// Every name [`Zone::parse`] accepts, from the bundled IANA database.
+    pub fn names() -> Vec<String> {
+        let mut names: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|name| name.as_str().to_owned())
+            .filter(|name| Self::parse("timezone", name).is_ok())
+            .collect();
+        names.sort();
+        names
+    }
+
     fn datetime(&self, epoch: i64) -> DateTime {
         self.tz.to_datetime(timestamp(epoch))
     }

@@ -156,3 +156,27 @@ async fn a_main_period_older_than_raw_retention_that_no_rollup_answers_is_an_err
     let answer = api.query(&api.acme, &json!({ "metrics": ["requests"], "dimensions": ["country"], "time_range": old })).await;
     assert_eq!(answer.meta["table"], "events_1d", "a rollup that keeps the period answers it");
 }
+
+#[actix_web::test]
+async fn wrong_methods_and_options_get_405_with_allow_not_404() {
+    let api = Api::loaded("methods").await;
+    let app = actix_web::test::init_service(adhouse_api::app(api.state.clone())).await;
+    for (method, uri, allow) in [
+        ("TRACE", "/api/v1/catalog", "GET"),
+        ("PUT", "/api/v1/catalog", "GET"),
+        ("OPTIONS", "/api/v1/catalog", "GET"),
+        ("GET", "/api/v1/query", "POST"),
+        ("OPTIONS", "/api/v1/query", "POST"),
+        ("DELETE", "/api/v1/dimensions/country/values", "GET"),
+        ("POST", "/healthz", "GET"),
+        ("PUT", "/", "GET, HEAD"),
+        ("TRACE", "/reports/daily", "GET, HEAD"),
+    ] {
+        let request = TestRequest::default().method(method.parse().unwrap()).uri(uri).to_request();
+        let response = actix_web::test::call_service(&app, request).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+        assert_eq!(response.headers().get("allow").unwrap(), allow, "{method} {uri}");
+        let body: Value = serde_json::from_slice(&actix_web::test::read_body(response).await).unwrap();
+        assert_eq!(body["code"], "method_not_allowed", "{method} {uri}");
+    }
+}
