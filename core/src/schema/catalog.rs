@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0002, "rollups"),
     migration!(0003, "ingest_ledger"),
     migration!(0004, "api_tokens"),
+    migration!(0006, "api_token_lifecycle"),
 ];
 
 /// Shared column lists that several migrations splice in as `${name}`.

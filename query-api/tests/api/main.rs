@@ -12,3 +12,4 @@ mod errors;
 mod hostile;
 mod matrix;
 mod schema;
+mod tokens;
