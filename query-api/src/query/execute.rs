@@ -238,3 +238,31 @@ fn columns(query: &Query) -> Vec<Column> {
     });
     time.into_iter().chain(dimensions).chain(query.metrics.iter().map(|metric| Column::metric(metric))).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::request::{Context, Limits, QueryRequest};
+    use crate::query::time::Zone;
+
+    #[test]
+    fn a_row_outside_the_expected_buckets_is_an_error_not_dropped() {
+        let request: QueryRequest = serde_json::from_value(serde_json::json!({
+            "metrics": ["requests"],
+            "time_range": { "from": "2026-10-03", "to": "2026-10-03" },
+            "timezone": "Australia/Lord_Howe",
+            "granularity": "hour",
+        }))
+        .unwrap();
+        let utc = Zone::parse("timezone", "UTC").unwrap();
+        let query = Query::from_request(request, &Context { default_zone: &utc, now: 1_800_000_000, limits: Limits { max_rows: 10_000 } }).unwrap();
+        let buckets = query.granularity.buckets(query.range, &query.zone);
+        let row = |t: i64| Fetched { t: u32::try_from(t).unwrap(), dims: Vec::new(), values: vec![1] };
+        let measures = query.measures();
+        let fine = assemble(&query, query.range, &measures, &[Vec::new()], vec![row(buckets[3])], vec![1], Stats::default()).unwrap();
+        assert_eq!(fine.rows.len(), buckets.len());
+        // ClickHouse's toStartOfHour puts this hour half an hour off the API's.
+        let off = assemble(&query, query.range, &measures, &[Vec::new()], vec![row(buckets[3] + 1_800)], vec![1], Stats::default());
+        assert!(matches!(off, Err(ApiError::UnexpectedBucket { unmatched: 1, .. })), "{:?}", off.err());
+    }
+}

@@ -129,6 +129,7 @@ async fn a_comparison_older_than_raw_retention_that_no_rollup_answers_is_unavail
         assert!(full["comparison"].get("totals").is_none() && full["comparison"].get("change").is_none(), "no numbers: {text}");
         assert!(full["comparison"]["time_range"]["from"].as_str().is_some(), "the period it is about: {text}");
         assert!(full["totals"]["requests"].as_i64().unwrap() > 0, "the main period is answered: {text}");
+        assert_eq!(full["meta"]["clickhouse"]["queries"], 2, "nothing is queried for the unavailable period: {text}");
     }
 }
 

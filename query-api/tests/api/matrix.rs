@@ -434,3 +434,24 @@ async fn a_series_by_dimension_is_dense_for_every_ranked_group() {
     assert!(zeros >= 2 * 4, "days before the data are present as zeros: {zeros}");
     assert!(answer.rows[0][0].get().contains("T00:00:00+09:00"), "{}", answer.rows[0][0].get());
 }
+
+/// Buckets, retention and comparisons are all decided before any query:
+/// the statements per request stay as few as before, whatever the zone.
+#[actix_web::test]
+async fn the_clickhouse_statements_per_request_stay_fixed_in_every_zone() {
+    let api = Api::loaded("statements").await;
+    let range = json!({ "from": api.date(-2), "to": api.date(0) });
+    for timezone in ["UTC", "Australia/Lord_Howe", "Asia/Kathmandu"] {
+        for (body, statements) in [
+            (json!({ "metrics": ["requests"], "time_range": range }), 2),
+            (json!({ "metrics": ["requests"], "time_range": range, "granularity": "hour" }), 2),
+            (json!({ "metrics": ["requests"], "dimensions": ["country"], "time_range": range }), 2),
+            (json!({ "metrics": ["requests"], "dimensions": ["country"], "time_range": range, "granularity": "day", "compare": "previous_period" }), 5),
+        ] {
+            let mut body = body;
+            body["timezone"] = json!(timezone);
+            let answer = api.query(&api.acme, &body).await;
+            assert_eq!(answer.meta["clickhouse"]["queries"], json!(statements), "{body}");
+        }
+    }
+}
