@@ -339,10 +339,14 @@ describe("report", () => {
         const unavailable = { code: "beyond_retention", reason: "raw events are kept 90 days (schema.events_ttl_days)", setting: "schema.events_ttl_days", retention_days: 90 };
         body.comparison = { time_range: body.comparison.time_range, unavailable } as QueryResponse["comparison"];
       }
-      await route.fulfill({ response, json: body });
+      // Not `{ response, json }`: the original Content-Length would no longer fit the body.
+      await route.fulfill({ status: response.status(), contentType: "application/json", body: JSON.stringify(body) });
     });
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
     await queryDuring(page, isSeries, () => page.selectOption("#compare", "previous_year"));
     await settled(page);
+    expect(errors).toEqual([]);
     const changes = await page.$$eval(".tile-change", (elements) =>
       elements.map((element) => ({ text: element.textContent, code: (element as HTMLElement).dataset.unavailable, title: element.getAttribute("title") })),
     );

@@ -23,7 +23,7 @@ export function renderTiles(
     const selected = name === state.chartMetric;
     const unavailable = response?.comparison?.unavailable;
     const change = response?.comparison && !unavailable ? formatChange(name, response.comparison.change[name]?.percent) : null;
-    const previous = response?.comparison?.totals[name];
+    const previous = response?.comparison?.totals?.[name];
     return h(
       "button",
       {
