@@ -2,7 +2,7 @@
 
 use tracing_subscriber::EnvFilter;
 
-use crate::settings::{LogOutput, LogSettings};
+use crate::settings::{LogOutput, LogSettings, Service};
 
 /// Installs the global subscriber. `RUST_LOG`, when set, overrides
 /// `log.level` so that one run can be made more verbose without editing files.
@@ -18,11 +18,11 @@ pub fn init(settings: &LogSettings) {
     }
 }
 
-/// Start-up shared by the binaries: loads and validates the settings, then
-/// installs logging. On a configuration error it prints the error and
-/// returns `None`; the caller exits with status 2.
-pub fn start(config_file: Option<&std::path::Path>) -> Option<crate::Settings> {
-    match crate::Settings::load(config_file) {
+/// Start-up shared by the binaries: loads the settings and validates what
+/// `service` uses, then installs logging. On a configuration error it prints
+/// the error and returns `None`; the caller exits with status 2.
+pub fn start(config_file: Option<&std::path::Path>, service: Service) -> Option<crate::Settings> {
+    match crate::Settings::load_for(config_file, service) {
         Ok(settings) => {
             init(&settings.log);
             Some(settings)

@@ -328,6 +328,37 @@ describe("report", () => {
     await page.close();
   });
 
+  test("a comparison the API marks unavailable is said so on every tile, never shown as zero", async () => {
+    const page = await openSignedIn(browser.context, stack.baseUrl, stack.tokens.acme);
+    // The API's answer when no table still holds the comparison period
+    // (query-api's tests make it for real; this stack keeps raw events 10 years).
+    await page.route("**/api/v1/query", async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as QueryResponse;
+      if (body.comparison) {
+        const unavailable = { code: "beyond_retention", reason: "raw events are kept 90 days (schema.events_ttl_days)", setting: "schema.events_ttl_days", retention_days: 90 };
+        body.comparison = { time_range: body.comparison.time_range, unavailable } as QueryResponse["comparison"];
+      }
+      // Not `{ response, json }`: the original Content-Length would no longer fit the body.
+      await route.fulfill({ status: response.status(), contentType: "application/json", body: JSON.stringify(body) });
+    });
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    await queryDuring(page, isSeries, () => page.selectOption("#compare", "previous_year"));
+    await settled(page);
+    expect(errors).toEqual([]);
+    const changes = await page.$$eval(".tile-change", (elements) =>
+      elements.map((element) => ({ text: element.textContent, code: (element as HTMLElement).dataset.unavailable, title: element.getAttribute("title") })),
+    );
+    expect(changes).toHaveLength(6);
+    for (const change of changes) {
+      expect(change).toMatchObject({ text: "comparison unavailable", code: "beyond_retention" });
+      expect(change.title).toContain("no longer kept at this level of detail (detailed data is kept 90 days)");
+    }
+    expect((await chartData(page)).comparison).toBeNull();
+    await page.close();
+  });
+
   test("works at phone width without sideways scrolling", async () => {
     const page = await openSignedIn(browser.context, stack.baseUrl, stack.tokens.acme);
     await page.setViewportSize({ width: 390, height: 844 });

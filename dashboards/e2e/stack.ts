@@ -103,6 +103,8 @@ export async function startApi(database: string, extra: Record<string, string> =
       ADHOUSE__API__STATIC_DIR: path.join(DASHBOARDS, "dist"),
       // Every request looks its token up, so a revoked token fails at once.
       ADHOUSE__API__TOKEN_CACHE_SECS: "0",
+      // No metrics listener: stacks of parallel runs would contend for its port.
+      ADHOUSE_API_METRICS_ADDR: "",
       ...extra,
     }),
     stdio: ["ignore", "inherit", "inherit"],

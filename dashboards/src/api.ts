@@ -65,11 +65,20 @@ export interface QueryResponse {
   totals: Record<string, MetricValue>;
   comparison?: {
     time_range: ResolvedRange;
+    /** Set when no table still holds the comparison period; `rows`, `totals` and `change` are then absent (never zeros). */
+    unavailable?: ComparisonUnavailable;
     rows: Cell[][];
     totals: Record<string, MetricValue>;
     change: Record<string, { absolute: MetricValue; percent: number | null }>;
   };
   meta: { table: string; granularity: string; time_range: ResolvedRange };
+}
+
+export interface ComparisonUnavailable {
+  code: string;
+  reason: string;
+  setting: string;
+  retention_days: number;
 }
 
 export interface ValuesResponse {

@@ -60,7 +60,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Some(settings) = adhouse_core::telemetry::start(cli.config.as_deref()) else {
+    let Some(settings) = adhouse_core::telemetry::start(cli.config.as_deref(), adhouse_core::settings::Service::Ingester) else {
         return ExitCode::from(2);
     };
     match run(cli.command, settings).await {

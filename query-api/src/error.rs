@@ -19,13 +19,34 @@ pub enum ErrorCode {
     InvalidValue,
     RangeTooLong,
     TooManyRows,
+    BeyondRetention,
     NotFound,
+    MethodNotAllowed,
     QueryTimeout,
     ClickhouseUnavailable,
     Internal,
 }
 
 impl ErrorCode {
+    pub const ALL: &'static [ErrorCode] = &[
+        Self::MissingToken,
+        Self::InvalidToken,
+        Self::InvalidRequestBody,
+        Self::PayloadTooLarge,
+        Self::UnknownMetric,
+        Self::UnknownDimension,
+        Self::InvalidChoice,
+        Self::InvalidValue,
+        Self::RangeTooLong,
+        Self::TooManyRows,
+        Self::BeyondRetention,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::QueryTimeout,
+        Self::ClickhouseUnavailable,
+        Self::Internal,
+    ];
+
     /// The one table from error code to HTTP status (and title).
     pub fn status_and_title(self) -> (StatusCode, &'static str) {
         match self {
@@ -39,7 +60,9 @@ impl ErrorCode {
             Self::InvalidValue => (StatusCode::BAD_REQUEST, "Invalid value"),
             Self::RangeTooLong => (StatusCode::BAD_REQUEST, "Time range too long for the granularity"),
             Self::TooManyRows => (StatusCode::BAD_REQUEST, "Result would have too many rows"),
+            Self::BeyondRetention => (StatusCode::BAD_REQUEST, "Time range beyond the data's retention"),
             Self::NotFound => (StatusCode::NOT_FOUND, "Not found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
             Self::QueryTimeout => (StatusCode::GATEWAY_TIMEOUT, "Query timed out"),
             Self::ClickhouseUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "ClickHouse unavailable"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
@@ -58,7 +81,9 @@ impl ErrorCode {
             Self::InvalidValue => "invalid_value",
             Self::RangeTooLong => "range_too_long",
             Self::TooManyRows => "too_many_rows",
+            Self::BeyondRetention => "beyond_retention",
             Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::QueryTimeout => "query_timeout",
             Self::ClickhouseUnavailable => "clickhouse_unavailable",
             Self::Internal => "internal",
@@ -79,8 +104,19 @@ pub enum ApiError {
     /// A request field that fails validation.
     #[error("{field}: {message}")]
     Field { code: ErrorCode, field: String, message: String, choices: Vec<&'static str> },
+    #[error(
+        "time_range: the period starts {starts}, before the {retention_days} days raw events are kept ({setting}), \
+         and no rollup that keeps it longer can answer it exactly; drop dimensions and filters that only raw events have \
+         (os, source), use whole days or a timezone with whole-hour offsets, or a more recent range"
+    )]
+    BeyondRetention { starts: String, setting: &'static str, retention_days: u32 },
     #[error("{0}")]
     NotFound(String),
+    #[error("{method} is not allowed here; allowed: {allow}")]
+    MethodNotAllowed { method: String, allow: String },
+    /// ClickHouse answered a bucket that the API's bucket list lacks.
+    #[error("{unmatched} of {fetched_rows} rows fell outside the expected {granularity} buckets in {timezone} (first at {bucket})")]
+    UnexpectedBucket { unmatched: usize, fetched_rows: usize, bucket: i64, timezone: String, granularity: &'static str },
     #[error("the query took longer than {limit_secs} s; narrow the time range, use fewer dimensions or a coarser granularity")]
     Timeout { limit_secs: u32 },
     #[error("ClickHouse is not reachable: {0}")]
@@ -110,7 +146,10 @@ impl ApiError {
             Self::InvalidRequestBody(_) => ErrorCode::InvalidRequestBody,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::Field { code, .. } => *code,
+            Self::BeyondRetention { .. } => ErrorCode::BeyondRetention,
             Self::NotFound(_) => ErrorCode::NotFound,
+            Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Self::UnexpectedBucket { .. } => ErrorCode::Internal,
             Self::Timeout { .. } => ErrorCode::QueryTimeout,
             Self::Unavailable(_) => ErrorCode::ClickhouseUnavailable,
             Self::ClickHouse(_) => ErrorCode::Internal,
@@ -150,11 +189,16 @@ impl ResponseError for ApiError {
                 tracing::error!(error = %err, "ClickHouse query failed");
                 "the query failed inside the server; it has been logged".to_owned()
             }
+            Self::UnexpectedBucket { .. } => {
+                tracing::error!(error = %self, "rows outside the expected buckets");
+                "the query failed inside the server; it has been logged".to_owned()
+            }
             Self::Field { message, .. } => message.clone(),
             other => other.to_string(),
         };
         let (field, choices) = match self {
             Self::Field { field, choices, .. } => (Some(field.as_str()), choices.as_slice()),
+            Self::BeyondRetention { .. } => (Some("time_range"), &[][..]),
             _ => (None, &[][..]),
         };
         let problem = Problem {
@@ -169,6 +213,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(status);
         if matches!(self, Self::MissingToken | Self::InvalidToken) {
             response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let Self::MethodNotAllowed { allow, .. } = self {
+            response.insert_header(("Allow", allow.as_str()));
         }
         response.content_type(PROBLEM_CONTENT_TYPE).json(problem)
     }

@@ -1,8 +1,11 @@
-//! What every handler shares, built once from the settings.
+//! What the handlers share, built once from the settings. The token store
+//! and the metrics are also registered as app data of their own, so that the
+//! extractor and the middleware that need them ask for them alone.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use actix_web::web;
 use adhouse_core::Settings;
 
 use crate::auth::TokenStore;
@@ -13,10 +16,10 @@ use crate::telemetry::Metrics;
 
 pub struct AppState {
     pub db: Db,
-    pub tokens: TokenStore,
+    pub tokens: web::Data<TokenStore>,
     pub tables: Tables,
     pub limits: Limits,
-    pub metrics: Metrics,
+    pub metrics: web::Data<Metrics>,
     pub static_dir: PathBuf,
     pub max_body_bytes: usize,
 }
@@ -27,10 +30,10 @@ impl AppState {
         let api = &settings.api;
         Self {
             db: Db::new(client.clone(), api.max_execution_secs),
-            tokens: TokenStore::new(client, Duration::from_secs(api.token_cache_secs)),
+            tokens: web::Data::new(TokenStore::new(client, Duration::from_secs(api.token_cache_secs))),
             tables: Tables::new(&settings.schema),
             limits: Limits { max_rows: api.max_rows },
-            metrics: Metrics::default(),
+            metrics: web::Data::new(Metrics::default()),
             static_dir: api.static_dir.clone(),
             max_body_bytes: api.max_body_bytes,
         }

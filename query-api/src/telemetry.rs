@@ -15,7 +15,6 @@ use prometheus_client::registry::Registry;
 
 use crate::auth::TenantId;
 use crate::db::Stats;
-use crate::state::AppState;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RouteLabels {
@@ -37,6 +36,7 @@ pub struct Metrics {
     latency: HistogramFamily<RouteLabels>,
     clickhouse_seconds: HistogramFamily<TableLabels>,
     rows_read: Family<TableLabels, Counter>,
+    unexpected_buckets: Counter,
 }
 
 impl Default for Metrics {
@@ -48,12 +48,18 @@ impl Default for Metrics {
         let clickhouse_seconds: HistogramFamily<TableLabels> =
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
         let rows_read = Family::<TableLabels, Counter>::default();
+        let unexpected_buckets = Counter::default();
         let mut registry = Registry::with_prefix("adhouse_api");
         registry.register("http_requests", "HTTP requests by route pattern, method and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
         registry.register("clickhouse_query_seconds", "ClickHouse time per API query, by answering table", clickhouse_seconds.clone());
         registry.register("clickhouse_rows_read", "Rows ClickHouse read for API queries, by answering table", rows_read.clone());
-        Self { registry, requests, latency, clickhouse_seconds, rows_read }
+        registry.register(
+            "unexpected_buckets",
+            "Query answers refused because ClickHouse returned a row outside the API's time buckets (a bug)",
+            unexpected_buckets.clone(),
+        );
+        Self { registry, requests, latency, clickhouse_seconds, rows_read, unexpected_buckets }
     }
 }
 
@@ -63,6 +69,10 @@ impl Metrics {
         let labels = TableLabels { table: table.to_owned() };
         self.clickhouse_seconds.get_or_create(&labels).observe(stats.elapsed_ms / 1_000.0);
         self.rows_read.get_or_create(&labels).inc_by(stats.rows_read);
+    }
+
+    pub fn observe_unexpected_bucket(&self) {
+        self.unexpected_buckets.inc();
     }
 
     /// The OpenMetrics text exposition.
@@ -77,7 +87,7 @@ impl Metrics {
 /// (never the raw path of an unknown URL, which would explode label sets).
 pub async fn observe(request: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let state = request.app_data::<web::Data<AppState>>().cloned();
+    let metrics = request.app_data::<web::Data<Metrics>>().cloned();
     let method = request.method().to_string();
     let path = request.path().to_owned();
     let response = next.call(request).await?;
@@ -85,10 +95,10 @@ pub async fn observe(request: ServiceRequest, next: Next<impl MessageBody>) -> R
     let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let status = response.status().as_u16();
     let tenant = response.request().extensions().get::<TenantId>().map(|tenant| tenant.0.clone());
-    if let Some(state) = state {
+    if let Some(metrics) = metrics {
         let labels = RouteLabels { route: route.clone(), method: method.clone(), status };
-        state.metrics.requests.get_or_create(&labels).inc();
-        state.metrics.latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+        metrics.requests.get_or_create(&labels).inc();
+        metrics.latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
     }
     tracing::info!(
         target: "adhouse_api::request",

@@ -4,7 +4,9 @@
 mod migrations;
 mod migrate;
 mod render;
+mod rollups;
 
 pub use migrations::{MIGRATIONS, Migration};
 pub use migrate::{MigrationState, Migrator};
 pub use render::{Rendered, render};
+pub use rollups::{ROLLUPS, Retention, Rollup};

@@ -25,6 +25,13 @@ const DEFAULTS: &str = include_str!("../../../config/default.toml");
 /// The local override file used when no `--config` is given and it exists.
 pub const LOCAL_FILE: &str = "config/local.toml";
 
+/// The binary that loads the settings, which decides what is validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Api,
+    Ingester,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -106,7 +113,8 @@ impl fmt::Debug for Secret {
 
 impl Settings {
     /// Loads defaults, then `file` (or [`LOCAL_FILE`] if present), then the
-    /// environment, and validates the result.
+    /// environment, and validates the result. Only the shared sections are checked here; a binary adds its own
+    /// checks with [`Settings::load_for`].
     pub fn load(file: Option<&Path>) -> Result<Self> {
         let mut builder = config::Config::builder()
             .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
@@ -135,25 +143,31 @@ impl Settings {
             .build()
             .and_then(config::Config::try_deserialize)
             .map_err(|err| Error::Config(err.to_string()))?;
-        let mut settings = settings;
-        settings.ingest.load_sources_dir()?;
-        settings.validate()?;
+        settings.validate_shared()?;
         Ok(settings)
     }
 
-    fn validate(&self) -> Result<()> {
-        let ch = &self.clickhouse;
-        if !(ch.url.starts_with("http://") || ch.url.starts_with("https://")) {
-            return invalid("clickhouse.url", "must start with http:// or https://");
+    /// [`Settings::load`], then what `service` needs: the API's limits, or
+    /// the ingester's loop settings and log sources (`ingest.sources_dir`).
+    pub fn load_for(file: Option<&Path>, service: Service) -> Result<Self> {
+        let mut settings = Self::load(file)?;
+        match service {
+            Service::Api => settings.validate_api()?,
+            Service::Ingester => {
+                settings.ingest.load_sources_dir()?;
+                settings.validate_ingester()?;
+            }
         }
-        check_identifier("clickhouse.database", &ch.database)?;
-        if !self.schema.cluster.is_empty() {
-            check_identifier("schema.cluster", &self.schema.cluster)?;
-        }
-        if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
-            return invalid("log.level", &format!("is not a valid filter: {err}"));
-        }
-        self.api.validate()?;
+        Ok(settings)
+    }
+
+    /// What `adhouse-api` uses.
+    pub fn validate_api(&self) -> Result<()> {
+        self.api.validate()
+    }
+
+    /// What `adhouse-ingester` uses (its sources already loaded).
+    pub fn validate_ingester(&self) -> Result<()> {
         let ingest = &self.ingest;
         if !(1..=1_000_000).contains(&ingest.chunk_lines) {
             // One chunk must stay one insert block (max_insert_block_size).
@@ -167,6 +181,22 @@ impl Settings {
         }
         if ingest.workers == 0 {
             return invalid("ingest.workers", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The sections every binary reads: ClickHouse, logging and the schema.
+    fn validate_shared(&self) -> Result<()> {
+        let ch = &self.clickhouse;
+        if !(ch.url.starts_with("http://") || ch.url.starts_with("https://")) {
+            return invalid("clickhouse.url", "must start with http:// or https://");
+        }
+        check_identifier("clickhouse.database", &ch.database)?;
+        if !self.schema.cluster.is_empty() {
+            check_identifier("schema.cluster", &self.schema.cluster)?;
+        }
+        if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return invalid("log.level", &format!("is not a valid filter: {err}"));
         }
         for (key, days) in [
             ("schema.events_ttl_days", self.schema.events_ttl_days),
@@ -200,4 +230,30 @@ pub fn check_identifier(key: &str, value: &str) -> Result<()> {
 
 fn invalid<T>(key: &str, problem: &str) -> Result<T> {
     Err(Error::Config(format!("{key} {problem}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_does_not_validate_ingest_only_settings() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        settings.ingest.sources_dir = "/nonexistent/adhouse-sources".into();
+        settings.ingest.workers = 0;
+        assert!(settings.validate_api().is_ok());
+        let err = settings.validate_ingester().expect_err("the ingester needs workers");
+        assert!(err.to_string().contains("ingest.workers"), "{err}");
+        let err = settings.ingest.load_sources_dir().expect_err("the ingester reads its sources");
+        assert!(err.to_string().contains("ingest.sources_dir"), "{err}");
+    }
+
+    #[test]
+    fn api_limits_are_checked_for_the_api_with_the_key_named() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        settings.api.max_rows = 0;
+        let err = settings.validate_api().expect_err("max_rows 0");
+        assert!(err.to_string().contains("api.max_rows"), "{err}");
+        assert!(settings.validate_ingester().is_ok());
+    }
 }

@@ -21,8 +21,9 @@ export function renderTiles(
     const value = response?.totals[name];
     const shown = response ? formatValue(value ?? null, metric?.unit ?? "count", state.currency) : placeholder;
     const selected = name === state.chartMetric;
-    const change = response?.comparison ? formatChange(name, response.comparison.change[name]?.percent) : null;
-    const previous = response?.comparison?.totals[name];
+    const unavailable = response?.comparison?.unavailable;
+    const change = response?.comparison && !unavailable ? formatChange(name, response.comparison.change[name]?.percent) : null;
+    const previous = response?.comparison?.totals?.[name];
     return h(
       "button",
       {
@@ -48,8 +49,26 @@ export function renderTiles(
             " ",
             change.text,
           )
-        : h("span", { class: "tile-change flat" }, state.compare === "none" ? "no comparison" : ""),
+        : unavailable
+          ? h(
+              "span",
+              {
+                class: "tile-change unavailable",
+                "data-unavailable": unavailable.code,
+                title: unavailableReason(unavailable.retention_days),
+              },
+              "comparison unavailable",
+            )
+          : h("span", { class: "tile-change flat" }, state.compare === "none" ? "no comparison" : ""),
     );
   });
   fill(container, ...tiles);
+}
+
+/** Why a comparison has no numbers, for people rather than operators. */
+export function unavailableReason(retentionDays: number): string {
+  return (
+    `Figures for the comparison period are no longer kept at this level of detail (detailed data is kept ${retentionDays} days). ` +
+    "Remove breakdowns or filters such as operating system or source, or compare a more recent period."
+  );
 }

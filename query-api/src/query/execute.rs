@@ -8,13 +8,14 @@ use clickhouse::Row;
 use serde::Deserialize;
 
 use super::request::Query;
-use super::response::{ByMetric, Cell, Change, Column, ColumnKind, Comparison, Meta, QueryResponse};
+use super::response::{ByMetric, Cell, Change, Column, ColumnKind, Comparison, Meta, QueryResponse, Unavailable};
 use super::sql::{Shape, statement};
 use super::time::{Granularity, ResolvedRange, TimeRange};
-use crate::catalog::{Measure, MetricValue};
+use crate::metrics_catalog::{Measure, MetricValue};
 use crate::db::{Db, Stats};
-use crate::error::Result;
-use crate::rollups::{Need, Table, Tables};
+use crate::error::{ApiError, Result};
+use crate::rollups::{BeyondRetention, Need, Table, Tables};
+use crate::telemetry::Metrics;
 
 /// Every statement returns this shape: bucket start (0 without a
 /// granularity), the group's dimension values, the measures in order.
@@ -37,23 +38,30 @@ pub struct Executor<'a> {
     pub tables: &'a Tables,
     pub tenant: &'a str,
     pub now: i64,
+    /// Counts rows outside the expected buckets.
+    pub metrics: &'a Metrics,
 }
 
 impl Executor<'_> {
     /// The table that answers `query` over `range`.
-    pub fn table_for(&self, query: &Query, range: TimeRange) -> &Table {
-        if !query.use_rollups {
-            return self.tables.raw();
-        }
+    /// The table that answers `query` over `range`, if one still holds it.
+    pub fn table_for(&self, query: &Query, range: TimeRange) -> Result<&Table, BeyondRetention> {
         let dimensions = query.needed_dimensions();
         let cuts = query.granularity.cuts(range, &query.zone);
-        self.tables.choose(&Need { dimensions: &dimensions, cuts: &cuts, from: range.from, now: self.now })
+        let need = Need { dimensions: &dimensions, cuts: &cuts, from: range.from, now: self.now };
+        if query.use_rollups { self.tables.choose(&need) } else { self.tables.choose_raw(&need) }
     }
 
     pub async fn run(&self, query: &Query) -> Result<QueryResponse> {
         let measures = query.measures();
-        let table = self.table_for(query, query.range);
+        let table = self.table_for(query, query.range).map_err(|beyond| ApiError::BeyondRetention {
+            starts: query.zone.format(query.range.from),
+            setting: beyond.setting,
+            retention_days: beyond.retention_days,
+        })?;
         let comparison_range = query.compare.period(query.range, &query.zone);
+        // A comparison period that nothing holds any more is answered as
+        // unavailable (with the reason), never as zeros.
         let comparison_table = comparison_range.map(|range| self.table_for(query, range));
 
         // With dimensions, the groups are ranked over the main period first,
@@ -73,40 +81,48 @@ impl Executor<'_> {
                 // Without a granularity the ranked groups are the rows already.
                 Some(rows) if query.granularity == Granularity::None => {
                     let (totals, totals_stats) = self.totals(query, table, query.range, &measures).await?;
-                    Ok(assemble(query, query.range, &measures, &groups, rows, totals, totals_stats))
+                    assemble(query, query.range, &measures, &groups, rows, totals, totals_stats)
+                        .inspect_err(|_| self.metrics.observe_unexpected_bucket())
                 }
                 _ => self.fetch_period(query, table, query.range, &measures, &groups, restrict).await,
             }
         };
         let comparison = async {
             match (comparison_range, comparison_table) {
-                (Some(range), Some(table)) => {
+                (Some(range), Some(Ok(table))) => {
                     Ok(Some(self.fetch_period(query, table, range, &measures, &groups, restrict).await?))
                 }
                 _ => Ok(None),
             }
         };
-        let (main, comparison): (Period, Option<Period>) = tokio::try_join!(main, comparison)?;
+        let (main, compared): (Period, Option<Period>) = tokio::try_join!(main, comparison)?;
 
         stats.add(main.stats);
         let totals = by_metric(query, &main.totals);
-        let comparison = comparison.zip(comparison_range).map(|(period, range)| {
-            stats.add(period.stats);
-            let change = query
-                .metrics
-                .iter()
-                .zip(main.totals.iter().zip(&period.totals))
-                .map(|(metric, (&current, &previous))| {
-                    (metric.name, Change { absolute: current.minus(previous), percent: current.percent_change_from(previous) })
+        let comparison = match (comparison_range, comparison_table, compared) {
+            (Some(range), _, Some(period)) => {
+                stats.add(period.stats);
+                let change = query
+                    .metrics
+                    .iter()
+                    .zip(main.totals.iter().zip(&period.totals))
+                    .map(|(metric, (&current, &previous))| {
+                        (metric.name, Change { absolute: current.minus(previous), percent: current.percent_change_from(previous) })
+                    })
+                    .collect();
+                Some(Comparison::Answered {
+                    time_range: ResolvedRange::new(range, &query.zone),
+                    rows: period.rows,
+                    totals: by_metric(query, &period.totals),
+                    change: ByMetric(change),
                 })
-                .collect();
-            Comparison {
-                time_range: ResolvedRange::new(range, &query.zone),
-                rows: period.rows,
-                totals: by_metric(query, &period.totals),
-                change: ByMetric(change),
             }
-        });
+            (Some(range), Some(Err(beyond)), None) => Some(Comparison::Unavailable {
+                time_range: ResolvedRange::new(range, &query.zone),
+                unavailable: Unavailable::beyond_retention(beyond),
+            }),
+            _ => None,
+        };
         Ok(QueryResponse {
             columns: columns(query),
             rows: main.rows,
@@ -114,7 +130,7 @@ impl Executor<'_> {
             comparison,
             meta: Meta {
                 table: table.name,
-                comparison_table: comparison_table.map(|table| table.name),
+                comparison_table: comparison_table.and_then(|table| table.ok()).map(|table| table.name),
                 granularity: query.granularity,
                 time_range: ResolvedRange::new(query.range, &query.zone),
                 clickhouse: stats,
@@ -145,12 +161,15 @@ impl Executor<'_> {
         let totals = self.totals(query, table, range, measures);
         let ((rows, series_stats), (totals, mut stats)) = tokio::try_join!(series, totals)?;
         stats.add(series_stats);
-        Ok(assemble(query, range, measures, groups, rows, totals, stats))
+        assemble(query, range, measures, groups, rows, totals, stats).inspect_err(|_| self.metrics.observe_unexpected_bucket())
     }
 
 }
 
-/// Dense rows: every group × every bucket, zeros where ClickHouse had no row.
+/// Dense rows: every group × every bucket, zeros where ClickHouse had no
+/// row. A row at a bucket the API did not expect means the SQL and
+/// [`Granularity::bucket_start`] disagree: that is a bug, answered as an
+/// error rather than a chart with a hole in it.
 fn assemble(
     query: &Query,
     range: TimeRange,
@@ -159,7 +178,7 @@ fn assemble(
     fetched: Vec<Fetched>,
     totals: Vec<i64>,
     stats: Stats,
-) -> Period {
+) -> Result<Period> {
     let buckets: Vec<i64> = match query.granularity {
         Granularity::None => vec![0],
         granularity => granularity.buckets(range, &query.zone),
@@ -181,12 +200,16 @@ fn assemble(
             rows.push(row);
         }
     }
-    if !by_key.is_empty() {
-        // A bucket the server computed that the API did not expect: a
-        // timezone rule difference. Losing it silently would skew charts.
-        tracing::error!(unmatched = by_key.len(), fetched_rows, timezone = %query.zone.name, "rows outside the expected buckets");
+    if let Some(((_, bucket), _)) = by_key.iter().next() {
+        return Err(ApiError::UnexpectedBucket {
+            unmatched: by_key.len(),
+            fetched_rows,
+            bucket: *bucket,
+            timezone: query.zone.name.clone(),
+            granularity: query.granularity.name(),
+        });
     }
-    Period { rows, totals: metric_values(query, measures, &totals), stats }
+    Ok(Period { rows, totals: metric_values(query, measures, &totals), stats })
 }
 
 fn metric_values(query: &Query, measures: &[Measure], values: &[i64]) -> Vec<MetricValue> {
@@ -214,4 +237,32 @@ fn columns(query: &Query) -> Vec<Column> {
         unit: None,
     });
     time.into_iter().chain(dimensions).chain(query.metrics.iter().map(|metric| Column::metric(metric))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::request::{Context, Limits, QueryRequest};
+    use crate::query::time::Zone;
+
+    #[test]
+    fn a_row_outside_the_expected_buckets_is_an_error_not_dropped() {
+        let request: QueryRequest = serde_json::from_value(serde_json::json!({
+            "metrics": ["requests"],
+            "time_range": { "from": "2026-10-03", "to": "2026-10-03" },
+            "timezone": "Australia/Lord_Howe",
+            "granularity": "hour",
+        }))
+        .unwrap();
+        let utc = Zone::parse("timezone", "UTC").unwrap();
+        let query = Query::from_request(request, &Context { default_zone: &utc, now: 1_800_000_000, limits: Limits { max_rows: 10_000 } }).unwrap();
+        let buckets = query.granularity.buckets(query.range, &query.zone);
+        let row = |t: i64| Fetched { t: u32::try_from(t).unwrap(), dims: Vec::new(), values: vec![1] };
+        let measures = query.measures();
+        let fine = assemble(&query, query.range, &measures, &[Vec::new()], vec![row(buckets[3])], vec![1], Stats::default()).unwrap();
+        assert_eq!(fine.rows.len(), buckets.len());
+        // ClickHouse's toStartOfHour puts this hour half an hour off the API's.
+        let off = assemble(&query, query.range, &measures, &[Vec::new()], vec![row(buckets[3] + 1_800)], vec![1], Stats::default());
+        assert!(matches!(off, Err(ApiError::UnexpectedBucket { unmatched: 1, .. })), "{:?}", off.err());
+    }
 }

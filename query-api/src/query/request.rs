@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use super::time::{self, Compare, Granularity, TimeRange, TimeRangeRequest, Zone};
-use crate::catalog::{Dimension, Measure, Metric};
+use crate::metrics_catalog::{Dimension, Measure, Metric};
 use crate::error::{ApiError, ErrorCode, Result};
 
 #[derive(Debug, Deserialize)]
@@ -112,7 +112,7 @@ const MAX_FILTERS: usize = 32;
 const MAX_FILTER_VALUES: usize = 1_000;
 const MAX_VALUE_CHARS: usize = 1_000;
 pub const DEFAULT_LIMIT: u32 = 100;
-const MAX_OFFSET: u32 = 1_000_000;
+pub const MAX_OFFSET: u32 = 1_000_000;
 
 impl Query {
     pub fn from_request(request: QueryRequest, context: &Context<'_>) -> Result<Self> {

@@ -4,8 +4,9 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use super::time::{Granularity, ResolvedRange};
-use crate::catalog::{Metric, MetricValue, Unit};
+use crate::metrics_catalog::{Metric, MetricValue, Unit};
 use crate::db::Stats;
+use crate::rollups::BeyondRetention;
 
 #[derive(Debug, Serialize)]
 pub struct QueryResponse {
@@ -70,13 +71,45 @@ impl<T: Serialize> Serialize for ByMetric<T> {
     }
 }
 
+/// The comparison period: answered, or unavailable with the reason.
 #[derive(Debug, Serialize)]
-pub struct Comparison {
-    pub time_range: ResolvedRange,
-    /// Same columns and groups as `rows`, over the comparison period.
-    pub rows: Vec<Vec<Cell>>,
-    pub totals: ByMetric<MetricValue>,
-    pub change: ByMetric<Change>,
+#[serde(untagged)]
+pub enum Comparison {
+    Answered {
+        time_range: ResolvedRange,
+        /// Same columns and groups as `rows`, over the comparison period.
+        rows: Vec<Vec<Cell>>,
+        totals: ByMetric<MetricValue>,
+        change: ByMetric<Change>,
+    },
+    /// No table still holding the period can answer it; never shown as zeros.
+    Unavailable { time_range: ResolvedRange, unavailable: Unavailable },
+}
+
+/// Why a comparison period has no numbers.
+#[derive(Debug, Serialize)]
+pub struct Unavailable {
+    /// Stable: `beyond_retention`.
+    pub code: &'static str,
+    pub reason: String,
+    /// The settings key of the retention that decided it, and its value.
+    pub setting: &'static str,
+    pub retention_days: u32,
+}
+
+impl Unavailable {
+    pub fn beyond_retention(beyond: BeyondRetention) -> Self {
+        Self {
+            code: "beyond_retention",
+            reason: format!(
+                "raw events are kept {} days ({}), and no rollup that keeps this period longer has every \
+                 dimension grouped or filtered by at the time cuts of this query",
+                beyond.retention_days, beyond.setting
+            ),
+            setting: beyond.setting,
+            retention_days: beyond.retention_days,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]

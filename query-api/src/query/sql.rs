@@ -6,7 +6,7 @@ use clickhouse::Client;
 
 use super::request::{Direction, FilterOp, OrderKey, Query};
 use super::time::{Granularity, TimeRange};
-use crate::catalog::Measure;
+use crate::metrics_catalog::Measure;
 use crate::rollups::Table;
 
 /// What one statement returns; every shape selects `(t, dims, values)`.
@@ -27,6 +27,7 @@ enum Param {
     Texts(Vec<String>),
     Groups(Vec<Vec<String>>),
     Number(u32),
+    Numbers(Vec<i64>),
 }
 
 /// SQL text plus its parameters, ready to bind to a client query.
@@ -43,24 +44,54 @@ impl Statement {
             Param::Texts(texts) => query.param(name, texts),
             Param::Groups(groups) => query.param(name, groups),
             Param::Number(number) => query.param(name, number),
+            Param::Numbers(numbers) => query.param(name, numbers),
         })
     }
 }
 
-/// The bucketing expression of a granularity over a `DateTime` expression;
-/// the same functions the tests' independent SQL uses over raw events.
-fn bucket_sql(granularity: Granularity, time: &str) -> String {
-    let tz = "{tz:String}";
+/// The bucketing expression of a series, to exactly the buckets of
+/// [`Granularity::bucket_start`]. ClickHouse's own `toStartOfHour` and
+/// friends are not used: in zones such as Australia/Lord_Howe they cut hours
+/// elsewhere than the API. Instead the API binds the range's pieces of
+/// constant UTC offset (`off_starts`, `offsets`), and a row's local time is
+/// its epoch plus the offset of its piece:
+/// * minutes and hours: the whole local unit, or the piece's start if later
+///   (a bucket starts at an offset change);
+/// * days and longer: the local calendar date, rounded to the week, month,
+///   quarter or year as a plain date, then looked up in the API's bucket
+///   list (`bucket_dates` → `bucket_starts`); a date not in the list gives 0,
+///   which the executor refuses as a row outside the expected buckets.
+fn bucket_sql(granularity: Granularity, epoch: &str) -> String {
+    let piece = format!("arrayCount(s -> s <= {epoch}, {{off_starts:Array(Int64)}})");
+    let offset = format!("{{offsets:Array(Int64)}}[{piece}]");
+    let whole = |unit: i64| {
+        format!("toUInt32(greatest({epoch} - positiveModulo({epoch} + {offset}, {unit}), {{off_starts:Array(Int64)}}[{piece}]))")
+    };
+    let date = format!("toDate(toDateTime({epoch} + {offset}, 'UTC'))");
+    let lookup = |key: String| format!("toUInt32(transform(toString({key}), {{bucket_dates:Array(String)}}, {{bucket_starts:Array(Int64)}}, 0))");
     match granularity {
         Granularity::None => "toUInt32(0)".to_owned(),
-        Granularity::Minute => format!("toUInt32(toStartOfMinute({time}))"),
-        Granularity::Hour => format!("toUInt32(toStartOfHour({time}, {tz}))"),
-        Granularity::Day => format!("toUInt32(toStartOfDay({time}, {tz}))"),
-        Granularity::Week => format!("toUInt32(toDateTime(toMonday({time}, {tz}), {tz}))"),
-        Granularity::Month => format!("toUInt32(toDateTime(toStartOfMonth({time}, {tz}), {tz}))"),
-        Granularity::Quarter => format!("toUInt32(toDateTime(toStartOfQuarter({time}, {tz}), {tz}))"),
-        Granularity::Year => format!("toUInt32(toDateTime(toStartOfYear({time}, {tz}), {tz}))"),
+        Granularity::Minute => whole(60),
+        Granularity::Hour => whole(3_600),
+        Granularity::Day => lookup(date),
+        Granularity::Week => lookup(format!("toMonday({date})")),
+        Granularity::Month => lookup(format!("toStartOfMonth({date})")),
+        Granularity::Quarter => lookup(format!("toStartOfQuarter({date})")),
+        Granularity::Year => lookup(format!("toStartOfYear({date})")),
     }
+}
+
+/// The parameters [`bucket_sql`] refers to, for `range` in the query's zone.
+fn bucket_params(query: &Query, range: TimeRange) -> Vec<(String, Param)> {
+    let buckets = query.granularity.buckets(range, &query.zone);
+    let (starts, offsets) = query.zone.offset_pieces(buckets[0], range);
+    let mut params = vec![("off_starts".to_owned(), Param::Numbers(starts)), ("offsets".to_owned(), Param::Numbers(offsets))];
+    if !matches!(query.granularity, Granularity::None | Granularity::Minute | Granularity::Hour) {
+        let dates = buckets.iter().map(|&start| query.zone.local_date(start)).collect();
+        params.push(("bucket_dates".to_owned(), Param::Texts(dates)));
+        params.push(("bucket_starts".to_owned(), Param::Numbers(buckets)));
+    }
+    params
 }
 
 pub fn statement(query: &Query, table: &Table, range: TimeRange, tenant: &str, measures: &[Measure], shape: Shape<'_>) -> Statement {
@@ -87,11 +118,11 @@ pub fn statement(query: &Query, table: &Table, range: TimeRange, tenant: &str, m
     let mut sql = format!(
         "SELECT {} AS t, {dims_sql} AS dims, [{values_sql}] AS values\nFROM {}\n\
          WHERE tenant = {{tenant:String}} AND {time} >= toDateTime({{from:UInt32}}, 'UTC') AND {time} < toDateTime({{to:UInt32}}, 'UTC')",
-        bucket_sql(granularity, table.time_expr()),
+        bucket_sql(granularity, table.epoch_expr()),
         table.name,
     );
-    if sql.contains("{tz:String}") {
-        params.push(("tz".to_owned(), Param::Text(query.zone.name.clone())));
+    if granularity != Granularity::None {
+        params.extend(bucket_params(query, range));
     }
     for (i, filter) in query.filters.iter().enumerate() {
         let (column, name) = (filter.dimension.name(), format!("f{i}"));

@@ -30,12 +30,62 @@ impl Zone {
         }
     }
 
+    /// Every name [`Zone::parse`] accepts, from the bundled IANA database.
+    pub fn names() -> Vec<String> {
+        let mut names: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|name| name.as_str().to_owned())
+            .filter(|name| Self::parse("timezone", name).is_ok())
+            .collect();
+        names.sort();
+        names
+    }
+
     fn datetime(&self, epoch: i64) -> DateTime {
         self.tz.to_datetime(timestamp(epoch))
     }
 
     fn offset_secs(&self, epoch: i64) -> i64 {
         i64::from(self.tz.to_offset(timestamp(epoch)).seconds())
+    }
+
+    /// The latest instant in `(after, upto]` where the UTC offset changes.
+    /// (A transition that only renames the zone's abbreviation is none.)
+    fn offset_change_in(&self, after: i64, upto: i64) -> Option<i64> {
+        self.tz
+            .preceding(timestamp(upto + 1))
+            .map(|transition| transition.timestamp().as_second())
+            .take_while(|&at| at > after)
+            .find(|&at| self.offset_secs(at) != self.offset_secs(at - 1))
+    }
+
+    /// The first instant after `after` where the UTC offset changes.
+    fn next_offset_change(&self, after: i64) -> Option<i64> {
+        self.tz
+            .following(timestamp(after))
+            .map(|transition| transition.timestamp().as_second())
+            .find(|&at| at > after && self.offset_secs(at) != self.offset_secs(at - 1))
+    }
+
+    /// `[from, to)` cut into pieces of constant UTC offset: each piece's
+    /// start (the first is `first_start`, at or before `from`) and offset.
+    /// The SQL buckets rows with these, so that ClickHouse applies exactly
+    /// the offsets this API computed its buckets with.
+    pub fn offset_pieces(&self, first_start: i64, range: TimeRange) -> (Vec<i64>, Vec<i64>) {
+        let mut starts = vec![first_start];
+        let mut offsets = vec![self.offset_secs(range.from)];
+        let mut at = range.from;
+        while let Some(change) = self.next_offset_change(at).filter(|&change| change < range.to) {
+            starts.push(change);
+            offsets.push(self.offset_secs(change));
+            at = change;
+        }
+        (starts, offsets)
+    }
+
+    /// The local calendar date of `epoch`, as `YYYY-MM-DD`.
+    pub fn local_date(&self, epoch: i64) -> String {
+        self.datetime(epoch).date().to_string()
     }
 
     fn midnight(&self, date: Date) -> i64 {
@@ -125,11 +175,19 @@ impl Granularity {
         }
     }
 
-    /// Start of the bucket holding `epoch`, as ClickHouse's `toStartOf*`
-    /// functions compute it in `zone`. Minutes and hours are cut on the
-    /// absolute time line, so the repeated hour of a DST fold is two buckets.
+    /// Start of the bucket holding `epoch`: the one definition of buckets,
+    /// which the SQL follows (`query::sql`). A minute or hour bucket starts at
+    /// every whole local minute or hour and at every change of the UTC
+    /// offset, so each bucket has one offset and starts at its label: on Lord
+    /// Howe Island (+10:30 ↔ +11:00) the hour after the change starts on the
+    /// change, and the repeated hour of a fold is two buckets. Days, weeks,
+    /// months, quarters and years start at local midnight (or, where a DST
+    /// gap skips midnight, the first instant of the date).
     pub fn bucket_start(self, epoch: i64, zone: &Zone) -> i64 {
-        let cut = |unit: i64| epoch - (epoch + zone.offset_secs(epoch)).rem_euclid(unit);
+        let cut = |unit: i64| {
+            let whole = epoch - (epoch + zone.offset_secs(epoch)).rem_euclid(unit);
+            zone.offset_change_in(whole, epoch).unwrap_or(whole)
+        };
         let date = zone.datetime(epoch).date();
         match self {
             Self::None => epoch,
@@ -151,8 +209,11 @@ impl Granularity {
         let later = |span: jiff::Span| zone.midnight(date.checked_add(span).unwrap_or(date));
         match self {
             Self::None => i64::MAX,
-            Self::Minute => self.bucket_start(start + 60, zone),
-            Self::Hour => self.bucket_start(start + 3_600, zone),
+            Self::Minute | Self::Hour => {
+                let unit = if self == Self::Minute { 60 } else { 3_600 };
+                let whole = self.bucket_start(start + unit, zone);
+                zone.next_offset_change(start).map_or(whole, |change| whole.min(change))
+            }
             Self::Day => later(1.day()),
             Self::Week => later(7.days()),
             Self::Month => later(1.month()),
@@ -231,7 +292,17 @@ fn endpoint(field: &str, text: &str, zone: &Zone, is_end: bool) -> Result<i64> {
             ),
         )
     };
-    if let Ok(date) = text.parse::<Date>() {
+    // Exactly `YYYY-MM-DD` is a date: the date parser alone would also take a
+    // timestamp and drop its time of day. Anything else must have the shape
+    // `YYYY-MM-DDTHH:MM:SS`, then an optional fraction and an optional offset.
+    let shaped = |pattern: &str, text: &str| {
+        text.len() == pattern.len() && pattern.bytes().zip(text.bytes()).all(|(p, b)| if p == b'9' { b.is_ascii_digit() } else { p == b })
+    };
+    if !shaped("9999-99-99", text) && !text.get(..19).is_some_and(|start| shaped("9999-99-99T99:99:99", start)) {
+        return Err(invalid());
+    }
+    if shaped("9999-99-99", text) {
+        let date = text.parse::<Date>().map_err(|_| invalid())?;
         let date = if is_end { date.checked_add(1.day()).map_err(|_| invalid())? } else { date };
         return Ok(zone.midnight(date));
     }
@@ -343,6 +414,52 @@ mod tests {
         let range = TimeRange { from: at("2026-07-01T22:00:00Z"), to: at("2026-07-02T22:00:00Z") };
         let back = Compare::PreviousYear.period(range, &berlin).unwrap();
         assert_eq!(berlin.format(back.from), "2025-07-02T00:00:00+02:00");
+    }
+
+    #[test]
+    fn timestamps_with_an_offset_or_without_one_are_instants_not_whole_days() {
+        let kolkata = zone("Asia/Kolkata");
+        let range = |from: &str, to: &str| {
+            resolve(&TimeRangeRequest { from: Some(from.into()), to: Some(to.into()), preset: None }, &kolkata, 0).unwrap()
+        };
+        let hour = TimeRange { from: at("2026-11-28T00:00:00Z"), to: at("2026-11-28T01:00:00Z") };
+        assert_eq!(range("2026-11-28T05:30:00+05:30", "2026-11-28T06:30:00+05:30"), hour);
+        assert_eq!(range("2026-11-28T05:30:00", "2026-11-28T06:30:00"), hour, "local, in the request's timezone");
+        assert_eq!(range("2026-11-28T09:00:00+09:00", "2026-11-28T10:00:00+09:00"), hour);
+        assert_eq!(range("2026-11-28T00:00:00Z", "2026-11-28T01:00:00Z"), hour);
+        assert_eq!(range("2026-11-28", "2026-11-28").days(), 1.0, "a date is a whole local day");
+        for bad in ["2026-11-28 ", "2026-1-28", "20261128", "2026-11-28T05:30:00.5Z", "2026-11-28T05:30", "2026-11-28 05:30:00Z", "2026-11-28T05:30:0é"] {
+            let request = TimeRangeRequest { from: Some(bad.into()), to: Some("2026-12-01".into()), preset: None };
+            assert!(resolve(&request, &kolkata, 0).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lord_howe_hours_start_at_each_whole_local_hour_and_at_each_half_hour_offset_change() {
+        let lord_howe = zone("Australia/Lord_Howe");
+        // 2026-10-04 02:00 +10:30 becomes 02:30 +11:00 (at 15:30 UTC the day before).
+        let spring = TimeRange { from: at("2026-10-03T14:30:00Z"), to: at("2026-10-03T17:00:00Z") };
+        let buckets = Granularity::Hour.buckets(spring, &lord_howe);
+        assert_eq!(buckets, [at("2026-10-03T14:30:00Z"), at("2026-10-03T15:30:00Z"), at("2026-10-03T16:00:00Z")]);
+        assert_eq!(lord_howe.format(buckets[1]), "2026-10-04T02:30:00+11:00");
+        // 2026-04-05 02:00 +11:00 becomes 01:30 +10:30 (at 15:00 UTC the day before).
+        let autumn = TimeRange { from: at("2026-04-04T14:00:00Z"), to: at("2026-04-04T16:30:00Z") };
+        let buckets = Granularity::Hour.buckets(autumn, &lord_howe);
+        assert_eq!(buckets, [at("2026-04-04T14:00:00Z"), at("2026-04-04T15:00:00Z"), at("2026-04-04T15:30:00Z")]);
+        for t in (autumn.from..autumn.to).step_by(300) {
+            let start = Granularity::Hour.bucket_start(t, &lord_howe);
+            assert!(buckets.contains(&start) && start <= t, "{t}: every instant lies in a listed bucket");
+        }
+        let (starts, offsets) = lord_howe.offset_pieces(autumn.from, autumn);
+        assert_eq!((starts, offsets), (vec![autumn.from, at("2026-04-04T15:00:00Z")], vec![39_600, 37_800]));
+    }
+
+    #[test]
+    fn quarter_hour_zones_cut_hours_at_a_quarter_past_utc() {
+        for (name, first) in [("Asia/Kathmandu", "2026-05-09T23:15:00Z"), ("Australia/Eucla", "2026-05-09T23:15:00Z")] {
+            let range = TimeRange { from: at("2026-05-10T00:00:00Z"), to: at("2026-05-10T02:00:00Z") };
+            assert_eq!(Granularity::Hour.buckets(range, &zone(name))[0], at(first), "{name}");
+        }
     }
 
     #[test]

@@ -5,9 +5,10 @@
 
 use std::collections::BTreeSet;
 
+use adhouse_core::schema::{ROLLUPS, Retention, Rollup};
 use adhouse_core::settings::SchemaSettings;
 
-use crate::catalog::{Dimension, Measure};
+use crate::metrics_catalog::{Dimension, Measure};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableKind {
@@ -17,6 +18,8 @@ pub enum TableKind {
     Raw,
 }
 
+/// A table as the planner sees it: the schema's declaration and the
+/// retention the settings give it.
 #[derive(Debug, Clone)]
 pub struct Table {
     pub name: &'static str,
@@ -25,11 +28,34 @@ pub struct Table {
     /// timestamps the API never needs finer than a second.
     pub bucket_secs: i64,
     pub dimensions: &'static [Dimension],
+    pub retention: Retention,
     /// How far back the table keeps data; `None` is forever.
     pub retention_days: Option<u32>,
 }
 
 impl Table {
+    fn rollup(rollup: &Rollup, schema: &SchemaSettings) -> Self {
+        Self {
+            name: rollup.table,
+            kind: TableKind::Rollup,
+            bucket_secs: rollup.bucket_secs,
+            dimensions: rollup.dimensions,
+            retention: rollup.retention,
+            retention_days: rollup.retention.days(schema),
+        }
+    }
+
+    fn raw(schema: &SchemaSettings) -> Self {
+        Self {
+            name: "events",
+            kind: TableKind::Raw,
+            bucket_secs: 1,
+            dimensions: &Dimension::ALL,
+            retention: Retention::EventsTtl,
+            retention_days: Retention::EventsTtl.days(schema),
+        }
+    }
+
     pub fn measure_sql(&self, measure: Measure) -> &'static str {
         match self.kind {
             TableKind::Rollup => measure.rollup_sql(),
@@ -45,21 +71,14 @@ impl Table {
         }
     }
 
-    /// A `DateTime` expression for the row's time, for bucketing functions.
-    pub fn time_expr(&self) -> &'static str {
+    /// The row's time as Int64 epoch seconds, for bucketing.
+    pub fn epoch_expr(&self) -> &'static str {
         match self.kind {
-            TableKind::Rollup => "bucket",
-            TableKind::Raw => "toDateTime(ts, 'UTC')",
+            TableKind::Rollup => "toInt64(toUnixTimestamp(bucket))",
+            TableKind::Raw => "toInt64(toUnixTimestamp(ts))",
         }
     }
 }
-
-use Dimension::*;
-
-const MINUTE_DIMENSIONS: &[Dimension] = &[PublisherId, DemandPartner, AdFormat, Country, DeviceType];
-const HOUR_DIMENSIONS: &[Dimension] = &[PublisherId, PlacementId, DemandPartner, CampaignId, AdFormat, Country, DeviceType];
-const DAY_DIMENSIONS: &[Dimension] =
-    &[PublisherId, PlacementId, DemandPartner, CampaignId, CreativeId, AdFormat, Country, DeviceType, Domain];
 
 /// What a query needs from the table that answers it.
 #[derive(Debug)]
@@ -73,49 +92,47 @@ pub struct Need<'a> {
     pub now: i64,
 }
 
-/// The tables of the schema, rollups in order of preference.
+/// The tables of the schema, rollups in the declared order of preference.
 #[derive(Debug, Clone)]
 pub struct Tables {
-    rollups: [Table; 3],
+    rollups: Vec<Table>,
     raw: Table,
 }
 
 impl Tables {
     /// Retention comes from the same settings that rendered the TTLs.
     pub fn new(schema: &SchemaSettings) -> Self {
-        let rollup = |name, bucket_secs, dimensions, retention_days| Table {
-            name,
-            kind: TableKind::Rollup,
-            bucket_secs,
-            dimensions,
-            retention_days,
-        };
-        Self {
-            // Coarsest first: a coarser bucket folds more events into a row,
-            // which on ad data outweighs the extra dimensions it keeps.
-            rollups: [
-                rollup("events_1d", 86_400, DAY_DIMENSIONS, None),
-                rollup("events_1h", 3_600, HOUR_DIMENSIONS, Some(schema.hour_ttl_days)),
-                rollup("events_1m", 60, MINUTE_DIMENSIONS, Some(schema.minute_ttl_days)),
-            ],
-            raw: Table {
-                name: "events",
-                kind: TableKind::Raw,
-                bucket_secs: 1,
-                dimensions: &Dimension::ALL,
-                retention_days: Some(schema.events_ttl_days),
-            },
+        Self { rollups: ROLLUPS.iter().map(|rollup| Table::rollup(rollup, schema)).collect(), raw: Table::raw(schema) }
+    }
+
+    /// Raw events alone (`use_rollups: false`), if they still hold the range.
+    pub fn choose_raw(&self, need: &Need<'_>) -> Result<&Table, BeyondRetention> {
+        if can_answer(&self.raw, need) { Ok(&self.raw) } else { Err(self.beyond_retention()) }
+    }
+
+    fn beyond_retention(&self) -> BeyondRetention {
+        BeyondRetention {
+            setting: self.raw.retention.key().unwrap_or("schema.events_ttl_days"),
+            retention_days: self.raw.retention_days.unwrap_or(0),
         }
     }
 
-    pub fn raw(&self) -> &Table {
-        &self.raw
+    /// The first rollup that can answer `need` exactly, else raw events if
+    /// they still hold the range; otherwise nothing can, and the error names
+    /// the retention that decided it.
+    pub fn choose(&self, need: &Need<'_>) -> Result<&Table, BeyondRetention> {
+        self.rollups.iter().chain([&self.raw]).find(|table| can_answer(table, need)).ok_or_else(|| self.beyond_retention())
     }
+}
 
-    /// The first rollup that can answer `need` exactly, else raw events.
-    pub fn choose(&self, need: &Need<'_>) -> &Table {
-        self.rollups.iter().find(|table| can_answer(table, need)).unwrap_or(&self.raw)
-    }
+/// No table that still holds a period can answer it exactly: raw events
+/// (which have every dimension, to the second) have expired, and every rollup
+/// that keeps the period lacks a dimension or cuts time elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BeyondRetention {
+    /// The settings key of raw events' retention.
+    pub setting: &'static str,
+    pub retention_days: u32,
 }
 
 fn can_answer(table: &Table, need: &Need<'_>) -> bool {
@@ -133,6 +150,7 @@ fn can_answer(table: &Table, need: &Need<'_>) -> bool {
 mod tests {
     use super::*;
     use crate::query::time::{Granularity, TimeRange, Zone};
+    use Dimension::*;
 
     fn tables() -> Tables {
         Tables::new(&SchemaSettings {
@@ -151,7 +169,7 @@ mod tests {
         let zone = Zone::parse("timezone", timezone).unwrap();
         let dimensions = dimensions.iter().copied().collect();
         let cuts = granularity.cuts(range, &zone);
-        tables().choose(&Need { dimensions: &dimensions, cuts: &cuts, from: range.from, now: NOW }).name
+        tables().choose(&Need { dimensions: &dimensions, cuts: &cuts, from: range.from, now: NOW }).map_or("none", |table| table.name)
     }
 
     /// Seven whole local days ending on the day of NOW.
@@ -204,7 +222,29 @@ mod tests {
     fn ranges_older_than_a_rollups_retention_skip_it() {
         let old = TimeRange { from: NOW - 40 * DAY - 60, to: NOW - 39 * DAY - 60 };
         assert_eq!(choose(&[], Granularity::None, "UTC", old), "events");
+        let old_minutes = TimeRange { from: NOW - 80 * DAY, to: NOW - 79 * DAY };
+        assert_eq!(choose(&[PlacementId], Granularity::Minute, "UTC", old_minutes), "events");
         let old_hours = TimeRange { from: NOW - 800 * DAY, to: NOW - 799 * DAY };
-        assert_eq!(choose(&[PlacementId], Granularity::Hour, "UTC", old_hours), "events");
+        assert_eq!(choose(&[PlacementId], Granularity::Hour, "UTC", old_hours), "none", "past every retention but events_1d's");
+    }
+
+    #[test]
+    fn a_period_older_than_raw_retention_that_no_rollup_answers_is_beyond_retention() {
+        let zone = Zone::parse("timezone", "UTC").unwrap();
+        let day = NOW - NOW.rem_euclid(DAY) - 365 * DAY;
+        let year_ago = TimeRange { from: day, to: day + DAY };
+        for dimensions in [vec![Os], vec![Source], vec![Country, Os]] {
+            let dimensions = dimensions.into_iter().collect();
+            let cuts = Granularity::None.cuts(year_ago, &zone);
+            let need = Need { dimensions: &dimensions, cuts: &cuts, from: year_ago.from, now: NOW };
+            let beyond = tables().choose(&need).expect_err("raw events expired after 90 days");
+            assert_eq!(beyond, BeyondRetention { setting: "schema.events_ttl_days", retention_days: 90 });
+        }
+        let seconds = TimeRange { from: year_ago.from + 7, to: year_ago.to };
+        assert_eq!(choose(&[], Granularity::None, "UTC", seconds), "none", "timestamps with seconds need raw events");
+        let kolkata = week_in("Asia/Kolkata");
+        let kolkata_last_year = TimeRange { from: kolkata.from - 365 * DAY, to: kolkata.to - 365 * DAY };
+        assert_eq!(choose(&[PlacementId], Granularity::Day, "Asia/Kolkata", kolkata_last_year), "none");
+        assert_eq!(choose(&[Country], Granularity::Day, "UTC", year_ago), "events_1d", "a rollup that keeps it answers");
     }
 }

@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use crate::catalog::{Dimension, METRICS, Unit};
+use crate::metrics_catalog::{Dimension, METRICS, Unit};
 use crate::query::request::{DEFAULT_LIMIT, FilterOpName};
 use crate::query::time::{Compare, Granularity, Preset};
 use crate::state::AppState;

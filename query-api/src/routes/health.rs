@@ -2,6 +2,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::error::Result;
 use crate::state::AppState;
+use crate::telemetry::Metrics;
 
 /// The process is up.
 pub async fn healthz() -> HttpResponse {
@@ -14,8 +15,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
 }
 
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.encode())
+        .body(metrics.encode())
 }

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Tenant;
-use crate::catalog::{Dimension, Metric, MetricValue};
+use crate::metrics_catalog::{Dimension, Metric, MetricValue};
 use crate::error::{ApiError, ErrorCode, Result};
 use crate::query::request::{Filter, FilterOp, Query};
 use crate::query::response::Cell;
@@ -53,7 +53,7 @@ async fn top_values(
         offset: 0,
         use_rollups: true,
     };
-    let response = Executor { db: &state.db, tables: &state.tables, tenant: &tenant.id, now }.run(&query).await?;
+    let response = Executor { db: &state.db, tables: &state.tables, tenant: &tenant.id, now, metrics: &state.metrics }.run(&query).await?;
     state.metrics.observe_clickhouse(response.meta.table, &response.meta.clickhouse);
     let values: Vec<ValueEntry> = response
         .rows

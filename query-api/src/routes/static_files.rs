@@ -13,8 +13,11 @@ use crate::state::AppState;
 pub async fn serve(request: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse> {
     let path = request.path();
     let not_found = || ApiError::NotFound(format!("no route or file at {path}"));
-    if path.starts_with("/api/") || !(request.method() == Method::GET || request.method() == Method::HEAD) {
+    if path.starts_with("/api/") {
         return Err(not_found());
+    }
+    if !(request.method() == Method::GET || request.method() == Method::HEAD) {
+        return Err(ApiError::MethodNotAllowed { method: request.method().to_string(), allow: "GET, HEAD".to_owned() });
     }
     let relative = relative_path(path).ok_or_else(not_found)?;
     let mut file = state.static_dir.join(&relative);

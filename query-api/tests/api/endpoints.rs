@@ -74,12 +74,115 @@ async fn the_openapi_document_describes_every_route() {
 }
 
 #[actix_web::test]
+async fn the_openapi_document_states_the_names_limits_and_errors_the_server_enforces() {
+    let api = Api::loaded("openapi_enforced").await;
+    let document = json_of(&api, get("/api/v1/openapi.json", None)).await;
+    let schemas = &document["components"]["schemas"];
+    let names = |schema: &str| -> Vec<String> {
+        schemas[schema]["enum"].as_array().unwrap_or_else(|| panic!("{schema} enum")).iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names("MetricName"), adhouse_api::metrics_catalog::Metric::names());
+    assert_eq!(names("DimensionName"), adhouse_api::metrics_catalog::Dimension::names());
+    let zones = names("Timezone");
+    assert!(zones.iter().any(|zone| zone == "Australia/Lord_Howe") && zones.len() > 300, "{} zones", zones.len());
+    let request = &schemas["QueryRequest"]["properties"];
+    assert_eq!(request["limit"]["maximum"], json!(api.state.limits.max_rows));
+    assert_eq!(request["offset"]["maximum"], json!(1_000_000));
+    assert_eq!(schemas["TimeRange"]["oneOf"][0]["required"], json!(["preset"]));
+    assert_eq!(schemas["TimeRange"]["oneOf"][1]["required"], json!(["from", "to"]));
+    let codes = schemas["Problem"]["properties"]["code"]["enum"].as_array().unwrap();
+    assert!(codes.contains(&json!("beyond_retention")) && codes.contains(&json!("method_not_allowed")));
+    for (path, method, _) in adhouse_api::routes::routes() {
+        let responses = &document["paths"][path][method.as_str().to_ascii_lowercase()]["responses"];
+        for status in ["200", "405", "500"] {
+            assert!(responses.get(status).is_some(), "{method} {path} documents {status}");
+        }
+    }
+    for path in ["/api/v1/query"] {
+        for status in ["503", "504", "413", "400", "401"] {
+            assert!(document["paths"][path]["post"]["responses"].get(status).is_some(), "{path} documents {status}");
+        }
+    }
+    // What the document lists, the server takes; what it does not, the server refuses.
+    let all = names("MetricName");
+    let answer = api.query(&api.acme, &json!({ "metrics": all, "time_range": { "preset": "today" }, "timezone": zones[0] })).await;
+    assert_eq!(answer.totals.len(), all.len());
+    let (status, _) = api.post(&api.acme, &json!({ "metrics": ["requests"], "time_range": { "preset": "today" }, "limit": api.state.limits.max_rows + 1 })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[actix_web::test]
+async fn every_response_carries_security_headers_and_tenant_data_is_never_cached() {
+    let api = Api::loaded("security_headers").await;
+    let app = actix_web::test::init_service(adhouse_api::app(api.state.clone())).await;
+    let query = actix_web::test::TestRequest::post()
+        .uri("/api/v1/query")
+        .insert_header(("Authorization", format!("Bearer {}", api.acme)))
+        .set_json(json!({ "metrics": ["requests"], "time_range": { "preset": "today" } }));
+    for (what, request) in [
+        ("query", query),
+        ("sources", get("/api/v1/sources", Some(&api.acme))),
+        ("catalog", get("/api/v1/catalog", None)),
+        ("unknown api path", get("/api/v1/nothing", None)),
+        ("401", get("/api/v1/sources", None)),
+    ] {
+        let response = actix_web::test::call_service(&app, request.to_request()).await;
+        let header = |name: &str| response.headers().get(name).map(|value| value.to_str().unwrap().to_owned()).unwrap_or_default();
+        let csp = header("content-security-policy");
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{what}: {csp}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
+        assert_eq!(header("x-frame-options"), "DENY", "{what}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{what}");
+        assert_eq!(header("cache-control"), "no-store", "{what}");
+    }
+}
+
+#[actix_web::test]
+async fn metrics_are_served_by_the_metrics_listener_not_the_public_port() {
+    let api = Api::loaded("metrics_listener").await;
+    api.query(&api.acme, &json!({ "metrics": ["requests"], "time_range": { "preset": "today" } })).await;
+    let (status, _, _) = api.call(get("/metrics", None)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not on the public port");
+    let metrics = actix_web::test::init_service(adhouse_api::metrics_app(api.state.metrics.clone())).await;
+    let response = actix_web::test::call_service(&metrics, get("/metrics", None).to_request()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = String::from_utf8(actix_web::test::read_body(response).await.to_vec()).unwrap();
+    assert!(text.contains(r#"adhouse_api_http_requests_total{route="/api/v1/query",method="POST",status="200"} 1"#), "{text}");
+    assert!(text.contains("adhouse_api_unexpected_buckets_total 0"), "{text}");
+}
+
+/// The README's `curl` example (no `Content-Type`, as `curl -d` sends it)
+/// and its request body, exactly as written there.
+#[actix_web::test]
+async fn the_readme_query_examples_work_as_written() {
+    let api = Api::loaded("readme").await;
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = &readme[readme.find("## Query API").expect("a Query API section")..];
+    let curl = section.lines().skip_while(|line| !line.starts_with("curl ")).take(2).collect::<Vec<_>>().join("\n");
+    assert!(curl.contains("-H \"Authorization: Bearer $TOKEN\""), "{curl}");
+    assert!(!curl.to_ascii_lowercase().contains("content-type"), "the example sends no content type: {curl}");
+    let body = curl.split("-d '").nth(1).and_then(|rest| rest.split('\'').next()).expect("a -d '…' body");
+    let request = actix_web::test::TestRequest::post()
+        .uri("/api/v1/query")
+        .insert_header(("Authorization", format!("Bearer {}", api.acme)))
+        .set_payload(body.to_owned());
+    let (status, _, text) = api.call(request).await;
+    assert_eq!(status, StatusCode::OK, "{body} → {text}");
+    let example = section.split("### Request").nth(1).and_then(|rest| rest.split("```json").nth(1)).and_then(|rest| rest.split("```").next()).unwrap();
+    let (status, text) = api.post(&api.acme, &serde_json::from_str(example).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{example} → {text}");
+}
+
+#[actix_web::test]
 async fn health_readiness_and_metrics_answer() {
     let api = Api::loaded("health").await;
     assert_eq!(json_of(&api, get("/healthz", None)).await["status"], "ok");
     assert_eq!(json_of(&api, get("/readyz", None)).await["status"], "ready");
     api.query(&api.acme, &json!({ "metrics": ["requests"], "time_range": { "preset": "today" } })).await;
-    let (status, _, text) = api.call(get("/metrics", None)).await;
+    let metrics = actix_web::test::init_service(adhouse_api::metrics_app(api.state.metrics.clone())).await;
+    let response = actix_web::test::call_service(&metrics, get("/metrics", None).to_request()).await;
+    let status = response.status();
+    let text = String::from_utf8(actix_web::test::read_body(response).await.to_vec()).unwrap();
     assert_eq!(status, StatusCode::OK);
     assert!(text.contains(r#"adhouse_api_http_requests_total{route="/api/v1/query",method="POST",status="200"} 1"#), "{text}");
     assert!(text.contains("adhouse_api_clickhouse_rows_read_total{table=\"events_1d\"}"), "{text}");

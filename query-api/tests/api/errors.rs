@@ -96,3 +96,88 @@ async fn a_query_over_the_time_limit_is_a_timeout_under_readonly_settings() {
     let err = db.fetch_query::<u8>(write).await.expect_err("readonly refuses DDL");
     assert!(matches!(err, ApiError::ClickHouse(_)), "{err:?}");
 }
+
+/// The API's retention of raw events is 90 days here (the test database
+/// still holds older rows, which must not be used as if complete, nor
+/// replaced by zeros).
+async fn with_raw_retention_of_90_days(api: &mut Api) {
+    let mut settings = api.db.settings.clone();
+    settings.schema.events_ttl_days = 90;
+    api.state = actix_web::web::Data::new(adhouse_api::AppState::new(&settings));
+}
+
+#[actix_web::test]
+async fn a_comparison_older_than_raw_retention_that_no_rollup_answers_is_unavailable_not_zero() {
+    let mut api = Api::loaded("beyond_retention").await;
+    with_raw_retention_of_90_days(&mut api).await;
+    let range = json!({ "from": api.date(-5), "to": api.date(0) });
+    let cases = [
+        (json!({ "metrics": ["requests"], "dimensions": ["os"], "time_range": range, "compare": "previous_year" }), "acme"),
+        (json!({ "metrics": ["requests"], "filters": [{ "dimension": "source", "op": "eq", "value": "synthetic" }], "time_range": range, "compare": "previous_year" }), "acme"),
+        (json!({ "metrics": ["requests"], "dimensions": ["placement_id"], "time_range": range, "timezone": "Asia/Kolkata", "compare": "previous_year" }), "globex"),
+    ];
+    for (body, tenant) in cases {
+        let token = if tenant == "acme" { &api.acme } else { &api.globex };
+        let (status, text) = api.post(token, &body).await;
+        assert_eq!(status, StatusCode::OK, "{body} → {text}");
+        let full: Value = serde_json::from_str(&text).unwrap();
+        assert!(full["meta"].get("comparison_table").is_none(), "{body}: no table answered the comparison: {text}");
+        let unavailable = &full["comparison"]["unavailable"];
+        assert_eq!(unavailable["code"], "beyond_retention", "{body} → {text}");
+        assert_eq!(unavailable["setting"], "schema.events_ttl_days");
+        assert_eq!(unavailable["retention_days"], 90);
+        assert!(full["comparison"].get("totals").is_none() && full["comparison"].get("change").is_none(), "no numbers: {text}");
+        assert!(full["comparison"]["time_range"]["from"].as_str().is_some(), "the period it is about: {text}");
+        assert!(full["totals"]["requests"].as_i64().unwrap() > 0, "the main period is answered: {text}");
+        assert_eq!(full["meta"]["clickhouse"]["queries"], 2, "nothing is queried for the unavailable period: {text}");
+    }
+}
+
+#[actix_web::test]
+async fn a_main_period_older_than_raw_retention_that_no_rollup_answers_is_an_error_naming_the_retention() {
+    let mut api = Api::loaded("beyond_retention_main").await;
+    with_raw_retention_of_90_days(&mut api).await;
+    let year_ago = |days: i64| {
+        let date = api.date(days);
+        format!("{}{}", date[..4].parse::<i32>().unwrap() - 1, &date[4..])
+    };
+    let old = json!({ "from": year_ago(-5), "to": year_ago(0) });
+    let seconds = json!({ "from": format!("{}T00:00:07Z", year_ago(-5)), "to": format!("{}T00:00:00Z", year_ago(0)) });
+    for body in [
+        json!({ "metrics": ["requests"], "dimensions": ["os"], "time_range": old }),
+        json!({ "metrics": ["requests"], "time_range": seconds }),
+        json!({ "metrics": ["requests"], "dimensions": ["country"], "time_range": old, "use_rollups": false }),
+    ] {
+        let (status, problem) = problem(&api, &api.acme, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body} → {problem}");
+        assert_eq!(problem["code"], "beyond_retention", "{body} → {problem}");
+        assert_eq!(problem["field"], "time_range");
+        assert!(problem["detail"].as_str().unwrap().contains("schema.events_ttl_days"), "{problem}");
+    }
+    let answer = api.query(&api.acme, &json!({ "metrics": ["requests"], "dimensions": ["country"], "time_range": old })).await;
+    assert_eq!(answer.meta["table"], "events_1d", "a rollup that keeps the period answers it");
+}
+
+#[actix_web::test]
+async fn wrong_methods_and_options_get_405_with_allow_not_404() {
+    let api = Api::loaded("methods").await;
+    let app = actix_web::test::init_service(adhouse_api::app(api.state.clone())).await;
+    for (method, uri, allow) in [
+        ("TRACE", "/api/v1/catalog", "GET"),
+        ("PUT", "/api/v1/catalog", "GET"),
+        ("OPTIONS", "/api/v1/catalog", "GET"),
+        ("GET", "/api/v1/query", "POST"),
+        ("OPTIONS", "/api/v1/query", "POST"),
+        ("DELETE", "/api/v1/dimensions/country/values", "GET"),
+        ("POST", "/healthz", "GET"),
+        ("PUT", "/", "GET, HEAD"),
+        ("TRACE", "/reports/daily", "GET, HEAD"),
+    ] {
+        let request = TestRequest::default().method(method.parse().unwrap()).uri(uri).to_request();
+        let response = actix_web::test::call_service(&app, request).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+        assert_eq!(response.headers().get("allow").unwrap(), allow, "{method} {uri}");
+        let body: Value = serde_json::from_slice(&actix_web::test::read_body(response).await).unwrap();
+        assert_eq!(body["code"], "method_not_allowed", "{method} {uri}");
+    }
+}

@@ -11,3 +11,5 @@ mod endpoints;
 mod errors;
 mod hostile;
 mod matrix;
+mod schema;
+mod tokens;

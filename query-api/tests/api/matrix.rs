@@ -41,42 +41,75 @@ struct Case {
     comparison_table: Option<&'static str>,
 }
 
-fn bucket_sql(granularity: &str) -> &'static str {
-    match granularity {
-        "none" => "toUInt32(0)",
-        "minute" => "toUnixTimestamp(toStartOfMinute(toDateTime(ts)))",
-        "hour" => "toUnixTimestamp(toStartOfHour(toDateTime(ts), {tz:String}))",
-        "day" => "toUnixTimestamp(toStartOfDay(toDateTime(ts), {tz:String}))",
-        "week" => "toUnixTimestamp(toDateTime(toStartOfWeek(toDateTime(ts), 1, {tz:String}), {tz:String}))",
-        "month" => "toUnixTimestamp(toDateTime(toStartOfMonth(toDateTime(ts), {tz:String}), {tz:String}))",
-        "quarter" => "toUnixTimestamp(toDateTime(toStartOfQuarter(toDateTime(ts), {tz:String}), {tz:String}))",
-        "year" => "toUnixTimestamp(toDateTime(toStartOfYear(toDateTime(ts), {tz:String}), {tz:String}))",
-        other => panic!("{other}"),
-    }
+/// Where the buckets of `granularity` start in `timezone`, found by walking
+/// the time line minute by minute and cutting wherever the local calendar
+/// unit changes (and, for minutes and hours, wherever the UTC offset
+/// changes): written independently of the API's arithmetic.
+fn boundaries(granularity: &str, timezone: &str, from: i64, to: i64) -> Vec<u32> {
+    let tz = jiff::tz::TimeZone::get(timezone).unwrap();
+    let key = |t: i64| {
+        let instant = jiff::Timestamp::from_second(t).unwrap();
+        let local = tz.to_datetime(instant);
+        let offset = tz.to_offset(instant).seconds();
+        let date = local.date();
+        match granularity {
+            "minute" => (date, local.hour(), local.minute(), offset),
+            "hour" => (date, local.hour(), 0, offset),
+            "day" => (date, 0, 0, 0),
+            "week" => (date.checked_sub(jiff::Span::new().days(i64::from(date.weekday().to_monday_zero_offset()))).unwrap(), 0, 0, 0),
+            "month" => (date.first_of_month(), 0, 0, 0),
+            "quarter" => (jiff::civil::date(date.year(), (date.month() - 1) / 3 * 3 + 1, 1), 0, 0, 0),
+            "year" => (date.first_of_year(), 0, 0, 0),
+            other => panic!("{other}"),
+        }
+    };
+    // Offsets change on whole minutes, and midnights fall on quarter hours.
+    let (step, lookback_days) = match granularity {
+        "minute" | "hour" => (60, 1),
+        "day" => (900, 2),
+        "week" => (900, 8),
+        "month" => (900, 32),
+        _ => (900, 367),
+    };
+    let start = from - from.rem_euclid(step) - lookback_days * 86_400;
+    (start..to).step_by(step as usize).filter(|&t| key(t) != key(t - step)).map(|t| u32::try_from(t).unwrap()).collect()
 }
 
-/// `(bucket, group) → measures` and the totals, over whole local days `from..=to`.
-async fn oracle(api: &Api, case: &Case, from: &str, to_inclusive: &str, group: bool) -> (HashMap<(i64, Vec<String>), Vec<i64>>, Vec<i64>) {
+/// The oracle's period: whole local days (`from..=to`, parsed by
+/// ClickHouse), or instants `[from, to)`.
+#[derive(Debug, Clone, Copy)]
+pub enum Period<'a> {
+    Days(&'a str, &'a str),
+    Instants(i64, i64),
+}
+
+/// `(bucket, group) → measures` and the totals, over `period`.
+async fn oracle(api: &Api, case: &Case, period: Period<'_>, group: bool) -> (HashMap<(i64, Vec<String>), Vec<i64>>, Vec<i64>) {
     let dims = case.dimensions.iter().map(|d| format!("toString({d})")).collect::<Vec<_>>().join(", ");
     let dims = if group && !dims.is_empty() { format!("[{dims}]") } else { "emptyArrayString()".to_owned() };
-    let bucket = if group { bucket_sql(case.granularity) } else { "toUInt32(0)" };
+    let bucket = if group && case.granularity != "none" { "{b:Array(UInt32)}[arrayCount(x -> x <= toUnixTimestamp(ts), {b:Array(UInt32)})]" } else { "toUInt32(0)" };
+    let (range_sql, from, to) = match period {
+        Period::Days(from, to) => (
+            "ts >= toDateTime({from:String}, {tz:String}) AND ts < toDateTime({to:String}, {tz:String}) + INTERVAL 1 DAY",
+            format!("{from} 00:00:00"),
+            format!("{to} 00:00:00"),
+        ),
+        Period::Instants(from, to) => ("ts >= toDateTime(toUInt32({from:String})) AND ts < toDateTime(toUInt32({to:String}))", from.to_string(), to.to_string()),
+    };
+    let (scan_from, scan_to) = match period {
+        Period::Days(from, to) => (day_epoch(from) - 86_400, day_epoch(to) + 2 * 86_400),
+        Period::Instants(from, to) => (from, to),
+    };
     let sql = format!(
         "SELECT {bucket} AS t, {dims} AS g, {RAW_MEASURES} AS v FROM events \
-         WHERE tenant = {{tenant:String}} AND ts >= toDateTime({{from:String}}, {{tz:String}}) \
-         AND ts < toDateTime({{to:String}}, {{tz:String}}) + INTERVAL 1 DAY {} GROUP BY t, g",
+         WHERE tenant = {{tenant:String}} AND {range_sql} {} GROUP BY t, g",
         case.filter_sql
     );
-    let rows: Vec<OracleRow> = api
-        .db
-        .client
-        .query(&sql)
-        .param("tenant", case.tenant)
-        .param("tz", case.timezone)
-        .param("from", format!("{from} 00:00:00"))
-        .param("to", format!("{to_inclusive} 00:00:00"))
-        .fetch_all()
-        .await
-        .unwrap_or_else(|err| panic!("{sql}: {err}"));
+    let mut query = api.db.client.query(&sql).param("tenant", case.tenant).param("tz", case.timezone).param("from", from).param("to", to);
+    if bucket.contains("{b:") {
+        query = query.param("b", boundaries(case.granularity, case.timezone, scan_from, scan_to));
+    }
+    let rows: Vec<OracleRow> = query.fetch_all().await.unwrap_or_else(|err| panic!("{sql}: {err}"));
     let totals = if group { Vec::new() } else { rows.first().map_or(vec![0; BASE.len()], |row| row.v.clone()) };
     (rows.into_iter().map(|row| ((i64::from(row.t), row.g), row.v)).collect(), totals)
 }
@@ -135,6 +168,11 @@ fn check_totals(totals: &std::collections::BTreeMap<String, Box<serde_json::valu
     }
 }
 
+/// UTC midnight of `YYYY-MM-DD`, for the extent of a boundary walk.
+fn day_epoch(date: &str) -> i64 {
+    format!("{date}T00:00:00Z").parse::<jiff::Timestamp>().unwrap().as_second()
+}
+
 fn year_back(date: &str) -> String {
     let year: i32 = date[..4].parse().unwrap();
     format!("{}{}", year - 1, &date[4..])
@@ -162,8 +200,8 @@ async fn run(api: &Api, case: Case) {
     assert_eq!(answer.meta["comparison_table"].as_str(), case.comparison_table, "{what}: comparison table");
     let columns: Vec<String> = answer.columns.iter().map(|c| c.name.clone()).collect();
 
-    let (rows, _) = oracle(api, &case, &from, &to, true).await;
-    let (_, totals) = oracle(api, &case, &from, &to, false).await;
+    let (rows, _) = oracle(api, &case, Period::Days(&from, &to), true).await;
+    let (_, totals) = oracle(api, &case, Period::Days(&from, &to), false).await;
     assert!(!rows.is_empty(), "{what}: the case has data");
     check_rows(&case, &columns, &answer.rows, &rows, &what);
     check_totals(&answer.totals, &totals, &what);
@@ -178,8 +216,8 @@ async fn run(api: &Api, case: Case) {
     };
     match (comparison, &answer.comparison) {
         (Some((from, to)), Some(compared)) => {
-            let (rows, _) = oracle(api, &case, &from, &to, true).await;
-            let (_, totals) = oracle(api, &case, &from, &to, false).await;
+            let (rows, _) = oracle(api, &case, Period::Days(&from, &to), true).await;
+            let (_, totals) = oracle(api, &case, Period::Days(&from, &to), false).await;
             check_rows(&case, &columns, &compared.rows, &rows, &format!("{what} (comparison)"));
             check_totals(&compared.totals, &totals, &format!("{what} (comparison)"));
             assert!(compared.time_range["from"].as_str().unwrap().starts_with(&from), "{what}: {}", compared.time_range);
@@ -271,6 +309,95 @@ async fn every_granularity_timezone_and_comparison_matches_raw_events_exactly() 
     }
 }
 
+/// Half- and quarter-hour zones, for every granularity: Lord Howe Island
+/// (+11:00 in its summer, +10:30 otherwise, a half-hour DST shift),
+/// Kathmandu (+05:45) and Eucla (+08:45).
+#[actix_web::test]
+async fn half_and_quarter_hour_timezones_match_raw_events_exactly_for_every_granularity() {
+    let api = Api::loaded("odd_zones").await;
+    let mut cases = Vec::new();
+    for timezone in ["Asia/Kathmandu", "Australia/Eucla"] {
+        cases.extend([
+            Case { days: (-1, -1), table: "events_1m", ..case("acme", "minute", timezone, &[]) },
+            Case { table: "events_1m", ..case("globex", "hour", timezone, &["country"]) },
+            Case { table: "events_1m", compare: "previous_period", comparison_table: Some("events_1m"), ..case("acme", "day", timezone, &[]) },
+            Case { days: (-20, 0), table: "events_1m", ..case("globex", "week", timezone, &[]) },
+            Case { days: (-40, 0), table: "events", ..case("acme", "month", timezone, &[]) },
+            Case { days: (-200, 0), table: "events", ..case("globex", "quarter", timezone, &[]) },
+            Case { days: (-400, 0), table: "events", ..case("acme", "year", timezone, &[]) },
+            Case { days: (-5, 0), table: "events_1m", compare: "previous_period", comparison_table: Some("events_1m"), ..case("globex", "none", timezone, &["device_type"]) },
+        ]);
+    }
+    let lord_howe = "Australia/Lord_Howe";
+    cases.extend([
+        Case { days: (-1, -1), table: "events_1m", ..case("acme", "minute", lord_howe, &[]) },
+        Case { table: "events_1h", compare: "previous_year", comparison_table: Some("events_1h"), ..case("globex", "hour", lord_howe, &[]) },
+        Case { table: "events_1h", ..case("acme", "day", lord_howe, &["placement_id"]) },
+        Case { days: (-20, 0), table: "events_1h", ..case("globex", "week", lord_howe, &[]) },
+        Case { days: (-40, 0), table: "events_1h", ..case("acme", "month", lord_howe, &[]) },
+        Case { days: (-200, 0), table: "events", ..case("globex", "quarter", lord_howe, &[]) },
+        Case { days: (-400, 0), table: "events_1h", ..case("acme", "year", lord_howe, &[]) },
+        Case { days: (-5, 0), table: "events_1h", compare: "previous_year", comparison_table: Some("events_1h"), ..case("globex", "none", lord_howe, &["country"]) },
+    ]);
+    for case in cases {
+        run(&api, case).await;
+    }
+}
+
+/// The issue's request: an hourly series over Lord Howe Island's change
+/// from +10:30 to +11:00, compared with the year before (its change then
+/// fell on the last day). Every hour with data is in the answer, exactly.
+#[actix_web::test]
+async fn an_hourly_series_across_the_lord_howe_half_hour_dst_shift_keeps_every_row() {
+    let api = Api::loaded("lord_howe_dst").await;
+    let tz = jiff::tz::TimeZone::get("Australia/Lord_Howe").unwrap();
+    // The latest change to summer time at least a week ago, and its local date.
+    let week_ago = jiff::Timestamp::from_second(api.today.unix_timestamp() - 7 * 86_400).unwrap();
+    let change = tz
+        .preceding(week_ago)
+        .find(|transition| transition.offset().seconds() == 11 * 3_600 && tz.to_offset(transition.timestamp() - jiff::SignedDuration::from_secs(1)).seconds() == 37_800)
+        .expect("Lord Howe changes to +11:00 every October");
+    let change_date = tz.to_datetime(change.timestamp()).date();
+    let today = jiff::civil::date(api.today.year() as i16, api.today.month() as i8, api.today.day() as i8);
+    let day = change_date.since(today).unwrap().get_days() as i64;
+    api.insert_events(21, day - 2, 5, 40_000).await;
+    api.insert_events(22, day - 2 - 365, 6, 40_000).await;
+    run(
+        &api,
+        Case {
+            days: (day - 1, day + 1),
+            compare: "previous_year",
+            table: "events",
+            comparison_table: Some("events"),
+            ..case("acme", "hour", "Australia/Lord_Howe", &[])
+        },
+    )
+    .await;
+}
+
+/// Timestamps with an offset, or without one in the request's timezone,
+/// are instants: the answer is that hour, not the whole day.
+#[actix_web::test]
+async fn timestamps_with_an_offset_or_without_one_answer_exactly_that_hour() {
+    let api = Api::loaded("instants").await;
+    let date = api.date(-1);
+    let start = day_epoch(&date);
+    for (timezone, from, to, hour) in [
+        ("Asia/Kolkata", format!("{date}T05:30:00+05:30"), format!("{date}T06:30:00+05:30"), start),
+        ("Asia/Kolkata", format!("{date}T05:30:00"), format!("{date}T06:30:00"), start),
+        ("Asia/Tokyo", format!("{date}T18:00:00+09:00"), format!("{date}T19:00:00+09:00"), start + 9 * 3_600),
+        ("UTC", format!("{date}T07:00:00Z"), format!("{date}T08:00:00Z"), start + 7 * 3_600),
+    ] {
+        let body = json!({ "metrics": BASE, "time_range": { "from": from, "to": to }, "timezone": timezone });
+        let answer = api.query(&api.acme, &body).await;
+        let case = Case { timezone, ..case("acme", "none", timezone, &[]) };
+        let (_, totals) = oracle(&api, &case, Period::Instants(hour, hour + 3_600), false).await;
+        assert!(totals[0] > 0, "{from}: the hour has data");
+        check_totals(&answer.totals, &totals, &format!("{timezone} {from}..{to}"));
+        assert_eq!(answer.meta["time_range"]["to"].as_str().unwrap(), crate::support::zone(timezone).format(hour + 3_600));
+    }
+}
+
 #[actix_web::test]
 async fn groups_are_ranked_by_the_requested_order_and_limited() {
     let api = Api::loaded("ranking").await;
@@ -306,4 +433,25 @@ async fn a_series_by_dimension_is_dense_for_every_ranked_group() {
     let zeros = answer.rows.iter().filter(|row| row[2].get() == "0").count();
     assert!(zeros >= 2 * 4, "days before the data are present as zeros: {zeros}");
     assert!(answer.rows[0][0].get().contains("T00:00:00+09:00"), "{}", answer.rows[0][0].get());
+}
+
+/// Buckets, retention and comparisons are all decided before any query:
+/// the statements per request stay as few as before, whatever the zone.
+#[actix_web::test]
+async fn the_clickhouse_statements_per_request_stay_fixed_in_every_zone() {
+    let api = Api::loaded("statements").await;
+    let range = json!({ "from": api.date(-2), "to": api.date(0) });
+    for timezone in ["UTC", "Australia/Lord_Howe", "Asia/Kathmandu"] {
+        for (body, statements) in [
+            (json!({ "metrics": ["requests"], "time_range": range }), 2),
+            (json!({ "metrics": ["requests"], "time_range": range, "granularity": "hour" }), 2),
+            (json!({ "metrics": ["requests"], "dimensions": ["country"], "time_range": range }), 2),
+            (json!({ "metrics": ["requests"], "dimensions": ["country"], "time_range": range, "granularity": "day", "compare": "previous_period" }), 5),
+        ] {
+            let mut body = body;
+            body["timezone"] = json!(timezone);
+            let answer = api.query(&api.acme, &body).await;
+            assert_eq!(answer.meta["clickhouse"]["queries"], json!(statements), "{body}");
+        }
+    }
 }

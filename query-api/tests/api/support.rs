@@ -93,6 +93,14 @@ impl Api {
         serde_json::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}"))
     }
 
+    /// `count` more synthetic events over `days` UTC days from today plus `from_day`.
+    pub async fn insert_events(&self, seed: u64, from_day: i64, days: i64, count: usize) {
+        let events = synthetic_events(seed, self.today + Duration::days(from_day), days, count, 5_000);
+        for chunk in events.chunks(30_000) {
+            self.db.insert(chunk, None).await;
+        }
+    }
+
     /// `YYYY-MM-DD` of today plus `days`.
     pub fn date(&self, days: i64) -> String {
         let date = (self.today + Duration::days(days)).date();
