@@ -33,6 +33,23 @@ impl Vault {
         Ok(Self { current: current.to_owned(), keys })
     }
 
+    /// From the `platforms.vault_keys` setting: `id:base64(32 bytes)`,
+    /// comma-separated, the first sealing.
+    pub fn from_setting(keys: &str) -> Result<Self> {
+        let mut parsed = BTreeMap::new();
+        let mut current = None;
+        for entry in keys.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (id, key) = entry
+                .split_once(':')
+                .ok_or_else(|| Error::Vault("platforms.vault_keys: each key is id:base64".into()))?;
+            let bytes = STANDARD.decode(key).map_err(|_| Error::Vault(format!("platforms.vault_keys: key {id:?} is not base64")))?;
+            current.get_or_insert_with(|| id.to_owned());
+            parsed.insert(id.to_owned(), bytes);
+        }
+        let current = current.ok_or_else(|| Error::Vault("platforms.vault_keys is empty; set it to id:base64-of-32-random-bytes".into()))?;
+        Self::new(&current, &parsed)
+    }
+
     /// `key id "." base64(nonce ‖ ciphertext ‖ tag)`. `context` (tenant,
     /// platform, account) is authenticated too: a sealed value copied to
     /// another account's row does not open.

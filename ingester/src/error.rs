@@ -27,6 +27,8 @@ pub enum Error {
     Unreadable { bucket: String, key: String, reason: Unreadable },
     #[error("SQS {operation} on {queue}: {message}")]
     Queue { queue: String, operation: &'static str, message: String, fatal: bool },
+    #[error(transparent)]
+    Platform(#[from] adhouse_connectors::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -38,6 +40,12 @@ impl Error {
             Self::Unreadable { .. } => ErrorKind::BadInput,
             Self::Queue { fatal: true, .. } => ErrorKind::Fatal,
             Self::Queue { fatal: false, .. } => ErrorKind::Retryable,
+            Self::Platform(err) => match err.kind() {
+                adhouse_connectors::ErrorKind::Retry => ErrorKind::Retryable,
+                // Relink is handled where it happens; a request the platform
+                // never accepts is bad input.
+                _ => ErrorKind::BadInput,
+            },
         }
     }
 }

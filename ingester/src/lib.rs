@@ -15,4 +15,5 @@ pub mod queue;
 pub mod metrics;
 pub mod s3_event;
 pub mod store;
+pub mod sync;
 

@@ -13,6 +13,17 @@ pub struct OutcomeLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabel {
+    pub platform: &'static str,
+    pub outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PlatformLabel {
+    pub platform: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLabel {
     pub source: String,
 }
@@ -30,6 +41,10 @@ pub struct Metrics {
     pub insert_seconds: Histogram,
     /// Time from the S3 event to the object's rows being committed.
     pub freshness_seconds: Histogram,
+    /// Platform sync jobs by platform and outcome (done, skipped, needs_relink, stopped, error).
+    pub sync_jobs: Family<JobLabel, Counter>,
+    /// Daily rows fetched from each platform and stored.
+    pub platform_rows: Family<PlatformLabel, Counter>,
     registry: Registry,
 }
 
@@ -45,6 +60,8 @@ impl Metrics {
             bytes: Family::default(),
             insert_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             freshness_seconds: Histogram::new(exponential_buckets(0.1, 2.0, 14)),
+            sync_jobs: Family::default(),
+            platform_rows: Family::default(),
             registry: Registry::with_prefix("adhouse_ingester"),
         };
         let r = &mut metrics.registry;
@@ -57,11 +74,21 @@ impl Metrics {
         r.register("bytes", "Decompressed bytes parsed", metrics.bytes.clone());
         r.register("insert_seconds", "Latency of one chunk insert into ClickHouse", metrics.insert_seconds.clone());
         r.register("freshness_seconds", "S3 event time to rows committed", metrics.freshness_seconds.clone());
+        r.register("sync_jobs", "Platform sync jobs handled, by platform and outcome", metrics.sync_jobs.clone());
+        r.register("platform_rows", "Daily platform rows fetched and stored", metrics.platform_rows.clone());
         metrics
     }
 
     pub fn object(&self, outcome: &'static str) {
         self.objects.get_or_create(&OutcomeLabel { outcome }).inc();
+    }
+
+    pub fn sync_job(&self, platform: &'static str, outcome: &'static str) {
+        self.sync_jobs.get_or_create(&JobLabel { platform, outcome }).inc();
+    }
+
+    pub fn platform_rows(&self, platform: &'static str, rows: u64) {
+        self.platform_rows.get_or_create(&PlatformLabel { platform }).inc_by(rows);
     }
 
     /// The text exposition format.

@@ -1,0 +1,210 @@
+//! Platform sync jobs: fetch a linked account's daily rows for a range of
+//! its days, at every level, and store them with checkpoints. One job shape
+//! serves the backfill on link and the daily re-sync (see [`SyncJob`]).
+//! Why it is exact whatever dies or repeats: connectors' storage keeps the
+//! latest fetch of a day (ReplacingMergeTree), and a day is checkpointed only
+//! after its rows are stored (`ingester/DESIGN.md`, "Platform sync").
+
+mod handler;
+mod job;
+mod windows;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use adhouse_connectors::store::{AccountStatus, LinkedAccount, Store};
+use adhouse_connectors::vault::Vault;
+use adhouse_connectors::{Credentials, DateRange, ErrorKind, Level, Platform, PlatformId};
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+pub use self::handler::SyncHandler;
+pub use self::job::SyncJob;
+use crate::error::Error;
+use crate::metrics::Metrics;
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Every day due is stored; `rows` fetched in `calls` platform requests.
+    Done { rows: u64, calls: u64 },
+    /// The account is not (or no longer) active: nothing to do.
+    Skipped(&'static str),
+    /// The grant is revoked or expired: the account is marked `needs_relink`.
+    NeedsRelink(String),
+    /// Stopped between windows (shutdown, or the message was lost); the
+    /// checkpoints say where the next attempt resumes.
+    Stopped,
+}
+
+impl JobOutcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Done { .. } => "done",
+            Self::Skipped(_) => "skipped",
+            Self::NeedsRelink(_) => "needs_relink",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
+pub struct Syncer {
+    store: Store,
+    vault: Arc<Vault>,
+    platforms: BTreeMap<PlatformId, Arc<dyn Platform>>,
+    levels: Vec<Level>,
+    metrics: Arc<Metrics>,
+}
+
+impl Syncer {
+    pub fn new(
+        store: Store,
+        vault: Arc<Vault>,
+        platforms: BTreeMap<PlatformId, Arc<dyn Platform>>,
+        levels: Vec<Level>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self { store, vault, platforms, levels, metrics }
+    }
+
+    /// Runs `job`. An `Err` is retryable (ClickHouse or the platform
+    /// unavailable, throttled past the HTTP layer's retries) or bad input
+    /// (a request the platform will never answer).
+    pub async fn run(&self, job: &SyncJob, stop: &CancellationToken) -> Result<JobOutcome, Error> {
+        let outcome = self.run_inner(job, stop).await;
+        let label = outcome.as_ref().map_or("error", JobOutcome::label);
+        self.metrics.sync_job(job.platform.as_str(), label);
+        match &outcome {
+            Ok(outcome) => tracing::info!(tenant = %job.tenant, platform = %job.platform, account = %job.account_id, outcome = label, "sync job handled: {outcome:?}"),
+            Err(err) => tracing::warn!(tenant = %job.tenant, platform = %job.platform, account = %job.account_id, "sync job failed: {err}"),
+        }
+        outcome
+    }
+
+    async fn run_inner(&self, job: &SyncJob, stop: &CancellationToken) -> Result<JobOutcome, Error> {
+        let platform_name = job.platform.as_str();
+        let Some(mut account) = self.store.account(&job.tenant, platform_name, &job.account_id).await? else {
+            return Ok(JobOutcome::Skipped("not linked"));
+        };
+        if account.status != AccountStatus::Active {
+            return Ok(JobOutcome::Skipped("not active"));
+        }
+        let Some(platform) = self.platforms.get(&job.platform).cloned() else {
+            return Ok(JobOutcome::Skipped("platform not enabled"));
+        };
+        let result = self.sync_account(platform.as_ref(), &account, job, stop).await;
+        match result {
+            Ok(outcome) => {
+                if let JobOutcome::Done { .. } = outcome {
+                    account.last_sync_at = Some(OffsetDateTime::now_utc());
+                    account.last_error.clear();
+                    self.store.put_account(&mut account).await?;
+                }
+                Ok(outcome)
+            }
+            Err(err) if err.kind() == ErrorKind::Relink => {
+                // Only this account stops syncing; the user sees why and a re-link button.
+                account.status = AccountStatus::NeedsRelink;
+                account.status_detail = err.to_string();
+                account.last_error = err.to_string();
+                self.store.put_account(&mut account).await?;
+                tracing::warn!(tenant = %job.tenant, platform = platform_name, account = %job.account_id, "needs relink: {err}");
+                Ok(JobOutcome::NeedsRelink(err.to_string()))
+            }
+            Err(err) => {
+                account.last_error = err.to_string();
+                self.store.put_account(&mut account).await?;
+                Err(err.into())
+            }
+        }
+    }
+
+    async fn sync_account(
+        &self,
+        platform: &dyn Platform,
+        account: &LinkedAccount,
+        job: &SyncJob,
+        stop: &CancellationToken,
+    ) -> Result<JobOutcome, adhouse_connectors::Error> {
+        let mut credentials = self.current_credentials(platform, account).await?;
+        let target = account.account();
+        let range = job.range_within(platform.lookback_days(), OffsetDateTime::now_utc().date());
+        let (mut rows, mut calls) = (0, 0);
+        for level in &self.levels {
+            let Some(range) = range else { break };
+            let done = self.store.synced_days(account, *level, range).await?;
+            for window in windows::due(range, job.refetch_from, &done, platform.window_days()) {
+                if stop.is_cancelled() {
+                    return Ok(JobOutcome::Stopped);
+                }
+                credentials = self.refreshed(platform, account, credentials).await?;
+                let (stored, requests) = self.fetch_and_store(platform, &credentials, account, &target, *level, window).await?;
+                rows += stored;
+                calls += requests;
+            }
+        }
+        Ok(JobOutcome::Done { rows, calls })
+    }
+
+    /// Fetches `window` and stores it, halving it as often as the platform
+    /// says it asks for too much. Returns (rows, requests).
+    fn fetch_and_store<'a>(
+        &'a self,
+        platform: &'a dyn Platform,
+        credentials: &'a Credentials,
+        account: &'a LinkedAccount,
+        target: &'a adhouse_connectors::Account,
+        level: Level,
+        window: DateRange,
+    ) -> adhouse_connectors::platform::BoxFuture<'a, Result<(u64, u64), adhouse_connectors::Error>> {
+        Box::pin(async move {
+            let fetched_at = OffsetDateTime::now_utc();
+            match platform.fetch_daily(credentials, target, level, window).await {
+                Ok(rows) => {
+                    // Rows first, then the checkpoint: a crash between the two
+                    // re-fetches the window, whose newer version replaces.
+                    self.store.put_daily(account, &rows, fetched_at).await?;
+                    self.store.mark_synced(account, level, window, &rows, fetched_at).await?;
+                    self.metrics.platform_rows(platform.id().as_str(), rows.len() as u64);
+                    Ok((rows.len() as u64, 1))
+                }
+                Err(err) if err.kind() == ErrorKind::Split => match window.halves() {
+                    Some((first, second)) => {
+                        tracing::info!(platform = %platform.id(), account = %account.account_id, days = window.days(), "the platform asks for less: halving the window");
+                        let (a, calls_a) = self.fetch_and_store(platform, credentials, account, target, level, first).await?;
+                        let (b, calls_b) = self.fetch_and_store(platform, credentials, account, target, level, second).await?;
+                        Ok((a + b, calls_a + calls_b + 1))
+                    }
+                    None => Err(err),
+                },
+                Err(err) => Err(err),
+            }
+        })
+    }
+
+    async fn current_credentials(&self, platform: &dyn Platform, account: &LinkedAccount) -> Result<Credentials, adhouse_connectors::Error> {
+        let credentials = self.store.credentials(&self.vault, account).await?.ok_or_else(|| adhouse_connectors::Error::Platform {
+            platform: platform.id(),
+            status: 0,
+            code: "no_credentials".into(),
+            message: "no stored grant for the account; link it again".into(),
+            kind: ErrorKind::Relink,
+            retry_after: None,
+        })?;
+        self.refreshed(platform, account, credentials).await
+    }
+
+    /// `credentials`, refreshed and stored again when the access token
+    /// expires within five minutes.
+    async fn refreshed(&self, platform: &dyn Platform, account: &LinkedAccount, credentials: Credentials) -> Result<Credentials, adhouse_connectors::Error> {
+        let soon = OffsetDateTime::now_utc().unix_timestamp() + 300;
+        if credentials.expires_at == 0 || credentials.expires_at > soon {
+            return Ok(credentials);
+        }
+        let fresh = platform.refresh(&credentials).await?;
+        if fresh != credentials {
+            self.store.put_credentials(&self.vault, account, &fresh).await?;
+        }
+        Ok(fresh)
+    }
+}
