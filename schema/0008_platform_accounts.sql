@@ -91,3 +91,34 @@ ENGINE = ${replicated}ReplacingMergeTree(fetched_at)
 PARTITION BY toYYYYMM(date)
 ORDER BY (tenant, platform, account_id, level, date)
 COMMENT 'Days each account and level has been synced (read with FINAL)';
+
+-- OAuth grants between the platform's callback and the user's choice of
+-- accounts: the sealed credentials and the accounts the grant can see, bound
+-- to the tenant and the API token that started the flow. Kept one day.
+CREATE TABLE IF NOT EXISTS ${db}.platform_grants${local} ${on_cluster}
+(
+    grant_id        String                  COMMENT 'Random id the dashboard uses to list and link the grant''s accounts',
+    tenant          LowCardinality(String)  COMMENT 'Tenant that started the flow',
+    platform        LowCardinality(String)  COMMENT 'meta, google, ...',
+    requested_by    String                  COMMENT 'Hash of the API token that started the flow',
+    sealed          String                  COMMENT 'The grant''s credentials, sealed like platform_credentials.sealed (context: the grant id)',
+    accounts        String                  COMMENT 'JSON list of the accounts the grant can see (ids, names, currencies, timezones)',
+    created_at      DateTime64(3, 'UTC')    COMMENT 'When the platform called back'
+)
+-- distributed by: cityHash64(grant_id)
+ENGINE = ${replicated}ReplacingMergeTree(created_at)
+ORDER BY grant_id
+TTL toDateTime(created_at) + toIntervalDay(1)
+COMMENT 'Pending OAuth grants awaiting the user''s choice of accounts (do not grant to analysts)';
+
+-- Nonces of OAuth states already used: a state is accepted once.
+CREATE TABLE IF NOT EXISTS ${db}.oauth_used_states${local} ${on_cluster}
+(
+    nonce           String                  COMMENT 'The nonce of a state that completed a callback',
+    used_at         DateTime64(3, 'UTC')    COMMENT 'When it was used'
+)
+-- distributed by: cityHash64(nonce)
+ENGINE = ${replicated}ReplacingMergeTree(used_at)
+ORDER BY nonce
+TTL toDateTime(used_at) + toIntervalDay(1)
+COMMENT 'OAuth state nonces already used (states expire after 10 minutes, so a day is plenty)';

