@@ -103,6 +103,7 @@ def up(layout: Layout, fresh: bool) -> None:
             # The same, as adhouse's own configuration keys.
             "ADHOUSE__CLICKHOUSE__URL": layout.clickhouse_url,
             "ADHOUSE__INGEST__QUEUE_URL": provisioned.queue_url,
+            "ADHOUSE__PLATFORMS__SYNC_QUEUE_URL": provisioned.sync_queue_url,
             **_platform_settings(layout.platforms_url),
         },
     )

@@ -18,6 +18,8 @@ from .layout import (
     QUEUE,
     QUEUE_VISIBILITY_TIMEOUT_SECS,
     REGION,
+    SYNC_DEAD_LETTER_QUEUE,
+    SYNC_QUEUE,
 )
 
 _OBJECT_CREATED = "s3:ObjectCreated:*"
@@ -28,6 +30,7 @@ class Provisioned:
     bucket: str
     queue_url: str
     dead_letter_queue_url: str
+    sync_queue_url: str
 
 
 def clients(endpoint_url: str):
@@ -44,8 +47,26 @@ def provision(endpoint_url: str) -> Provisioned:
     if BUCKET not in {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}:
         s3.create_bucket(Bucket=BUCKET)
 
-    dead_letter_url = sqs.create_queue(QueueName=DEAD_LETTER_QUEUE)["QueueUrl"]
-    queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
+    queue_url, dead_letter_url = _queue_with_dead_letters(sqs, QUEUE, DEAD_LETTER_QUEUE)
+    sync_queue_url, _ = _queue_with_dead_letters(sqs, SYNC_QUEUE, SYNC_DEAD_LETTER_QUEUE)
+
+    queue_arn = _queue_arn(sqs, queue_url)
+    configuration = s3.get_bucket_notification_configuration(Bucket=BUCKET)
+    already = any(
+        entry["QueueArn"] == queue_arn and _OBJECT_CREATED in entry["Events"]
+        for entry in configuration.get("QueueConfigurations", [])
+    )
+    if not already:
+        s3.put_bucket_notification_configuration(
+            Bucket=BUCKET,
+            NotificationConfiguration={"QueueConfigurations": [{"QueueArn": queue_arn, "Events": [_OBJECT_CREATED]}]},
+        )
+    return Provisioned(BUCKET, queue_url, dead_letter_url, sync_queue_url)
+
+
+def _queue_with_dead_letters(sqs, name: str, dead_letter_name: str) -> tuple[str, str]:
+    dead_letter_url = sqs.create_queue(QueueName=dead_letter_name)["QueueUrl"]
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
     # Attributes are set apart from creation: creating an existing queue with
     # different attributes fails, setting them converges.
     sqs.set_queue_attributes(
@@ -60,19 +81,7 @@ def provision(endpoint_url: str) -> Provisioned:
             ),
         },
     )
-
-    queue_arn = _queue_arn(sqs, queue_url)
-    configuration = s3.get_bucket_notification_configuration(Bucket=BUCKET)
-    already = any(
-        entry["QueueArn"] == queue_arn and _OBJECT_CREATED in entry["Events"]
-        for entry in configuration.get("QueueConfigurations", [])
-    )
-    if not already:
-        s3.put_bucket_notification_configuration(
-            Bucket=BUCKET,
-            NotificationConfiguration={"QueueConfigurations": [{"QueueArn": queue_arn, "Events": [_OBJECT_CREATED]}]},
-        )
-    return Provisioned(BUCKET, queue_url, dead_letter_url)
+    return queue_url, dead_letter_url
 
 
 def _queue_arn(sqs, queue_url: str) -> str:

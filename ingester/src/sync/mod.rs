@@ -7,11 +7,14 @@
 
 mod handler;
 mod job;
+pub mod schedule;
 mod windows;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
+use adhouse_connectors::http::{Http, Pacer};
 use adhouse_connectors::store::{AccountStatus, LinkedAccount, Store};
 use adhouse_connectors::vault::Vault;
 use adhouse_connectors::{Credentials, DateRange, ErrorKind, Level, Platform, PlatformId};
@@ -20,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use self::handler::SyncHandler;
 pub use self::job::SyncJob;
+use adhouse_core::Settings;
+
 use crate::error::Error;
 use crate::metrics::Metrics;
 
@@ -65,6 +70,24 @@ impl Syncer {
         metrics: Arc<Metrics>,
     ) -> Self {
         Self { store, vault, platforms, levels, metrics }
+    }
+
+    /// The enabled platforms of `settings` on one paced HTTP layer, every
+    /// level; `None` when no platform is enabled.
+    pub fn from_settings(settings: &Settings, metrics: Arc<Metrics>) -> Result<Option<Self>, adhouse_connectors::Error> {
+        let timeout = Duration::from_secs(u64::from(settings.platforms.request_timeout_secs));
+        let http = Http::new(timeout, 5, Pacer::default());
+        let platforms = adhouse_connectors::registry(&settings.platforms, &http);
+        if platforms.is_empty() {
+            return Ok(None);
+        }
+        let vault = Vault::from_setting(settings.platforms.vault_keys.expose())?;
+        let store = Store::new(adhouse_core::clickhouse::client(&settings.clickhouse));
+        Ok(Some(Self::new(store, Arc::new(vault), platforms, Level::ALL.to_vec(), metrics)))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Runs `job`. An `Err` is retryable (ClickHouse or the platform
