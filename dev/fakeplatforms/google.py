@@ -643,6 +643,9 @@ def _controls(request: Request, name: str) -> Response:
     q = request.query
     if name == "oracle" and request.method == "GET":
         return _oracle(q)
+    if name == "calls" and request.method == "GET":
+        with STATE.lock:
+            return Response.json(200, {"calls": dict(STATE.calls)})
     if request.method != "POST":
         return Response.json(405, {"error": f"{name} wants POST"})
     with STATE.lock:
@@ -684,9 +687,6 @@ def _controls(request: Request, name: str) -> Response:
             for attr in ("codes", "grants", "access", "restatements", "throttles", "batch_rows", "calls"):
                 setattr(STATE, attr, getattr(fresh, attr))
             return Response.json(200, {"reset": True})
-    if name == "calls":
-        with STATE.lock:
-            return Response.json(200, {"calls": dict(STATE.calls)})
     return Response.json(404, {"error": f"no control {name}"})
 
 

@@ -206,11 +206,13 @@ def test_error_bodies_for_tokens_quota_dates_and_queries(fake):
     no_dev = requests.get(f"{fake}/google/ads/v26/customers:listAccessibleCustomers", headers={"Authorization": f"Bearer {token}"})
     assert _ads_error(no_dev)[2]["errorCode"] == {"authenticationError": "DEVELOPER_TOKEN_INVALID"}
 
+    throttled_before = requests.get(f"{fake}/_fake/google/calls").json()["calls"].get("throttled.3333333333", 0)
     requests.post(f"{fake}/_fake/google/throttle", params={"customer": "3333333333", "calls": "1", "retry_delay_secs": "3"})
     code, status, failure = _ads_error(_stream(fake, token, "3333333333", query.format(recent, recent)))
     assert (code, status, failure["errorCode"]) == (429, "RESOURCE_EXHAUSTED", {"quotaError": "RESOURCE_EXHAUSTED"})
     assert failure["details"]["quotaErrorDetails"]["retryDelay"] == "3s"
     assert _stream(fake, token, "3333333333", query.format(recent, recent)).status_code == 200
+    assert requests.get(f"{fake}/_fake/google/calls").json()["calls"]["throttled.3333333333"] == throttled_before + 1
 
     requests.post(f"{fake}/_fake/google/expire", params={"refresh_token": grant["refresh_token"]}).raise_for_status()
     code, status, failure = _ads_error(_stream(fake, token, "3333333333", query.format(recent, recent)))

@@ -59,9 +59,10 @@ impl Dialect for GoogleDialect<'_> {
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum ErrorBody {
-    One(Envelope),
-    /// `searchStream` may stream its error as the array's one element.
+    /// `searchStream` may stream its error as the array's one element. Tried
+    /// first: serde would also read an array into `Envelope`'s fields.
     Streamed(Vec<Envelope>),
+    One(Envelope),
 }
 
 #[derive(Deserialize)]
