@@ -5,6 +5,7 @@
 //! into typed structs at the edge; callers see [`model`] types only.
 
 pub mod error;
+pub mod google;
 pub mod http;
 pub mod model;
 pub mod oauth;

@@ -1,0 +1,222 @@
+//! How Google answers errors, parsed into [`Error::Platform`].
+//!
+//! Two shapes arrive: OAuth's `{"error":"invalid_grant","error_description":…}`
+//! from the token endpoint, and the API's `google.rpc.Status`
+//! (`{"error":{"code","message","status","details":[GoogleAdsFailure]}}`,
+//! possibly wrapped in an array by `searchStream`). The code is
+//! `<errorCode kind>.<value>` of the first `GoogleAdsError`
+//! (`authenticationError.OAUTH_TOKEN_REVOKED`), else the OAuth error or the
+//! RPC status.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{Dialect, Pacer};
+use crate::model::PlatformId;
+
+/// The access token was refused as expired: `Google` refreshes it and sends
+/// the request once more instead of retrying with the same token.
+pub(super) const TOKEN_EXPIRED: &str = "authenticationError.OAUTH_TOKEN_EXPIRED";
+/// A token Google does not know (garbled, or from another client): also
+/// worth one refresh before giving up.
+pub(super) const TOKEN_INVALID: &str = "authenticationError.OAUTH_TOKEN_INVALID";
+
+/// Google's dialect for one request. Google sends no usage headers; its
+/// quota errors carry `quotaErrorDetails.retryDelay` in the body instead, so
+/// `check` holds `pacing_key` (`google:<customer>`) for that delay: every
+/// task of the process then waits before calling that customer again.
+pub(super) struct GoogleDialect<'a> {
+    pub pacer: &'a Pacer,
+    pub pacing_key: Option<String>,
+}
+
+impl Dialect for GoogleDialect<'_> {
+    fn platform(&self) -> PlatformId {
+        PlatformId::Google
+    }
+
+    fn check(&self, status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> Result<()> {
+        if status.is_success() {
+            return Ok(());
+        }
+        let error = parse_error(status, body);
+        if let (Some(key), Some(wait)) = (&self.pacing_key, error.retry_after()) {
+            self.pacer.hold(key, wait);
+        }
+        Err(error)
+    }
+
+    fn pacing(&self, _headers: &HeaderMap) -> Vec<(String, Duration)> {
+        Vec::new()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ErrorBody {
+    /// `searchStream` may stream its error as the array's one element. Tried
+    /// first: serde would also read an array into `Envelope`'s fields.
+    Streamed(Vec<Envelope>),
+    One(Envelope),
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    error: ErrorField,
+    #[serde(default)]
+    error_description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ErrorField {
+    OAuth(String),
+    Rpc(RpcStatus),
+}
+
+#[derive(Deserialize)]
+struct RpcStatus {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    details: Vec<FailureDetail>,
+}
+
+/// A `GoogleAdsFailure` (other detail types have no `errors` and are skipped).
+#[derive(Deserialize)]
+struct FailureDetail {
+    #[serde(default)]
+    errors: Vec<AdsError>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AdsError {
+    /// One entry, e.g. `{"quotaError": "RESOURCE_EXHAUSTED"}`.
+    error_code: BTreeMap<String, String>,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    details: Option<AdsErrorDetails>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AdsErrorDetails {
+    quota_error_details: Option<QuotaErrorDetails>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QuotaErrorDetails {
+    /// A protobuf Duration in JSON: `"3s"`, `"1.500s"`.
+    retry_delay: Option<String>,
+}
+
+fn parse_error(status: StatusCode, body: &[u8]) -> Error {
+    let envelope = match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(ErrorBody::One(envelope)) => Some(envelope),
+        Ok(ErrorBody::Streamed(envelopes)) => envelopes.into_iter().next(),
+        Err(_) => None,
+    };
+    let (code, message, retry_after) = match envelope {
+        Some(Envelope { error: ErrorField::OAuth(code), error_description }) => (code, error_description, None),
+        Some(Envelope { error: ErrorField::Rpc(rpc), .. }) => {
+            match rpc.details.into_iter().flat_map(|detail| detail.errors).next() {
+                Some(error) => {
+                    let code = error.error_code.iter().next().map(|(kind, value)| format!("{kind}.{value}")).unwrap_or(rpc.status);
+                    let delay = error.details.and_then(|d| d.quota_error_details).and_then(|q| q.retry_delay);
+                    (code, error.message, delay.as_deref().and_then(parse_duration))
+                }
+                None => (rpc.status, rpc.message, None),
+            }
+        }
+        None => (format!("HTTP {}", status.as_u16()), String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(), None),
+    };
+    let kind = kind_of(status, &code);
+    Error::Platform { platform: PlatformId::Google, status: status.as_u16(), code, message, kind, retry_after }
+}
+
+/// What to do about an error; the codes are Google's enum values
+/// (AuthenticationError, QuotaError, InternalError) and OAuth's errors.
+fn kind_of(status: StatusCode, code: &str) -> ErrorKind {
+    match code {
+        // The grant is gone: revoked, unused for 6 months, or a "Testing"
+        // consent screen's 7 days are over.
+        "invalid_grant"
+        | "authenticationError.OAUTH_TOKEN_REVOKED"
+        | "authenticationError.OAUTH_TOKEN_DISABLED"
+        | "authenticationError.NOT_ADS_USER" => ErrorKind::Relink,
+        // Handled by `Google::call` (refresh, then once more); a second
+        // refusal is not worth retrying with the same token.
+        TOKEN_EXPIRED | TOKEN_INVALID => ErrorKind::Fatal,
+        "quotaError.RESOURCE_EXHAUSTED"
+        | "quotaError.RESOURCE_TEMPORARILY_EXHAUSTED"
+        | "quotaError.EXCESSIVE_SHORT_TERM_QUERY_RESOURCE_CONSUMPTION"
+        | "quotaError.EXCESSIVE_LONG_TERM_QUERY_RESOURCE_CONSUMPTION"
+        | "internalError.INTERNAL_ERROR"
+        | "internalError.TRANSIENT_ERROR"
+        | "internalError.DEADLINE_EXCEEDED" => ErrorKind::Retry,
+        _ if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() => ErrorKind::Retry,
+        _ => ErrorKind::Fatal,
+    }
+}
+
+/// `"3s"` or `"1.5s"` (protobuf Duration JSON) as a [`Duration`].
+fn parse_duration(text: &str) -> Option<Duration> {
+    let secs: f64 = text.strip_suffix('s')?.parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(status: u16, body: &str) -> (String, ErrorKind, Option<Duration>) {
+        match parse_error(StatusCode::from_u16(status).unwrap(), body.as_bytes()) {
+            Error::Platform { code, kind, retry_after, .. } => (code, kind, retry_after),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn ads_failure(status: u16, rpc: &str, code: &str, details: &str) -> String {
+        format!(
+            r#"{{"error":{{"code":{status},"message":"m","status":"{rpc}","details":[{{"@type":"type.googleapis.com/google.ads.googleads.v26.errors.GoogleAdsFailure","errors":[{{"errorCode":{code},"message":"why"{details}}}],"requestId":"r"}}]}}}}"#
+        )
+    }
+
+    #[test]
+    fn quota_errors_are_retried_after_googles_retry_delay() {
+        let body = ads_failure(429, "RESOURCE_EXHAUSTED", r#"{"quotaError":"RESOURCE_EXHAUSTED"}"#, r#","details":{"quotaErrorDetails":{"retryDelay":"3s"}}"#);
+        assert_eq!(parsed(429, &body), ("quotaError.RESOURCE_EXHAUSTED".into(), ErrorKind::Retry, Some(Duration::from_secs(3))));
+        let streamed = format!("[{body}]");
+        assert_eq!(parsed(429, &streamed).2, Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn dead_grants_ask_for_relink_and_expired_access_tokens_for_a_refresh() {
+        let revoked = ads_failure(401, "UNAUTHENTICATED", r#"{"authenticationError":"OAUTH_TOKEN_REVOKED"}"#, "");
+        assert_eq!(parsed(401, &revoked).1, ErrorKind::Relink);
+        let grant = r#"{"error":"invalid_grant","error_description":"Token has been expired or revoked."}"#;
+        assert_eq!(parsed(400, grant), ("invalid_grant".into(), ErrorKind::Relink, None));
+        let expired = ads_failure(401, "UNAUTHENTICATED", r#"{"authenticationError":"OAUTH_TOKEN_EXPIRED"}"#, "");
+        assert_eq!(parsed(401, &expired).0, TOKEN_EXPIRED);
+    }
+
+    #[test]
+    fn server_failures_are_retried_and_the_rest_is_fatal() {
+        let transient = ads_failure(500, "INTERNAL", r#"{"internalError":"TRANSIENT_ERROR"}"#, "");
+        assert_eq!(parsed(500, &transient).1, ErrorKind::Retry);
+        assert_eq!(parsed(503, "<html>unavailable</html>"), ("HTTP 503".into(), ErrorKind::Retry, None));
+        let denied = ads_failure(403, "PERMISSION_DENIED", r#"{"authorizationError":"USER_PERMISSION_DENIED"}"#, "");
+        assert_eq!(parsed(403, &denied), ("authorizationError.USER_PERMISSION_DENIED".into(), ErrorKind::Fatal, None));
+        assert_eq!(parsed(401, r#"{"error":{"code":401,"message":"m","status":"UNAUTHENTICATED"}}"#).0, "UNAUTHENTICATED");
+    }
+}

@@ -1,0 +1,349 @@
+//! Google Ads: OAuth 2.0 with PKCE and offline access (a refresh token),
+//! discovery through `customers:listAccessibleCustomers` and the
+//! `customer_client` hierarchy, and daily reports through
+//! `googleAds:searchStream` (GAQL).
+//!
+//! Access tokens live about an hour. [`Platform::refresh`] renews one that
+//! expires within [`REFRESH_MARGIN_SECS`]; when Google still refuses an access
+//! token as expired (`OAUTH_TOKEN_EXPIRED`: a clock apart, a token cut short),
+//! `discover` and `fetch_daily` refresh it themselves and send the request
+//! once more. That fresh token is used for the call only; the caller's
+//! credentials are unchanged (Google keeps the refresh token), so the worst
+//! case is one more token call next time, never a failed sync.
+
+mod dialect;
+mod report;
+
+use std::collections::BTreeMap;
+
+use adhouse_core::settings::GoogleSettings;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use self::dialect::{GoogleDialect, TOKEN_EXPIRED, TOKEN_INVALID};
+use self::report::{Batch, CUSTOMER_CLIENTS, ClientRow, ReportRow, daily_query};
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{Http, json};
+use crate::model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
+use crate::platform::{Authorization, BoxFuture, Platform};
+
+/// The Google Ads API scope.
+pub const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
+/// An access token expiring sooner than this is renewed before use.
+pub const REFRESH_MARGIN_SECS: i64 = 300;
+/// One `searchStream` per 90 days. Google takes any range of the last 37
+/// months in one stream, but the shared HTTP layer holds a whole answer in
+/// memory: 90 days of a large account at ad level stay in the tens of MB,
+/// and a 37-month backfill is 13 calls.
+pub const WINDOW_DAYS: i64 = 90;
+/// Daily segments exist for the last 37 months (DateRangeError
+/// `REQUESTED_DATE_GRANULARITY_NOT_SUPPORTED` beyond); 37 months are at least
+/// 1,123 days, and a little less keeps the oldest window clear of the edge.
+pub const LOOKBACK_DAYS: i64 = 1_120;
+
+pub struct Google {
+    settings: GoogleSettings,
+    http: Http,
+}
+
+impl Google {
+    pub fn new(settings: &GoogleSettings, http: Http) -> Self {
+        Self { settings: settings.clone(), http }
+    }
+
+    fn dialect(&self, customer: Option<&str>) -> GoogleDialect<'_> {
+        GoogleDialect { pacer: self.http.pacer(), pacing_key: customer.map(pacing_key) }
+    }
+
+    /// A grant at the token endpoint (`authorization_code` or `refresh_token`).
+    async fn token(&self, fields: &[(&str, &str)]) -> Result<TokenAnswer> {
+        let mut form = vec![("client_id", self.settings.client_id.as_str()), ("client_secret", self.settings.client_secret.expose())];
+        form.extend_from_slice(fields);
+        let dialect = self.dialect(None);
+        let body = self.http.send(&dialect, &[], || self.http.client().post(&self.settings.token_url).form(&form)).await?;
+        json(PlatformId::Google, "token answer", &body)
+    }
+
+    async fn refresh_now(&self, credentials: &Credentials) -> Result<Credentials> {
+        if credentials.refresh_token.is_empty() {
+            return Err(Error::Platform {
+                platform: PlatformId::Google,
+                status: 0,
+                code: "no_refresh_token".into(),
+                message: "the grant has no refresh token; link the account again".into(),
+                kind: ErrorKind::Relink,
+                retry_after: None,
+            });
+        }
+        let answer = self.token(&[("grant_type", "refresh_token"), ("refresh_token", &credentials.refresh_token)]).await?;
+        Ok(Credentials {
+            access_token: answer.access_token,
+            // Google does not rotate refresh tokens; keep ours if none comes back.
+            refresh_token: answer.refresh_token.unwrap_or_else(|| credentials.refresh_token.clone()),
+            expires_at: now() + answer.expires_in,
+        })
+    }
+
+    /// One API call as `customer` (`login_customer_id` when reached through a
+    /// manager), refreshing the access token once if Google says it expired.
+    async fn call(&self, credentials: &Credentials, call: ApiCall<'_>) -> Result<Vec<u8>> {
+        match self.send(&credentials.access_token, &call).await {
+            Err(Error::Platform { code, .. }) if code == TOKEN_EXPIRED || code == TOKEN_INVALID => {
+                let fresh = self.refresh_now(credentials).await?;
+                self.send(&fresh.access_token, &call).await
+            }
+            outcome => outcome,
+        }
+    }
+
+    async fn send(&self, access_token: &str, call: &ApiCall<'_>) -> Result<Vec<u8>> {
+        let url = format!("{}/{}", self.settings.api_url.trim_end_matches('/'), call.path);
+        let keys: Vec<String> = call.customer.map(pacing_key).into_iter().collect();
+        let dialect = self.dialect(call.customer);
+        self.http
+            .send(&dialect, &keys, || {
+                let mut request = match call.query {
+                    Some(query) => self.http.client().post(&url).json(&SearchRequest { query }),
+                    None => self.http.client().get(&url),
+                };
+                request = request.bearer_auth(access_token);
+                let developer_token = self.settings.developer_token.expose();
+                if !developer_token.is_empty() {
+                    request = request.header("developer-token", developer_token);
+                }
+                if let Some(login) = call.login_customer_id {
+                    request = request.header("login-customer-id", login);
+                }
+                request
+            })
+            .await
+    }
+
+    /// Every row of a GAQL query, all batches read.
+    async fn search_stream<T: serde::de::DeserializeOwned>(
+        &self,
+        credentials: &Credentials,
+        customer: &str,
+        login_customer_id: &str,
+        query: &str,
+    ) -> Result<Vec<T>> {
+        let path = format!("customers/{customer}/googleAds:searchStream");
+        let call = ApiCall { path: &path, customer: Some(customer), login_customer_id: Some(login_customer_id), query: Some(query) };
+        let body = self.call(credentials, call).await?;
+        let batches: Vec<Batch<T>> = json(PlatformId::Google, "searchStream batches", &body)?;
+        Ok(batches.into_iter().flat_map(|batch| batch.results).collect())
+    }
+
+    async fn accessible_customers(&self, credentials: &Credentials) -> Result<Vec<String>> {
+        let call = ApiCall { path: "customers:listAccessibleCustomers", customer: None, login_customer_id: None, query: None };
+        let body = self.call(credentials, call).await?;
+        let answer: AccessibleCustomers = json(PlatformId::Google, "listAccessibleCustomers", &body)?;
+        answer.resource_names.iter().map(|name| customer_id(name)).collect()
+    }
+
+    async fn discover_all(&self, credentials: &Credentials) -> Result<Vec<Account>> {
+        // Direct access wins over access through a manager: no login-customer-id to keep.
+        let mut accounts: BTreeMap<String, Account> = BTreeMap::new();
+        for root in self.accessible_customers(credentials).await? {
+            let rows: Vec<ClientRow> = match self.search_stream(credentials, &root, &root, CUSTOMER_CLIENTS).await {
+                Err(err) if is_not_enabled(&err) => continue,
+                outcome => outcome?,
+            };
+            for client in rows.into_iter().map(|row| row.customer_client) {
+                if client.manager || client.status != "ENABLED" {
+                    continue;
+                }
+                let manager_id = if client.id == root { String::new() } else { root.clone() };
+                let account = Account {
+                    id: client.id,
+                    name: client.descriptive_name,
+                    currency: client.currency_code,
+                    timezone: client.time_zone,
+                    manager_id,
+                    active: true,
+                };
+                match accounts.get(&account.id) {
+                    Some(known) if known.manager_id.is_empty() => {}
+                    _ => {
+                        accounts.insert(account.id.clone(), account);
+                    }
+                }
+            }
+        }
+        Ok(accounts.into_values().collect())
+    }
+
+    async fn fetch_all(&self, credentials: &Credentials, account: &Account, level: Level, range: DateRange) -> Result<Vec<DailyRow>> {
+        let login = if account.manager_id.is_empty() { &account.id } else { &account.manager_id };
+        let mut rows = Vec::new();
+        for window in windows(range, WINDOW_DAYS) {
+            let found: Vec<ReportRow> = self.search_stream(credentials, &account.id, login, &daily_query(level, window)).await?;
+            for row in found {
+                rows.push(row.into_daily(level)?);
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// What one API call is: a path below the versioned base, the customer it
+/// is about (the pacing key), and a GAQL query for `searchStream`.
+struct ApiCall<'a> {
+    path: &'a str,
+    customer: Option<&'a str>,
+    login_customer_id: Option<&'a str>,
+    query: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SearchRequest<'a> {
+    query: &'a str,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AccessibleCustomers {
+    #[serde(default)]
+    resource_names: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: i64,
+    refresh_token: Option<String>,
+}
+
+fn pacing_key(customer: &str) -> String {
+    format!("google:{customer}")
+}
+
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// `customers/1234567890` → `1234567890`, digits only.
+fn customer_id(resource_name: &str) -> Result<String> {
+    let id = resource_name.strip_prefix("customers/").unwrap_or(resource_name);
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::Decode { platform: PlatformId::Google, detail: format!("customer resource name {resource_name:?}") });
+    }
+    Ok(id.to_owned())
+}
+
+fn is_not_enabled(err: &Error) -> bool {
+    matches!(err, Error::Platform { code, .. } if code == "authorizationError.CUSTOMER_NOT_ENABLED")
+}
+
+/// `range` cut into consecutive windows of at most `days` days.
+fn windows(range: DateRange, days: i64) -> Vec<DateRange> {
+    let mut out = Vec::new();
+    let mut since = range.since;
+    while since <= range.until {
+        let until = (since + time::Duration::days(days - 1)).min(range.until);
+        out.push(DateRange { since, until });
+        match until.next_day() {
+            Some(next) => since = next,
+            None => break,
+        }
+    }
+    out
+}
+
+impl Platform for Google {
+    fn id(&self) -> PlatformId {
+        PlatformId::Google
+    }
+
+    fn authorize(&self, redirect_uri: &str, state: &str, code_challenge: &str) -> Authorization {
+        let url = url::Url::parse_with_params(
+            &self.settings.auth_url,
+            [
+                ("client_id", self.settings.client_id.as_str()),
+                ("redirect_uri", redirect_uri),
+                ("response_type", "code"),
+                ("scope", SCOPE),
+                // A refresh token, and again on every consent (not only the first).
+                ("access_type", "offline"),
+                ("prompt", "consent"),
+                ("state", state),
+                ("code_challenge", code_challenge),
+                ("code_challenge_method", "S256"),
+            ],
+        )
+        .expect("auth_url is a URL (settings are validated at start-up)");
+        Authorization { url: url.into() }
+    }
+
+    fn exchange_code<'a>(&'a self, redirect_uri: &'a str, code: &'a str, code_verifier: &'a str) -> BoxFuture<'a, Result<Credentials>> {
+        Box::pin(async move {
+            let answer = self
+                .token(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", redirect_uri),
+                    ("code_verifier", code_verifier),
+                ])
+                .await?;
+            let refresh_token = answer.refresh_token.filter(|t| !t.is_empty()).ok_or_else(|| Error::Decode {
+                platform: PlatformId::Google,
+                detail: "token answer without a refresh_token (was access_type=offline sent?)".into(),
+            })?;
+            Ok(Credentials { access_token: answer.access_token, refresh_token, expires_at: now() + answer.expires_in })
+        })
+    }
+
+    fn refresh<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Credentials>> {
+        Box::pin(async move {
+            if credentials.expires_at - now() > REFRESH_MARGIN_SECS {
+                return Ok(credentials.clone());
+            }
+            self.refresh_now(credentials).await
+        })
+    }
+
+    fn discover<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Vec<Account>>> {
+        Box::pin(self.discover_all(credentials))
+    }
+
+    fn fetch_daily<'a>(
+        &'a self,
+        credentials: &'a Credentials,
+        account: &'a Account,
+        level: Level,
+        range: DateRange,
+    ) -> BoxFuture<'a, Result<Vec<DailyRow>>> {
+        Box::pin(self.fetch_all(credentials, account, level, range))
+    }
+
+    fn window_days(&self) -> i64 {
+        WINDOW_DAYS
+    }
+
+    fn lookback_days(&self) -> i64 {
+        LOOKBACK_DAYS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+
+    #[test]
+    fn a_range_is_cut_into_windows_that_cover_it_once() {
+        let range = DateRange { since: date!(2026 - 01 - 01), until: date!(2026 - 12 - 31) };
+        let cut = windows(range, 90);
+        assert_eq!(cut.len(), 5);
+        assert_eq!(cut.iter().map(|w| w.days()).sum::<i64>(), 365);
+        assert!(cut.windows(2).all(|p| p[0].until.next_day() == Some(p[1].since)));
+        assert_eq!((cut[0].since, cut[4].until), (range.since, range.until));
+    }
+
+    #[test]
+    fn customer_ids_are_digits_only() {
+        assert_eq!(customer_id("customers/1234567890").unwrap(), "1234567890");
+        assert!(customer_id("customers/123-456-7890").is_err());
+    }
+}
