@@ -24,6 +24,9 @@ use adhouse_core::settings::PlatformsSettings;
 
 /// The enabled platforms, each a client on the shared `http` layer.
 pub fn registry(settings: &PlatformsSettings, http: &http::Http) -> BTreeMap<PlatformId, Arc<dyn Platform>> {
-    let _ = (settings, http);
-    BTreeMap::new()
+    let mut platforms: BTreeMap<PlatformId, Arc<dyn Platform>> = BTreeMap::new();
+    if settings.google.enabled {
+        platforms.insert(PlatformId::Google, Arc::new(google::Google::new(&settings.google, http.clone())));
+    }
+    platforms
 }
