@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod http;
+pub mod meta;
 pub mod model;
 pub mod oauth;
 pub mod platform;
