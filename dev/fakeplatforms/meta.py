@@ -497,8 +497,13 @@ def _graph(request: Request) -> Response:
         if throttled:
             _state.throttle_calls -= 1
             _state.calls["throttled"] = _state.calls.get("throttled", 0) + 1
-            app, acc = 100, (100 if account is not None else None)
             code = _state.throttle_code
+            # The budget the code names is the one at 100 %: the app's or
+            # user's for 4 and 17, the ad account's for the others.
+            if code in (4, 17) or account is None:
+                app = 100
+            else:
+                acc = 100
         elif app >= 100 or (acc is not None and acc >= 100):
             throttled, code = True, (4 if app >= 100 else 80000)
     headers = _usage_headers(app, account, acc, minutes)

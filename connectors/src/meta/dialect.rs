@@ -133,8 +133,8 @@ impl Dialect for MetaDialect<'_> {
             holds.extend(hold(app.pct(), None).map(|wait| (APP_KEY.to_owned(), wait)));
         }
         if let (Some(account), Some(usage)) = (self.account, header_json::<AccountUsage>(headers, "x-ad-account-usage")) {
-            let regain = (usage.reset_time_duration > 0).then(|| Duration::from_secs(usage.reset_time_duration));
-            holds.extend(hold(usage.acc_id_util_pct, regain).map(|wait| (account_key(account), wait)));
+            let regain = Duration::from_secs(usage.reset_time_duration);
+            holds.extend(hold(usage.acc_id_util_pct, Some(regain)).map(|wait| (account_key(account), wait)));
         }
         // Keyed by the object the calls count against: for the ads use cases
         // (ads_insights, ads_management) the ad account's id.
