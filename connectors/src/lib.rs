@@ -7,6 +7,7 @@
 pub mod error;
 pub mod google;
 pub mod http;
+pub mod meta;
 pub mod model;
 pub mod oauth;
 pub mod platform;
@@ -25,6 +26,9 @@ use adhouse_core::settings::PlatformsSettings;
 /// The enabled platforms, each a client on the shared `http` layer.
 pub fn registry(settings: &PlatformsSettings, http: &http::Http) -> BTreeMap<PlatformId, Arc<dyn Platform>> {
     let mut platforms: BTreeMap<PlatformId, Arc<dyn Platform>> = BTreeMap::new();
+    if settings.meta.enabled {
+        platforms.insert(PlatformId::Meta, Arc::new(meta::Meta::new(&settings.meta, http.clone())));
+    }
     if settings.google.enabled {
         platforms.insert(PlatformId::Google, Arc::new(google::Google::new(&settings.google, http.clone())));
     }
