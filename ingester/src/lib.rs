@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod mapping;
 pub mod queue;
 pub mod metrics;
+pub mod preview;
 pub mod s3_event;
 pub mod store;
 

@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0003, "ingest_ledger"),
     migration!(0004, "api_tokens"),
     migration!(0005, "ingest_chunking"),
+    migration!(0007, "ingest_retention"),
 ];
 
 /// Shared column lists that several migrations splice in as `${name}`.

@@ -30,6 +30,12 @@ pub struct IngestSettings {
     /// retried in place, with backoff, before the message goes back to the
     /// queue (which counts a receive towards its dead-letter threshold).
     pub retry_for_secs: u32,
+    /// A row dated more than this many days before its object's first claim
+    /// is a mistake (a wrong time unit or format), not data: it goes to
+    /// `ingest_errors` as `timestamp_out_of_range`.
+    pub timestamp_max_age_days: u32,
+    /// Likewise for a row dated more than this many seconds after it.
+    pub timestamp_max_ahead_secs: u32,
     /// Address of the /metrics, /healthz and /readyz endpoints.
     pub metrics_addr: String,
     /// Directory of `*.toml` files, one log source each (optional).

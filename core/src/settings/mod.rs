@@ -165,6 +165,9 @@ impl Settings {
         if ingest.workers == 0 {
             return invalid("ingest.workers", "must be at least 1");
         }
+        if ingest.timestamp_max_age_days == 0 {
+            return invalid("ingest.timestamp_max_age_days", "must be at least 1");
+        }
         for (key, days) in [
             ("schema.events_ttl_days", self.schema.events_ttl_days),
             ("schema.minute_ttl_days", self.schema.minute_ttl_days),

@@ -221,7 +221,21 @@ fn compile_rule(column: &str, rule: &FieldRule, fields: &mut Vec<String>) -> Res
     })
 }
 
+/// The source that claims `key` in `bucket`, and the tenant its key
+/// pattern captured (`""` if it has none); the first match wins.
+pub fn source_for<'s, 'k>(sources: &'s [Source], bucket: &str, key: &'k str) -> Option<(&'s Source, &'k str)> {
+    sources.iter().find_map(|source| {
+        let tenant = (source.bucket == bucket).then(|| source.pattern.matches(key)).flatten()?;
+        Some((source, tenant))
+    })
+}
+
 impl Mapping {
+    /// The `events` columns the rules compute, in the settings' order.
+    pub fn columns(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|rule| rule.column.as_str())
+    }
+
     /// The `events` row of one record. `values` holds the record's value of
     /// each slot of [`Mapping::fields`], `None` where absent.
     pub fn apply<'a>(

@@ -163,7 +163,7 @@ impl TestStack {
             Arc::new(sources),
             metrics,
             worker_id.to_owned(),
-            &self.settings.ingest,
+            &self.settings,
         )
     }
 

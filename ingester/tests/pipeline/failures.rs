@@ -86,7 +86,7 @@ async fn an_over_long_line_across_gzip_members_is_one_bad_row_and_the_rest_is_in
     let object = stack.put("logs/acme/vast/2026/long-line.jsonl.gz", body).await;
 
     let outcome = stack.ingestor("w1").ingest(&object, &CancellationToken::new()).await.unwrap();
-    assert_eq!(outcome, Outcome::Done { rows_ok: 20, rows_bad: 1 });
+    assert_eq!(outcome, Outcome::Done { rows_ok: 20, rows_bad: 1, rows_expired: 0 });
     assert_eq!(stack.tsv("SELECT count(), sum(revenue_micros), min(line), max(line) FROM events").await, "20\t210\t1\t21\n");
     let errors = stack.tsv("SELECT line, reason, length(excerpt), startsWith(excerpt, '{\"ts\"') FROM ingest_errors").await;
     assert_eq!(errors, "11\tline_too_long\t1024\t1\n");

@@ -10,4 +10,5 @@ mod failures;
 mod formats;
 mod long_span;
 mod restart;
+mod retention;
 mod parquet;
