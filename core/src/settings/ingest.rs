@@ -144,8 +144,13 @@ pub struct FieldRule {
     /// A fixed value.
     pub constant: Option<String>,
     /// Take this parameter of a URL query string held by the field
-    /// (W3C `cs-uri-query`), percent-decoded.
+    /// (W3C `cs-uri-query`), percent-decoded (`decode` times).
     pub query: Option<String>,
+    /// How many times the value is percent-decoded: by default once for a
+    /// `query` parameter (`+` is a space there) and never otherwise.
+    /// CloudFront encodes its query strings a second time (`decode = 2`)
+    /// and its user agents and referers once (`decode = 1`).
+    pub decode: Option<u8>,
     /// Timestamps: `rfc3339`, `epoch_s`, `epoch_ms`, or a strftime pattern.
     pub time: Option<String>,
     /// Enumerations: source value → canonical value (e.g. `imp` → `impression`).

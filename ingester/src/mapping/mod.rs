@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use adhouse_core::event::{Dimension, Event, EventType};
 use adhouse_core::settings::{FieldRule, Format, MoneyUnit, SourceSettings, TenantRule};
 
-pub use convert::{TimeFormat, decode_component, money_micros, query_param, user_hash};
+pub use convert::{TimeFormat, decode_component, decode_passes, money_micros, query_param, raw_query_param, user_hash};
 pub use pattern::KeyPattern;
 
 /// A configured log source, validated.
@@ -64,6 +64,10 @@ pub struct Mapping {
     query_params: Vec<(usize, Vec<(String, usize)>)>,
 }
 
+/// Most percent-decodings a rule may ask for; no log format needs more than
+/// two, and a larger number is a typo.
+const MAX_DECODE_PASSES: u8 = 3;
+
 /// Columns a source can map (every dimension but `source`, and six more):
 /// the upper bound on a mapping's rules.
 const MAPPABLE_COLUMNS: usize = Dimension::ALL.len() - 1 + 6;
@@ -83,6 +87,8 @@ struct Rule {
     target: Target,
     input: Input,
     query: Option<String>,
+    /// Rounds of percent-decoding of the value (of the query parameter).
+    decode: u8,
     values: Option<HashMap<String, String>>,
     default: Option<String>,
 }
@@ -179,6 +185,12 @@ fn compile_rule(column: &str, rule: &FieldRule, fields: &mut Vec<String>) -> Res
     if rule.query.is_some() && !matches!(input, Input::Slot(_)) {
         return Err("`query` reads a query string held by one `field`".into());
     }
+    // A query parameter is decoded once by default (its query string's own
+    // encoding); any other value is taken as written unless told.
+    let decode = rule.decode.unwrap_or(u8::from(rule.query.is_some()));
+    if decode > MAX_DECODE_PASSES {
+        return Err(format!("`decode` is a number of percent-decodings, at most {MAX_DECODE_PASSES}"));
+    }
     let money = |unit: Option<MoneyUnit>| unit.ok_or("money columns need `money` = \"units\", \"cpm\" or \"micros\"");
     let target = match column {
         "ts" => Target::Ts(TimeFormat::parse_spec(
@@ -216,6 +228,7 @@ fn compile_rule(column: &str, rule: &FieldRule, fields: &mut Vec<String>) -> Res
         target,
         input,
         query: rule.query.clone(),
+        decode,
         values: rule.values.as_ref().map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         default: rule.default.clone(),
     })
@@ -311,10 +324,12 @@ fn apply_rule<'a>(
     let mut value = read(&rule.input, values, object);
     if let (Some(name), Some(raw)) = (&rule.query, &value) {
         value = match raw {
-            Cow::Borrowed(_) => param.map(decode_component),
-            Cow::Owned(query) => query_param(query, name).map(|v| Cow::Owned(v.into_owned())),
+            Cow::Borrowed(_) => param.map(Cow::Borrowed),
+            Cow::Owned(query) => raw_query_param(query, name).map(|v| Cow::Owned(v.to_owned())),
         };
     }
+    // `+` is a space in a query string's values only.
+    let value = value.map(|value| decode_passes(value, rule.decode, rule.query.is_some()));
     let value = match value.filter(|v| !v.is_empty()) {
         Some(value) => value,
         None => match &rule.default {
