@@ -5,6 +5,7 @@
 
 mod common;
 
+mod consumer;
 mod delivery;
 mod failures;
 mod formats;
@@ -12,3 +13,4 @@ mod long_span;
 mod restart;
 mod retention;
 mod parquet;
+mod recording_queue;
