@@ -46,6 +46,7 @@ pub struct Committed {
 /// nothing or the whole block stored under `token`; the retry re-sends the
 /// same rows under the same token, and ClickHouse drops the copy. `window`
 /// is the object's, the same for every attempt, so the rows are too.
+#[expect(clippy::too_many_arguments, reason = "each is one fact about the chunk; a struct would only rename them")]
 pub async fn commit_chunk(
     client: &Client,
     object: &ObjectCreated,
@@ -172,6 +173,7 @@ pub async fn write_rows<'c>(
 
 /// What one record of a chunk becomes.
 #[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "nearly every record is a row; boxing it would cost an allocation per row")]
 pub enum Fate<'c> {
     /// A row of `events` (and so of every rollup).
     Row(Event<'c>),

@@ -228,7 +228,7 @@ pub fn decode_component(raw: &str) -> Cow<'_, str> {
 /// values (`plus_is_space`) and stays a `+` elsewhere (a user agent's
 /// `(+https://...)`). Invalid UTF-8 is replaced, not fatal.
 fn percent_decoded(raw: &str, plus_is_space: bool) -> Cow<'_, str> {
-    if !raw.contains('%') && !(plus_is_space && raw.contains('+')) {
+    if !(raw.contains('%') || plus_is_space && raw.contains('+')) {
         return Cow::Borrowed(raw);
     }
     let spaced = if plus_is_space { Cow::Owned(raw.replace('+', " ")) } else { Cow::Borrowed(raw) };
