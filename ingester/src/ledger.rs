@@ -36,10 +36,18 @@ pub struct LedgerEntry {
     pub chunk_lines: u32,
     pub rows_ok: u64,
     pub rows_bad: u64,
+    /// Rows older than the raw retention as of `as_of`: stored nowhere.
+    pub rows_expired: u64,
     pub attempts: u32,
     pub error: String,
     #[serde(with = "clickhouse::serde::time::datetime64::millis")]
     pub event_time: OffsetDateTime,
+    /// The moment this object's rows are judged against (retention, plausible
+    /// timestamps): its first claim, never changed afterwards, so that every
+    /// attempt at a chunk makes the same rows. Entries from before migration
+    /// 0007 read their `event_time` here.
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    pub as_of: OffsetDateTime,
     #[serde(with = "clickhouse::serde::time::datetime64::millis")]
     pub started_at: OffsetDateTime,
     #[serde(with = "clickhouse::serde::time::datetime64::millis")]

@@ -13,6 +13,7 @@ pub mod mapping;
 pub mod objects;
 pub mod queue;
 pub mod metrics;
+pub mod preview;
 pub mod s3_event;
 pub mod store;
 pub mod sync;

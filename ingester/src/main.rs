@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use adhouse_core::Settings;
 use adhouse_core::schema::{MigrationState, Migrator};
-use adhouse_ingester::ingest::{Ingestor, Outcome};
+use adhouse_ingester::ingest::{Ingestor, Outcome, TimeLimits};
+use adhouse_ingester::preview::preview;
 use adhouse_ingester::mapping::Source;
 use adhouse_ingester::metrics::Metrics;
 use adhouse_core::settings::IngestSettings;
@@ -44,6 +45,14 @@ enum Command {
         /// s3://bucket/prefix
         #[arg(value_name = "S3_URL")]
         location: String,
+        /// Write nothing: print the first rows of one object (the key, or the
+        /// first object under the prefix that a source claims) as they would
+        /// be stored, and how many rows would be stored, expired or rejected.
+        #[arg(long)]
+        dry_run: bool,
+        /// With --dry-run: how many rows to print.
+        #[arg(long, default_value_t = 10, requires = "dry_run")]
+        rows: usize,
     },
     /// Validate the configuration and the log sources, then print them.
     CheckConfig,
@@ -94,7 +103,16 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run => run_queue(settings).await,
-        Command::Replay { location } => replay(settings, &location).await,
+        Command::Replay { location, dry_run: false, .. } => replay(settings, &location).await,
+        Command::Replay { location, dry_run: true, rows } => {
+            let sources = compile_sources(&settings)?;
+            let store = S3Store::from_env().await;
+            let limits = TimeLimits::from_settings(&settings);
+            let chunk_lines = settings.ingest.chunk_lines as usize;
+            let now = time::OffsetDateTime::now_utc();
+            print!("{}", preview(&store, &sources, limits, chunk_lines, &location, rows, now).await?);
+            Ok(())
+        }
     }
 }
 
@@ -141,7 +159,7 @@ async fn ingestor(settings: &Settings, metrics: Arc<Metrics>) -> anyhow::Result<
     let sources = compile_sources(settings)?;
     let store = S3Store::from_env().await;
     let client = adhouse_core::clickhouse::client(&settings.clickhouse);
-    Ok(Arc::new(Ingestor::new(client, store, sources, metrics, worker_id(), &settings.ingest)))
+    Ok(Arc::new(Ingestor::new(client, store, sources, metrics, worker_id(), settings)))
 }
 
 fn consumer_settings(ingest: &IngestSettings) -> ConsumerSettings {
@@ -207,15 +225,16 @@ async fn replay(settings: Settings, location: &str) -> anyhow::Result<()> {
     let handler = Arc::new(object_handler(&settings.ingest, ingestor).reporting_to(report));
     let consumer = Consumer::new(queue, handler, metrics, consumer_settings(&settings.ingest));
     let consuming = tokio::spawn(consumer.run(shutdown));
-    let (mut rows_ok, mut rows_bad, mut failed) = (0, 0, Vec::new());
+    let (mut rows_ok, mut rows_bad, mut rows_expired, mut failed) = (0, 0, 0, Vec::new());
     let mut counts = std::collections::BTreeMap::<&str, u64>::new();
     while let Some(Handled { object, result }) = handled.recv().await {
         let label = result.as_ref().map_or("error", Outcome::label);
         *counts.entry(label).or_default() += 1;
         match result {
-            Ok(Outcome::Done { rows_ok: ok, rows_bad: bad }) => {
+            Ok(Outcome::Done { rows_ok: ok, rows_bad: bad, rows_expired: expired }) => {
                 rows_ok += ok;
                 rows_bad += bad;
+                rows_expired += expired;
             }
             Ok(Outcome::Failed(reason)) => failed.push(format!("s3://{}/{}: {reason}", object.bucket, object.key)),
             Err(err) => failed.push(err.to_string()),
@@ -227,7 +246,10 @@ async fn replay(settings: Settings, location: &str) -> anyhow::Result<()> {
     consuming.await.context("the consumer panicked")??;
     progress.finish_and_clear();
     let summary: Vec<String> = counts.iter().map(|(label, n)| format!("{n} {label}")).collect();
-    println!("replayed s3://{bucket}/{prefix}: objects {}; rows ok {rows_ok}, bad {rows_bad}", summary.join(", "));
+    println!(
+        "replayed s3://{bucket}/{prefix}: objects {}; rows ok {rows_ok}, bad {rows_bad}, expired {rows_expired}",
+        summary.join(", ")
+    );
     for failure in &failed {
         println!("  failed {failure}");
     }

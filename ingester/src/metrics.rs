@@ -36,6 +36,8 @@ pub struct Metrics {
     pub objects: Family<OutcomeLabel, Counter>,
     pub rows_ok: Family<SourceLabel, Counter>,
     pub rows_bad: Family<SourceLabel, Counter>,
+    /// Rows older than the raw retention, stored nowhere.
+    pub rows_expired: Family<SourceLabel, Counter>,
     /// Decompressed bytes parsed.
     pub bytes: Family<SourceLabel, Counter>,
     pub insert_seconds: Histogram,
@@ -57,6 +59,7 @@ impl Metrics {
             objects: Family::default(),
             rows_ok: Family::default(),
             rows_bad: Family::default(),
+            rows_expired: Family::default(),
             bytes: Family::default(),
             insert_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             freshness_seconds: Histogram::new(exponential_buckets(0.1, 2.0, 14)),
@@ -71,6 +74,11 @@ impl Metrics {
         r.register("objects", "S3 objects handled, by outcome", metrics.objects.clone());
         r.register("rows_ok", "Rows inserted into events", metrics.rows_ok.clone());
         r.register("rows_bad", "Malformed input records sent to ingest_errors", metrics.rows_bad.clone());
+        r.register(
+            "rows_expired",
+            "Rows older than schema.events_ttl_days, stored neither in events nor in any rollup",
+            metrics.rows_expired.clone(),
+        );
         r.register("bytes", "Decompressed bytes parsed", metrics.bytes.clone());
         r.register("insert_seconds", "Latency of one chunk insert into ClickHouse", metrics.insert_seconds.clone());
         r.register("freshness_seconds", "S3 event time to rows committed", metrics.freshness_seconds.clone());

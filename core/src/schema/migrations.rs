@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0004, "api_tokens"),
     migration!(0005, "ingest_chunking"),
     migration!(0006, "api_token_lifecycle"),
+    migration!(0007, "ingest_retention"),
     migration!(0008, "platform_accounts"),
 ];
 

@@ -30,6 +30,12 @@ pub struct IngestSettings {
     /// retried in place, with backoff, before the message goes back to the
     /// queue (which counts a receive towards its dead-letter threshold).
     pub retry_for_secs: u32,
+    /// A row dated more than this many days before its object's first claim
+    /// is a mistake (a wrong time unit or format), not data: it goes to
+    /// `ingest_errors` as `timestamp_out_of_range`.
+    pub timestamp_max_age_days: u32,
+    /// Likewise for a row dated more than this many seconds after it.
+    pub timestamp_max_ahead_secs: u32,
     /// Address of the /metrics, /healthz and /readyz endpoints.
     pub metrics_addr: String,
     /// Directory of `*.toml` files, one log source each (optional).
@@ -138,8 +144,13 @@ pub struct FieldRule {
     /// A fixed value.
     pub constant: Option<String>,
     /// Take this parameter of a URL query string held by the field
-    /// (W3C `cs-uri-query`), percent-decoded.
+    /// (W3C `cs-uri-query`), percent-decoded (`decode` times).
     pub query: Option<String>,
+    /// How many times the value is percent-decoded: by default once for a
+    /// `query` parameter (`+` is a space there) and never otherwise.
+    /// CloudFront encodes its query strings a second time (`decode = 2`)
+    /// and its user agents and referers once (`decode = 1`).
+    pub decode: Option<u8>,
     /// Timestamps: `rfc3339`, `epoch_s`, `epoch_ms`, or a strftime pattern.
     pub time: Option<String>,
     /// Enumerations: source value → canonical value (e.g. `imp` → `impression`).

@@ -182,6 +182,9 @@ impl Settings {
         if ingest.workers == 0 {
             return invalid("ingest.workers", "must be at least 1");
         }
+        if ingest.timestamp_max_age_days == 0 {
+            return invalid("ingest.timestamp_max_age_days", "must be at least 1");
+        }
         Ok(())
     }
 

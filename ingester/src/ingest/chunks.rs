@@ -11,6 +11,7 @@ use crate::formats::parquet::RowGroupChunks;
 use crate::mapping::Source;
 use crate::store::Body;
 
+/// The chunks of one object, in order.
 pub enum ObjectChunks {
     Lines(Chunker<Decoded>),
     RowGroups(RowGroupChunks),

@@ -17,8 +17,9 @@ pub enum Claim {
 }
 
 /// Takes ownership of `object` for `worker_id`, resuming from its next chunk
-/// in the chunk size the object was first claimed with. That size is never
-/// changed afterwards, even when nothing seems committed: a worker may have
+/// in the chunk size the object was first claimed with, judging its rows as
+/// of that first claim. Neither is ever changed afterwards, even when
+/// nothing seems committed: a worker may have
 /// died between an insert and its ledger update.
 /// Declines when it is done, or when another worker updated it within
 /// `takeover_after` (a live owner). The ledger is advisory for ownership: a
@@ -64,9 +65,11 @@ pub async fn claim(
             chunk_lines,
             rows_ok: 0,
             rows_bad: 0,
+            rows_expired: 0,
             attempts: 0,
             error: String::new(),
             event_time: object.event_time,
+            as_of: now,
             started_at: now,
             updated_at: OffsetDateTime::UNIX_EPOCH,
         },

@@ -2,18 +2,20 @@
 //! into `ingest_errors`, each insert under a token derived from the chunk,
 //! so that every attempt at a chunk, by any worker, is stored once.
 
+use std::borrow::Cow;
+
 use adhouse_core::event::Event;
 use clickhouse::insert::Insert;
 use clickhouse::{Client, Row};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::chunker::{Chunk, EXCERPT_BYTES, MAX_RECORD_BYTES};
+use super::window::{TimeWindow, Verdict};
+use crate::chunker::{Chunk, EXCERPT_BYTES, MAX_RECORD_BYTES, RecordSpan};
 use crate::error::{StreamError, Unreadable};
 use crate::formats::{ParseError, Parsed, RecordParser};
 use crate::mapping::{ObjectContext, Rejection, Source};
 use crate::s3_event::ObjectCreated;
-
 
 /// Most days (partitions of `events`, and of the minute rollup) one insert
 /// block may touch. A real server rejects a block over
@@ -37,22 +39,26 @@ struct IngestErrorRow<'a> {
 pub struct Committed {
     pub rows_ok: u64,
     pub rows_bad: u64,
+    pub rows_expired: u64,
 }
 
 /// Parses, maps and inserts `chunk`. A crash anywhere in here leaves either
 /// nothing or the whole block stored under `token`; the retry re-sends the
-/// same rows under the same token, and ClickHouse drops the copy.
+/// same rows under the same token, and ClickHouse drops the copy. `window`
+/// is the object's, the same for every attempt, so the rows are too.
+#[expect(clippy::too_many_arguments, reason = "each is one fact about the chunk; a struct would only rename them")]
 pub async fn commit_chunk(
     client: &Client,
     object: &ObjectCreated,
     source: &Source,
     context: ObjectContext<'_>,
+    window: &TimeWindow,
     parser: &mut dyn RecordParser,
     chunk: &Chunk,
     token: &str,
 ) -> Result<Committed, StreamError> {
     let mut insert = events_insert(client, token).await?;
-    let ChunkRows { rows, rejected, later_days } = write_rows(source, context, parser, chunk, &mut insert).await?;
+    let ChunkRows { rows, rejected, expired, later_days } = write_rows(source, context, window, parser, chunk, &mut insert).await?;
     insert.end().await?;
     insert_later_days(client, token, later_days).await?;
     if !rejected.is_empty() {
@@ -73,7 +79,7 @@ pub async fn commit_chunk(
         }
         insert.end().await?;
     }
-    Ok(Committed { rows_ok: rows, rows_bad: rejected.len() as u64 })
+    Ok(Committed { rows_ok: rows, rows_bad: rejected.len() as u64, rows_expired: expired })
 }
 
 /// The rows of a chunk beyond its first [`MAX_DAYS_PER_INSERT`] days, in
@@ -118,6 +124,8 @@ pub struct ChunkRows<'c> {
     pub rows: u64,
     /// Records rejected: line, reason, the record's text.
     pub rejected: Vec<(u64, Rejection, &'c str)>,
+    /// Rows older than the raw retention: counted, stored nowhere.
+    pub expired: u64,
     /// Rows on days beyond the first [`MAX_DAYS_PER_INSERT`] the chunk
     /// holds, not written to `insert` (a log that spans months).
     pub later_days: Vec<Event<'c>>,
@@ -129,6 +137,7 @@ pub struct ChunkRows<'c> {
 pub async fn write_rows<'c>(
     source: &'c Source,
     context: ObjectContext<'c>,
+    window: &TimeWindow,
     parser: &mut dyn RecordParser,
     chunk: &'c Chunk,
     insert: &mut Insert<Event<'static>>,
@@ -139,40 +148,78 @@ pub async fn write_rows<'c>(
     // always one or two, so a scan beats a set.
     let mut days: Vec<time::Date> = Vec::new();
     let mut values = Vec::new();
-    let mut rows = 0;
+    let (mut rows, mut expired) = (0, 0);
     for span in &chunk.records {
-        let bytes = &chunk.data[span.range.clone()];
-        if let Some(size) = span.oversized {
-            let detail = format!("the line is {size} bytes, over the {MAX_RECORD_BYTES}-byte limit; is the format or compression right?");
-            rejected.push((span.line, Rejection::new("line_too_long", detail), utf8_prefix(bytes)));
-            continue;
-        }
-        let Ok(record) = std::str::from_utf8(bytes) else {
-            rejected.push((span.line, Rejection::new("bad_encoding", "the line is not valid UTF-8"), ""));
-            continue;
-        };
-        match parser.parse(record, &mut values) {
-            Ok(Parsed::Skip) => {}
-            Ok(Parsed::Record) => match source.mapping.apply(&values, context, span.line) {
-                Ok(event) => {
-                    let day = event.ts.date();
-                    rows += 1;
-                    if days.last() == Some(&day) || days.contains(&day) {
-                        insert.write(&event).await?;
-                    } else if days.len() < MAX_DAYS_PER_INSERT {
-                        days.push(day);
-                        insert.write(&event).await?;
-                    } else {
-                        later_days.push(event);
-                    }
+        match fate(source, context, window, parser, &mut values, chunk, span)? {
+            Fate::Row(event) => {
+                let day = event.ts.date();
+                rows += 1;
+                if days.last() == Some(&day) || days.contains(&day) {
+                    insert.write(&event).await?;
+                } else if days.len() < MAX_DAYS_PER_INSERT {
+                    days.push(day);
+                    insert.write(&event).await?;
+                } else {
+                    later_days.push(event);
                 }
-                Err(rejection) => rejected.push((span.line, rejection, record)),
-            },
-            Err(ParseError::Line(rejection)) => rejected.push((span.line, rejection, record)),
-            Err(ParseError::File(err)) => return Err(err.into()),
+            }
+            Fate::Expired => expired += 1,
+            Fate::Rejected(rejection, record) => rejected.push((span.line, rejection, record)),
+            Fate::Skip => {}
         }
     }
-    Ok(ChunkRows { rows, rejected, later_days })
+    Ok(ChunkRows { rows, rejected, expired, later_days })
+}
+
+/// What one record of a chunk becomes.
+#[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "nearly every record is a row; boxing it would cost an allocation per row")]
+pub enum Fate<'c> {
+    /// A row of `events` (and so of every rollup).
+    Row(Event<'c>),
+    /// A row older than the raw retention, stored nowhere.
+    Expired,
+    /// An `ingest_errors` row: why, and the record's text.
+    Rejected(Rejection, &'c str),
+    /// A header, comment or blank line.
+    Skip,
+}
+
+/// Parses and maps the record at `span` and judges its timestamp by
+/// `window`: the one decision per record that both the insert
+/// ([`write_rows`]) and the preview (`replay --dry-run`) make. `values` is
+/// scratch space, reused from record to record.
+pub fn fate<'c>(
+    source: &'c Source,
+    context: ObjectContext<'c>,
+    window: &TimeWindow,
+    parser: &mut dyn RecordParser,
+    values: &mut Vec<Option<Cow<'c, str>>>,
+    chunk: &'c Chunk,
+    span: &RecordSpan,
+) -> Result<Fate<'c>, Unreadable> {
+    let bytes = &chunk.data[span.range.clone()];
+    if let Some(size) = span.oversized {
+        let detail = format!("the line is {size} bytes, over the {MAX_RECORD_BYTES}-byte limit; is the format or compression right?");
+        return Ok(Fate::Rejected(Rejection::new("line_too_long", detail), utf8_prefix(bytes)));
+    }
+    let Ok(record) = std::str::from_utf8(bytes) else {
+        return Ok(Fate::Rejected(Rejection::new("bad_encoding", "the line is not valid UTF-8"), ""));
+    };
+    let mapped = match parser.parse(record, values) {
+        Ok(Parsed::Skip) => return Ok(Fate::Skip),
+        Ok(Parsed::Record) => source.mapping.apply(values, context, span.line),
+        Err(ParseError::Line(rejection)) => Err(rejection),
+        Err(ParseError::File(err)) => return Err(err),
+    };
+    Ok(match mapped {
+        Ok(event) => match window.judge(event.ts) {
+            Verdict::Keep => Fate::Row(event),
+            Verdict::Expired => Fate::Expired,
+            Verdict::OutOfRange(rejection) => Fate::Rejected(rejection, record),
+        },
+        Err(rejection) => Fate::Rejected(rejection, record),
+    })
 }
 
 /// The insert of one chunk into `events`, de-duplicated under `token`.

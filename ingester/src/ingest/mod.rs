@@ -6,6 +6,7 @@ mod chunks;
 mod claim;
 mod commit;
 mod in_flight;
+mod window;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,15 +15,16 @@ use clickhouse::Client;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-pub use self::commit::{ChunkRows, dedup_token, events_insert, write_rows};
-use self::chunks::ObjectChunks;
+pub use self::chunks::ObjectChunks;
+pub use self::commit::{ChunkRows, Fate, dedup_token, events_insert, fate, write_rows};
+pub use self::window::{TimeLimits, TimeWindow, Verdict, rfc3339};
 use self::claim::{Claim, claim};
 use self::commit::{commit_chunk, observe};
 use self::in_flight::InFlightSet;
 use crate::error::{Error, ErrorKind, StreamError};
 use crate::formats;
 use crate::ledger::{FileStatus, Ledger, LedgerEntry};
-use crate::mapping::{ObjectContext, Source};
+use crate::mapping::{ObjectContext, Source, source_for};
 use crate::metrics::{Metrics, SourceLabel};
 use crate::s3_event::ObjectCreated;
 use crate::store::{Body, S3Store};
@@ -31,8 +33,9 @@ use crate::store::{Body, S3Store};
 /// except `OwnedElsewhere` and `Released`, whose objects are unfinished.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// All rows committed now.
-    Done { rows_ok: u64, rows_bad: u64 },
+    /// All rows committed now; `rows_expired` were older than the raw
+    /// retention and stored nowhere.
+    Done { rows_ok: u64, rows_bad: u64, rows_expired: u64 },
     /// Committed earlier (a duplicate or redelivered message).
     AlreadyDone,
     /// No configured source claims the key (e.g. a manifest next to logs).
@@ -76,6 +79,7 @@ pub struct Ingestor {
     worker_id: String,
     chunk_lines: u32,
     takeover_after: time::Duration,
+    limits: TimeLimits,
     in_flight: InFlightSet,
 }
 
@@ -86,8 +90,10 @@ impl Ingestor {
         sources: Arc<Vec<Source>>,
         metrics: Arc<Metrics>,
         worker_id: String,
-        settings: &adhouse_core::settings::IngestSettings,
+        settings: &adhouse_core::Settings,
     ) -> Self {
+        let limits = TimeLimits::from_settings(settings);
+        let settings = &settings.ingest;
         Self {
             ledger: Ledger::new(client.clone()),
             client,
@@ -97,6 +103,7 @@ impl Ingestor {
             worker_id,
             chunk_lines: settings.chunk_lines as u32,
             takeover_after: time::Duration::seconds(i64::from(settings.takeover_after_secs)),
+            limits,
             in_flight: InFlightSet::default(),
         }
     }
@@ -123,7 +130,7 @@ impl Ingestor {
     }
 
     async fn claim_and_stream(&self, object: &ObjectCreated, cancel: &CancellationToken) -> Result<Outcome, Error> {
-        let Some((source, key_tenant)) = self.source_of(object) else {
+        let Some((source, key_tenant)) = source_for(&self.sources, &object.bucket, &object.key) else {
             return Ok(Outcome::NoSource);
         };
         let mut entry = match claim(&self.ledger, object, source, key_tenant, &self.worker_id, self.takeover_after, self.chunk_lines).await? {
@@ -143,7 +150,10 @@ impl Ingestor {
                 self.ledger.put(&mut entry).await?;
                 let lag = OffsetDateTime::now_utc() - object.event_time;
                 self.metrics.freshness_seconds.observe(lag.as_seconds_f64().max(0.0));
-                Ok(Outcome::Done { rows_ok: entry.rows_ok, rows_bad: entry.rows_bad })
+                if entry.rows_expired > 0 {
+                    self.warn_expired(&file, &entry);
+                }
+                Ok(Outcome::Done { rows_ok: entry.rows_ok, rows_bad: entry.rows_bad, rows_expired: entry.rows_expired })
             }
             Ok(Streamed::Cancelled) => {
                 entry.owner.clear();
@@ -164,11 +174,23 @@ impl Ingestor {
         }
     }
 
-    fn source_of<'o>(&self, object: &'o ObjectCreated) -> Option<(&Source, &'o str)> {
-        self.sources.iter().find_map(|source| {
-            let tenant = (source.bucket == object.bucket).then(|| source.pattern.matches(&object.key)).flatten()?;
-            Some((source, tenant))
-        })
+    /// The one line per object that says rows were left out, which
+    /// retention left them out, and what to do about it.
+    fn warn_expired(&self, file: &str, entry: &LedgerEntry) {
+        let retained_from = TimeWindow::new(entry.as_of, self.limits).retained_from();
+        tracing::warn!(
+            %file,
+            rows_expired = entry.rows_expired,
+            rows_ok = entry.rows_ok,
+            "{} rows dated before {} are older than schema.events_ttl_days ({} days before the object was first \
+             claimed) and were stored neither in events nor in any rollup. If the dates are wrong (a time unit or \
+             format), fix the source's mapping, bump its mapping_version and re-ingest; to load old logs (a \
+             backfill), raise schema.events_ttl_days and the events TTL with a migration first. \
+             `adhouse-ingester replay --dry-run s3://...` shows what an object would store.",
+            entry.rows_expired,
+            rfc3339(retained_from),
+            self.limits.events_ttl_days,
+        );
     }
 
     /// Streams the object through the chunker, committing each chunk from
@@ -188,6 +210,7 @@ impl Ingestor {
         let mut chunks =
             ObjectChunks::open(source, body, chunk_lines as usize, parser.quoted_newlines(), entry.next_chunk).await?;
         let label = SourceLabel { source: source.name.clone() };
+        let window = TimeWindow::new(entry.as_of, self.limits);
         let mut bytes_seen = 0;
         loop {
             if cancel.is_cancelled() {
@@ -205,13 +228,16 @@ impl Ingestor {
             }
             let token = dedup_token(object, source, entry.chunk_lines, chunk.index);
             let started = Instant::now();
-            let committed = commit_chunk(&self.client, object, source, context, parser.as_mut(), &chunk, &token).await?;
+            let committed =
+                commit_chunk(&self.client, object, source, context, &window, parser.as_mut(), &chunk, &token).await?;
             self.metrics.insert_seconds.observe(started.elapsed().as_secs_f64());
             entry.next_chunk = chunk.index as u32 + 1;
             entry.rows_ok += committed.rows_ok;
             entry.rows_bad += committed.rows_bad;
+            entry.rows_expired += committed.rows_expired;
             self.metrics.rows_ok.get_or_create(&label).inc_by(committed.rows_ok);
             self.metrics.rows_bad.get_or_create(&label).inc_by(committed.rows_bad);
+            self.metrics.rows_expired.get_or_create(&label).inc_by(committed.rows_expired);
             // A crash before this write re-sends the chunk, which ClickHouse
             // drops as a duplicate of its token.
             self.ledger.put(entry).await?;

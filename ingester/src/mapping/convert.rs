@@ -165,19 +165,47 @@ pub fn user_hash(id: &str) -> u64 {
 /// The value of `name` in a URL query string (`a=1&b=x%20y`), decoded;
 /// `+` is a space, as in HTML forms. `None` when absent.
 pub fn query_param<'a>(query: &'a str, name: &str) -> Option<Cow<'a, str>> {
+    raw_query_param(query, name).map(decode_component)
+}
+
+/// The value of `name` in a URL query string, as written (still encoded).
+pub fn raw_query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     let query = query.strip_prefix('?').unwrap_or(query);
-    let raw = query.split('&').find_map(|pair| {
+    query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         (key == name).then_some(value)
-    })?;
-    Some(decode_component(raw))
+    })
 }
 
 /// Percent-decoding with `+` as space; invalid UTF-8 is replaced, not fatal.
 pub fn decode_component(raw: &str) -> Cow<'_, str> {
-    if !raw.contains(['%', '+']) {
+    percent_decoded(raw, true)
+}
+
+/// One pass of percent-decoding; `+` becomes a space in query-string
+/// values (`plus_is_space`) and stays a `+` elsewhere (a user agent's
+/// `(+https://...)`). Invalid UTF-8 is replaced, not fatal.
+fn percent_decoded(raw: &str, plus_is_space: bool) -> Cow<'_, str> {
+    if !(raw.contains('%') || plus_is_space && raw.contains('+')) {
         return Cow::Borrowed(raw);
     }
-    let spaced = raw.replace('+', " ");
+    let spaced = if plus_is_space { Cow::Owned(raw.replace('+', " ")) } else { Cow::Borrowed(raw) };
     Cow::Owned(percent_decode(spaced.as_bytes()).decode_utf8_lossy().into_owned())
+}
+
+/// `passes` rounds of percent-decoding, for logs that encode a value more
+/// than once: CloudFront writes a query string, already encoded by the
+/// client, encoded again, so its parameters need two passes.
+pub fn decode_passes(value: Cow<'_, str>, passes: u8, plus_is_space: bool) -> Cow<'_, str> {
+    let mut value = value;
+    for _ in 0..passes {
+        value = match value {
+            Cow::Borrowed(text) => percent_decoded(text, plus_is_space),
+            Cow::Owned(text) => match percent_decoded(&text, plus_is_space) {
+                Cow::Borrowed(_) => Cow::Owned(text),
+                Cow::Owned(decoded) => Cow::Owned(decoded),
+            },
+        };
+    }
+    value
 }

@@ -11,7 +11,7 @@ use adhouse_core::event::{Dimension, Event, EventType};
 use adhouse_core::settings::{FieldRule, Format, MoneyUnit, SourceSettings, TenantRule};
 
 pub use adhouse_core::money::money_micros;
-pub use convert::{TimeFormat, decode_component, query_param, user_hash};
+pub use convert::{TimeFormat, decode_component, decode_passes, query_param, raw_query_param, user_hash};
 pub use pattern::KeyPattern;
 
 /// A configured log source, validated.
@@ -65,6 +65,10 @@ pub struct Mapping {
     query_params: Vec<(usize, Vec<(String, usize)>)>,
 }
 
+/// Most percent-decodings a rule may ask for; no log format needs more than
+/// two, and a larger number is a typo.
+const MAX_DECODE_PASSES: u8 = 3;
+
 /// Columns a source can map (every dimension but `source`, and six more):
 /// the upper bound on a mapping's rules.
 const MAPPABLE_COLUMNS: usize = Dimension::ALL.len() - 1 + 6;
@@ -84,6 +88,8 @@ struct Rule {
     target: Target,
     input: Input,
     query: Option<String>,
+    /// Rounds of percent-decoding of the value (of the query parameter).
+    decode: u8,
     values: Option<HashMap<String, String>>,
     default: Option<String>,
 }
@@ -180,6 +186,12 @@ fn compile_rule(column: &str, rule: &FieldRule, fields: &mut Vec<String>) -> Res
     if rule.query.is_some() && !matches!(input, Input::Slot(_)) {
         return Err("`query` reads a query string held by one `field`".into());
     }
+    // A query parameter is decoded once by default (its query string's own
+    // encoding); any other value is taken as written unless told.
+    let decode = rule.decode.unwrap_or(u8::from(rule.query.is_some()));
+    if decode > MAX_DECODE_PASSES {
+        return Err(format!("`decode` is a number of percent-decodings, at most {MAX_DECODE_PASSES}"));
+    }
     let money = |unit: Option<MoneyUnit>| unit.ok_or("money columns need `money` = \"units\", \"cpm\" or \"micros\"");
     let target = match column {
         "ts" => Target::Ts(TimeFormat::parse_spec(
@@ -217,12 +229,27 @@ fn compile_rule(column: &str, rule: &FieldRule, fields: &mut Vec<String>) -> Res
         target,
         input,
         query: rule.query.clone(),
+        decode,
         values: rule.values.as_ref().map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
         default: rule.default.clone(),
     })
 }
 
+/// The source that claims `key` in `bucket`, and the tenant its key
+/// pattern captured (`""` if it has none); the first match wins.
+pub fn source_for<'s, 'k>(sources: &'s [Source], bucket: &str, key: &'k str) -> Option<(&'s Source, &'k str)> {
+    sources.iter().find_map(|source| {
+        let tenant = (source.bucket == bucket).then(|| source.pattern.matches(key)).flatten()?;
+        Some((source, tenant))
+    })
+}
+
 impl Mapping {
+    /// The `events` columns the rules compute, in the settings' order.
+    pub fn columns(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|rule| rule.column.as_str())
+    }
+
     /// The `events` row of one record. `values` holds the record's value of
     /// each slot of [`Mapping::fields`], `None` where absent.
     pub fn apply<'a>(
@@ -298,10 +325,12 @@ fn apply_rule<'a>(
     let mut value = read(&rule.input, values, object);
     if let (Some(name), Some(raw)) = (&rule.query, &value) {
         value = match raw {
-            Cow::Borrowed(_) => param.map(decode_component),
-            Cow::Owned(query) => query_param(query, name).map(|v| Cow::Owned(v.into_owned())),
+            Cow::Borrowed(_) => param.map(Cow::Borrowed),
+            Cow::Owned(query) => raw_query_param(query, name).map(|v| Cow::Owned(v.to_owned())),
         };
     }
+    // `+` is a space in a query string's values only.
+    let value = value.map(|value| decode_passes(value, rule.decode, rule.query.is_some()));
     let value = match value.filter(|v| !v.is_empty()) {
         Some(value) => value,
         None => match &rule.default {

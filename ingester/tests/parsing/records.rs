@@ -87,3 +87,93 @@ fn w3c_reads_fields_from_its_directive_and_the_query_string() {
     let out = run(&pixel, &["2026-05-10\t00:00:01\tFRA"]);
     assert!(out[0].contains("before the #Fields: directive"), "{out:?}");
 }
+
+/// The 33 fields of a CloudFront standard log, in CloudFront's order.
+const CLOUDFRONT_FIELDS: &str = "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end";
+
+/// One pixel request as CloudFront logs it: the client's query string
+/// (`pub=caf%C3%A9%20bar`, i.e. `café bar`) encoded once more, the referer
+/// and user agent encoded once.
+fn cloudfront_line(user_agent: &str) -> String {
+    let query = "ev=imp&pub=caf%25C3%25A9%2520bar&plc=plc-1&dp=dp-1&fmt=banner&geo=DE&p=0.0042&note=a%2Bb%26c&cmp=50%2525%2520off";
+    let fields = [
+        "2026-05-10", "00:00:01", "FRA56-P5", "478", "203.0.113.17", "GET", "d111111abcdef8.cloudfront.net", "/p.gif", "200",
+        "https://news.example/article/42%3Fref%3Dhome", user_agent, query, "-", "Hit",
+        "SOX4xwn4XV6Q4rgb7XiVGOHms_BGlTAC4KyHmureZmBNrjGdRLiNIQ==", "d111111abcdef8.cloudfront.net", "https", "521", "0.001", "-",
+        "TLSv1.3", "TLS_AES_128_GCM_SHA256", "Hit", "HTTP/2.0", "-", "-", "11040", "0.001", "Hit", "image/gif", "43", "-", "-",
+    ];
+    assert_eq!(fields.len(), CLOUDFRONT_FIELDS.split(' ').count());
+    fields.join("\t")
+}
+
+/// The pixel source's mapping plus plain fields and a query parameter read
+/// with `decode` as given: creative_id ← user agent, domain ← referer,
+/// campaign_id ← `note`, os ← `cmp`.
+fn decoding_source(plain: u8, query: u8) -> Source {
+    let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sources/pixel-w3c.toml"))
+        .unwrap()
+        .lines()
+        .filter(|line| !["campaign_id", "creative_id", "domain", "os "].iter().any(|column| line.starts_with(column)))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let extra = format!(
+        "creative_id = {{ field = \"cs(User-Agent)\", decode = {plain} }}\n\
+         domain = {{ field = \"cs(Referer)\", decode = {plain} }}\n\
+         campaign_id = {{ field = \"cs-uri-query\", query = \"note\", decode = {query} }}\n\
+         os = {{ field = \"cs-uri-query\", query = \"cmp\", decode = {query} }}\n"
+    );
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("decoding-{plain}-{query}.toml"));
+    std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
+    Source::compile(&SourceSettings::from_file(&path).unwrap()).unwrap()
+}
+
+/// Publisher, campaign (`note`), os (`cmp`), creative (user agent), domain (referer) of each line.
+fn decoded(source: &Source, user_agents: &[&str]) -> Vec<[String; 5]> {
+    let mut parser = formats::parser(source).unwrap();
+    let context = ObjectContext { tenant: "acme", source: &source.name, file: "s3://b/k" };
+    let header = format!("#Fields: {CLOUDFRONT_FIELDS}");
+    let lines: Vec<String> = user_agents.iter().map(|ua| cloudfront_line(ua)).collect();
+    let mut values: Vec<Option<Cow<'_, str>>> = Vec::new();
+    assert!(matches!(parser.parse("#Version: 1.0", &mut values), Ok(Parsed::Skip)));
+    assert!(matches!(parser.parse(&header, &mut values), Ok(Parsed::Skip)));
+    let mut out = Vec::new();
+    for line in &lines {
+        assert!(matches!(parser.parse(line, &mut values), Ok(Parsed::Record)));
+        let e = source.mapping.apply(&values, context, 3).unwrap();
+        assert_eq!((e.ts.unix_timestamp(), e.revenue_micros, &*e.country), (1_778_371_201, 4_200, "DE"));
+        out.push([&e.publisher_id, &e.campaign_id, &e.os, &e.creative_id, &e.domain].map(|v| v.to_string()));
+    }
+    out
+}
+
+#[test]
+fn a_cloudfront_standard_log_line_decodes_its_query_twice_and_its_headers_once() {
+    let firefox = "Mozilla/5.0%20(X11;%20Linux%20x86_64;%20rv:125.0)%20Gecko/20100101%20Firefox/125.0";
+    let slackbot = "Slackbot%201.0%20(+https://api.slack.com/robots)";
+    let out = decoded(&decoding_source(1, 2), &[firefox, slackbot]);
+    let expected = |ua: &str| {
+        ["café bar", "a b&c", "50% off", ua, "https://news.example/article/42?ref=home"].map(str::to_owned)
+    };
+    // `+` is a space in query values only: the user agent keeps its `(+https`.
+    assert_eq!(out, [
+        expected("Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"),
+        expected("Slackbot 1.0 (+https://api.slack.com/robots)"),
+    ]);
+
+    // The shipped example decodes its query parameters as CloudFront needs.
+    let pixel = source("pixel-w3c.toml");
+    assert_eq!(decoded(&pixel, &[firefox])[0][0], "café bar");
+
+    // Without the option: one decoding of query values, none of other
+    // fields (the publisher keeps the example's `decode = 2`).
+    let once = decoded(&decoding_source(0, 1), &[firefox]);
+    assert_eq!(once[0], ["café bar", "a+b&c", "50%25%20off", firefox, "https://news.example/article/42%3Fref%3Dhome"].map(str::to_owned));
+}
+
+#[test]
+fn a_decode_count_beyond_what_any_format_needs_is_rejected_with_its_key() {
+    let mut settings = SourceSettings::from_file(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sources/pixel-w3c.toml")).unwrap();
+    settings.fields.get_mut("publisher_id").unwrap().decode = Some(9);
+    let err = Source::compile(&settings).unwrap_err();
+    assert!(err.contains("ingest.sources[pixel-w3c].fields.publisher_id") && err.contains("decode"), "{err}");
+}

@@ -19,7 +19,7 @@ use adhouse_ingester::s3_event::ObjectCreated;
 use adhouse_ingester::store::S3Store;
 use adhouse_ingester::consumer::{Consumer, ConsumerSettings};
 use adhouse_ingester::objects::ObjectHandler;
-use adhouse_ingester::queue::SqsQueue;
+use adhouse_ingester::queue::{Queue, SqsQueue};
 use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 use clickhouse::Client;
@@ -164,39 +164,70 @@ impl TestStack {
             Arc::new(sources),
             metrics,
             worker_id.to_owned(),
-            &self.settings.ingest,
+            &self.settings,
         )
     }
 
     /// Runs the SQS loop until `done` holds (checked every 200 ms), then
     /// stops it. Panics after `limit`, so that a broken pipeline fails
     /// instead of hanging.
-    pub async fn run_worker_until<F, Fut>(&self, limit: Duration, mut done: F) -> Arc<Metrics>
+    pub async fn run_worker_until<F, Fut>(&self, limit: Duration, done: F) -> Arc<Metrics>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        let metrics = Arc::new(Metrics::new());
+        self.run_consumer_until(Arc::new(self.sqs_queue()), limit, done).await
+    }
+
+    /// The test's SQS queue, as `run` reads it.
+    pub fn sqs_queue(&self) -> SqsQueue {
         let ingest = &self.settings.ingest;
-        let queue = SqsQueue::new(self.sqs.clone(), self.queue_url.clone(), ingest.poll_wait_secs, ingest.visibility_timeout_secs);
-        let settings = ConsumerSettings { workers: 2, heartbeat: Duration::from_secs(u64::from(ingest.heartbeat_secs)) };
+        SqsQueue::new(self.sqs.clone(), self.queue_url.clone(), ingest.poll_wait_secs, ingest.visibility_timeout_secs)
+    }
+
+    /// [`TestStack::run_worker_until`] on `queue`.
+    pub async fn run_consumer_until<Q, F, Fut>(&self, queue: Arc<Q>, limit: Duration, done: F) -> Arc<Metrics>
+    where
+        Q: Queue,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let metrics = Arc::new(Metrics::new());
         let ingestor = Arc::new(self.ingestor_with("sqs-worker", metrics.clone()));
-        let handler = ObjectHandler::new(
-            ingestor,
-            Duration::from_secs(u64::from(ingest.retry_for_secs)),
-            Duration::from_secs(u64::from(ingest.visibility_timeout_secs)),
-        );
-        let worker = Consumer::new(Arc::new(queue), Arc::new(handler), metrics.clone(), settings);
+        let worker = Consumer::new(queue, Arc::new(self.object_handler(ingestor)), metrics.clone(), self.consumer_settings());
         let shutdown = CancellationToken::new();
         let running = tokio::spawn(worker.run(shutdown.clone()));
+        self.wait_until(limit, done).await;
+        shutdown.cancel();
+        running.await.unwrap().expect("the consumer ends without a fatal error");
+        metrics
+    }
+
+    /// The consumer's settings from this stack's, with two workers.
+    pub fn consumer_settings(&self) -> ConsumerSettings {
+        let ingest = &self.settings.ingest;
+        ConsumerSettings { workers: 2, heartbeat: Duration::from_secs(u64::from(ingest.heartbeat_secs)) }
+    }
+
+    /// The log queue's handler with this stack's retry settings.
+    pub fn object_handler(&self, ingestor: Arc<Ingestor>) -> ObjectHandler {
+        let ingest = &self.settings.ingest;
+        let retry_for = Duration::from_secs(u64::from(ingest.retry_for_secs));
+        ObjectHandler::new(ingestor, retry_for, Duration::from_secs(u64::from(ingest.visibility_timeout_secs)))
+    }
+
+    /// Returns once `done` holds (checked every 200 ms); panics after
+    /// `limit`, so that a broken pipeline fails instead of hanging.
+    pub async fn wait_until<F, Fut>(&self, limit: Duration, mut done: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
         let started = Instant::now();
         while !done().await {
             assert!(started.elapsed() < limit, "{}: condition not reached within {limit:?}", self.name);
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        shutdown.cancel();
-        running.await.unwrap().expect("the consumer ends without a fatal error");
-        metrics
     }
 
     pub async fn count(&self, sql: &str) -> u64 {

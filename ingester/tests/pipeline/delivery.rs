@@ -84,7 +84,7 @@ async fn resumed_with_chunk_lines(chunk_lines: u64) {
     stack.settings.ingest.chunk_lines = chunk_lines;
     stack.settings.ingest.takeover_after_secs = 0;
     let outcome = stack.ingestor("survivor").ingest(&object, &CancellationToken::new()).await.unwrap();
-    assert_eq!(outcome, Outcome::Done { rows_ok: rows, rows_bad: bad });
+    assert_eq!(outcome, Outcome::Done { rows_ok: rows, rows_bad: bad, rows_expired: 0 });
     assert_eq!(stack.tsv("SELECT count(), uniqExact(line) FROM events").await, format!("{rows}\t{rows}\n"));
     assert_eq!(stack.tsv("SELECT count(), uniqExact(line) FROM ingest_errors").await, format!("{bad}\t{bad}\n"));
     let measures = "requests + impressions + clicks + errors + video_starts + video_first_quartiles + video_midpoints + video_third_quartiles + video_completes";

@@ -1,6 +1,7 @@
 //! Input that cannot be ingested: a clear reason where an operator looks,
 //! nothing counted twice, and the dead-letter queue for what never succeeds.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use adhouse_ingester::ingest::Outcome;
@@ -8,6 +9,7 @@ use adhouse_ingester::s3_event::ObjectCreated;
 use tokio_util::sync::CancellationToken;
 
 use crate::common::{TestStack, yesterday};
+use crate::recording_queue::{Call, RecordingQueue};
 
 /// A generated gzip JSONL file of `rows` lines, cut to half its size and
 /// uploaded under `key`.
@@ -50,18 +52,52 @@ async fn a_truncated_gzip_fails_with_a_clear_reason_and_retries_count_nothing_tw
 }
 
 #[tokio::test]
-async fn poison_messages_and_objects_end_in_the_dead_letter_queue() {
-    let mut stack = TestStack::new("poison").await;
-    stack.settings.ingest.visibility_timeout_secs = 1;
+async fn poison_messages_and_objects_reach_the_dead_letter_queue_in_five_receives_without_visibility_waits() {
+    let stack = TestStack::new("poison").await;
+    // A 30 s visibility timeout: had the consumer waited for it between
+    // receives, the dead-letter queue would be two minutes away.
+    assert_eq!(stack.settings.ingest.visibility_timeout_secs, 30);
     truncated_object(&stack, "2000", "logs/acme/vast/2026/poison.jsonl.gz").await;
     stack.sqs.send_message().queue_url(&stack.queue_url).message_body("this is not an S3 event").send().await.unwrap();
 
-    // Besides the two, the bucket's s3:TestEvent and the generated file's
-    // event arrive; those are handled and deleted.
-    stack.run_worker_until(Duration::from_secs(90), || async { stack.messages_in(&stack.dlq_url).await == 2 }).await;
+    // Besides the two, the bucket's s3:TestEvent and the events of the
+    // generated file and its manifest arrive; those are handled and deleted.
+    let queue = Arc::new(RecordingQueue::new(stack.sqs_queue()));
+    stack.run_consumer_until(queue.clone(), Duration::from_secs(90), || async { stack.messages_in(&stack.dlq_url).await == 2 }).await;
     assert_eq!(stack.messages_in(&stack.queue_url).await, 0);
     let ledger = stack.tsv("SELECT status, attempts FROM ingest_files FINAL WHERE key LIKE '%poison%'").await;
     assert_eq!(ledger, "failed\t5\n", "each receive was one attempt");
+
+    // Per message: the good ones deleted at their first receive; each poison
+    // one received exactly maxReceiveCount times, and given back every time
+    // at once, never left to its visibility timeout.
+    let calls = queue.calls();
+    let mut messages: Vec<&str> = calls.iter().map(|call| message_of(call)).collect();
+    messages.sort_unstable();
+    messages.dedup();
+    let (mut good, mut poison) = (0, 0);
+    for message in messages {
+        let of_it: Vec<&Call> = calls.iter().filter(|call| message_of(call) == message).collect();
+        let receives: Vec<u32> =
+            of_it.iter().filter_map(|call| if let Call::Received { receives, .. } = call { Some(*receives) } else { None }).collect();
+        let releases: Vec<Duration> =
+            of_it.iter().filter_map(|call| if let Call::Released { visible_in, .. } = call { Some(*visible_in) } else { None }).collect();
+        if of_it.iter().any(|call| matches!(call, Call::Deleted { .. })) {
+            good += 1;
+            assert_eq!((receives, releases), (vec![1], vec![]), "{message}");
+        } else {
+            poison += 1;
+            assert_eq!(receives, [1, 2, 3, 4, 5], "{message}");
+            assert_eq!(releases, [Duration::ZERO; 5], "{message}");
+        }
+    }
+    assert_eq!((good, poison), (3, 2));
+}
+
+fn message_of(call: &Call) -> &str {
+    match call {
+        Call::Received { message, .. } | Call::Extended { message } | Call::Deleted { message } | Call::Released { message, .. } => message,
+    }
 }
 
 /// Gzip of `text` as one member.
@@ -86,7 +122,7 @@ async fn an_over_long_line_across_gzip_members_is_one_bad_row_and_the_rest_is_in
     let object = stack.put("logs/acme/vast/2026/long-line.jsonl.gz", body).await;
 
     let outcome = stack.ingestor("w1").ingest(&object, &CancellationToken::new()).await.unwrap();
-    assert_eq!(outcome, Outcome::Done { rows_ok: 20, rows_bad: 1 });
+    assert_eq!(outcome, Outcome::Done { rows_ok: 20, rows_bad: 1, rows_expired: 0 });
     assert_eq!(stack.tsv("SELECT count(), sum(revenue_micros), min(line), max(line) FROM events").await, "20\t210\t1\t21\n");
     let errors = stack.tsv("SELECT line, reason, length(excerpt), startsWith(excerpt, '{\"ts\"') FROM ingest_errors").await;
     assert_eq!(errors, "11\tline_too_long\t1024\t1\n");

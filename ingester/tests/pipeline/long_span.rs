@@ -43,7 +43,7 @@ async fn an_object_spanning_400_days_is_stored_exactly_and_a_resent_object_adds_
     let object = stack.put("logs/acme/vast/backfill/last-year.jsonl", text.into_bytes()).await;
 
     let outcome = stack.ingestor("w1").ingest(&object, &CancellationToken::new()).await.unwrap();
-    assert_eq!(outcome, Outcome::Done { rows_ok: rows, rows_bad: 0 });
+    assert_eq!(outcome, Outcome::Done { rows_ok: rows, rows_bad: 0, rows_expired: 0 });
     let expected = format!("{rows}\t{revenue}\t{DAYS}\n");
     assert_totals(&stack, &expected).await;
 
@@ -51,7 +51,7 @@ async fn an_object_spanning_400_days_is_stored_exactly_and_a_resent_object_adds_
     // next one re-sends every chunk and every block, all dropped as copies.
     stack.clickhouse.query("ALTER TABLE ingest_files DELETE WHERE 1").with_setting("mutations_sync", "1").execute().await.unwrap();
     let outcome = stack.ingestor("w2").ingest(&object, &CancellationToken::new()).await.unwrap();
-    assert_eq!(outcome, Outcome::Done { rows_ok: rows, rows_bad: 0 });
+    assert_eq!(outcome, Outcome::Done { rows_ok: rows, rows_bad: 0, rows_expired: 0 });
     assert_totals(&stack, &expected).await;
 }
 

@@ -5,9 +5,12 @@
 
 mod common;
 
+mod consumer;
 mod delivery;
 mod failures;
 mod formats;
 mod long_span;
 mod restart;
+mod retention;
 mod parquet;
+mod recording_queue;

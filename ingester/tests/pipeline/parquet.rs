@@ -194,9 +194,11 @@ async fn a_resumed_parquet_object_skips_committed_row_groups_and_a_retry_from_th
         chunk_lines: chunk_lines as u32,
         rows_ok: 0,
         rows_bad: 0,
+        rows_expired: 0,
         attempts: 1,
         error: String::new(),
         event_time: object.event_time,
+        as_of: object.event_time,
         started_at: object.event_time,
         updated_at: time::OffsetDateTime::UNIX_EPOCH,
     };

@@ -1,7 +1,7 @@
 //! ClickHouse dies in the middle of an object and comes back: the object is
 //! finished on retry with every row exactly once. The test runs a ClickHouse
 //! server of its own (the local stack's, on a free port) so that killing it
-//! disturbs no other test.
+//! disturbs no other test ([`OwnServer`] serves `consumer.rs` too).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -13,13 +13,30 @@ use tokio_util::sync::CancellationToken;
 
 use crate::common::{TestStack, one_object};
 
-struct OwnServer {
+pub struct OwnServer {
     child: Child,
     port: u16,
     data: PathBuf,
 }
 
 impl OwnServer {
+    /// A server on a free port over a fresh data directory named `name`,
+    /// ready for queries.
+    pub async fn fresh(name: &str) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let data = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-clickhouse-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data);
+        let server = Self::start(port, &data);
+        server.ready().await;
+        server
+    }
+
+    /// The same server started again after [`OwnServer::kill`], ready.
+    pub async fn restart(&mut self) {
+        *self = Self::start(self.port, &self.data.clone());
+        self.ready().await;
+    }
+
     fn start(port: u16, data: &Path) -> Self {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let child = Command::new(repo.join(".venv/bin/python"))
@@ -31,11 +48,11 @@ impl OwnServer {
         Self { child, port, data: data.to_owned() }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    async fn ready(&self) {
+    pub async fn ready(&self) {
         let client = clickhouse::Client::default().with_url(self.url());
         let started = Instant::now();
         while client.query("SELECT 1").fetch_one::<u8>().await.is_err() {
@@ -44,7 +61,7 @@ impl OwnServer {
         }
     }
 
-    fn kill(&mut self) {
+    pub fn kill(&mut self) {
         self.child.kill().unwrap(); // SIGKILL: no clean shutdown
         self.child.wait().unwrap();
     }
@@ -59,11 +76,7 @@ impl Drop for OwnServer {
 
 #[tokio::test]
 async fn a_clickhouse_restart_mid_object_loses_and_duplicates_nothing() {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let data = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("restart-clickhouse-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    let mut server = OwnServer::start(port, &data);
-    server.ready().await;
+    let mut server = OwnServer::fresh("restart").await;
     let stack = TestStack::with_clickhouse("restart", &server.url()).await;
     let (object, rows) = one_object(&stack, "40000").await;
 
@@ -81,8 +94,7 @@ async fn a_clickhouse_restart_mid_object_loses_and_duplicates_nothing() {
     let interrupted = first.await.unwrap();
     assert!(interrupted.is_err(), "the attempt ends in a retryable error: {interrupted:?}");
 
-    let server = OwnServer::start(port, &server.data);
-    server.ready().await;
+    server.restart().await;
     let outcome = stack.ingestor("w1").ingest(&object, &CancellationToken::new()).await.unwrap();
     assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
     assert_eq!(stack.count("SELECT count() FROM events").await, rows);

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use adhouse_ingester::chunker::Chunker;
 use adhouse_ingester::decode::decompress;
 use adhouse_ingester::formats;
-use adhouse_ingester::ingest::{events_insert, write_rows};
+use adhouse_ingester::ingest::{TimeWindow, events_insert, write_rows};
 use adhouse_ingester::mapping::{ObjectContext, Source};
 use anyhow::{Context as _, anyhow, bail};
 use clickhouse::Client;
@@ -58,7 +58,7 @@ pub async fn ingest_file(
     let mut rows = 0;
     while let Some(chunk) = chunker.next_chunk().await? {
         let mut insert = events_insert(sink, &format!("bench:{}", chunk.index)).await?;
-        let written = write_rows(source, context, parser.as_mut(), &chunk, &mut insert)
+        let written = write_rows(source, context, &TimeWindow::unbounded(), parser.as_mut(), &chunk, &mut insert)
             .await
             .with_context(|| path.display().to_string())?;
         if let Some((line, rejection, _)) = written.rejected.first() {

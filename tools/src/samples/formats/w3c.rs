@@ -2,14 +2,16 @@
 //! header lines (`#Version`, `#Fields` with the full standard field list),
 //! then one tab-separated request per line, `-` for empty, the user agent
 //! URL-encoded as CloudFront writes it, and the event's attributes in the
-//! query string of `GET /p.gif?ev=imp&pub=...`, values percent-encoded.
+//! query string of `GET /p.gif?ev=imp&pub=...`, values percent-encoded by
+//! the pixel and the whole query string encoded once more by CloudFront
+//! (the example source reads it with `decode = 2`).
 //! Only `date`, `time` and `cs-uri-query` feed `events`; the other fields are
 //! plausible noise.
 
 use std::io::{self, Write};
 
 use adhouse_core::event::EventType;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{BadReason, Civil, DIMENSION_KEYS, LineFormat, Units, dimensions, event_name};
 use crate::samples::rng::{Rng, fnv1a, mix};
@@ -57,6 +59,12 @@ const TRUNCATED_FIELDS: usize = 4;
 
 /// Query values keep unreserved characters (RFC 3986) and encode the rest.
 const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// What CloudFront percent-encodes when it logs a query string: controls,
+/// space, non-ASCII and `"#%<>\^`{|}`. `&` and `=` stay, so the parameters
+/// still split; every `%` of the pixel's own encoding becomes `%25`.
+const CLOUDFRONT_LOGGED: &AsciiSet =
+    &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'<').add(b'>').add(b'\\').add(b'^').add(b'`').add(b'{').add(b'|').add(b'}');
 
 /// CloudFront distribution id of a tenant's pixel: `E` and 13 characters.
 pub fn distribution_id(tenant: &str) -> String {
@@ -109,7 +117,7 @@ impl W3c {
         }
         let cache_buster = self.rng.below(100_000_000).to_string();
         param("cb", &cache_buster);
-        query
+        utf8_percent_encode(&query, CLOUDFRONT_LOGGED).to_string()
     }
 }
 

@@ -1,0 +1,97 @@
+//! Which timestamps an object's rows may carry, judged against one fixed
+//! moment per object (its `as_of`, the first claim's time, kept in the
+//! ledger), so that every attempt at a chunk keeps, counts and rejects the
+//! same rows (DESIGN.md, "Rows outside the retention").
+
+use adhouse_core::Settings;
+use time::{Duration, OffsetDateTime};
+
+use crate::mapping::Rejection;
+
+/// The settings a [`TimeWindow`] is made from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeLimits {
+    /// `schema.events_ttl_days`: `events` drops rows older than this at once,
+    /// and `events_1m` with it, while the hour and day rollups would keep them.
+    pub events_ttl_days: u32,
+    /// `ingest.timestamp_max_age_days`: older is a mistake, not data.
+    pub max_age_days: u32,
+    /// `ingest.timestamp_max_ahead_secs`: later than this ahead is a mistake.
+    pub max_ahead_secs: u32,
+}
+
+impl TimeLimits {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            events_ttl_days: settings.schema.events_ttl_days,
+            max_age_days: settings.ingest.timestamp_max_age_days,
+            max_ahead_secs: settings.ingest.timestamp_max_ahead_secs,
+        }
+    }
+}
+
+/// The timestamps one object's rows are judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeWindow {
+    /// Earlier is implausible: a bad row.
+    earliest: OffsetDateTime,
+    /// Earlier (and plausible) is past the raw retention: counted, not stored.
+    retained_from: OffsetDateTime,
+    /// Later is implausible: a bad row.
+    latest: OffsetDateTime,
+}
+
+/// What a row's timestamp makes of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Keep,
+    /// Older than the raw retention: stored nowhere, counted in `rows_expired`.
+    Expired,
+    /// Implausibly old or ahead: an `ingest_errors` row.
+    OutOfRange(Rejection),
+}
+
+impl TimeWindow {
+    /// The window of an object whose rows are judged as of `as_of`.
+    pub fn new(as_of: OffsetDateTime, limits: TimeLimits) -> Self {
+        let earliest = as_of - Duration::days(i64::from(limits.max_age_days));
+        Self {
+            earliest,
+            retained_from: (as_of - Duration::days(i64::from(limits.events_ttl_days))).max(earliest),
+            latest: as_of + Duration::seconds(i64::from(limits.max_ahead_secs)),
+        }
+    }
+
+    /// Every timestamp kept (the benchmark's and the parsers' tests).
+    pub fn unbounded() -> Self {
+        let (earliest, latest) = (OffsetDateTime::UNIX_EPOCH - Duration::days(1 << 20), OffsetDateTime::UNIX_EPOCH + Duration::days(1 << 20));
+        Self { earliest, retained_from: earliest, latest }
+    }
+
+    /// The first instant whose rows are stored.
+    pub fn retained_from(&self) -> OffsetDateTime {
+        self.retained_from
+    }
+
+    pub fn judge(&self, ts: OffsetDateTime) -> Verdict {
+        if ts < self.earliest || ts > self.latest {
+            let detail = format!(
+                "timestamp {} is outside {} .. {}; is the time unit or format right?",
+                rfc3339(ts),
+                rfc3339(self.earliest),
+                rfc3339(self.latest)
+            );
+            Verdict::OutOfRange(Rejection::new("timestamp_out_of_range", detail))
+        } else if ts < self.retained_from {
+            Verdict::Expired
+        } else {
+            Verdict::Keep
+        }
+    }
+}
+
+/// `2025-01-31T12:00:00.000Z`, for messages.
+pub fn rfc3339(ts: OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    ts.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_else(|_| ts.to_string())
+}
