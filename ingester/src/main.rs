@@ -17,7 +17,9 @@ use adhouse_ingester::consumer::{Consumer, ConsumerSettings};
 use adhouse_ingester::objects::{Handled, ObjectHandler};
 use adhouse_ingester::s3_event;
 use adhouse_ingester::queue::{MemoryQueue, SqsQueue};
+use adhouse_connectors::PlatformId;
 use adhouse_ingester::store::S3Store;
+use adhouse_ingester::sync::{SyncHandler, Syncer, schedule};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -36,8 +38,30 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Consume S3 notifications from the SQS queue (ingest.queue_url) until SIGTERM.
+    /// Consume S3 notifications from the SQS queue (ingest.queue_url), and
+    /// platform sync jobs from platforms.sync_queue_url when set, until SIGTERM.
     Run,
+    /// Sync one linked ad-platform account now, in this process.
+    ///
+    /// Fetches the account's backfill range up to today: days not yet
+    /// synced, and the last --refetch-days days again.
+    Sync {
+        #[arg(long)]
+        tenant: String,
+        /// meta or google
+        #[arg(long)]
+        platform: String,
+        /// The platform's account id (Meta without act_, Google digits only).
+        #[arg(long)]
+        account: String,
+        /// Recent days fetched again whatever their checkpoints say
+        /// [default: the platform's platforms.<platform>.restate_days].
+        #[arg(long)]
+        refetch_days: Option<u32>,
+    },
+    /// Enqueue the daily sync of every active linked account on
+    /// platforms.sync_queue_url (run it once a day, e.g. as a CronJob).
+    Schedule,
     /// Ingest the existing objects under an S3 prefix, without SQS.
     ///
     /// Objects already done are skipped, so a replay can be repeated safely.
@@ -103,6 +127,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run => run_queue(settings).await,
+        Command::Sync { tenant, platform, account, refetch_days } => {
+            sync_one(&settings, &tenant, &platform, &account, refetch_days).await
+        }
+        Command::Schedule => schedule(&settings).await,
         Command::Replay { location, dry_run: false, .. } => replay(settings, &location).await,
         Command::Replay { location, dry_run: true, rows } => {
             let sources = compile_sources(&settings)?;
@@ -183,13 +211,80 @@ async fn run_queue(settings: Settings) -> anyhow::Result<()> {
     tokio::spawn(server);
     let ingestor = ingestor(&settings, metrics.clone()).await?;
     let sqs = aws_sdk_sqs::Client::new(&aws_config::load_from_env().await);
-    let queue = SqsQueue::new(sqs, ingest.queue_url.clone(), ingest.poll_wait_secs, ingest.visibility_timeout_secs);
+    let queue = SqsQueue::new(sqs.clone(), ingest.queue_url.clone(), ingest.poll_wait_secs, ingest.visibility_timeout_secs);
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
     tracing::info!(queue = %ingest.queue_url, workers = ingest.workers, metrics = %ingest.metrics_addr, "ingesting");
     let handler = Arc::new(object_handler(ingest, ingestor));
-    Consumer::new(Arc::new(queue), handler, metrics, consumer_settings(ingest)).run(shutdown).await?;
+    let logs = Consumer::new(Arc::new(queue), handler, metrics.clone(), consumer_settings(ingest)).run(shutdown.clone());
+    let jobs = async {
+        let Some(handler) = sync_handler(&settings, metrics.clone())? else { return anyhow::Ok(()) };
+        let queue = SqsQueue::new(sqs.clone(), settings.platforms.sync_queue_url.clone(), ingest.poll_wait_secs, ingest.visibility_timeout_secs);
+        tracing::info!(queue = %settings.platforms.sync_queue_url, "syncing ad-platform accounts");
+        Consumer::new(Arc::new(queue), Arc::new(handler), metrics.clone(), consumer_settings(ingest)).run(shutdown.clone()).await?;
+        Ok(())
+    };
+    let (logs, jobs) = tokio::join!(logs, jobs);
+    logs?;
+    jobs?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// The sync queue's handler, when a sync queue is set and a platform enabled.
+fn sync_handler(settings: &Settings, metrics: Arc<Metrics>) -> anyhow::Result<Option<SyncHandler>> {
+    if settings.platforms.sync_queue_url.is_empty() {
+        return Ok(None);
+    }
+    let Some(syncer) = Syncer::from_settings(settings, metrics).context("configuration: platforms")? else {
+        return Ok(None);
+    };
+    let ingest = &settings.ingest;
+    let retry_for = Duration::from_secs(u64::from(ingest.retry_for_secs));
+    Ok(Some(SyncHandler::new(Arc::new(syncer), retry_for, Duration::from_secs(u64::from(ingest.visibility_timeout_secs)))))
+}
+
+fn platform_arg(name: &str) -> anyhow::Result<PlatformId> {
+    PlatformId::parse(name).with_context(|| format!("--platform {name:?}: expected one of meta, google"))
+}
+
+async fn sync_one(settings: &Settings, tenant: &str, platform: &str, account: &str, refetch_days: Option<u32>) -> anyhow::Result<()> {
+    let platform = platform_arg(platform)?;
+    let syncer = Syncer::from_settings(settings, Arc::new(Metrics::new()))
+        .context("configuration: platforms")?
+        .context("configuration: no ad platform is enabled (platforms.<platform>.enabled)")?;
+    let linked = syncer
+        .store()
+        .account(tenant, platform.as_str(), account)
+        .await?
+        .with_context(|| format!("{tenant} has no linked {platform} account {account}"))?;
+    let today = schedule::account_today(&linked, jiff::Timestamp::now());
+    let restate = refetch_days.unwrap_or_else(|| schedule::restate_days(&settings.platforms, platform));
+    let job = schedule::daily_job(&linked, platform, restate, today);
+    let stop = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(stop.clone()));
+    let outcome = syncer.run(&job, &stop).await?;
+    println!("{tenant} {platform} {account} {}..{}: {outcome:?}", job.since, job.until);
+    Ok(())
+}
+
+async fn schedule(settings: &Settings) -> anyhow::Result<()> {
+    let url = &settings.platforms.sync_queue_url;
+    if url.is_empty() {
+        bail!("configuration: platforms.sync_queue_url is empty; set it to the SQS queue of sync jobs");
+    }
+    let store = adhouse_connectors::store::Store::new(adhouse_core::clickhouse::client(&settings.clickhouse));
+    let sqs = aws_sdk_sqs::Client::new(&aws_config::load_from_env().await);
+    let now = jiff::Timestamp::now();
+    let mut enqueued = 0;
+    for account in store.active_accounts().await? {
+        let Some(platform) = account.platform_id() else { continue };
+        let today = schedule::account_today(&account, now);
+        let job = schedule::daily_job(&account, platform, schedule::restate_days(&settings.platforms, platform), today);
+        sqs.send_message().queue_url(url).message_body(job.to_body()).send().await.with_context(|| format!("SendMessage to {url}"))?;
+        enqueued += 1;
+    }
+    println!("enqueued {enqueued} daily sync job(s) on {url}");
     Ok(())
 }
 
