@@ -1,0 +1,262 @@
+//! Platform sync jobs end to end: the Google Ads fake of the local stack
+//! (`make stack-up`, `.dev/env` sourced), a database of this test's own, and
+//! the stored rows compared with the fake's oracle exactly.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use adhouse_connectors::google::Google;
+use adhouse_connectors::http::{Http, Pacer};
+use adhouse_connectors::oauth::pkce_pair;
+use adhouse_connectors::store::{AccountStatus, LinkedAccount, Store};
+use adhouse_connectors::vault::Vault;
+use adhouse_connectors::{Account, Credentials, Level, Platform, PlatformId};
+use adhouse_core::Settings;
+use adhouse_core::schema::Migrator;
+use adhouse_ingester::metrics::Metrics;
+use adhouse_ingester::sync::{JobOutcome, SyncJob, Syncer, schedule};
+use clickhouse::Client;
+use serde::Deserialize;
+use time::{Date, OffsetDateTime};
+use tokio_util::sync::CancellationToken;
+
+const REDIRECT: &str = "http://127.0.0.1:8080/oauth/callback/google";
+const TENANT: &str = "acme";
+
+struct Stack {
+    settings: Settings,
+    clickhouse: Client,
+    store: Store,
+    vault: Arc<Vault>,
+    google: Arc<Google>,
+}
+
+impl Stack {
+    /// A migrated database of its own; platform settings from `.dev/env`.
+    async fn new(test: &str) -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let mut settings = Settings::load(None).expect("settings");
+        settings.clickhouse.database = format!("t_sync_{test}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        Migrator::new(&settings).apply().await.expect("migrated (make stack-up, then source .dev/env)");
+        let clickhouse = adhouse_core::clickhouse::client(&settings.clickhouse);
+        let vault = Arc::new(Vault::from_setting(settings.platforms.vault_keys.expose()).expect("ADHOUSE__PLATFORMS__VAULT_KEYS from .dev/env"));
+        let http = Http::new(Duration::from_secs(30), 5, Pacer::default()).with_first_backoff(Duration::from_millis(50));
+        let google = Arc::new(Google::new(&settings.platforms.google, http));
+        Self { store: Store::new(clickhouse.clone()), settings, clickhouse, vault, google }
+    }
+
+    fn syncer(&self) -> Syncer {
+        let platforms = [(PlatformId::Google, self.google.clone() as Arc<dyn Platform>)].into();
+        Syncer::new(self.store.clone(), self.vault.clone(), platforms, Level::ALL.to_vec(), Arc::new(Metrics::new()))
+    }
+
+    /// The consent page, "Allow" as `user`, and the code exchanged.
+    async fn grant(&self, user: &str) -> Credentials {
+        let (verifier, challenge) = pkce_pair();
+        let url = url::Url::parse(&self.google.authorize(REDIRECT, "s", &challenge).url).unwrap();
+        let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+        let mut form: Vec<(&str, &str)> = ["client_id", "redirect_uri", "state", "code_challenge", "scope", "access_type"]
+            .iter()
+            .map(|name| (*name, query[*name].as_str()))
+            .collect();
+        form.push(("user", user));
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let answer = browser.post(format!("{}/google/accounts/o/oauth2/v2/consent", fake())).form(&form).send().await.unwrap();
+        let callback = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+        let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+        self.google.exchange_code(REDIRECT, &code, &verifier).await.expect("the code exchanges")
+    }
+
+    /// Links `id` of what `credentials` can see, with a backfill of `days` up to yesterday.
+    async fn link(&self, credentials: &Credentials, id: &str, days: i64) -> LinkedAccount {
+        let accounts: Vec<Account> = self.google.discover(credentials).await.unwrap();
+        let account = accounts.into_iter().find(|a| a.id == id).expect("discovered");
+        let now = OffsetDateTime::now_utc();
+        let mut linked = LinkedAccount {
+            tenant: TENANT.into(),
+            platform: "google".into(),
+            account_id: account.id,
+            manager_id: account.manager_id,
+            name: account.name,
+            currency: account.currency,
+            timezone: account.timezone,
+            status: AccountStatus::Active,
+            status_detail: String::new(),
+            linked_at: now,
+            backfill_since: Date::MIN,
+            backfill_until: Date::MIN,
+            last_sync_at: None,
+            last_error: String::new(),
+            updated_at: now,
+        };
+        let yesterday = schedule::account_today(&linked, jiff::Timestamp::now()).previous_day().unwrap();
+        linked.backfill_until = yesterday;
+        linked.backfill_since = yesterday - time::Duration::days(days - 1);
+        self.store.put_account(&mut linked).await.unwrap();
+        self.store.put_credentials(&self.vault, &linked, credentials).await.unwrap();
+        linked
+    }
+
+    /// What `platform_daily` holds for `account` at `level` in its backfill range, latest versions only.
+    async fn stored(&self, account: &LinkedAccount, level: Level) -> Vec<Row> {
+        let sql = "SELECT entity_id, entity_name, toString(date) AS date, impressions, clicks, spend_micros, conversions_micros, \
+                   conversion_value_micros, reach, video_views FROM platform_daily FINAL \
+                   WHERE tenant = ? AND platform = 'google' AND account_id = ? AND level = ? AND date BETWEEN ? AND ? \
+                   ORDER BY entity_id, date";
+        let query = self.clickhouse.query(sql).bind(TENANT).bind(&account.account_id).bind(level.as_str());
+        let query = query.bind(account.backfill_since.to_string()).bind(account.backfill_until.to_string());
+        query.fetch_all().await.unwrap()
+    }
+
+    /// Every row, every version.
+    async fn versions(&self) -> u64 {
+        self.clickhouse.query("SELECT count() FROM platform_daily").fetch_one().await.unwrap()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, clickhouse::Row)]
+struct Row {
+    entity_id: String,
+    entity_name: String,
+    date: String,
+    impressions: u64,
+    clicks: u64,
+    spend_micros: i64,
+    conversions_micros: i64,
+    conversion_value_micros: i64,
+    reach: u64,
+    video_views: u64,
+}
+
+fn fake() -> String {
+    std::env::var("ADHOUSE_DEV_PLATFORMS_URL").expect("ADHOUSE_DEV_PLATFORMS_URL: source .dev/env after `make stack-up`")
+}
+
+/// The fake's own answer for `account` at `level` over the backfill range, sorted like [`Stack::stored`].
+async fn oracle(account: &LinkedAccount, level: Level) -> Vec<Row> {
+    #[derive(Deserialize)]
+    struct Oracle {
+        rows: Vec<Row>,
+    }
+    let (since, until) = (account.backfill_since.to_string(), account.backfill_until.to_string());
+    let query = [("account", account.account_id.as_str()), ("level", level.as_str()), ("since", &since), ("until", &until)];
+    let answer = reqwest::Client::new().get(format!("{}/_fake/google/oracle", fake())).query(&query).send().await.unwrap();
+    let mut rows = answer.json::<Oracle>().await.unwrap().rows;
+    rows.sort_by(|a, b| (&a.entity_id, &a.date).cmp(&(&b.entity_id, &b.date)));
+    rows
+}
+
+async fn control(name: &str, params: &[(&str, &str)]) {
+    let answer = reqwest::Client::new().post(format!("{}/_fake/google/{name}", fake())).query(params).send().await.unwrap();
+    assert!(answer.status().is_success(), "control {name}");
+}
+
+fn backfill(account: &LinkedAccount) -> SyncJob {
+    SyncJob {
+        tenant: account.tenant.clone(),
+        platform: PlatformId::Google,
+        account_id: account.account_id.clone(),
+        since: account.backfill_since,
+        until: account.backfill_until,
+        refetch_from: account.backfill_until.next_day().unwrap(),
+    }
+}
+
+async fn assert_equals_oracle(stack: &Stack, account: &LinkedAccount) {
+    for level in Level::ALL {
+        let (stored, expected) = (stack.stored(account, level).await, oracle(account, level).await);
+        assert!(!expected.is_empty(), "the fake has data at {level:?}");
+        assert_eq!(stored, expected, "{} at {level:?}", account.account_id);
+    }
+}
+
+#[tokio::test]
+async fn a_365_day_backfill_delivered_twice_equals_the_oracle_and_a_restatement_replaces_values() {
+    let stack = Stack::new("backfill").await;
+    let credentials = stack.grant("demo").await;
+    let account = stack.link(&credentials, "1111111111", 365).await;
+    let syncer = stack.syncer();
+    let stop = CancellationToken::new();
+
+    // The same job twice at once (SQS delivers at least once), then again.
+    let job = backfill(&account);
+    let (a, b) = tokio::join!(syncer.run(&job, &stop), syncer.run(&job, &stop));
+    for outcome in [a.unwrap(), b.unwrap()] {
+        assert!(matches!(outcome, JobOutcome::Done { .. }), "{outcome:?}");
+    }
+    assert_equals_oracle(&stack, &account).await;
+    let versions = stack.versions().await;
+    // Every day is checkpointed now: a third delivery fetches nothing.
+    assert_eq!(syncer.run(&job, &stop).await.unwrap(), JobOutcome::Done { rows: 0, calls: 0 });
+    assert_eq!(stack.versions().await, versions);
+
+    // The platform restates its last 14 days; the daily job re-reads them
+    // and every reader sees only the new values, with no extra rows.
+    control("restate", &[("customer", &account.account_id)]).await;
+    let today = schedule::account_today(&account, jiff::Timestamp::now());
+    let mut daily = schedule::daily_job(&account, PlatformId::Google, stack.settings.platforms.google.restate_days, today);
+    daily.until = account.backfill_until; // the oracle's range
+    let JobOutcome::Done { rows, .. } = syncer.run(&daily, &stop).await.unwrap() else { panic!("daily job") };
+    assert!(rows > 0, "recent days were fetched again");
+    assert!(stack.versions().await > versions, "new versions were written");
+    assert_equals_oracle(&stack, &account).await;
+    let stored = stack.store.account(TENANT, "google", &account.account_id).await.unwrap().unwrap();
+    assert!(stored.last_sync_at.is_some() && stored.last_error.is_empty(), "{stored:?}");
+}
+
+#[tokio::test]
+async fn a_revoked_grant_marks_only_its_account_needs_relink_and_the_other_keeps_syncing() {
+    let stack = Stack::new("revoked").await;
+    let (first, second) = (stack.grant("demo").await, stack.grant("demo").await);
+    let revoked = stack.link(&first, "2222222222", 30).await;
+    let healthy = stack.link(&second, "3333333333", 30).await;
+    control("revoke", &[("refresh_token", &first.refresh_token)]).await;
+    control("expire", &[("refresh_token", &first.refresh_token)]).await;
+
+    let syncer = stack.syncer();
+    let stop = CancellationToken::new();
+    let outcome = syncer.run(&backfill(&revoked), &stop).await.unwrap();
+    assert!(matches!(outcome, JobOutcome::NeedsRelink(_)), "{outcome:?}");
+    let stored = stack.store.account(TENANT, "google", &revoked.account_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, AccountStatus::NeedsRelink);
+    assert!(!stored.status_detail.is_empty() && !stored.status_detail.contains(&first.refresh_token), "{stored:?}");
+    // Syncing it again does nothing (no crash, no calls) until it is linked again.
+    assert_eq!(syncer.run(&backfill(&revoked), &stop).await.unwrap(), JobOutcome::Skipped("not active"));
+
+    assert!(matches!(syncer.run(&backfill(&healthy), &stop).await.unwrap(), JobOutcome::Done { .. }));
+    assert_equals_oracle(&stack, &healthy).await;
+    assert!(stack.stored(&revoked, Level::Account).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_sync_process_killed_mid_backfill_is_resumed_from_its_checkpoints_exactly() {
+    let stack = Stack::new("killed").await;
+    let credentials = stack.grant("demo").await;
+    let account = stack.link(&credentials, "2222222222", 365).await;
+    let run = || {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_adhouse-ingester"));
+        command
+            .args(["sync", "--tenant", TENANT, "--platform", "google", "--account", &account.account_id, "--refetch-days", "0"])
+            .env("ADHOUSE__CLICKHOUSE__DATABASE", &stack.settings.clickhouse.database)
+            .env("ADHOUSE__LOG__LEVEL", "warn");
+        command
+    };
+    let mut victim = run().spawn().unwrap();
+    let synced = "SELECT count() FROM platform_sync_days";
+    let started = std::time::Instant::now();
+    loop {
+        let days: u64 = stack.clickhouse.query(synced).fetch_one().await.unwrap();
+        if days > 0 {
+            break;
+        }
+        assert!(victim.try_wait().unwrap().is_none(), "the sync finished before it could be killed");
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    victim.kill().unwrap(); // SIGKILL, between or in the middle of windows
+    victim.wait().unwrap();
+    let output = run().output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_equals_oracle(&stack, &account).await;
+}
