@@ -25,6 +25,9 @@ const PREFIX: &str = "adh_";
 pub struct Tenant {
     pub id: String,
     pub zone: Zone,
+    /// SHA-256 of the request's token: who started an OAuth flow, so that
+    /// only that token may read and link its grant.
+    pub token_hash: String,
 }
 
 /// What one lookup reads: the token's tenant and timezone, its expiry and
@@ -229,7 +232,7 @@ impl TokenStore {
             tracing::warn!(tenant = %row.tenant, timezone = %row.timezone, "token has an unknown timezone; using UTC");
             Zone::parse("timezone", "UTC").expect("UTC exists")
         });
-        let tenant = Tenant { id: row.tenant, zone };
+        let tenant = Tenant { id: row.tenant, zone, token_hash: hash.clone() };
         let mut cache = self.cache.lock().expect("token cache");
         cache.retain(|_, cached| cached.at.elapsed() < self.ttl);
         cache.insert(hash, Cached { tenant: tenant.clone(), expires_secs, at: Instant::now() });

@@ -24,6 +24,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     QueryTimeout,
     ClickhouseUnavailable,
+    SyncQueueUnavailable,
     Internal,
 }
 
@@ -44,6 +45,7 @@ impl ErrorCode {
         Self::MethodNotAllowed,
         Self::QueryTimeout,
         Self::ClickhouseUnavailable,
+        Self::SyncQueueUnavailable,
         Self::Internal,
     ];
 
@@ -65,6 +67,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
             Self::QueryTimeout => (StatusCode::GATEWAY_TIMEOUT, "Query timed out"),
             Self::ClickhouseUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "ClickHouse unavailable"),
+            Self::SyncQueueUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Sync queue unavailable"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
         }
     }
@@ -86,6 +89,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::QueryTimeout => "query_timeout",
             Self::ClickhouseUnavailable => "clickhouse_unavailable",
+            Self::SyncQueueUnavailable => "sync_queue_unavailable",
             Self::Internal => "internal",
         }
     }
@@ -123,6 +127,16 @@ pub enum ApiError {
     Unavailable(#[source] clickhouse::error::Error),
     #[error("ClickHouse failed: {0}")]
     ClickHouse(#[source] clickhouse::error::Error),
+    /// Linking stored the account but could not enqueue its backfill.
+    #[error(
+        "the account is linked, but its history could not be queued for fetching yet; link it again in a few minutes \
+         (its data is safe, nothing is fetched twice)"
+    )]
+    SyncQueue { account: String, message: String },
+    /// A server-side failure that is no fault of the client (a sealed
+    /// credential that does not open, for instance); details only in the log.
+    #[error("{0}")]
+    Internal(String),
 }
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -139,6 +153,15 @@ impl ApiError {
         Self::Field { code, field: field.into(), message: message.into(), choices: Vec::new() }
     }
 
+    /// A ClickHouse failure of a write or a statement outside [`crate::db::Db`]:
+    /// unreachable is 503, anything else internal.
+    pub fn clickhouse(err: clickhouse::error::Error) -> Self {
+        match err {
+            clickhouse::error::Error::Network(_) => Self::Unavailable(err),
+            other => Self::ClickHouse(other),
+        }
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::MissingToken => ErrorCode::MissingToken,
@@ -152,7 +175,8 @@ impl ApiError {
             Self::UnexpectedBucket { .. } => ErrorCode::Internal,
             Self::Timeout { .. } => ErrorCode::QueryTimeout,
             Self::Unavailable(_) => ErrorCode::ClickhouseUnavailable,
-            Self::ClickHouse(_) => ErrorCode::Internal,
+            Self::ClickHouse(_) | Self::Internal(_) => ErrorCode::Internal,
+            Self::SyncQueue { .. } => ErrorCode::SyncQueueUnavailable,
         }
     }
 }
@@ -189,6 +213,14 @@ impl ResponseError for ApiError {
                 tracing::error!(error = %err, "ClickHouse query failed");
                 "the query failed inside the server; it has been logged".to_owned()
             }
+            Self::Internal(message) => {
+                tracing::error!(error = %message, "internal error");
+                "the request failed inside the server; it has been logged".to_owned()
+            }
+            Self::SyncQueue { account, message } => {
+                tracing::error!(account = %account, error = %message, "enqueueing a sync job failed");
+                self.to_string()
+            }
             Self::UnexpectedBucket { .. } => {
                 tracing::error!(error = %self, "rows outside the expected buckets");
                 "the query failed inside the server; it has been logged".to_owned()
@@ -218,5 +250,16 @@ impl ResponseError for ApiError {
             response.insert_header(("Allow", allow.as_str()));
         }
         response.content_type(PROBLEM_CONTENT_TYPE).json(problem)
+    }
+}
+
+/// Errors of the accounts store (connectors): ClickHouse down or failing, or
+/// a vault that cannot open what it sealed — never the client's fault.
+impl From<adhouse_connectors::Error> for ApiError {
+    fn from(err: adhouse_connectors::Error) -> Self {
+        match err {
+            adhouse_connectors::Error::ClickHouse(err) => Self::clickhouse(err),
+            other => Self::Internal(other.to_string()),
+        }
     }
 }

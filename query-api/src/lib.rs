@@ -5,6 +5,7 @@
 //! as parameterized, tenant-scoped SQL (`query::sql`, `db`) and returned as
 //! dense, typed rows (`query::execute`, `query::response`).
 
+pub mod accounts;
 pub mod auth;
 pub mod metrics_catalog;
 pub mod db;

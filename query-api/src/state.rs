@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use actix_web::web;
+use adhouse_connectors::store::Store;
 use adhouse_core::Settings;
+
+use crate::accounts::Linking;
 
 use crate::auth::TokenStore;
 use crate::db::Db;
@@ -22,6 +25,10 @@ pub struct AppState {
     pub metrics: web::Data<Metrics>,
     pub static_dir: PathBuf,
     pub max_body_bytes: usize,
+    /// Linked ad accounts, listed even when no platform is enabled (any more).
+    pub accounts: Store,
+    /// `None` while no ad platform is enabled: nothing can be linked.
+    pub linking: Option<Linking>,
 }
 
 impl AppState {
@@ -30,6 +37,8 @@ impl AppState {
         let api = &settings.api;
         Self {
             db: Db::new(client.clone(), api.max_execution_secs),
+            accounts: Store::new(client.clone()),
+            linking: None,
             tokens: web::Data::new(TokenStore::new(client, Duration::from_secs(api.token_cache_secs))),
             tables: Tables::new(&settings.schema),
             limits: Limits { max_rows: api.max_rows },
@@ -37,5 +46,11 @@ impl AppState {
             static_dir: api.static_dir.clone(),
             max_body_bytes: api.max_body_bytes,
         }
+    }
+
+    /// The state with account linking (`Linking::from_settings`).
+    pub fn with_linking(mut self, linking: Option<Linking>) -> Self {
+        self.linking = linking;
+        self
     }
 }

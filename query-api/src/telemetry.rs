@@ -28,6 +28,12 @@ struct TableLabels {
     table: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct OutcomeLabels {
+    platform: String,
+    outcome: String,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
@@ -37,6 +43,8 @@ pub struct Metrics {
     clickhouse_seconds: HistogramFamily<TableLabels>,
     rows_read: Family<TableLabels, Counter>,
     unexpected_buckets: Counter,
+    oauth_callbacks: Family<OutcomeLabels, Counter>,
+    accounts_linked: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -49,6 +57,8 @@ impl Default for Metrics {
             Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
         let rows_read = Family::<TableLabels, Counter>::default();
         let unexpected_buckets = Counter::default();
+        let oauth_callbacks = Family::<OutcomeLabels, Counter>::default();
+        let accounts_linked = Family::<OutcomeLabels, Counter>::default();
         let mut registry = Registry::with_prefix("adhouse_api");
         registry.register("http_requests", "HTTP requests by route pattern, method and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
@@ -59,7 +69,17 @@ impl Default for Metrics {
             "Query answers refused because ClickHouse returned a row outside the API's time buckets (a bug)",
             unexpected_buckets.clone(),
         );
-        Self { registry, requests, latency, clickhouse_seconds, rows_read, unexpected_buckets }
+        registry.register(
+            "oauth_callbacks",
+            "OAuth callbacks from ad platforms by outcome (granted, denied, bad_state, replayed, platform_error, internal)",
+            oauth_callbacks.clone(),
+        );
+        registry.register(
+            "account_links",
+            "Ad accounts linked (linked) and unlinked (unlinked, purged), by platform",
+            accounts_linked.clone(),
+        );
+        Self { registry, requests, latency, clickhouse_seconds, rows_read, unexpected_buckets, oauth_callbacks, accounts_linked }
     }
 }
 
@@ -73,6 +93,15 @@ impl Metrics {
 
     pub fn observe_unexpected_bucket(&self) {
         self.unexpected_buckets.inc();
+    }
+
+    pub fn observe_oauth_callback(&self, platform: &str, outcome: &str) {
+        self.oauth_callbacks.get_or_create(&OutcomeLabels { platform: platform.to_owned(), outcome: outcome.to_owned() }).inc();
+    }
+
+    /// `outcome`: linked, unlinked or purged.
+    pub fn observe_account_link(&self, platform: &str, outcome: &str, accounts: u64) {
+        self.accounts_linked.get_or_create(&OutcomeLabels { platform: platform.to_owned(), outcome: outcome.to_owned() }).inc_by(accounts);
     }
 
     /// The OpenMetrics text exposition.

@@ -1,9 +1,11 @@
 //! HTTP routes. Handlers are thin: extract typed input, call the query
 //! layer, serialize.
 
+mod accounts;
 mod catalog;
 mod health;
 mod listings;
+mod oauth;
 pub mod openapi;
 mod query;
 mod static_files;
@@ -45,6 +47,12 @@ pub fn routes() -> Vec<(&'static str, Method, Route)> {
         at("/api/v1/dimensions/{name}/values", Method::GET, |route| route.to(listings::dimension_values)),
         at("/api/v1/sources", Method::GET, |route| route.to(listings::sources)),
         at("/api/v1/openapi.json", Method::GET, |route| route.to(openapi::openapi)),
+        at("/api/v1/accounts", Method::GET, |route| route.to(accounts::list)),
+        at("/api/v1/accounts", Method::POST, |route| route.to(accounts::link)),
+        at("/api/v1/accounts/connect", Method::POST, |route| route.to(accounts::connect)),
+        at("/api/v1/accounts/grants/{id}", Method::GET, |route| route.to(accounts::grant)),
+        at("/api/v1/accounts/{platform}/{id}", Method::DELETE, |route| route.to(accounts::unlink)),
+        at("/oauth/callback/{platform}", Method::GET, |route| route.to(oauth::callback)),
     ]
 }
 
@@ -53,15 +61,27 @@ pub fn configure(config: &mut web::ServiceConfig) {
         web::QueryConfig::default()
             .error_handler(|err: QueryPayloadError, _| ApiError::InvalidRequestBody(format!("query string: {err}")).into()),
     );
+    // One resource per path, with every method the path has.
+    let mut paths: Vec<(&'static str, Vec<Method>, Vec<Route>)> = Vec::new();
     for (path, method, route) in routes() {
+        match paths.iter_mut().find(|(known, ..)| *known == path) {
+            Some((_, methods, routes)) => {
+                methods.push(method);
+                routes.push(route);
+            }
+            None => paths.push((path, vec![method], vec![route])),
+        }
+    }
+    for (path, methods, routes) in paths {
         // Any other method on a known path (OPTIONS and TRACE included) is
         // 405 with `Allow`, not the dashboard's 404.
-        let allow = method.to_string();
+        let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
         let refuse = move |request: HttpRequest| {
             let error = ApiError::MethodNotAllowed { method: request.method().to_string(), allow: allow.clone() };
             async move { Err::<actix_web::HttpResponse, _>(error) }
         };
-        config.service(web::resource(path).route(route).default_service(web::to(refuse)));
+        let resource = routes.into_iter().fold(web::resource(path), |resource, route| resource.route(route));
+        config.service(resource.default_service(web::to(refuse)));
     }
     config.default_service(web::to(static_files::serve));
 }

@@ -1,0 +1,115 @@
+//! Linking the accounts a user chose from a grant: their rows, their
+//! credentials, and one backfill job each.
+
+use adhouse_connectors::store::{AccountStatus, LinkedAccount};
+use adhouse_connectors::{Account, DateRange};
+use time::{Date, Duration, OffsetDateTime};
+
+use super::Linking;
+use super::grants::Grant;
+use super::sync_queue::SyncJobMessage;
+use crate::error::{ApiError, Result};
+
+/// The account-local day of `now` in `timezone` (an IANA name from the
+/// platform; UTC if the name is unknown to the bundled tz database).
+pub fn local_today(timezone: &str, now: jiff::Timestamp) -> Date {
+    let zone = jiff::tz::TimeZone::get(timezone).unwrap_or_else(|_| {
+        tracing::warn!(timezone, "account timezone unknown to the tz database; taking UTC days");
+        jiff::tz::TimeZone::UTC
+    });
+    let date = now.to_zoned(zone).date();
+    let month = time::Month::try_from(date.month() as u8).expect("jiff months are 1 to 12");
+    Date::from_calendar_date(i32::from(date.year()), month, date.day() as u8).expect("jiff dates are valid dates")
+}
+
+/// The last `backfill_days` days up to yesterday, but none older than the
+/// platform keeps (`lookback_days` before today, as the ingester cuts them).
+pub fn backfill_range(today: Date, backfill_days: u32, lookback_days: i64) -> DateRange {
+    let until = today - Duration::days(1);
+    let wanted = until - Duration::days(i64::from(backfill_days.max(1)) - 1);
+    let oldest = today - Duration::days(lookback_days.max(1));
+    DateRange { since: wanted.max(oldest), until }
+}
+
+/// Links `account_ids` of `grant` for its tenant: each account's row
+/// (active, linked now, its backfill range), its credentials (the grant's,
+/// sealed again for the account), and a backfill job. Linking again updates
+/// all three; the repeated job skips the days already fetched.
+pub async fn link(linking: &Linking, grant: &Grant, account_ids: &[String], now: OffsetDateTime) -> Result<Vec<LinkedAccount>> {
+    let platform = linking
+        .platform(grant.platform)
+        .ok_or_else(|| ApiError::NotFound(format!("{} is no longer enabled on this server", grant.platform)))?;
+    let chosen = account_ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            grant.accounts.iter().find(|account| &account.id == id).ok_or_else(|| {
+                ApiError::invalid(crate::error::ErrorCode::InvalidValue, format!("account_ids[{i}]"), format!("{id:?} is not an account this grant can see"))
+            })
+        })
+        .collect::<Result<Vec<&Account>>>()?;
+    let credentials = grant.credentials(&linking.vault)?;
+    let mut linked = Vec::with_capacity(chosen.len());
+    for account in chosen {
+        let previous = linking.store.account(&grant.tenant, grant.platform.as_str(), &account.id).await?;
+        let range = backfill_range(local_today(&account.timezone, jiff::Timestamp::now()), linking.backfill_days, platform.lookback_days());
+        let mut row = LinkedAccount {
+            tenant: grant.tenant.clone(),
+            platform: grant.platform.as_str().to_owned(),
+            account_id: account.id.clone(),
+            manager_id: account.manager_id.clone(),
+            name: account.name.clone(),
+            currency: account.currency.clone(),
+            timezone: account.timezone.clone(),
+            status: AccountStatus::Active,
+            status_detail: String::new(),
+            linked_at: now,
+            backfill_since: range.since,
+            backfill_until: range.until,
+            last_sync_at: previous.as_ref().and_then(|p| p.last_sync_at),
+            last_error: String::new(),
+            // `put_account` stamps the row strictly after this version.
+            updated_at: previous.as_ref().map_or(OffsetDateTime::UNIX_EPOCH, |p| p.updated_at),
+        };
+        // Credentials first: a row that is active must have them.
+        linking.store.put_credentials(&linking.vault, &row, &credentials).await?;
+        linking.store.put_account(&mut row).await?;
+        let job = SyncJobMessage {
+            tenant: &row.tenant,
+            platform: grant.platform,
+            account_id: &row.account_id,
+            since: range.since,
+            until: range.until,
+            refetch_from: range.until + Duration::days(1),
+        };
+        linking.queue.send(&job).await.map_err(|message| ApiError::SyncQueue { account: row.account_id.clone(), message })?;
+        tracing::info!(tenant = %row.tenant, platform = %row.platform, account = %row.account_id, since = %range.since, until = %range.until, "account linked; backfill queued");
+        linked.push(row);
+    }
+    Ok(linked)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+
+    #[test]
+    fn the_backfill_ends_yesterday_and_never_reaches_past_the_platform_lookback() {
+        let today = date!(2026 - 12 - 01);
+        assert_eq!(backfill_range(today, 365, 37 * 30), DateRange { since: date!(2025 - 12 - 01), until: date!(2026 - 11 - 30) });
+        assert_eq!(backfill_range(today, 365, 30), DateRange { since: date!(2026 - 11 - 01), until: date!(2026 - 11 - 30) });
+        assert_eq!(backfill_range(today, 1, 30), DateRange { since: date!(2026 - 11 - 30), until: date!(2026 - 11 - 30) });
+    }
+
+    #[test]
+    fn the_local_day_is_the_accounts_own() {
+        // 2026-12-01 03:00 UTC is still November 30th in Los Angeles and
+        // already the 1st in Tokyo.
+        let now: jiff::Timestamp = "2026-12-01T03:00:00Z".parse().unwrap();
+        assert_eq!(local_today("America/Los_Angeles", now), date!(2026 - 11 - 30));
+        assert_eq!(local_today("Asia/Tokyo", now), date!(2026 - 12 - 01));
+        assert_eq!(local_today("Not/AZone", now), date!(2026 - 12 - 01));
+    }
+}

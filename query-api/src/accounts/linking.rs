@@ -1,0 +1,185 @@
+//! What linking needs, built and validated once at start-up from
+//! `platforms.*`: the enabled platform clients, the token vault, the state
+//! signer, the accounts store and the sync queue.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adhouse_connectors::http::{Http, Pacer};
+use adhouse_connectors::oauth::StateSigner;
+use adhouse_connectors::store::Store;
+use adhouse_connectors::vault::Vault;
+use adhouse_connectors::{Platform, PlatformId};
+use adhouse_core::Settings;
+use adhouse_core::settings::PlatformsSettings;
+use aws_lc_rs::hmac;
+
+use super::sync_queue::SyncQueue;
+
+/// Tries of one platform request that fails in a retryable way (the code
+/// exchange and account discovery run while the user waits on the callback).
+const PLATFORM_ATTEMPTS: u32 = 3;
+
+/// The shortest `platforms.state_secret` accepted: 128 bits of randomness
+/// written as text.
+const MIN_STATE_SECRET_BYTES: usize = 32;
+
+pub struct Linking {
+    platforms: BTreeMap<PlatformId, Arc<dyn Platform>>,
+    pub vault: Vault,
+    pub signer: StateSigner,
+    /// Derives each flow's PKCE verifier from its state's nonce (`flow`).
+    pub(super) pkce_key: hmac::Key,
+    pub store: Store,
+    pub queue: SyncQueue,
+    public_url: String,
+    pub backfill_days: u32,
+}
+
+impl Linking {
+    /// `None` when no platform is enabled (the account routes then offer
+    /// none); otherwise every setting linking needs, checked, or an error
+    /// naming the key.
+    pub async fn from_settings(settings: &Settings) -> adhouse_core::Result<Option<Self>> {
+        let platforms = &settings.platforms;
+        if !(platforms.meta.enabled || platforms.google.enabled) {
+            return Ok(None);
+        }
+        validate(platforms)?;
+        let vault = Vault::from_setting(platforms.vault_keys.expose()).map_err(|err| match err {
+            adhouse_connectors::Error::Vault(message) if message.starts_with("platforms.vault_keys") => config(message),
+            other => config(format!("platforms.vault_keys: {other}")),
+        })?;
+        let http = Http::new(Duration::from_secs(u64::from(platforms.request_timeout_secs)), PLATFORM_ATTEMPTS, Pacer::default());
+        let sqs = aws_sdk_sqs::Client::new(&aws_config::load_from_env().await);
+        let secret = platforms.state_secret.expose().as_bytes();
+        Ok(Some(Self {
+            platforms: adhouse_connectors::registry(platforms, &http),
+            vault,
+            signer: StateSigner::new(secret),
+            pkce_key: pkce_key(secret),
+            store: Store::new(adhouse_core::clickhouse::client(&settings.clickhouse)),
+            queue: SyncQueue::new(sqs, platforms.sync_queue_url.clone()),
+            public_url: platforms.public_url.trim_end_matches('/').to_owned(),
+            backfill_days: platforms.backfill_days,
+        }))
+    }
+
+    /// The client of an enabled platform.
+    pub fn platform(&self, id: PlatformId) -> Option<&Arc<dyn Platform>> {
+        self.platforms.get(&id)
+    }
+
+    /// The names of the enabled platforms, for the dashboard's picker and
+    /// the `choices` of an error.
+    pub fn enabled(&self) -> Vec<&'static str> {
+        self.platforms.keys().map(|id| id.as_str()).collect()
+    }
+
+    /// Where the platform sends the user back: register exactly this URI.
+    pub fn redirect_uri(&self, platform: PlatformId) -> String {
+        format!("{}/oauth/callback/{platform}", self.public_url)
+    }
+}
+
+/// The PKCE key is the state secret under its own label, so that no PKCE
+/// verifier is ever a valid state signature or the other way round.
+fn pkce_key(secret: &[u8]) -> hmac::Key {
+    let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), b"adhouse pkce verifier v1");
+    hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
+}
+
+fn config(message: impl Into<String>) -> adhouse_core::Error {
+    adhouse_core::Error::Config(message.into())
+}
+
+/// What linking needs beyond what serde already checked, key by key.
+pub fn validate(platforms: &PlatformsSettings) -> adhouse_core::Result<()> {
+    let url = &platforms.public_url;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(config(format!(
+            "platforms.public_url {url:?} must start with http:// or https://: platforms send users back to <public_url>/oauth/callback/<platform>"
+        )));
+    }
+    if platforms.state_secret.expose().len() < MIN_STATE_SECRET_BYTES {
+        return Err(config(format!(
+            "platforms.state_secret is shorter than {MIN_STATE_SECRET_BYTES} characters; set it to a long random string (e.g. `openssl rand -base64 48`)"
+        )));
+    }
+    if platforms.vault_keys.expose().trim().is_empty() {
+        return Err(config("platforms.vault_keys is empty; set it to id:base64-of-32-random-bytes (e.g. k1:$(openssl rand -base64 32))"));
+    }
+    if platforms.sync_queue_url.is_empty() {
+        return Err(config("platforms.sync_queue_url is empty; linked accounts are backfilled through that SQS queue"));
+    }
+    if platforms.backfill_days == 0 {
+        return Err(config("platforms.backfill_days must be at least 1"));
+    }
+    if platforms.request_timeout_secs == 0 {
+        return Err(config("platforms.request_timeout_secs must be at least 1"));
+    }
+    let apps = [
+        ("meta", platforms.meta.enabled, &platforms.meta.client_id, platforms.meta.client_secret.expose()),
+        ("google", platforms.google.enabled, &platforms.google.client_id, platforms.google.client_secret.expose()),
+    ];
+    for (name, enabled, client_id, client_secret) in apps {
+        if !enabled {
+            continue;
+        }
+        if client_id.is_empty() {
+            return Err(config(format!("platforms.{name}.client_id is empty, yet platforms.{name}.enabled is true")));
+        }
+        if client_secret.is_empty() {
+            return Err(config(format!("platforms.{name}.client_secret is empty, yet platforms.{name}.enabled is true")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use adhouse_core::settings::Secret;
+
+    use super::*;
+
+    fn enabled() -> PlatformsSettings {
+        let mut platforms = Settings::load(None).expect("defaults load").platforms;
+        platforms.meta.enabled = true;
+        platforms.meta.client_id = "app".into();
+        platforms.meta.client_secret = Secret::new("app secret");
+        platforms.state_secret = Secret::new("s".repeat(40));
+        platforms.vault_keys = Secret::new("k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        platforms.sync_queue_url = "http://127.0.0.1:1/000000000000/sync".into();
+        platforms
+    }
+
+    #[test]
+    fn each_missing_setting_is_named_when_a_platform_is_enabled() {
+        assert!(validate(&enabled()).is_ok());
+        let cases: [(&str, fn(&mut PlatformsSettings)); 6] = [
+            ("platforms.state_secret", |p| p.state_secret = Secret::new("short")),
+            ("platforms.vault_keys is empty", |p| p.vault_keys = Secret::new(" ")),
+            ("platforms.sync_queue_url", |p| p.sync_queue_url.clear()),
+            ("platforms.public_url", |p| p.public_url = "adhouse.example".into()),
+            ("platforms.meta.client_id", |p| p.meta.client_id.clear()),
+            ("platforms.backfill_days", |p| p.backfill_days = 0),
+        ];
+        for (key, break_it) in cases {
+            let mut platforms = enabled();
+            break_it(&mut platforms);
+            let err = validate(&platforms).expect_err(key).to_string();
+            assert!(err.contains(key), "{err}");
+            assert!(!err.contains("app secret") && !err.contains(&"s".repeat(40)), "no secret in {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn nothing_is_required_while_no_platform_is_enabled() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        settings.platforms.meta.enabled = false;
+        settings.platforms.google.enabled = false;
+        settings.platforms.vault_keys = Secret::default();
+        assert!(Linking::from_settings(&settings).await.expect("no platform, no checks").is_none());
+    }
+}
