@@ -7,6 +7,7 @@
 mod common;
 mod support;
 
+mod accounts;
 mod endpoints;
 mod errors;
 mod hostile;
