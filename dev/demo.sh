@@ -79,7 +79,7 @@ adhouse demo is running.
   Dashboard   http://$addr/   (sign in with the token below; tenant acme)
   Token       $token
   Accounts    a demo Meta and a demo Google Ads account, linked on the fake platforms ($ADHOUSE_DEV_PLATFORMS_URL);
-              their year of daily numbers is synced by the ingester: curl -H "Authorization: Bearer \$token" http://$addr/api/v1/accounts
+              their year of daily numbers is synced by the ingester: curl -H "Authorization: Bearer $token" http://$addr/api/v1/accounts
   ClickHouse  $CLICKHOUSE_URL   e.g. curl "$CLICKHOUSE_URL/?query=SELECT+count()+FROM+adhouse.events_1h"
   Logs        .dev/logs/   Ingester metrics: http://127.0.0.1:9464/metrics
   Stop        make dev-down
