@@ -7,6 +7,7 @@
 
 use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
+use adhouse_connectors::PlatformId;
 use serde_json::{Value, json};
 
 use crate::error::ErrorCode;
@@ -18,7 +19,15 @@ use crate::state::AppState;
 const SKELETON: &str = include_str!("../../openapi.json");
 
 /// Routes that run ClickHouse queries, and so can time out or find it down.
-const CLICKHOUSE_ROUTES: &[&str] = &["/api/v1/query", "/api/v1/dimensions/{name}/values", "/api/v1/sources", "/readyz"];
+const CLICKHOUSE_ROUTES: &[&str] = &[
+    "/api/v1/query",
+    "/api/v1/dimensions/{name}/values",
+    "/api/v1/sources",
+    "/readyz",
+    "/api/v1/accounts",
+    "/api/v1/accounts/grants/{id}",
+    "/api/v1/accounts/{platform}/{id}",
+];
 
 fn reference(schema: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{schema}") })
@@ -38,6 +47,7 @@ pub fn document(max_rows: u32) -> Value {
     schemas["Timezone"] = json!({ "type": "string", "description": "IANA timezone name", "enum": Zone::names() });
     schemas["Problem"]["properties"]["code"]["enum"] = json!(ErrorCode::ALL.iter().map(|code| code.as_str()).collect::<Vec<_>>());
     schemas["Filter"]["properties"]["dimension"] = reference("DimensionName");
+    schemas["ConnectRequest"]["properties"]["platform"]["enum"] = json!(PlatformId::ALL.iter().map(|id| id.as_str()).collect::<Vec<_>>());
     schemas["Filter"]["properties"]["op"]["enum"] = json!(FilterOpName::names());
     schemas["TimeRange"] = json!({
         "description": schemas["TimeRange"]["description"].clone(),
@@ -64,7 +74,12 @@ pub fn document(max_rows: u32) -> Value {
         let operation = &mut doc["paths"][path][method.as_str().to_ascii_lowercase()];
         let responses = &mut operation["responses"];
         responses["405"] = problem("Method not allowed (the `Allow` header lists the one allowed)");
-        responses["500"] = problem("Internal error; details only in the server log");
+        responses["500"] = if path.starts_with("/oauth/") {
+            // A browser navigation: the failure is a page, not a problem document.
+            json!({ "description": "Internal error (a page; details only in the server log)", "content": { "text/html": {} } })
+        } else {
+            problem("Internal error; details only in the server log")
+        };
         if CLICKHOUSE_ROUTES.contains(&path) {
             responses["503"] = problem("ClickHouse unavailable");
             responses["504"] = problem("Query ran past api.max_execution_secs");

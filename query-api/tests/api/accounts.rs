@@ -321,6 +321,9 @@ async fn another_tenants_token_cannot_read_or_link_the_grant_or_see_the_accounts
     assert_eq!((foreign.status, foreign.json()["field"].clone()), (StatusCode::BAD_REQUEST, json!("account_ids[0]")));
     assert_eq!(stack.get(&stack.acme, "/api/v1/accounts").await.status, StatusCode::OK);
     assert_eq!(stack.call(test::TestRequest::get().uri("/api/v1/accounts")).await.status, StatusCode::UNAUTHORIZED);
+    let app = test::init_service(adhouse_api::app(stack.state.clone())).await;
+    let put = test::call_service(&app, test::TestRequest::put().uri("/api/v1/accounts").to_request()).await;
+    assert_eq!((put.status(), put.headers().get("allow").unwrap().to_str().unwrap()), (StatusCode::METHOD_NOT_ALLOWED, "GET, POST"));
     stack.assert_no_secret_left(&[]);
 }
 

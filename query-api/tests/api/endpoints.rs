@@ -71,6 +71,11 @@ async fn the_openapi_document_describes_every_route() {
     for path in ["/api/v1/query", "/api/v1/catalog", "/api/v1/dimensions/{name}/values", "/api/v1/sources", "/api/v1/openapi.json", "/healthz", "/readyz", "/metrics"] {
         assert!(document["paths"].get(path).is_some(), "{path} documented");
     }
+    for (path, method, _) in adhouse_api::routes::routes() {
+        assert!(document["paths"][path].get(method.as_str().to_ascii_lowercase()).is_some(), "{method} {path} documented");
+    }
+    let platforms = &document["components"]["schemas"]["ConnectRequest"]["properties"]["platform"]["enum"];
+    assert_eq!(platforms, &json!(adhouse_connectors::PlatformId::ALL.map(|id| id.as_str())));
 }
 
 #[actix_web::test]
