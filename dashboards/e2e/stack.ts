@@ -92,9 +92,9 @@ export interface Api {
   stop: () => void;
 }
 
-/** The real `adhouse-api` serving the built dashboard on a free loopback port, once it is ready. */
-export async function startApi(database: string, extra: Record<string, string> = {}): Promise<Api> {
-  const port = await freePort();
+/** The real `adhouse-api` serving the built dashboard on `port` (default: a free loopback port), once it is ready. */
+export async function startApi(database: string, extra: Record<string, string> = {}, port?: number): Promise<Api> {
+  port ??= await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const api = spawn(binary("adhouse-api"), ["serve"], {
     cwd: REPO,

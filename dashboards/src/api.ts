@@ -86,6 +86,40 @@ export interface ValuesResponse {
   values: { value: string; impressions: number; requests: number }[];
 }
 
+/** An enabled ad platform (`GET /api/v1/accounts`). */
+export interface AdPlatform {
+  id: string;
+  name: string;
+}
+
+/** A linked ad account (query-api/src/accounts/listing.rs `AccountView`). */
+export interface LinkedAccount {
+  platform: string;
+  id: string;
+  name: string;
+  currency: string;
+  timezone: string;
+  status: "active" | "needs_relink";
+  /** For needs_relink: what happened, in plain words. */
+  detail?: string;
+  linked_at: string;
+  last_sync_at: string | null;
+  last_error: string;
+  backfill: { since: string; until: string; days_done: number; days_total: number };
+}
+
+export interface AccountsResponse {
+  platforms: AdPlatform[];
+  accounts: LinkedAccount[];
+}
+
+/** The accounts an OAuth grant can see (`GET /api/v1/accounts/grants/{id}`). */
+export interface GrantResponse {
+  grant: string;
+  platform: string;
+  accounts: { id: string; name: string; currency: string; timezone: string; active: boolean; linked: "active" | "needs_relink" | null }[];
+}
+
 /** An RFC 9457 problem document, or a transport failure described the same way. */
 export class ApiProblem extends Error {
   constructor(
@@ -143,6 +177,23 @@ export class ApiClient {
 
   query(request: QueryRequest, signal?: AbortSignal): Promise<QueryResponse> {
     return this.call("POST", "/api/v1/query", request, signal);
+  }
+
+  accounts(): Promise<AccountsResponse> {
+    return this.call("GET", "/api/v1/accounts", undefined);
+  }
+
+  /** The platform's consent page, to navigate to. */
+  connect(platform: string): Promise<{ authorize_url: string }> {
+    return this.call("POST", "/api/v1/accounts/connect", { platform });
+  }
+
+  grant(id: string): Promise<GrantResponse> {
+    return this.call("GET", `/api/v1/accounts/grants/${encodeURIComponent(id)}`, undefined);
+  }
+
+  link(grant: string, accountIds: string[]): Promise<AccountsResponse> {
+    return this.call("POST", "/api/v1/accounts", { grant, account_ids: accountIds });
   }
 
   private async call<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {

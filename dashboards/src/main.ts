@@ -20,14 +20,18 @@ import { EXPIRED, forgetToken, openSession, REFUSED, SIGNED_OUT, storedToken, ty
 import { changeState, granularities, normalize, parseState, serializeState, type PageState } from "./state";
 import { renderSignIn } from "./views/controls";
 import { editFilter } from "./views/filters";
+import { AccountsMenu, takePendingGrant } from "./views/accounts";
 import { OutageNotice, renderOutageScreen } from "./views/outage";
 
 const AUTO_REFRESH_MS = 60_000;
 
 class Dashboard {
+  /** A grant the platform's callback sent back (`?grant=`), opened once signed in. */
+  private pendingGrant = takePendingGrant();
   private state: PageState = parseState(location.search);
   private session: Session | null = null;
   private page: ReportPage | null = null;
+  private accounts: AccountsMenu | null = null;
   /** The screen shown while signing in meets an outage. */
   private waiting: OutageNotice | null = null;
   private readonly series = new Feed();
@@ -60,6 +64,8 @@ class Dashboard {
     window.clearInterval(this.timer);
     this.page?.close();
     this.page = null;
+    this.accounts?.close();
+    this.accounts = null;
     this.waiting?.hide();
     this.waiting = null;
   }
@@ -95,6 +101,10 @@ class Dashboard {
       signOut: () => this.signOut(),
       openFilter: (index) => this.openFilter(index),
     });
+    this.accounts = new AccountsMenu(session.client);
+    this.page.accountsSlot.replaceChildren(this.accounts.element);
+    void this.accounts.start(this.pendingGrant);
+    this.pendingGrant = null;
     this.update({ push: false });
   }
 

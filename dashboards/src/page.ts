@@ -37,6 +37,8 @@ export class ReportPage {
   private readonly breakdownSelect: HTMLSelectElement;
   private readonly csv = h("button", { type: "button", id: "download-csv", class: "secondary" }, "Download CSV");
   readonly dialog = h("dialog", { class: "filter-dialog", "aria-label": "Filter" });
+  /** Where the controller puts the ad accounts menu (views/accounts.ts). */
+  readonly accountsSlot = h("div", { class: "accounts-slot" });
   private readonly outage: OutageNotice;
   private readonly chart: SeriesChart;
   /** The table as shown, for its CSV. */
@@ -85,6 +87,7 @@ export class ReportPage {
           h("div", { class: "brand" }, "adhouse"),
           h("h2", { class: "sidebar-heading" }, "Log sources"),
           this.sidebar,
+          this.accountsSlot,
           h("button", { type: "button", id: "sign-out", class: "secondary sign-out", onclick: () => handlers.signOut() }, "Sign out"),
         ),
         h(

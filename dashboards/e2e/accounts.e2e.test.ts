@@ -1,0 +1,100 @@
+// Linking an ad account in a real browser: Connect account → Meta → the
+// Meta fake's consent page (dev/fakeplatforms/meta.py), where the test
+// clicks Allow → back through adhouse-api's callback → the chooser → Link →
+// the account in the menu with its backfill progress; and the backfill job
+// on an SQS queue of this test's own in moto.
+
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+
+import { type Browser, launch, openSignedIn, screenshot } from "./browser";
+import { freePort, startApi, type Api } from "./stack";
+
+const stack = inject("stack");
+let browser: Browser;
+let api: Api;
+let queueUrl: string;
+
+/** One call of moto's SQS query API (the local stack's; no AWS SDK in the dashboard's packages); the answer's XML as text. */
+async function sqs(action: string, params: Record<string, string>): Promise<string> {
+  const endpoint = process.env.AWS_ENDPOINT_URL;
+  if (!endpoint) throw new Error("AWS_ENDPOINT_URL is not set: `set -a; . .dev/env; set +a`");
+  const response = await fetch(endpoint, {
+    method: "POST",
+    // moto routes a request to a service by the credential scope; it checks no signature.
+    headers: {
+      "Content-Type": "application/x-www-form-urlencoded",
+      Authorization: `AWS4-HMAC-SHA256 Credential=test/20260101/${process.env.AWS_REGION ?? "us-east-1"}/sqs/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: new URLSearchParams({ Action: action, Version: "2012-11-05", ...params }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`SQS ${action}: ${response.status} ${text}`);
+  return text;
+}
+
+/** Bodies of the messages on the queue now (read without deleting). */
+async function queuedBodies(): Promise<unknown[]> {
+  const xml = await sqs("ReceiveMessage", { QueueUrl: queueUrl, MaxNumberOfMessages: "10", VisibilityTimeout: "0" });
+  const unescape = (text: string) => text.replaceAll("&quot;", '"').replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+  return [...xml.matchAll(/<Body>([^<]*)<\/Body>/g)].map((match) => JSON.parse(unescape(match[1])));
+}
+
+beforeAll(async () => {
+  const created = await sqs("CreateQueue", { QueueName: `dashboard-accounts-${process.pid}-${Date.now()}` });
+  queueUrl = /<QueueUrl>([^<]+)<\/QueueUrl>/.exec(created)![1];
+  // The platform sends the browser back to <public_url>/oauth/callback/meta: this API's own address.
+  const port = await freePort();
+  api = await startApi(
+    stack.database,
+    { ADHOUSE__PLATFORMS__PUBLIC_URL: `http://127.0.0.1:${port}`, ADHOUSE__PLATFORMS__SYNC_QUEUE_URL: queueUrl },
+    port,
+  );
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+  api?.stop();
+  if (queueUrl) await sqs("DeleteQueue", { QueueUrl: queueUrl });
+});
+
+describe("ad accounts", () => {
+  test("connect → Allow on Meta's consent page → choose → the account is in the menu with its backfill and its job is queued", async () => {
+    const page = await openSignedIn(browser.context, api.baseUrl, stack.tokens.acme);
+    await page.waitForSelector(".accounts-empty");
+    expect(await page.textContent("#accounts")).toContain("No ad account linked yet.");
+
+    await page.click("#connect-account");
+    await Promise.all([page.waitForURL(/\/meta\/www\/v25\.0\/dialog\/oauth\?/), page.click('.platform-choice[data-platform="meta"]')]);
+    expect(await page.title()).toBe("Log in with Facebook");
+    await Promise.all([page.waitForURL(`${api.baseUrl}/?*`), page.click('button[value="allow"]')]);
+
+    // Back on the dashboard: the chooser lists what the demo user can see.
+    await page.waitForSelector("dialog.account-chooser[open]");
+    expect(new URL(page.url()).searchParams.has("grant")).toBe(false);
+    const choices = await page.$$eval("dialog.account-chooser input[name=account]", (boxes) =>
+      boxes.map((box) => ({ id: (box as HTMLInputElement).value, checked: (box as HTMLInputElement).checked })),
+    );
+    expect(choices.length).toBeGreaterThan(0);
+    // Link just the first one.
+    for (const choice of choices.slice(1)) {
+      if (choice.checked) await page.uncheck(`dialog.account-chooser input[value="${choice.id}"]`);
+    }
+    await screenshot(page, "accounts-chooser");
+    await page.click("#link-accounts");
+    await page.waitForSelector("dialog.account-chooser", { state: "hidden" });
+
+    const item = page.locator(`.account-group[data-platform="meta"] .account[data-account="${choices[0].id}"]`);
+    await item.waitFor();
+    expect(await page.textContent('.account-group[data-platform="meta"] .account-platform')).toContain("Meta");
+    expect(await item.getAttribute("data-status")).toBe("active");
+    expect(await item.locator(".account-status").innerText()).toBe("0/365 days");
+    expect(await item.locator("progress").getAttribute("max")).toBe("365");
+    expect(await page.textContent(".accounts-message")).toBe("1 account linked. Their history is being fetched.");
+    await screenshot(page, "accounts-linked");
+
+    const jobs = await queuedBodies();
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]).toMatchObject({ tenant: "acme", platform: "meta", account_id: choices[0].id });
+    await page.close();
+  });
+});
