@@ -10,7 +10,7 @@ use crate::s3_event::ObjectCreated;
 #[derive(Debug)]
 pub enum Claim {
     /// This worker owns the object now; the entry says where to resume.
-    Owned(LedgerEntry),
+    Owned(Box<LedgerEntry>),
     AlreadyDone,
     /// Another live worker owns it.
     OwnedElsewhere,
@@ -80,5 +80,5 @@ pub async fn claim(
     entry.error.clear();
     entry.started_at = now;
     ledger.put(&mut entry).await?;
-    Ok(Claim::Owned(entry))
+    Ok(Claim::Owned(Box::new(entry)))
 }

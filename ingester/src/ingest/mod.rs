@@ -134,7 +134,7 @@ impl Ingestor {
             return Ok(Outcome::NoSource);
         };
         let mut entry = match claim(&self.ledger, object, source, key_tenant, &self.worker_id, self.takeover_after, self.chunk_lines).await? {
-            Claim::Owned(entry) => entry,
+            Claim::Owned(entry) => *entry,
             Claim::AlreadyDone => return Ok(Outcome::AlreadyDone),
             Claim::OwnedElsewhere => return Ok(Outcome::OwnedElsewhere),
         };

@@ -56,8 +56,11 @@ async fn csv_records_continue_across_quoted_newlines_and_keep_their_first_line_n
     }
 }
 
-/// Records, their first lines and sizes of over-long ones, read `step` bytes at a time.
-async fn spans(data: &[u8], step: usize, quoted: bool) -> Vec<(u64, Option<u64>, usize)> {
+/// A record's first line, its size if over-long, and the bytes kept of it.
+type Span = (u64, Option<u64>, usize);
+
+/// The records of `data`, read `step` bytes at a time.
+async fn spans(data: &[u8], step: usize, quoted: bool) -> Vec<Span> {
     let mut chunker = Chunker::new(Trickle { data: data.to_vec(), at: 0, step }, 2, quoted);
     let mut out = Vec::new();
     while let Some(chunk) = chunker.next_chunk().await.unwrap() {
@@ -71,7 +74,7 @@ async fn an_over_long_line_is_skipped_to_its_end_at_the_start_middle_and_end_of_
     let long = vec![b'x'; MAX_RECORD_BYTES + 10];
     let size = Some(long.len() as u64);
     let join = |parts: &[&[u8]]| parts.concat();
-    let cases: [(Vec<u8>, Vec<(u64, Option<u64>, usize)>); 3] = [
+    let cases: [(Vec<u8>, Vec<Span>); 3] = [
         (join(&[&long, b"\na\nb\n"]), vec![(1, size, EXCERPT_BYTES), (2, None, 1), (3, None, 1)]),
         (join(&[b"a\n", &long, b"\nb\n"]), vec![(1, None, 1), (2, size, EXCERPT_BYTES), (3, None, 1)]),
         (join(&[b"a\nb\n", &long]), vec![(1, None, 1), (2, None, 1), (3, size, EXCERPT_BYTES)]),

@@ -72,7 +72,7 @@ async fn poison_messages_and_objects_reach_the_dead_letter_queue_in_five_receive
     // one received exactly maxReceiveCount times, and given back every time
     // at once, never left to its visibility timeout.
     let calls = queue.calls();
-    let mut messages: Vec<&str> = calls.iter().map(|call| message_of(call)).collect();
+    let mut messages: Vec<&str> = calls.iter().map(message_of).collect();
     messages.sort_unstable();
     messages.dedup();
     let (mut good, mut poison) = (0, 0);
