@@ -189,8 +189,9 @@ export class AccountsMenu {
     }
     if (this.closed) return;
     const name = this.platforms.find((platform) => platform.id === grant.platform)?.name ?? grant.platform;
+    // Ticked: what the user most likely came for — new accounts, and ones to re-link.
     const boxes = grant.accounts.map((account) =>
-      h("input", { type: "checkbox", name: "account", value: account.id, checked: account.linked === null && account.active }),
+      h("input", { type: "checkbox", name: "account", value: account.id, checked: account.active && account.linked !== "active" }),
     );
     const error = h("p", { class: "form-error", role: "alert" });
     const linkButton = h("button", { type: "submit", class: "primary", id: "link-accounts" }, "Link");

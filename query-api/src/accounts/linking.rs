@@ -157,7 +157,8 @@ mod tests {
     #[test]
     fn each_missing_setting_is_named_when_a_platform_is_enabled() {
         assert!(validate(&enabled()).is_ok());
-        let cases: [(&str, fn(&mut PlatformsSettings)); 6] = [
+        type Break = fn(&mut PlatformsSettings);
+        let cases: [(&str, Break); 6] = [
             ("platforms.state_secret", |p| p.state_secret = Secret::new("short")),
             ("platforms.vault_keys is empty", |p| p.vault_keys = Secret::new(" ")),
             ("platforms.sync_queue_url", |p| p.sync_queue_url.clear()),

@@ -224,7 +224,7 @@ async fn the_whole_dance(test: &str, platform: PlatformId) {
 
     let jobs = stack.jobs().await;
     let expected = SyncJob { tenant: "acme".into(), platform, account_id: id.into(), since, until, refetch_from: today };
-    assert_eq!(jobs, [expected.clone()], "one pure backfill job, refetch_from past until");
+    assert_eq!(jobs, std::slice::from_ref(&expected), "one pure backfill job, refetch_from past until");
 
     // The chooser marks it now; linking it again updates it and queues again.
     let again = stack.get(&stack.acme, &format!("/api/v1/accounts/grants/{grant}")).await.json();
