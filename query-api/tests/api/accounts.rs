@@ -396,3 +396,25 @@ async fn progress_counts_checkpointed_days_and_unlinking_keeps_the_data_while_pu
     assert_eq!(stack.delete(&stack.acme, "/api/v1/accounts/meta/404404").await.status, StatusCode::NOT_FOUND);
     assert_eq!(stack.delete(&stack.acme, &format!("/api/v1/accounts/meta/{id}?purge=maybe")).await.status, StatusCode::BAD_REQUEST);
 }
+
+#[actix_web::test]
+async fn a_link_whose_job_cannot_be_queued_says_so_and_linking_again_once_the_queue_is_back_queues_it() {
+    let stack = Stack::new("accounts_queue_down").await;
+    let grant = stack.grant(&stack.acme, "meta", "demo").await;
+    let id = stack.get(&stack.acme, &format!("/api/v1/accounts/grants/{grant}")).await.json()["accounts"][0]["id"].as_str().unwrap().to_owned();
+    stack.sqs.delete_queue().queue_url(&stack.queue_url).send().await.unwrap();
+    let failed = stack.post(&stack.acme, "/api/v1/accounts", json!({ "grant": grant, "account_ids": [id] })).await;
+    assert_eq!(failed.status, StatusCode::SERVICE_UNAVAILABLE, "{}", failed.body);
+    assert_eq!(failed.json()["code"], "sync_queue_unavailable");
+    assert!(failed.json()["detail"].as_str().unwrap().contains("link it again"), "{}", failed.body);
+    assert!(!failed.body.contains(&stack.queue_url), "the queue's address stays in the server log");
+
+    let name = stack.queue_url.rsplit('/').next().unwrap();
+    stack.sqs.create_queue().queue_name(name).send().await.unwrap();
+    let linked = stack.post(&stack.acme, "/api/v1/accounts", json!({ "grant": grant, "account_ids": [id] })).await;
+    assert_eq!(linked.status, StatusCode::OK, "{}", linked.body);
+    let jobs = stack.jobs().await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].account_id, id);
+    stack.assert_no_secret_left(&[]);
+}
