@@ -2,11 +2,13 @@
 // Meta fake's consent page (dev/fakeplatforms/meta.py), where the test
 // clicks Allow → back through adhouse-api's callback → the chooser → Link →
 // the account in the menu with its backfill progress; and the backfill job
-// on an SQS queue of this test's own in moto.
+// on an SQS queue of this test's own in moto. Then the same account with a
+// revoked grant, re-linked from the menu.
 
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 
 import { type Browser, launch, openSignedIn, screenshot } from "./browser";
+import { clickhouse } from "./clickhouse";
 import { freePort, startApi, type Api } from "./stack";
 
 const stack = inject("stack");
@@ -95,6 +97,31 @@ describe("ad accounts", () => {
     const jobs = await queuedBodies();
     expect(jobs).toHaveLength(1);
     expect(jobs[0]).toMatchObject({ tenant: "acme", platform: "meta", account_id: choices[0].id });
+    await page.close();
+  });
+
+  test("an account whose grant was revoked says so in plain words, and Re-link goes back to the consent page", async () => {
+    // What the ingester writes when Meta answers error 190 for the account: a newer version of its row.
+    await clickhouse(
+      "INSERT INTO {db:Identifier}.platform_accounts SELECT * REPLACE ('needs_relink' AS status, '190/460 session invalidated' AS status_detail, now64(3) AS updated_at) " +
+        "FROM {db:Identifier}.platform_accounts FINAL WHERE tenant = 'acme' AND platform = 'meta'",
+      { db: stack.database },
+    );
+    const page = await openSignedIn(browser.context, api.baseUrl, stack.tokens.acme);
+    const item = page.locator('.account-group[data-platform="meta"] .account[data-status="needs_relink"]');
+    await item.waitFor();
+    expect(await item.locator(".badge").innerText()).toBe("Needs re-link");
+    expect(await item.locator(".account-detail").innerText()).toContain("Meta no longer lets adhouse read this account");
+    expect(await item.innerText()).not.toContain("190/460");
+    await screenshot(page, "accounts-needs-relink");
+    await Promise.all([page.waitForURL(/\/meta\/www\/v25\.0\/dialog\/oauth\?/), item.locator("button.relink").click()]);
+    await Promise.all([page.waitForURL(`${api.baseUrl}/?*`), page.click('button[value="allow"]')]);
+    await page.waitForSelector("dialog.account-chooser[open]");
+    expect(await page.textContent("dialog.account-chooser")).toContain("needs re-link");
+    const relinked = await item.getAttribute("data-account");
+    await page.click("#link-accounts");
+    await page.locator(`.account-group[data-platform="meta"] .account[data-account="${relinked}"][data-status="active"]`).waitFor();
+    expect(await page.locator(".account[data-status=needs_relink]").count()).toBe(0);
     await page.close();
   });
 });

@@ -101,7 +101,7 @@ class Dashboard {
       signOut: () => this.signOut(),
       openFilter: (index) => this.openFilter(index),
     });
-    this.accounts = new AccountsMenu(session.client);
+    this.accounts = new AccountsMenu(session.client, () => this.expired());
     this.page.accountsSlot.replaceChildren(this.accounts.element);
     void this.accounts.start(this.pendingGrant);
     this.pendingGrant = null;

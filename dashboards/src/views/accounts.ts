@@ -55,7 +55,11 @@ export class AccountsMenu {
   private timer: number | undefined;
   private closed = false;
 
-  constructor(private readonly client: ApiClient) {
+  /** `unauthorized`: the API no longer accepts the token; the controller signs out (only a 401 does). */
+  constructor(
+    private readonly client: ApiClient,
+    private readonly unauthorized: () => void,
+  ) {
     this.connectButton.addEventListener("click", () => this.togglePicker());
     fill(
       this.element,
@@ -84,12 +88,18 @@ export class AccountsMenu {
     this.message.textContent = text;
   }
 
+  /** Tells a failure, or hands a 401 to the controller. */
+  private failed(error: unknown, doing: string): void {
+    if (failureOf(error) === "unauthorized") this.unauthorized();
+    else this.say(linkingMessage(error, doing));
+  }
+
   private async reload(): Promise<void> {
     window.clearTimeout(this.timer);
     try {
       this.show(await this.client.accounts());
     } catch (error) {
-      this.say(linkingMessage(error, "load your ad accounts"));
+      this.failed(error, "load your ad accounts");
     }
   }
 
@@ -175,7 +185,7 @@ export class AccountsMenu {
       const { authorize_url } = await this.client.connect(platform);
       location.assign(authorize_url);
     } catch (error) {
-      this.say(linkingMessage(error, "start connecting"));
+      this.failed(error, "start connecting");
     }
   }
 
@@ -184,7 +194,7 @@ export class AccountsMenu {
     try {
       grant = await this.client.grant(grantId);
     } catch (error) {
-      this.say(linkingMessage(error, "read the accounts you gave access to"));
+      this.failed(error, "read the accounts you gave access to");
       return;
     }
     if (this.closed) return;
@@ -243,7 +253,8 @@ export class AccountsMenu {
         },
         (failure) => {
           linkButton.disabled = false;
-          error.textContent = linkingMessage(failure, "link the accounts");
+          if (failureOf(failure) === "unauthorized") this.unauthorized();
+          else error.textContent = linkingMessage(failure, "link the accounts");
         },
       );
     });
