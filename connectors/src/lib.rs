@@ -7,6 +7,7 @@
 pub mod error;
 pub mod google;
 pub mod http;
+pub mod job;
 pub mod meta;
 pub mod model;
 pub mod oauth;
@@ -15,6 +16,7 @@ pub mod store;
 pub mod vault;
 
 pub use error::{Error, ErrorKind, Result};
+pub use job::SyncJob;
 pub use model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
 pub use platform::Platform;
 

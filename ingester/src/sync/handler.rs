@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{JobOutcome, SyncJob, Syncer};
+use adhouse_connectors::SyncJob;
+
+use super::{JobOutcome, Syncer};
 use crate::consumer::{Disposition, Handler, retry_in_place};
 use crate::queue::Delivery;
 

@@ -6,7 +6,6 @@
 //! after its rows are stored (`ingester/DESIGN.md`, "Platform sync").
 
 mod handler;
-mod job;
 pub mod schedule;
 mod windows;
 
@@ -22,7 +21,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 pub use self::handler::SyncHandler;
-pub use self::job::SyncJob;
+pub use adhouse_connectors::SyncJob;
 use adhouse_core::Settings;
 
 use crate::error::Error;

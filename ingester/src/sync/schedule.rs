@@ -5,7 +5,7 @@ use adhouse_connectors::PlatformId;
 use adhouse_core::settings::PlatformsSettings;
 use time::Date;
 
-use super::SyncJob;
+use adhouse_connectors::SyncJob;
 
 /// Recent days each platform may still change, re-read by every daily job.
 pub fn restate_days(settings: &PlatformsSettings, platform: PlatformId) -> u32 {

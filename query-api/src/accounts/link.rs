@@ -2,12 +2,11 @@
 //! credentials, and one backfill job each.
 
 use adhouse_connectors::store::{AccountStatus, LinkedAccount};
-use adhouse_connectors::{Account, DateRange};
+use adhouse_connectors::{Account, DateRange, SyncJob};
 use time::{Date, Duration, OffsetDateTime};
 
 use super::Linking;
 use super::grants::Grant;
-use super::sync_queue::SyncJobMessage;
 use crate::error::{ApiError, Result};
 
 /// The account-local day of `now` in `timezone` (an IANA name from the
@@ -74,10 +73,10 @@ pub async fn link(linking: &Linking, grant: &Grant, account_ids: &[String], now:
         // Credentials first: a row that is active must have them.
         linking.store.put_credentials(&linking.vault, &row, &credentials).await?;
         linking.store.put_account(&mut row).await?;
-        let job = SyncJobMessage {
-            tenant: &row.tenant,
+        let job = SyncJob {
+            tenant: row.tenant.clone(),
             platform: grant.platform,
-            account_id: &row.account_id,
+            account_id: row.account_id.clone(),
             since: range.since,
             until: range.until,
             refetch_from: range.until + Duration::days(1),

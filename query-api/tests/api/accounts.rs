@@ -15,7 +15,7 @@ use adhouse_api::accounts::link::local_today;
 use adhouse_connectors::oauth::{StateClaims, StateSigner, random_token};
 use adhouse_connectors::store::{AccountStatus, Store};
 use adhouse_connectors::{DailyRow, DateRange, Level, PlatformId};
-use adhouse_ingester::sync::SyncJob;
+use adhouse_connectors::SyncJob;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 

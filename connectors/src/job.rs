@@ -1,6 +1,7 @@
-//! The sync job message.
+//! The sync job message: the API sends one per linked account, the
+//! ingester's sync handler runs it.
 
-use adhouse_connectors::{DateRange, PlatformId};
+use crate::model::{DateRange, PlatformId};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
