@@ -16,7 +16,7 @@ pub mod query;
 pub mod rollups;
 pub mod routes;
 pub mod state;
-pub mod telemetry;
+pub mod metrics;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -24,7 +24,7 @@ use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, web};
 
 pub use state::AppState;
-use telemetry::Metrics;
+use metrics::Metrics;
 
 /// What the dashboard may load: its own scripts, styles and API, nothing
 /// inline (the token sits in sessionStorage, so injected script is the
@@ -56,7 +56,7 @@ pub fn app(
         .app_data(state.metrics.clone())
         .app_data(json)
         .app_data(state)
-        .wrap(from_fn(telemetry::observe))
+        .wrap(from_fn(metrics::observe))
         .wrap(security_headers())
         .configure(routes::configure)
 }

@@ -15,7 +15,7 @@ use crate::auth::TokenStore;
 use crate::db::Db;
 use crate::query::Limits;
 use crate::rollups::Tables;
-use crate::telemetry::Metrics;
+use crate::metrics::Metrics;
 
 pub struct AppState {
     pub db: Db,

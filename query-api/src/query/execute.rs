@@ -15,7 +15,7 @@ use crate::metrics_catalog::{Measure, MetricValue};
 use crate::db::{Db, Stats};
 use crate::error::{ApiError, Result};
 use crate::rollups::{BeyondRetention, Need, Table, Tables};
-use crate::telemetry::Metrics;
+use crate::metrics::Metrics;
 
 /// Every statement returns this shape: bucket start (0 without a
 /// granularity), the group's dimension values, the measures in order.

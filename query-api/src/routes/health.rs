@@ -2,7 +2,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::error::Result;
 use crate::state::AppState;
-use crate::telemetry::Metrics;
+use crate::metrics::Metrics;
 
 /// The process is up.
 pub async fn healthz() -> HttpResponse {
