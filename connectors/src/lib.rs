@@ -5,6 +5,8 @@
 //! into typed structs at the edge; callers see [`model`] types only.
 
 pub mod error;
+#[cfg(feature = "fakes")]
+pub mod fakes;
 pub mod google;
 pub mod http;
 pub mod job;

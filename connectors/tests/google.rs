@@ -9,13 +9,12 @@
 
 use std::time::Duration;
 
+use adhouse_connectors::fakes;
 use adhouse_connectors::google::{Google, SCOPE};
 use adhouse_connectors::http::{Http, Pacer};
 use adhouse_connectors::oauth::pkce_pair;
 use adhouse_connectors::{Account, Credentials, DailyRow, DateRange, ErrorKind, Level, Platform};
 use adhouse_core::settings::{GoogleSettings, Secret};
-use serde::Deserialize;
-use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
 const REDIRECT: &str = "http://127.0.0.1:9/oauth/callback/google";
@@ -99,51 +98,9 @@ fn count(calls: &serde_json::Value, kind: &str) -> u64 {
     calls.get(kind).and_then(|n| n.as_u64()).unwrap_or(0)
 }
 
-#[derive(Deserialize)]
-struct OracleRow {
-    entity_id: String,
-    entity_name: String,
-    date: String,
-    impressions: u64,
-    clicks: u64,
-    spend_micros: i64,
-    conversions_micros: i64,
-    conversion_value_micros: i64,
-    reach: u64,
-    video_views: u64,
-}
-
-fn day(date: Date) -> String {
-    date.format(format_description!("[year]-[month]-[day]")).unwrap()
-}
-
 /// What the fake serves now, as unified rows.
 async fn oracle(account: &str, level: Level, range: DateRange) -> Vec<DailyRow> {
-    #[derive(Deserialize)]
-    struct Answer {
-        rows: Vec<OracleRow>,
-    }
-    let url = format!("{}/_fake/google/oracle", fake_url());
-    let query = [("account", account.to_owned()), ("level", level.as_str().to_owned()), ("since", day(range.since)), ("until", day(range.until))];
-    let answer: Answer = reqwest::Client::new().get(url).query(&query).send().await.unwrap().json().await.unwrap();
-    answer
-        .rows
-        .into_iter()
-        .map(|r| DailyRow {
-            level,
-            entity_id: r.entity_id,
-            entity_name: r.entity_name,
-            date: Date::parse(&r.date, format_description!("[year]-[month]-[day]")).unwrap(),
-            impressions: r.impressions,
-            clicks: r.clicks,
-            spend_micros: r.spend_micros,
-            conversions_micros: r.conversions_micros,
-            conversion_value_micros: r.conversion_value_micros,
-            reach: r.reach,
-            video_views: r.video_views,
-            extra: Default::default(),
-        })
-        .collect()
+    fakes::oracle(&fake_url(), adhouse_connectors::PlatformId::Google, account, level, range).await
 }
 
 fn sorted(mut rows: Vec<DailyRow>) -> Vec<DailyRow> {

@@ -7,11 +7,11 @@
 
 use std::time::Duration;
 
+use adhouse_connectors::fakes::{self, comparable};
 use adhouse_connectors::http::{Http, Pacer};
 use adhouse_connectors::meta::{Meta, SCOPES};
-use adhouse_connectors::{Account, Credentials, DailyRow, DateRange, ErrorKind, Level, Platform};
+use adhouse_connectors::{Account, Credentials, DailyRow, DateRange, ErrorKind, Level, Platform, PlatformId};
 use adhouse_core::settings::{MetaSettings, Secret};
-use serde::Deserialize;
 use tokio::sync::{Mutex, MutexGuard};
 
 const REDIRECT: &str = "http://127.0.0.1:8080/oauth/callback/meta";
@@ -23,25 +23,6 @@ struct Fake {
     /// Does not follow redirects: the consent's 302 is what the test reads.
     browser: reqwest::Client,
     _turn: MutexGuard<'static, ()>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-struct OracleRow {
-    entity_id: String,
-    entity_name: String,
-    date: String,
-    impressions: u64,
-    clicks: u64,
-    spend_micros: i64,
-    conversions_micros: i64,
-    conversion_value_micros: i64,
-    reach: u64,
-    video_views: u64,
-}
-
-#[derive(Deserialize)]
-struct Oracle {
-    rows: Vec<OracleRow>,
 }
 
 fn env(name: &str, default: &str) -> String {
@@ -82,12 +63,8 @@ impl Fake {
         assert!(answer.status().is_success(), "{name}: {}", answer.status());
     }
 
-    async fn oracle(&self, account: &str, level: &str, range: DateRange) -> Vec<OracleRow> {
-        let (since, until) = (range.since.to_string(), range.until.to_string());
-        let url = format!("{}/_fake/meta/oracle", self.base);
-        let query = [("account", account), ("level", level), ("since", &since), ("until", &until)];
-        let oracle: Oracle = self.browser.get(url).query(&query).send().await.unwrap().json().await.unwrap();
-        sorted(oracle.rows)
+    async fn oracle(&self, account: &str, level: Level, range: DateRange) -> Vec<DailyRow> {
+        fakes::oracle(&self.base, PlatformId::Meta, account, level, range).await
     }
 
     async fn calls(&self, kind: &str) -> u64 {
@@ -114,30 +91,6 @@ impl Fake {
     }
 }
 
-fn sorted(mut rows: Vec<OracleRow>) -> Vec<OracleRow> {
-    rows.sort_by(|a, b| (&a.date, &a.entity_id).cmp(&(&b.date, &b.entity_id)));
-    rows
-}
-
-/// Rows in the oracle's terms (the unified model without `extra`).
-fn unified(rows: &[DailyRow]) -> Vec<OracleRow> {
-    sorted(
-        rows.iter()
-            .map(|r| OracleRow {
-                entity_id: r.entity_id.clone(),
-                entity_name: r.entity_name.clone(),
-                date: r.date.to_string(),
-                impressions: r.impressions,
-                clicks: r.clicks,
-                spend_micros: r.spend_micros,
-                conversions_micros: r.conversions_micros,
-                conversion_value_micros: r.conversion_value_micros,
-                reach: r.reach,
-                video_views: r.video_views,
-            })
-            .collect(),
-    )
-}
 
 /// The last `days` days up to today (UTC; days the account has not reached
 /// yet are simply absent).
@@ -151,15 +104,6 @@ async fn linked(fake: &Fake, meta: &Meta, user: &str, id: &str) -> (Credentials,
     let credentials = fake.link(meta, user).await;
     let account = meta.discover(&credentials).await.unwrap().into_iter().find(|a| a.id == id).unwrap();
     (credentials, account)
-}
-
-fn meta_level(level: Level) -> &'static str {
-    match level {
-        Level::Account => "account",
-        Level::Campaign => "campaign",
-        Level::AdGroup => "adset",
-        Level::Ad => "ad",
-    }
 }
 
 #[tokio::test]
@@ -199,9 +143,9 @@ async fn ninety_days_at_every_level_equal_the_oracle_exactly() {
     for level in Level::ALL {
         let rows = meta.fetch_daily(&credentials, &act, level, range).await.unwrap();
         assert!(rows.iter().all(|r| r.level == level));
-        let expected = fake.oracle("1001", meta_level(level), range).await;
+        let expected = fake.oracle("1001", level, range).await;
         assert!(!expected.is_empty());
-        assert_eq!(unified(&rows), expected, "{level:?}");
+        assert_eq!(comparable(rows), expected, "{level:?}");
     }
     // One report run per level, each read in pages of 500 (ad level: > 500 rows).
     assert_eq!(fake.calls("insights_async").await, 4);
@@ -214,14 +158,14 @@ async fn a_restatement_is_visible_on_refetch_in_the_last_28_days_only() {
     let meta = fake.meta();
     let (credentials, act) = linked(&fake, &meta, "demo", "1002").await;
     let range = last_days(60);
-    let before = unified(&meta.fetch_daily(&credentials, &act, Level::Campaign, range).await.unwrap());
+    let before = comparable(meta.fetch_daily(&credentials, &act, Level::Campaign, range).await.unwrap());
     fake.control("restate", &[]).await;
-    let after = unified(&meta.fetch_daily(&credentials, &act, Level::Campaign, range).await.unwrap());
-    assert_eq!(after, fake.oracle("1002", "campaign", range).await);
+    let after = comparable(meta.fetch_daily(&credentials, &act, Level::Campaign, range).await.unwrap());
+    assert_eq!(after, fake.oracle("1002", Level::Campaign, range).await);
     let changed: Vec<_> = before.iter().filter(|row| !after.contains(row)).collect();
     assert!(!changed.is_empty());
     // Berlin's today is at most one day after UTC's: nothing older than 29 days moved.
-    let oldest_restated = (range.until - time::Duration::days(28)).to_string();
+    let oldest_restated = range.until - time::Duration::days(28);
     assert!(changed.iter().all(|row| row.date >= oldest_restated), "{changed:?}");
 }
 
@@ -248,7 +192,7 @@ async fn throttled_calls_are_retried_after_metas_wait_and_nothing_is_lost() {
     fake.control("throttle", &[("calls", "3"), ("minutes", "0")]).await;
     let range = last_days(30);
     let rows = meta.fetch_daily(&credentials, &act, Level::Ad, range).await.unwrap();
-    assert_eq!(unified(&rows), fake.oracle("1001", "ad", range).await);
+    assert_eq!(comparable(rows), fake.oracle("1001", Level::Ad, range).await);
     assert_eq!(fake.calls("throttled").await, 3);
     assert_eq!(fake.calls("insights_async").await, 4, "three throttled creations, then one report run");
 }
@@ -263,6 +207,6 @@ async fn a_year_at_ad_level_is_answered_split() {
     let (first, second) = last_days(365).halves().unwrap();
     for half in [first, second] {
         let rows = meta.fetch_daily(&credentials, &act, Level::Ad, half).await.unwrap();
-        assert_eq!(unified(&rows), fake.oracle("1001", "ad", half).await);
+        assert_eq!(comparable(rows), fake.oracle("1001", Level::Ad, half).await);
     }
 }

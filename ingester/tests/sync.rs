@@ -11,7 +11,8 @@ use adhouse_connectors::http::{Http, Pacer};
 use adhouse_connectors::oauth::pkce_pair;
 use adhouse_connectors::store::{AccountStatus, LinkedAccount, Store};
 use adhouse_connectors::vault::Vault;
-use adhouse_connectors::{Account, Credentials, Level, Platform, PlatformId};
+use adhouse_connectors::fakes;
+use adhouse_connectors::{Account, Credentials, DailyRow, DateRange, Level, Platform, PlatformId};
 use adhouse_core::Settings;
 use adhouse_core::schema::Migrator;
 use adhouse_ingester::metrics::Metrics;
@@ -98,15 +99,17 @@ impl Stack {
         linked
     }
 
-    /// What `platform_daily` holds for `account` at `level` in its backfill range, latest versions only.
-    async fn stored(&self, account: &LinkedAccount, level: Level) -> Vec<Row> {
-        let sql = "SELECT entity_id, entity_name, toString(date) AS date, impressions, clicks, spend_micros, conversions_micros, \
+    /// What `platform_daily` holds for `account` at `level` in its backfill
+    /// range, latest versions only, as the oracle has it.
+    async fn stored(&self, account: &LinkedAccount, level: Level) -> Vec<DailyRow> {
+        let sql = "SELECT entity_id, entity_name, date, impressions, clicks, spend_micros, conversions_micros, \
                    conversion_value_micros, reach, video_views FROM platform_daily FINAL \
                    WHERE tenant = ? AND platform = 'google' AND account_id = ? AND level = ? AND date BETWEEN ? AND ? \
                    ORDER BY entity_id, date";
         let query = self.clickhouse.query(sql).bind(TENANT).bind(&account.account_id).bind(level.as_str());
         let query = query.bind(account.backfill_since.to_string()).bind(account.backfill_until.to_string());
-        query.fetch_all().await.unwrap()
+        let rows: Vec<Row> = query.fetch_all().await.unwrap();
+        fakes::comparable(rows.into_iter().map(|row| row.unified(level)).collect())
     }
 
     /// Every row, every version.
@@ -115,11 +118,13 @@ impl Stack {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, clickhouse::Row)]
+/// A `platform_daily` row as read back.
+#[derive(Debug, Deserialize, clickhouse::Row)]
 struct Row {
     entity_id: String,
     entity_name: String,
-    date: String,
+    #[serde(with = "clickhouse::serde::time::date")]
+    date: Date,
     impressions: u64,
     clicks: u64,
     spend_micros: i64,
@@ -129,22 +134,33 @@ struct Row {
     video_views: u64,
 }
 
+impl Row {
+    fn unified(self, level: Level) -> DailyRow {
+        DailyRow {
+            level,
+            entity_id: self.entity_id,
+            entity_name: self.entity_name,
+            date: self.date,
+            impressions: self.impressions,
+            clicks: self.clicks,
+            spend_micros: self.spend_micros,
+            conversions_micros: self.conversions_micros,
+            conversion_value_micros: self.conversion_value_micros,
+            reach: self.reach,
+            video_views: self.video_views,
+            extra: Default::default(),
+        }
+    }
+}
+
 fn fake() -> String {
     std::env::var("ADHOUSE_DEV_PLATFORMS_URL").expect("ADHOUSE_DEV_PLATFORMS_URL: source .dev/env after `make stack-up`")
 }
 
-/// The fake's own answer for `account` at `level` over the backfill range, sorted like [`Stack::stored`].
-async fn oracle(account: &LinkedAccount, level: Level) -> Vec<Row> {
-    #[derive(Deserialize)]
-    struct Oracle {
-        rows: Vec<Row>,
-    }
-    let (since, until) = (account.backfill_since.to_string(), account.backfill_until.to_string());
-    let query = [("account", account.account_id.as_str()), ("level", level.as_str()), ("since", &since), ("until", &until)];
-    let answer = reqwest::Client::new().get(format!("{}/_fake/google/oracle", fake())).query(&query).send().await.unwrap();
-    let mut rows = answer.json::<Oracle>().await.unwrap().rows;
-    rows.sort_by(|a, b| (&a.entity_id, &a.date).cmp(&(&b.entity_id, &b.date)));
-    rows
+/// The fake's own answer for `account` at `level` over its backfill range.
+async fn oracle(account: &LinkedAccount, level: Level) -> Vec<DailyRow> {
+    let range = DateRange { since: account.backfill_since, until: account.backfill_until };
+    fakes::oracle(&fake(), PlatformId::Google, &account.account_id, level, range).await
 }
 
 async fn control(name: &str, params: &[(&str, &str)]) {
