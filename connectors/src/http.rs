@@ -124,12 +124,15 @@ impl Http {
 
     async fn attempt(&self, dialect: &dyn Dialect, request: RequestBuilder) -> Result<Vec<u8>> {
         let platform = dialect.platform();
-        let response = request.send().await.map_err(|source| Error::Transport { platform, source })?;
+        // Without the URL: some token exchanges carry the app secret and the
+        // code in the query string (Meta's), and transport errors get logged.
+        let transport = |source: reqwest::Error| Error::Transport { platform, source: source.without_url() };
+        let response = request.send().await.map_err(transport)?;
         let (status, headers) = (response.status(), response.headers().clone());
         for (key, wait) in dialect.pacing(&headers) {
             self.pacer.hold(&key, wait);
         }
-        let body = response.bytes().await.map_err(|source| Error::Transport { platform, source })?;
+        let body = response.bytes().await.map_err(transport)?;
         dialect.check(status, &headers, &body)?;
         Ok(body.to_vec())
     }

@@ -150,10 +150,11 @@ impl Syncer {
     ) -> Result<JobOutcome, adhouse_connectors::Error> {
         let mut credentials = self.current_credentials(platform, account).await?;
         let target = account.account();
-        let range = job.range_within(platform.lookback_days(), OffsetDateTime::now_utc().date());
         let (mut rows, mut calls) = (0, 0);
+        let Some(range) = job.range_within(platform.lookback_days(), OffsetDateTime::now_utc().date()) else {
+            return Ok(JobOutcome::Done { rows, calls });
+        };
         for level in &self.levels {
-            let Some(range) = range else { break };
             let done = self.store.synced_days(account, *level, range).await?;
             for window in windows::due(range, job.refetch_from, &done, platform.window_days()) {
                 if stop.is_cancelled() {
