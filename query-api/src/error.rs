@@ -20,6 +20,7 @@ pub enum ErrorCode {
     RangeTooLong,
     TooManyRows,
     BeyondRetention,
+    MixedCurrencies,
     NotFound,
     MethodNotAllowed,
     QueryTimeout,
@@ -41,6 +42,7 @@ impl ErrorCode {
         Self::RangeTooLong,
         Self::TooManyRows,
         Self::BeyondRetention,
+        Self::MixedCurrencies,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::QueryTimeout,
@@ -63,6 +65,7 @@ impl ErrorCode {
             Self::RangeTooLong => (StatusCode::BAD_REQUEST, "Time range too long for the granularity"),
             Self::TooManyRows => (StatusCode::BAD_REQUEST, "Result would have too many rows"),
             Self::BeyondRetention => (StatusCode::BAD_REQUEST, "Time range beyond the data's retention"),
+            Self::MixedCurrencies => (StatusCode::BAD_REQUEST, "Money in several currencies"),
             Self::NotFound => (StatusCode::NOT_FOUND, "Not found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
             Self::QueryTimeout => (StatusCode::GATEWAY_TIMEOUT, "Query timed out"),
@@ -85,6 +88,7 @@ impl ErrorCode {
             Self::RangeTooLong => "range_too_long",
             Self::TooManyRows => "too_many_rows",
             Self::BeyondRetention => "beyond_retention",
+            Self::MixedCurrencies => "mixed_currencies",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::QueryTimeout => "query_timeout",
@@ -114,6 +118,11 @@ pub enum ApiError {
          (os, source), use whole days or a timezone with whole-hour offsets, or a more recent range"
     )]
     BeyondRetention { starts: String, setting: &'static str, retention_days: u32 },
+    /// A platforms query sums money of accounts in different currencies.
+    #[error(
+        "the selected accounts report money in {}: amounts of different currencies do not add up;          filter by `currency` (or by accounts of one currency)", currencies.join(", ")
+    )]
+    MixedCurrencies { currencies: Vec<String> },
     #[error("{0}")]
     NotFound(String),
     #[error("{method} is not allowed here; allowed: {allow}")]
@@ -170,6 +179,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::Field { code, .. } => *code,
             Self::BeyondRetention { .. } => ErrorCode::BeyondRetention,
+            Self::MixedCurrencies { .. } => ErrorCode::MixedCurrencies,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             Self::UnexpectedBucket { .. } => ErrorCode::Internal,
@@ -231,6 +241,7 @@ impl ResponseError for ApiError {
         let (field, choices) = match self {
             Self::Field { field, choices, .. } => (Some(field.as_str()), choices.as_slice()),
             Self::BeyondRetention { .. } => (Some("time_range"), &[][..]),
+            Self::MixedCurrencies { .. } => (Some("filters"), &[][..]),
             _ => (None, &[][..]),
         };
         let problem = Problem {

@@ -1,13 +1,16 @@
-//! Metrics: the base measures every table can sum, and the ratios computed
-//! from those sums at query time. A ratio is never averaged: it is the ratio
-//! of the summed numerator to the summed denominator over whatever the row
-//! (or the totals) covers, and null when the denominator is zero.
+//! Metrics: the base measures a dataset's tables can sum, and the ratios
+//! computed from those sums at query time. A ratio is never averaged: it is
+//! the ratio of the summed numerator to the summed denominator over whatever
+//! the row (or the totals) covers, and null when the denominator is zero.
+//! Each dataset has its own list: [`METRICS`] for log events,
+//! [`PLATFORM_METRICS`] for linked ad-platform accounts.
 
 use serde::{Serialize, Serializer};
 
 use crate::money;
 
-/// A sum kept by the rollups; raw `events` recomputes it from event rows.
+/// A sum kept by a table: log measures by the rollups (raw `events`
+/// recomputes them from event rows), platform measures by `platform_daily`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Measure {
     Requests,
@@ -22,12 +25,21 @@ pub enum Measure {
     RevenueMicros,
     CostMicros,
     Users,
+    AdImpressions,
+    AdClicks,
+    SpendMicros,
+    ConversionsMicros,
+    ConversionValueMicros,
+    /// People reached in one entity-day; not additive (see [`Formula::NotAdditive`]).
+    Reach,
+    VideoViews,
 }
 
 impl Measure {
-    /// The aggregate over a rollup (`events_1m`, `events_1h`, `events_1d`).
-    pub fn rollup_sql(self) -> &'static str {
-        match self {
+    /// The aggregate over a rollup (`events_1m`, `events_1h`, `events_1d`);
+    /// `None` for a measure of another dataset.
+    pub fn rollup_sql(self) -> Option<&'static str> {
+        Some(match self {
             Self::Requests => "sum(requests)",
             Self::Impressions => "sum(impressions)",
             Self::Clicks => "sum(clicks)",
@@ -40,12 +52,13 @@ impl Measure {
             Self::RevenueMicros => "sum(revenue_micros)",
             Self::CostMicros => "sum(cost_micros)",
             Self::Users => "uniqCombined64Merge(users)",
-        }
+            _ => return None,
+        })
     }
 
     /// The same aggregate over raw `events`, matching `schema/fragments/rollup_measures.sql`.
-    pub fn raw_sql(self) -> &'static str {
-        match self {
+    pub fn raw_sql(self) -> Option<&'static str> {
+        Some(match self {
             Self::Requests => "countIf(event_type = 'request')",
             Self::Impressions => "countIf(event_type = 'impression')",
             Self::Clicks => "countIf(event_type = 'click')",
@@ -58,7 +71,34 @@ impl Measure {
             Self::RevenueMicros => "sum(revenue_micros)",
             Self::CostMicros => "sum(cost_micros)",
             Self::Users => "uniqCombined64If(user_id_hash, user_id_hash != 0)",
-        }
+            _ => return None,
+        })
+    }
+
+    /// The aggregate over `platform_daily FINAL` at one level. Reach is the
+    /// day's value where a cell holds exactly one entity-day, else -1 (null).
+    pub fn platform_sql(self) -> Option<&'static str> {
+        Some(match self {
+            Self::AdImpressions => "sum(impressions)",
+            Self::AdClicks => "sum(clicks)",
+            Self::SpendMicros => "sum(spend_micros)",
+            Self::ConversionsMicros => "sum(conversions_micros)",
+            Self::ConversionValueMicros => "sum(conversion_value_micros)",
+            Self::Reach => "if(count() = 1, toInt64(any(reach)), -1)",
+            Self::VideoViews => "sum(video_views)",
+            _ => return None,
+        })
+    }
+
+    /// Whether the measure is an amount of money (never summed across currencies).
+    pub fn is_money(self) -> bool {
+        matches!(self, Self::RevenueMicros | Self::CostMicros | Self::SpendMicros | Self::ConversionValueMicros)
+    }
+
+    /// Whether values are millionths of their unit (money, fractional
+    /// conversions), so that ratios scale them back.
+    fn in_micros(self) -> bool {
+        matches!(self, Self::RevenueMicros | Self::CostMicros | Self::SpendMicros | Self::ConversionsMicros | Self::ConversionValueMicros)
     }
 }
 
@@ -67,16 +107,24 @@ impl Measure {
 pub enum Unit {
     /// A whole number of things.
     Count,
-    /// An amount of the tenant's reporting currency, exact to the micro-unit.
+    /// An amount of money, exact to the micro-unit: the tenant's reporting
+    /// currency for logs, the account's (`meta.currency`) for platforms.
     Currency,
     /// A rate in percent (1.5 means 1.5 %).
     Percent,
+    /// A quantity exact to the millionth (platforms count fractional conversions).
+    Decimal,
+    /// A plain ratio (3.2 means 3.2 times).
+    Ratio,
 }
 
 #[derive(Debug, Clone, Copy)]
 pub enum Formula {
     /// The measure itself, summed (or, for users, merged as a distinct-count sketch).
     Measure(Measure),
+    /// A measure that does not add up across days or entities (reach): known
+    /// only where a cell covers a single entity-day, null elsewhere.
+    NotAdditive(Measure),
     /// `(numerator - minus) / denominator * scale`, from summed values.
     Ratio { numerator: Measure, minus: Option<Measure>, denominator: Measure, scale: i64 },
 }
@@ -106,8 +154,12 @@ const fn ratio(
     Metric { name, label, unit, formula: Formula::Ratio { numerator, minus, denominator, scale }, description }
 }
 
+const fn not_additive(name: &'static str, label: &'static str, measure: Measure, description: &'static str) -> Metric {
+    Metric { name, label, unit: Unit::Count, formula: Formula::NotAdditive(measure), description }
+}
+
 use Measure as M;
-use Unit::{Count, Currency, Percent};
+use Unit::{Count, Currency, Decimal, Percent, Ratio};
 
 pub static METRICS: &[Metric] = &[
     base("requests", "Requests", Count, M::Requests, "Ad requests received"),
@@ -131,13 +183,33 @@ pub static METRICS: &[Metric] = &[
     ratio("error_rate", "Error rate", Percent, (M::Errors, None), M::Requests, 100, "errors / requests"),
 ];
 
+/// Linked ad-platform accounts (`"dataset": "platforms"`): the platforms'
+/// own numbers, money in each account's currency.
+pub static PLATFORM_METRICS: &[Metric] = &[
+    base("impressions", "Impressions", Count, M::AdImpressions, "Impressions the platform counted"),
+    base("clicks", "Clicks", Count, M::AdClicks, "Clicks the platform counted"),
+    base("spend", "Spend", Currency, M::SpendMicros, "Spend in the account currency"),
+    base("conversions", "Conversions", Decimal, M::ConversionsMicros, "Conversions under the account's attribution setting (fractional on some platforms)"),
+    base("conversion_value", "Conversion value", Currency, M::ConversionValueMicros, "Value of the conversions in the account currency"),
+    not_additive("reach", "Reach", M::Reach, "People reached in one day by one entity; not additive, so null over several days or entities"),
+    base("video_views", "Video views", Count, M::VideoViews, "Video views the platform counted"),
+    ratio("ctr", "CTR", Percent, (M::AdClicks, None), M::AdImpressions, 100, "clicks / impressions"),
+    ratio("cpc", "CPC", Currency, (M::SpendMicros, None), M::AdClicks, 1, "spend / clicks"),
+    ratio("cpm", "CPM", Currency, (M::SpendMicros, None), M::AdImpressions, 1000, "spend / impressions * 1000"),
+    ratio("cpa", "CPA", Currency, (M::SpendMicros, None), M::ConversionsMicros, 1, "spend / conversions"),
+    ratio("roas", "ROAS", Ratio, (M::ConversionValueMicros, None), M::SpendMicros, 1, "conversion_value / spend"),
+    ratio("conversion_rate", "Conversion rate", Percent, (M::ConversionsMicros, None), M::AdClicks, 100, "conversions / clicks"),
+];
+
 /// One metric's value in a row or in the totals.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MetricValue {
     Count(i64),
     Money { micros: i64 },
-    Percent(f64),
-    /// A ratio whose denominator is zero.
+    /// A percentage or a plain ratio, as its unit says.
+    Rate(f64),
+    Decimal { micros: i64 },
+    /// A ratio whose denominator is zero, or a value that does not add up.
     Null,
 }
 
@@ -145,26 +217,18 @@ impl Serialize for MetricValue {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match *self {
             Self::Count(count) => serializer.serialize_i64(count),
-            Self::Money { micros } => money::decimal_literal(micros).serialize(serializer),
-            Self::Percent(percent) => serializer.serialize_f64(percent),
+            Self::Money { micros } | Self::Decimal { micros } => money::decimal_literal(micros).serialize(serializer),
+            Self::Rate(rate) => serializer.serialize_f64(rate),
             Self::Null => serializer.serialize_none(),
         }
     }
 }
 
 impl Metric {
-    pub fn by_name(name: &str) -> Option<&'static Metric> {
-        METRICS.iter().find(|metric| metric.name == name)
-    }
-
-    pub fn names() -> Vec<&'static str> {
-        METRICS.iter().map(|metric| metric.name).collect()
-    }
-
     /// The measures this metric is computed from.
     pub fn measures(&self) -> Vec<Measure> {
         match self.formula {
-            Formula::Measure(measure) => vec![measure],
+            Formula::Measure(measure) | Formula::NotAdditive(measure) => vec![measure],
             Formula::Ratio { numerator, minus, denominator, .. } => {
                 [Some(numerator), minus, Some(denominator)].into_iter().flatten().collect()
             }
@@ -176,6 +240,7 @@ impl Metric {
         match self.formula {
             Formula::Measure(Measure::Users) => "distinct_sketch_merge",
             Formula::Measure(_) => "sum",
+            Formula::NotAdditive(_) => "not_additive",
             Formula::Ratio { .. } => "ratio_of_sums",
         }
     }
@@ -184,7 +249,7 @@ impl Metric {
     /// aggregate (the catalog's own SQL, never request text).
     pub fn order_sql(&self, aggregate: impl Fn(Measure) -> &'static str) -> String {
         match self.formula {
-            Formula::Measure(measure) => aggregate(measure).to_owned(),
+            Formula::Measure(measure) | Formula::NotAdditive(measure) => aggregate(measure).to_owned(),
             Formula::Ratio { numerator, minus, denominator, .. } => {
                 let numerator = match minus {
                     Some(minus) => format!("({} - {})", aggregate(numerator), aggregate(minus)),
@@ -200,17 +265,31 @@ impl Metric {
         match self.formula {
             Formula::Measure(measure) => match self.unit {
                 Unit::Currency => MetricValue::Money { micros: sum(measure) },
+                Unit::Decimal => MetricValue::Decimal { micros: sum(measure) },
                 _ => MetricValue::Count(sum(measure)),
             },
-            Formula::Ratio { numerator, minus, denominator, scale } => {
-                let denominator = i128::from(sum(denominator));
+            Formula::NotAdditive(measure) => match sum(measure) {
+                value if value < 0 => MetricValue::Null,
+                value => MetricValue::Count(value),
+            },
+            Formula::Ratio { numerator: top, minus, denominator: bottom, scale } => {
+                let denominator = i128::from(sum(bottom));
                 if denominator == 0 {
                     return MetricValue::Null;
                 }
-                let numerator = i128::from(sum(numerator)) - minus.map_or(0, |m| i128::from(sum(m)));
+                let numerator = i128::from(sum(top)) - minus.map_or(0, |m| i128::from(sum(m)));
+                // Both sides in their own units: a denominator in micros
+                // multiplies back, a numerator in micros divides back (money
+                // results stay in micros).
+                let bottom_scale: i128 = if bottom.in_micros() { 1_000_000 } else { 1 };
                 match self.unit {
-                    Unit::Currency => MetricValue::Money { micros: money::divide_rounded(numerator * i128::from(scale), denominator) },
-                    _ => MetricValue::Percent(numerator as f64 * scale as f64 / denominator as f64),
+                    Unit::Currency => {
+                        MetricValue::Money { micros: money::divide_rounded(numerator * i128::from(scale) * bottom_scale, denominator) }
+                    }
+                    _ => {
+                        let top_scale = if top.in_micros() { 1e6 } else { 1.0 };
+                        MetricValue::Rate(numerator as f64 * scale as f64 * bottom_scale as f64 / top_scale / denominator as f64)
+                    }
                 }
             }
         }
@@ -223,7 +302,8 @@ impl MetricValue {
         match (self, base) {
             (Self::Count(a), Self::Count(b)) => Self::Count(a - b),
             (Self::Money { micros: a }, Self::Money { micros: b }) => Self::Money { micros: a - b },
-            (Self::Percent(a), Self::Percent(b)) => Self::Percent(a - b),
+            (Self::Decimal { micros: a }, Self::Decimal { micros: b }) => Self::Decimal { micros: a - b },
+            (Self::Rate(a), Self::Rate(b)) => Self::Rate(a - b),
             _ => Self::Null,
         }
     }
@@ -237,8 +317,8 @@ impl MetricValue {
     fn as_f64(self) -> Option<f64> {
         match self {
             Self::Count(count) => Some(count as f64),
-            Self::Money { micros } => Some(micros as f64),
-            Self::Percent(percent) => Some(percent),
+            Self::Money { micros } | Self::Decimal { micros } => Some(micros as f64),
+            Self::Rate(rate) => Some(rate),
             Self::Null => None,
         }
     }

@@ -7,14 +7,15 @@ use std::collections::HashMap;
 use clickhouse::Row;
 use serde::Deserialize;
 
+use super::labels;
 use super::request::Query;
 use super::response::{ByMetric, Cell, Change, Column, ColumnKind, Comparison, Meta, QueryResponse, Unavailable};
-use super::sql::{Shape, statement};
+use super::sql::{Shape, Source, currencies_statement, statement};
 use super::time::{Granularity, ResolvedRange, TimeRange};
-use crate::metrics_catalog::{Measure, MetricValue};
+use crate::metrics_catalog::{Dataset, Measure, MetricValue};
 use crate::db::{Db, Stats};
 use crate::error::{ApiError, Result};
-use crate::rollups::{BeyondRetention, Need, Table, Tables};
+use crate::rollups::{BeyondRetention, Need, Tables};
 use crate::metrics::Metrics;
 
 /// Every statement returns this shape: bucket start (0 without a
@@ -24,6 +25,11 @@ struct Fetched {
     t: u32,
     dims: Vec<String>,
     values: Vec<i64>,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct Currencies {
+    currencies: Vec<String>,
 }
 
 /// One period's answer before it becomes JSON.
@@ -43,18 +49,24 @@ pub struct Executor<'a> {
 }
 
 impl Executor<'_> {
-    /// The table that answers `query` over `range`.
-    /// The table that answers `query` over `range`, if one still holds it.
-    pub fn table_for(&self, query: &Query, range: TimeRange) -> Result<&Table, BeyondRetention> {
-        let dimensions = query.needed_dimensions();
-        let cuts = query.granularity.cuts(range, &query.zone);
-        let need = Need { dimensions: &dimensions, cuts: &cuts, from: range.from, now: self.now };
-        if query.use_rollups { self.tables.choose(&need) } else { self.tables.choose_raw(&need) }
+    /// What answers `query` over `range`: for logs the table the planner
+    /// picks, if one still holds the range; for platforms the query's level.
+    pub fn source_for(&self, query: &Query, range: TimeRange) -> Result<Source<'_>, BeyondRetention> {
+        match query.dataset {
+            Dataset::Logs => {
+                let dimensions = query.needed_dimensions();
+                let cuts = query.granularity.cuts(range, &query.zone);
+                let need = Need { dimensions: &dimensions, cuts: &cuts, from: range.from, now: self.now };
+                let table = if query.use_rollups { self.tables.choose(&need) } else { self.tables.choose_raw(&need) };
+                table.map(Source::Events)
+            }
+            Dataset::Platforms => Ok(Source::Platforms(query.level().expect("validated with the request"))),
+        }
     }
 
     pub async fn run(&self, query: &Query) -> Result<QueryResponse> {
         let measures = query.measures();
-        let table = self.table_for(query, query.range).map_err(|beyond| ApiError::BeyondRetention {
+        let table = self.source_for(query, query.range).map_err(|beyond| ApiError::BeyondRetention {
             starts: query.zone.format(query.range.from),
             setting: beyond.setting,
             retention_days: beyond.retention_days,
@@ -62,7 +74,11 @@ impl Executor<'_> {
         let comparison_range = query.compare.period(query.range, &query.zone);
         // A comparison period that nothing holds any more is answered as
         // unavailable (with the reason), never as zeros.
-        let comparison_table = comparison_range.map(|range| self.table_for(query, range));
+        let comparison_table = comparison_range.map(|range| self.source_for(query, range));
+        let currency = match table {
+            Source::Platforms(_) if query.has_money() => self.one_currency(query, table, query.range, comparison_range).await?,
+            _ => None,
+        };
 
         // With dimensions, the groups are ranked over the main period first,
         // so that the series and the comparison show the same groups.
@@ -123,14 +139,28 @@ impl Executor<'_> {
             }),
             _ => None,
         };
+        let labels = match table {
+            Source::Platforms(level) if !query.dimensions.is_empty() => {
+                let (labels, label_stats) = labels::fetch(self.db, self.tenant, query, level, &groups).await?;
+                stats.add(label_stats);
+                Some(labels)
+            }
+            _ => None,
+        };
         Ok(QueryResponse {
             columns: columns(query),
             rows: main.rows,
             totals,
             comparison,
+            labels,
             meta: Meta {
-                table: table.name,
-                comparison_table: comparison_table.and_then(|table| table.ok()).map(|table| table.name),
+                table: table.name(),
+                comparison_table: comparison_table.and_then(|table| table.ok()).map(|table| table.name()),
+                level: match table {
+                    Source::Platforms(level) => Some(level.as_str()),
+                    Source::Events(_) => None,
+                },
+                currency,
                 granularity: query.granularity,
                 time_range: ResolvedRange::new(query.range, &query.zone),
                 clickhouse: stats,
@@ -138,11 +168,28 @@ impl Executor<'_> {
         })
     }
 
-    async fn fetch(&self, query: &Query, table: &Table, range: TimeRange, measures: &[Measure], shape: Shape<'_>) -> Result<(Vec<Fetched>, Stats)> {
+    /// The one currency of the money a platforms query sums, over both
+    /// periods; several are refused, since amounts of different currencies
+    /// do not add up. `None` when no row matches.
+    async fn one_currency(&self, query: &Query, source: Source<'_>, range: TimeRange, comparison: Option<TimeRange>) -> Result<Option<String>> {
+        let mut found: Vec<String> = Vec::new();
+        for range in [Some(range), comparison].into_iter().flatten() {
+            let (currencies, _) = self.db.fetch::<Currencies>(&currencies_statement(query, source, range, self.tenant)).await?;
+            found.extend(currencies.into_iter().flat_map(|row| row.currencies));
+        }
+        found.sort();
+        found.dedup();
+        match found.len() {
+            0 | 1 => Ok(found.pop()),
+            _ => Err(ApiError::MixedCurrencies { currencies: found }),
+        }
+    }
+
+    async fn fetch(&self, query: &Query, table: Source<'_>, range: TimeRange, measures: &[Measure], shape: Shape<'_>) -> Result<(Vec<Fetched>, Stats)> {
         self.db.fetch(&statement(query, table, range, self.tenant, measures, shape)).await
     }
 
-    async fn totals(&self, query: &Query, table: &Table, range: TimeRange, measures: &[Measure]) -> Result<(Vec<i64>, Stats)> {
+    async fn totals(&self, query: &Query, table: Source<'_>, range: TimeRange, measures: &[Measure]) -> Result<(Vec<i64>, Stats)> {
         let (rows, stats) = self.fetch(query, table, range, measures, Shape::Totals).await?;
         let values = rows.into_iter().next().map_or_else(|| vec![0; measures.len()], |row| row.values);
         Ok((values, stats))
@@ -151,7 +198,7 @@ impl Executor<'_> {
     async fn fetch_period(
         &self,
         query: &Query,
-        table: &Table,
+        table: Source<'_>,
         range: TimeRange,
         measures: &[Measure],
         groups: &[Vec<String>],

@@ -2,6 +2,7 @@
 //! table → dense rows, totals and comparison.
 
 pub mod execute;
+pub mod labels;
 pub mod request;
 pub mod response;
 pub mod sql;

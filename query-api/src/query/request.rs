@@ -5,13 +5,17 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
+use adhouse_connectors::Level;
+
 use super::time::{self, Compare, Granularity, TimeRange, TimeRangeRequest, Zone};
-use crate::metrics_catalog::{Dimension, Measure, Metric};
+use crate::metrics_catalog::{AnyDimension, Dataset, Dimension, Measure, Metric};
 use crate::error::{ApiError, ErrorCode, Result};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueryRequest {
+    /// `logs` (the default) or `platforms`.
+    pub dataset: Option<String>,
     pub metrics: Vec<String>,
     #[serde(default)]
     pub dimensions: Vec<String>,
@@ -26,7 +30,7 @@ pub struct QueryRequest {
     pub order_by: Vec<OrderByRequest>,
     pub limit: Option<u32>,
     pub offset: Option<u32>,
-    /// `false` forces raw `events` (benchmarks, checks); rollups by default.
+    /// Logs only: `false` forces raw `events` (benchmarks, checks); rollups by default.
     pub use_rollups: Option<bool>,
 }
 
@@ -49,8 +53,9 @@ pub struct OrderByRequest {
 /// A request checked against the catalog and the limits.
 #[derive(Debug, Clone)]
 pub struct Query {
+    pub dataset: Dataset,
     pub metrics: Vec<&'static Metric>,
-    pub dimensions: Vec<Dimension>,
+    pub dimensions: Vec<AnyDimension>,
     pub filters: Vec<Filter>,
     pub zone: Zone,
     pub range: TimeRange,
@@ -64,7 +69,7 @@ pub struct Query {
 
 #[derive(Debug, Clone)]
 pub struct Filter {
-    pub dimension: Dimension,
+    pub dimension: AnyDimension,
     pub op: FilterOp,
 }
 
@@ -83,7 +88,7 @@ crate::names::named_enum!(Direction { Asc = "asc", Desc = "desc" });
 #[derive(Debug, Clone, Copy)]
 pub enum OrderKey {
     Metric(&'static Metric),
-    Dimension(Dimension),
+    Dimension(AnyDimension),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -116,9 +121,14 @@ pub const MAX_OFFSET: u32 = 1_000_000;
 
 impl Query {
     pub fn from_request(request: QueryRequest, context: &Context<'_>) -> Result<Self> {
-        let metrics = parse_metrics(&request.metrics)?;
-        let dimensions = parse_dimensions(&request.dimensions)?;
-        let filters = request.filters.iter().enumerate().map(|(i, filter)| parse_filter(i, filter)).collect::<Result<Vec<_>>>()?;
+        let dataset = match &request.dataset {
+            Some(name) => Dataset::parse("dataset", name)?,
+            None => Dataset::Logs,
+        };
+        let metrics = parse_metrics(dataset, &request.metrics)?;
+        let dimensions = parse_dimensions(dataset, &request.dimensions)?;
+        let filters =
+            request.filters.iter().enumerate().map(|(i, filter)| parse_filter(dataset, i, filter)).collect::<Result<Vec<_>>>()?;
         if filters.len() > MAX_FILTERS {
             return Err(ApiError::invalid(ErrorCode::InvalidValue, "filters", format!("at most {MAX_FILTERS} filters")));
         }
@@ -149,7 +159,20 @@ impl Query {
         if offset > MAX_OFFSET {
             return Err(ApiError::invalid(ErrorCode::InvalidValue, "offset", format!("must be at most {MAX_OFFSET}")));
         }
+        if dataset == Dataset::Platforms {
+            if matches!(granularity, Granularity::Minute | Granularity::Hour) {
+                return Err(ApiError::invalid(
+                    ErrorCode::InvalidValue,
+                    "granularity",
+                    "platform numbers are daily: use day, week, month, quarter, year or none",
+                ));
+            }
+            if request.use_rollups.is_some() {
+                return Err(ApiError::invalid(ErrorCode::InvalidValue, "use_rollups", "applies to the logs dataset only"));
+            }
+        }
         let query = Self {
+            dataset,
             metrics,
             dimensions,
             filters,
@@ -163,7 +186,32 @@ impl Query {
             use_rollups: request.use_rollups.unwrap_or(true),
         };
         query.check_size(context.limits)?;
+        query.level()?;
         Ok(query)
+    }
+
+    /// The report level a platforms query reads: the one its campaign, ad
+    /// group or ad dimension or filter names, else the account level (levels
+    /// are stored side by side, so summing two would count twice).
+    pub fn level(&self) -> Result<Level> {
+        let mut levels: Vec<Level> = Vec::new();
+        for dimension in self.dimensions.iter().chain(self.filters.iter().map(|filter| &filter.dimension)) {
+            if let AnyDimension::Platform(dimension) = dimension
+                && let Some(level) = dimension.level()
+                && !levels.contains(&level)
+            {
+                levels.push(level);
+            }
+        }
+        match levels.as_slice() {
+            [] => Ok(Level::Account),
+            [level] => Ok(*level),
+            _ => Err(ApiError::invalid(
+                ErrorCode::InvalidValue,
+                "dimensions",
+                "campaign, ad_group and ad are separate report levels: group or filter by one of them at a time",
+            )),
+        }
     }
 
     fn check_size(&self, limits: Limits) -> Result<()> {
@@ -197,25 +245,38 @@ impl Query {
         set.into_iter().collect()
     }
 
-    /// Dimensions the answering table must have: grouped and filtered ones.
+    /// Log dimensions the answering table must have: grouped and filtered ones.
     pub fn needed_dimensions(&self) -> BTreeSet<Dimension> {
-        self.dimensions.iter().copied().chain(self.filters.iter().map(|filter| filter.dimension)).collect()
+        self.dimensions
+            .iter()
+            .chain(self.filters.iter().map(|filter| &filter.dimension))
+            .filter_map(|dimension| match dimension {
+                AnyDimension::Log(dimension) => Some(*dimension),
+                AnyDimension::Platform(_) => None,
+            })
+            .collect()
+    }
+
+    /// Whether any requested metric is an amount of money (or a ratio of one).
+    pub fn has_money(&self) -> bool {
+        self.measures().iter().any(|measure| measure.is_money())
     }
 }
 
-fn parse_metrics(names: &[String]) -> Result<Vec<&'static Metric>> {
+fn parse_metrics(dataset: Dataset, names: &[String]) -> Result<Vec<&'static Metric>> {
     if names.is_empty() || names.len() > MAX_METRICS {
         return Err(ApiError::Field {
             code: ErrorCode::InvalidValue,
             field: "metrics".into(),
             message: format!("give 1 to {MAX_METRICS} metrics"),
-            choices: Metric::names(),
+            choices: dataset.metric_names(),
         });
     }
     let mut metrics: Vec<&'static Metric> = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        let metric = Metric::by_name(name)
-            .ok_or_else(|| ApiError::unknown(ErrorCode::UnknownMetric, format!("metrics[{i}]"), name, Metric::names()))?;
+        let metric = dataset
+            .metric(name)
+            .ok_or_else(|| ApiError::unknown(ErrorCode::UnknownMetric, format!("metrics[{i}]"), name, dataset.metric_names()))?;
         if !metrics.iter().any(|seen| seen.name == metric.name) {
             metrics.push(metric);
         }
@@ -223,14 +284,14 @@ fn parse_metrics(names: &[String]) -> Result<Vec<&'static Metric>> {
     Ok(metrics)
 }
 
-fn parse_dimension(field: String, name: &str) -> Result<Dimension> {
-    Dimension::by_name(name).ok_or_else(|| ApiError::unknown(ErrorCode::UnknownDimension, field, name, Dimension::names()))
+fn parse_dimension(dataset: Dataset, field: String, name: &str) -> Result<AnyDimension> {
+    dataset.dimension(name).ok_or_else(|| ApiError::unknown(ErrorCode::UnknownDimension, field, name, dataset.dimension_names()))
 }
 
-fn parse_dimensions(names: &[String]) -> Result<Vec<Dimension>> {
+fn parse_dimensions(dataset: Dataset, names: &[String]) -> Result<Vec<AnyDimension>> {
     let mut dimensions = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        let dimension = parse_dimension(format!("dimensions[{i}]"), name)?;
+        let dimension = parse_dimension(dataset, format!("dimensions[{i}]"), name)?;
         if !dimensions.contains(&dimension) {
             dimensions.push(dimension);
         }
@@ -241,9 +302,9 @@ fn parse_dimensions(names: &[String]) -> Result<Vec<Dimension>> {
     Ok(dimensions)
 }
 
-fn parse_filter(i: usize, filter: &FilterRequest) -> Result<Filter> {
+fn parse_filter(dataset: Dataset, i: usize, filter: &FilterRequest) -> Result<Filter> {
     let field = |name: &str| format!("filters[{i}].{name}");
-    let dimension = parse_dimension(field("dimension"), &filter.dimension)?;
+    let dimension = parse_dimension(dataset, field("dimension"), &filter.dimension)?;
     let op = FilterOpName::parse(&field("op"), &filter.op)?;
     let check = |value: &String| {
         if value.chars().count() > MAX_VALUE_CHARS {
@@ -274,7 +335,7 @@ fn parse_filter(i: usize, filter: &FilterRequest) -> Result<Filter> {
     Ok(Filter { dimension, op })
 }
 
-fn parse_order(i: usize, order: &OrderByRequest, metrics: &[&'static Metric], dimensions: &[Dimension]) -> Result<OrderBy> {
+fn parse_order(i: usize, order: &OrderByRequest, metrics: &[&'static Metric], dimensions: &[AnyDimension]) -> Result<OrderBy> {
     let key = if let Some(metric) = metrics.iter().find(|metric| metric.name == order.field) {
         OrderKey::Metric(metric)
     } else if let Some(dimension) = dimensions.iter().find(|dimension| dimension.name() == order.field) {

@@ -15,6 +15,10 @@ pub struct QueryResponse {
     pub totals: ByMetric<MetricValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
+    /// Platforms: display names of the account, campaign, ad group and ad
+    /// ids in `rows` (dimension → id → name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<super::labels::Labels>,
     pub meta: Meta,
 }
 
@@ -42,8 +46,8 @@ pub enum ColumnKind {
 impl Column {
     pub fn metric(metric: &'static Metric) -> Self {
         let value_type = match metric.unit {
-            Unit::Currency => "decimal",
-            Unit::Percent => "number",
+            Unit::Currency | Unit::Decimal => "decimal",
+            Unit::Percent | Unit::Ratio => "number",
             Unit::Count => "integer",
         };
         Self { name: metric.name, label: metric.label, kind: ColumnKind::Metric, value_type, unit: Some(metric.unit) }
@@ -126,6 +130,13 @@ pub struct Meta {
     pub table: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparison_table: Option<&'static str>,
+    /// Platforms: the report level read (account, campaign, ad_group, ad).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<&'static str>,
+    /// Platforms: the currency of every money value, when money was asked
+    /// for and rows matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     pub granularity: Granularity,
     pub time_range: ResolvedRange,
     pub clickhouse: Stats,

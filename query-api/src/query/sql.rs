@@ -2,12 +2,78 @@
 //! catalog and the table description; every value the client sent (tenant
 //! aside, which the server supplies) travels as a `{name:Type}` parameter.
 
+use adhouse_connectors::Level;
 use clickhouse::Client;
 
 use super::request::{Direction, FilterOp, OrderKey, Query};
 use super::time::{Granularity, TimeRange};
 use crate::metrics_catalog::Measure;
 use crate::rollups::Table;
+
+/// What a statement reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// The log table the planner chose.
+    Events(&'a Table),
+    /// `platform_daily`, latest fetch only (FINAL), at one report level.
+    Platforms(Level),
+}
+
+impl Source<'_> {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Events(table) => table.name,
+            Self::Platforms(_) => "platform_daily",
+        }
+    }
+
+    fn measure_sql(self, measure: Measure) -> &'static str {
+        match self {
+            Self::Events(table) => table.measure_sql(measure),
+            Self::Platforms(_) => measure.platform_sql(),
+        }
+        .expect("the request's metrics come from the catalog of this source's dataset")
+    }
+
+    /// `FROM` and the tenant and range conditions, with their parameters.
+    fn table_and_range(self, tenant: &str, query: &Query, range: TimeRange) -> (String, Vec<(String, Param)>) {
+        let tenant = ("tenant".to_owned(), Param::Text(tenant.to_owned()));
+        match self {
+            Self::Events(table) => {
+                let time = table.time_column();
+                let sql = format!(
+                    "FROM {}
+WHERE tenant = {{tenant:String}} AND {time} >= toDateTime({{from:UInt32}}, 'UTC') \
+                     AND {time} < toDateTime({{to:UInt32}}, 'UTC')",
+                    table.name
+                );
+                (sql, vec![tenant, ("from".to_owned(), Param::Number(epoch_param(range.from))), ("to".to_owned(), Param::Number(epoch_param(range.to)))])
+            }
+            // Dates are each account's own days; the range's days are taken as calendar dates.
+            Self::Platforms(level) => {
+                let (first, end) = query.zone.dates(range);
+                let sql = "FROM platform_daily FINAL\nWHERE tenant = {tenant:String} AND level = {level:String} \
+                           AND date >= toDate({first:String}) AND date < toDate({end:String})"
+                    .to_owned();
+                let params = vec![
+                    tenant,
+                    ("level".to_owned(), Param::Text(level.as_str().to_owned())),
+                    ("first".to_owned(), Param::Text(first)),
+                    ("end".to_owned(), Param::Text(end)),
+                ];
+                (sql, params)
+            }
+        }
+    }
+
+    /// The bucket of a row (see [`bucket_sql`]).
+    fn bucket_sql(self, granularity: Granularity) -> String {
+        match self {
+            Self::Events(table) => bucket_sql(granularity, table.epoch_expr()),
+            Self::Platforms(_) => date_bucket_sql(granularity, "date"),
+        }
+    }
+}
 
 /// What one statement returns; every shape selects `(t, dims, values)`.
 #[derive(Debug, Clone, Copy)]
@@ -62,22 +128,34 @@ impl Statement {
 ///   list (`bucket_dates` → `bucket_starts`); a date not in the list gives 0,
 ///   which the executor refuses as a row outside the expected buckets.
 fn bucket_sql(granularity: Granularity, epoch: &str) -> String {
+    if granularity == Granularity::None {
+        return "toUInt32(0)".to_owned();
+    }
     let piece = format!("arrayCount(s -> s <= {epoch}, {{off_starts:Array(Int64)}})");
     let offset = format!("{{offsets:Array(Int64)}}[{piece}]");
     let whole = |unit: i64| {
         format!("toUInt32(greatest({epoch} - positiveModulo({epoch} + {offset}, {unit}), {{off_starts:Array(Int64)}}[{piece}]))")
     };
-    let date = format!("toDate(toDateTime({epoch} + {offset}, 'UTC'))");
-    let lookup = |key: String| format!("toUInt32(transform(toString({key}), {{bucket_dates:Array(String)}}, {{bucket_starts:Array(Int64)}}, 0))");
     match granularity {
-        Granularity::None => "toUInt32(0)".to_owned(),
         Granularity::Minute => whole(60),
         Granularity::Hour => whole(3_600),
-        Granularity::Day => lookup(date),
+        _ => date_bucket_sql(granularity, &format!("toDate(toDateTime({epoch} + {offset}, 'UTC'))")),
+    }
+}
+
+/// Days and longer from a local calendar `date`: rounded to the week,
+/// month, quarter or year as a plain date, then looked up in the API's
+/// bucket list.
+fn date_bucket_sql(granularity: Granularity, date: &str) -> String {
+    let lookup = |key: String| format!("toUInt32(transform(toString({key}), {{bucket_dates:Array(String)}}, {{bucket_starts:Array(Int64)}}, 0))");
+    match granularity {
+        Granularity::Day => lookup(date.to_owned()),
         Granularity::Week => lookup(format!("toMonday({date})")),
         Granularity::Month => lookup(format!("toStartOfMonth({date})")),
         Granularity::Quarter => lookup(format!("toStartOfQuarter({date})")),
         Granularity::Year => lookup(format!("toStartOfYear({date})")),
+        // Platforms have no finer buckets (the request refuses them).
+        Granularity::None | Granularity::Minute | Granularity::Hour => "toUInt32(0)".to_owned(),
     }
 }
 
@@ -94,15 +172,11 @@ fn bucket_params(query: &Query, range: TimeRange) -> Vec<(String, Param)> {
     params
 }
 
-pub fn statement(query: &Query, table: &Table, range: TimeRange, tenant: &str, measures: &[Measure], shape: Shape<'_>) -> Statement {
-    let mut params = vec![
-        ("tenant".to_owned(), Param::Text(tenant.to_owned())),
-        ("from".to_owned(), Param::Number(epoch_param(range.from))),
-        ("to".to_owned(), Param::Number(epoch_param(range.to))),
-    ];
+pub fn statement(query: &Query, source: Source<'_>, range: TimeRange, tenant: &str, measures: &[Measure], shape: Shape<'_>) -> Statement {
+    let (from_where, mut params) = source.table_and_range(tenant, query, range);
     let dimension_columns: Vec<&str> = match shape {
         Shape::Totals => Vec::new(),
-        Shape::Groups | Shape::Series { .. } => query.dimensions.iter().map(|d| d.name()).collect(),
+        Shape::Groups | Shape::Series { .. } => query.dimensions.iter().map(|d| d.column()).collect(),
     };
     let dims_sql = if dimension_columns.is_empty() {
         "emptyArrayString()".to_owned()
@@ -113,31 +187,12 @@ pub fn statement(query: &Query, table: &Table, range: TimeRange, tenant: &str, m
         Shape::Series { .. } => query.granularity,
         Shape::Groups | Shape::Totals => Granularity::None,
     };
-    let values_sql = measures.iter().map(|m| format!("toInt64({})", table.measure_sql(*m))).collect::<Vec<_>>().join(", ");
-    let time = table.time_column();
-    let mut sql = format!(
-        "SELECT {} AS t, {dims_sql} AS dims, [{values_sql}] AS values\nFROM {}\n\
-         WHERE tenant = {{tenant:String}} AND {time} >= toDateTime({{from:UInt32}}, 'UTC') AND {time} < toDateTime({{to:UInt32}}, 'UTC')",
-        bucket_sql(granularity, table.epoch_expr()),
-        table.name,
-    );
+    let values_sql = measures.iter().map(|m| format!("toInt64({})", source.measure_sql(*m))).collect::<Vec<_>>().join(", ");
+    let mut sql = format!("SELECT {} AS t, {dims_sql} AS dims, [{values_sql}] AS values\n{from_where}", source.bucket_sql(granularity));
     if granularity != Granularity::None {
         params.extend(bucket_params(query, range));
     }
-    for (i, filter) in query.filters.iter().enumerate() {
-        let (column, name) = (filter.dimension.name(), format!("f{i}"));
-        let (condition, param) = match &filter.op {
-            FilterOp::Eq(value) => (format!("{column} = {{{name}:String}}"), Param::Text(value.clone())),
-            FilterOp::Neq(value) => (format!("{column} != {{{name}:String}}"), Param::Text(value.clone())),
-            FilterOp::In(values) => (format!("{column} IN {{{name}:Array(String)}}"), Param::Texts(values.clone())),
-            FilterOp::NotIn(values) => (format!("{column} NOT IN {{{name}:Array(String)}}"), Param::Texts(values.clone())),
-            FilterOp::Contains(value) => {
-                (format!("positionCaseInsensitiveUTF8({column}, {{{name}:String}}) > 0"), Param::Text(value.clone()))
-            }
-        };
-        sql.push_str(&format!("\n  AND {condition}"));
-        params.push((name, param));
-    }
+    sql.push_str(&filters_sql(query, &mut params));
     if let Shape::Series { groups: Some(groups) } = shape {
         sql.push_str(&format!("\n  AND has({{groups:Array(Array(String))}}, {dims_sql})"));
         params.push(("groups".to_owned(), Param::Groups(groups.to_vec())));
@@ -151,7 +206,7 @@ pub fn statement(query: &Query, table: &Table, range: TimeRange, tenant: &str, m
         sql.push_str(&format!("\nGROUP BY {}", group_by.join(", ")));
     }
     if let (Shape::Groups, false) = (shape, dimension_columns.is_empty()) {
-        sql.push_str(&format!("\nORDER BY {}", order_sql(query, table).join(", ")));
+        sql.push_str(&format!("\nORDER BY {}", order_sql(query, source).join(", ")));
         sql.push_str("\nLIMIT {limit:UInt32} OFFSET {offset:UInt32}");
         params.push(("limit".to_owned(), Param::Number(query.limit)));
         params.push(("offset".to_owned(), Param::Number(query.offset)));
@@ -159,10 +214,55 @@ pub fn statement(query: &Query, table: &Table, range: TimeRange, tenant: &str, m
     Statement { sql, params }
 }
 
+/// `AND` conditions for the request's filters, their values as parameters.
+fn filters_sql(query: &Query, params: &mut Vec<(String, Param)>) -> String {
+    let mut sql = String::new();
+    for (i, filter) in query.filters.iter().enumerate() {
+        let (column, name) = (filter.dimension.column(), format!("f{i}"));
+        let (condition, param) = match &filter.op {
+            FilterOp::Eq(value) => (format!("{column} = {{{name}:String}}"), Param::Text(value.clone())),
+            FilterOp::Neq(value) => (format!("{column} != {{{name}:String}}"), Param::Text(value.clone())),
+            FilterOp::In(values) => (format!("{column} IN {{{name}:Array(String)}}"), Param::Texts(values.clone())),
+            FilterOp::NotIn(values) => (format!("{column} NOT IN {{{name}:Array(String)}}"), Param::Texts(values.clone())),
+            FilterOp::Contains(value) => {
+                (format!("positionCaseInsensitiveUTF8({column}, {{{name}:String}}) > 0"), Param::Text(value.clone()))
+            }
+        };
+        sql.push_str(&format!("\n  AND {condition}"));
+        params.push((name, param));
+    }
+    sql
+}
+
+/// The currencies of the rows a platforms query sums over `range`.
+pub fn currencies_statement(query: &Query, source: Source<'_>, range: TimeRange, tenant: &str) -> Statement {
+    let (from_where, mut params) = source.table_and_range(tenant, query, range);
+    let filters = filters_sql(query, &mut params);
+    Statement { sql: format!("SELECT groupUniqArray(currency) AS currencies\n{from_where}{filters}"), params }
+}
+
+/// Names of the accounts (from `platform_accounts`) or of the entities of
+/// `level` (their name on the latest day) with the given ids.
+pub fn names_statement(level: Option<Level>, tenant: &str, ids: Vec<String>) -> Statement {
+    let mut params = vec![("tenant".to_owned(), Param::Text(tenant.to_owned())), ("ids".to_owned(), Param::Texts(ids))];
+    let sql = match level {
+        None => "SELECT account_id AS id, argMax(name, updated_at) AS name FROM platform_accounts \
+                 WHERE tenant = {tenant:String} AND account_id IN {ids:Array(String)} GROUP BY account_id"
+            .to_owned(),
+        Some(level) => {
+            params.push(("level".to_owned(), Param::Text(level.as_str().to_owned())));
+            "SELECT entity_id AS id, argMax(entity_name, date) AS name FROM platform_daily FINAL \
+             WHERE tenant = {tenant:String} AND level = {level:String} AND entity_id IN {ids:Array(String)} GROUP BY entity_id"
+                .to_owned()
+        }
+    };
+    Statement { sql, params }
+}
+
 /// The requested order, then the first metric descending, then every
 /// dimension ascending so that equal rows still come in a stable order.
-fn order_sql(query: &Query, table: &Table) -> Vec<String> {
-    let aggregate = |measure: Measure| table.measure_sql(measure);
+fn order_sql(query: &Query, source: Source<'_>) -> Vec<String> {
+    let aggregate = |measure: Measure| source.measure_sql(measure);
     let mut terms: Vec<String> = query
         .order_by
         .iter()
@@ -173,12 +273,12 @@ fn order_sql(query: &Query, table: &Table) -> Vec<String> {
             };
             match order.key {
                 OrderKey::Metric(metric) => format!("{} {direction} NULLS LAST", metric.order_sql(aggregate)),
-                OrderKey::Dimension(dimension) => format!("{} {direction}", dimension.name()),
+                OrderKey::Dimension(dimension) => format!("{} {direction}", dimension.column()),
             }
         })
         .collect();
     terms.push(format!("{} DESC NULLS LAST", query.metrics[0].order_sql(aggregate)));
-    terms.extend(query.dimensions.iter().map(|dimension| format!("{} ASC", dimension.name())));
+    terms.extend(query.dimensions.iter().map(|dimension| format!("{} ASC", dimension.column())));
     terms
 }
 

@@ -88,6 +88,15 @@ impl Zone {
         self.datetime(epoch).date().to_string()
     }
 
+    /// The local calendar days `range` touches, as `[first, end)` dates
+    /// (`YYYY-MM-DD`): a day partly in the range counts whole, since daily
+    /// numbers cannot be cut.
+    pub fn dates(&self, range: TimeRange) -> (String, String) {
+        let last = self.datetime(range.to - 1).date();
+        let end = last.checked_add(1.day()).unwrap_or(last);
+        (self.local_date(range.from), end.to_string())
+    }
+
     fn midnight(&self, date: Date) -> i64 {
         date.to_zoned(self.tz.clone()).map_or(0, |zoned| zoned.timestamp().as_second())
     }
@@ -381,6 +390,15 @@ mod tests {
         let range = resolve(&request, &tokyo, 0).unwrap();
         assert_eq!(range, TimeRange { from: at("2026-05-09T15:00:00Z"), to: at("2026-05-11T15:00:00Z") });
         assert_eq!(tokyo.format(range.from), "2026-05-10T00:00:00+09:00");
+    }
+
+    #[test]
+    fn a_range_covers_every_local_day_it_touches() {
+        let tokyo = zone("Asia/Tokyo");
+        let whole = TimeRange { from: at("2026-05-09T15:00:00Z"), to: at("2026-05-11T15:00:00Z") };
+        assert_eq!(tokyo.dates(whole), ("2026-05-10".to_owned(), "2026-05-12".to_owned()));
+        let today_so_far = TimeRange { from: at("2026-05-09T15:00:00Z"), to: at("2026-05-10T03:00:00Z") };
+        assert_eq!(tokyo.dates(today_so_far), ("2026-05-10".to_owned(), "2026-05-11".to_owned()));
     }
 
     #[test]

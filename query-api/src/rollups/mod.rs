@@ -56,7 +56,8 @@ impl Table {
         }
     }
 
-    pub fn measure_sql(&self, measure: Measure) -> &'static str {
+    /// `None` for a measure of another dataset.
+    pub fn measure_sql(&self, measure: Measure) -> Option<&'static str> {
         match self.kind {
             TableKind::Rollup => measure.rollup_sql(),
             TableKind::Raw => measure.raw_sql(),

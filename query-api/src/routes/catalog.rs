@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use crate::metrics_catalog::{Dimension, METRICS, Unit};
+use crate::metrics_catalog::{Dataset, Metric, Unit};
 use crate::query::request::{DEFAULT_LIMIT, FilterOpName};
 use crate::query::time::{Compare, Granularity, Preset};
 use crate::state::AppState;
@@ -12,7 +12,7 @@ struct MetricEntry {
     label: &'static str,
     unit: Unit,
     description: &'static str,
-    /// `sum`, `ratio_of_sums` or `distinct_sketch_merge`.
+    /// `sum`, `ratio_of_sums`, `distinct_sketch_merge` or `not_additive`.
     combine: &'static str,
 }
 
@@ -28,14 +28,32 @@ struct GranularityEntry {
     max_range_days: i64,
 }
 
+fn metric_entries(metrics: &'static [Metric]) -> Vec<MetricEntry> {
+    metrics
+        .iter()
+        .map(|m| MetricEntry { name: m.name, label: m.label, unit: m.unit, description: m.description, combine: m.combine_rule() })
+        .collect()
+}
+
+fn dimension_entries(dataset: Dataset) -> Vec<DimensionEntry> {
+    dataset.dimensions().into_iter().map(|d| DimensionEntry { name: d.name(), label: d.label() }).collect()
+}
+
 /// `GET /api/v1/catalog`: everything a dashboard may ask for. Public: it
-/// holds no tenant data.
+/// holds no tenant data. `metrics` and `dimensions` are the logs dataset's;
+/// `datasets` has each dataset's own.
 pub async fn catalog(state: web::Data<AppState>) -> HttpResponse {
+    let datasets: serde_json::Map<String, serde_json::Value> = Dataset::ALL
+        .iter()
+        .map(|dataset| {
+            let entry = serde_json::json!({ "metrics": metric_entries(dataset.metrics()), "dimensions": dimension_entries(*dataset) });
+            (dataset.name().to_owned(), entry)
+        })
+        .collect();
     HttpResponse::Ok().json(serde_json::json!({
-        "metrics": METRICS.iter().map(|m| MetricEntry {
-            name: m.name, label: m.label, unit: m.unit, description: m.description, combine: m.combine_rule(),
-        }).collect::<Vec<_>>(),
-        "dimensions": Dimension::ALL.iter().map(|d| DimensionEntry { name: d.name(), label: d.label() }).collect::<Vec<_>>(),
+        "metrics": metric_entries(Dataset::Logs.metrics()),
+        "dimensions": dimension_entries(Dataset::Logs),
+        "datasets": datasets,
         "granularities": Granularity::ALL.iter().map(|g| GranularityEntry { name: g.name(), max_range_days: g.max_range_days() }).collect::<Vec<_>>(),
         "presets": Preset::names(),
         "compare": Compare::names(),

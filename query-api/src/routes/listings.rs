@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Tenant;
-use crate::metrics_catalog::{Dimension, Metric, MetricValue};
+use crate::metrics_catalog::{AnyDimension, Dataset, Dimension, MetricValue};
 use crate::error::{ApiError, ErrorCode, Result};
 use crate::query::request::{Filter, FilterOp, Query};
 use crate::query::response::Cell;
@@ -40,8 +40,10 @@ async fn top_values(
 ) -> Result<HttpResponse> {
     let now = jiff::Timestamp::now().as_second();
     let range = time::resolve(&TimeRangeRequest { preset: Some(preset.name().to_owned()), ..Default::default() }, &tenant.zone, now)?;
+    let dimension = AnyDimension::Log(dimension);
     let query = Query {
-        metrics: ["impressions", "requests"].iter().filter_map(|name| Metric::by_name(name)).collect(),
+        dataset: Dataset::Logs,
+        metrics: ["impressions", "requests"].iter().filter_map(|name| Dataset::Logs.metric(name)).collect(),
         dimensions: vec![dimension],
         filters: search.map(|text| Filter { dimension, op: FilterOp::Contains(text) }).into_iter().collect(),
         zone: tenant.zone.clone(),

@@ -11,7 +11,7 @@ use adhouse_connectors::PlatformId;
 use serde_json::{Value, json};
 
 use crate::error::ErrorCode;
-use crate::metrics_catalog::{Dimension, Metric};
+use crate::metrics_catalog::{Dataset, Dimension, PlatformDimension};
 use crate::query::request::{Direction, FilterOpName, MAX_OFFSET};
 use crate::query::time::{Compare, Granularity, Preset, Zone};
 use crate::state::AppState;
@@ -42,11 +42,14 @@ pub fn document(max_rows: u32) -> Value {
     let mut doc: Value = serde_json::from_str(SKELETON).expect("openapi.json is valid JSON (checked by a test)");
     let names = |names: Vec<&'static str>| json!({ "type": "string", "enum": names });
     let schemas = &mut doc["components"]["schemas"];
-    schemas["MetricName"] = names(Metric::names());
+    schemas["MetricName"] = names(Dataset::Logs.metric_names());
+    schemas["PlatformMetricName"] = names(Dataset::Platforms.metric_names());
     schemas["DimensionName"] = names(Dimension::names());
+    schemas["PlatformDimensionName"] = names(PlatformDimension::names());
     schemas["Timezone"] = json!({ "type": "string", "description": "IANA timezone name", "enum": Zone::names() });
     schemas["Problem"]["properties"]["code"]["enum"] = json!(ErrorCode::ALL.iter().map(|code| code.as_str()).collect::<Vec<_>>());
-    schemas["Filter"]["properties"]["dimension"] = reference("DimensionName");
+    let any_dimension = json!({ "oneOf": [reference("DimensionName"), reference("PlatformDimensionName")] });
+    schemas["Filter"]["properties"]["dimension"] = any_dimension.clone();
     schemas["ConnectRequest"]["properties"]["platform"]["enum"] = json!(PlatformId::ALL.iter().map(|id| id.as_str()).collect::<Vec<_>>());
     schemas["Filter"]["properties"]["op"]["enum"] = json!(FilterOpName::names());
     schemas["TimeRange"] = json!({
@@ -61,8 +64,10 @@ pub fn document(max_rows: u32) -> Value {
         ],
     });
     let request = &mut schemas["QueryRequest"]["properties"];
-    request["metrics"]["items"] = reference("MetricName");
-    request["dimensions"]["items"] = reference("DimensionName");
+    request["metrics"]["items"] = json!({ "oneOf": [reference("MetricName"), reference("PlatformMetricName")],
+        "description": "MetricName for the logs dataset, PlatformMetricName for platforms" });
+    request["dataset"]["enum"] = json!(Dataset::names());
+    request["dimensions"]["items"] = any_dimension;
     request["timezone"] = json!({ "allOf": [reference("Timezone")], "description": "default: the token's timezone" });
     request["granularity"]["enum"] = json!(Granularity::names());
     request["compare"]["enum"] = json!(Compare::names());

@@ -86,8 +86,12 @@ async fn the_openapi_document_states_the_names_limits_and_errors_the_server_enfo
     let names = |schema: &str| -> Vec<String> {
         schemas[schema]["enum"].as_array().unwrap_or_else(|| panic!("{schema} enum")).iter().map(|v| v.as_str().unwrap().to_owned()).collect()
     };
-    assert_eq!(names("MetricName"), adhouse_api::metrics_catalog::Metric::names());
-    assert_eq!(names("DimensionName"), adhouse_api::metrics_catalog::Dimension::names());
+    use adhouse_api::metrics_catalog::{Dataset, Dimension, PlatformDimension};
+    assert_eq!(names("MetricName"), Dataset::Logs.metric_names());
+    assert_eq!(names("PlatformMetricName"), Dataset::Platforms.metric_names());
+    assert_eq!(names("DimensionName"), Dimension::names());
+    assert_eq!(names("PlatformDimensionName"), PlatformDimension::names());
+    assert_eq!(schemas["QueryRequest"]["properties"]["dataset"]["enum"], json!(["logs", "platforms"]));
     let zones = names("Timezone");
     assert!(zones.iter().any(|zone| zone == "Australia/Lord_Howe") && zones.len() > 300, "{} zones", zones.len());
     let request = &schemas["QueryRequest"]["properties"];
@@ -109,9 +113,11 @@ async fn the_openapi_document_states_the_names_limits_and_errors_the_server_enfo
         }
     }
     // What the document lists, the server takes; what it does not, the server refuses.
-    let all = names("MetricName");
-    let answer = api.query(&api.acme, &json!({ "metrics": all, "time_range": { "preset": "today" }, "timezone": zones[0] })).await;
-    assert_eq!(answer.totals.len(), all.len());
+    for (dataset, schema) in [("logs", "MetricName"), ("platforms", "PlatformMetricName")] {
+        let all = names(schema);
+        let body = json!({ "dataset": dataset, "metrics": all, "time_range": { "preset": "today" }, "timezone": zones[0] });
+        assert_eq!(api.query(&api.acme, &body).await.totals.len(), all.len(), "{dataset}");
+    }
     let (status, _) = api.post(&api.acme, &json!({ "metrics": ["requests"], "time_range": { "preset": "today" }, "limit": api.state.limits.max_rows + 1 })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

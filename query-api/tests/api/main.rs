@@ -12,5 +12,6 @@ mod endpoints;
 mod errors;
 mod hostile;
 mod matrix;
+mod platforms;
 mod schema;
 mod tokens;

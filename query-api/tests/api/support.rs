@@ -28,6 +28,8 @@ pub struct Answer {
     pub rows: Vec<Vec<Box<RawValue>>>,
     pub totals: std::collections::BTreeMap<String, Box<RawValue>>,
     pub comparison: Option<ComparisonAnswer>,
+    #[serde(default)]
+    pub labels: serde_json::Value,
     pub meta: serde_json::Value,
 }
 
@@ -48,16 +50,23 @@ impl Api {
     /// Raw events are kept 10 years here, so that the previous year can be
     /// compared against raw events too.
     pub async fn loaded(test: &str) -> Self {
-        let mut db = TestDb::empty(test).await;
-        db.settings.schema.events_ttl_days = 3_650;
-        Migrator::new(&db.settings).apply().await.expect("migrations apply");
-        let today = OffsetDateTime::now_utc().replace_time(Time::MIDNIGHT);
+        let api = Self::empty(test).await;
+        let today = api.today;
         let recent = synthetic_events(11, today - Duration::days(5), 6, 60_000, 20_000);
         let year_ago = today.replace_year(today.year() - 1).expect("a date a year ago");
         let old = synthetic_events(12, year_ago - Duration::days(6), 8, 20_000, 5_000);
         for chunk in recent.chunks(30_000).chain(old.chunks(30_000)) {
-            db.insert(chunk, None).await;
+            api.db.insert(chunk, None).await;
         }
+        api
+    }
+
+    /// A migrated database without events, and the two tenants' tokens.
+    pub async fn empty(test: &str) -> Self {
+        let mut db = TestDb::empty(test).await;
+        db.settings.schema.events_ttl_days = 3_650;
+        Migrator::new(&db.settings).apply().await.expect("migrations apply");
+        let today = OffsetDateTime::now_utc().replace_time(Time::MIDNIGHT);
         let state = web::Data::new(AppState::new(&db.settings));
         let acme = adhouse_api::auth::create(&db.client, "acme", &zone("UTC")).await.expect("token");
         let globex = adhouse_api::auth::create(&db.client, "globex", &zone("Asia/Tokyo")).await.expect("token");
