@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 
 import { type Browser, launch, openSignedIn, screenshot } from "./browser";
 import { clickhouse } from "./clickhouse";
-import { freePort, startApi, type Api } from "./stack";
+import { freePort, ingester, startApi, type Api } from "./stack";
 
 const stack = inject("stack");
 let browser: Browser;
@@ -124,4 +124,55 @@ describe("ad accounts", () => {
     expect(await page.locator(".account[data-status=needs_relink]").count()).toBe(0);
     await page.close();
   });
+
+  test("after the real sync, the account's tiles and campaign table show exactly what Meta's fake reports", async () => {
+    const [linked] = JSON.parse(
+      await clickhouse("SELECT account_id FROM {db:Identifier}.platform_accounts FINAL WHERE tenant = 'acme' AND platform = 'meta' FORMAT JSONCompactColumns", {
+        db: stack.database,
+      }),
+    )[0] as string[];
+    ingester(stack.database, ["sync", "--tenant", "acme", "--platform", "meta", "--account", linked]);
+    // Whole days every account timezone has finished, well inside the backfill.
+    const day = (back: number) => new Date(Date.now() - back * 86_400_000).toISOString().slice(0, 10);
+    const [from, to] = [day(40), day(3)];
+    const oracle = async (level: string) => {
+      const url = `${process.env.ADHOUSE_DEV_PLATFORMS_URL}/_fake/meta/oracle?account=${linked}&level=${level}&since=${from}&until=${to}`;
+      return ((await (await fetch(url)).json()) as { rows: OracleRow[] }).rows;
+    };
+    const accountDays = await oracle("account");
+    expect(accountDays.length).toBeGreaterThan(30);
+    const sum = (rows: OracleRow[], field: keyof OracleRow) => rows.reduce((total, row) => total + Number(row[field]), 0);
+
+    const page = await openSignedIn(browser.context, api.baseUrl, stack.tokens.acme, `range=custom&from=${from}&to=${to}`);
+    await page.locator(`button.account-open[data-scope*='"account":"${linked}"']`).click();
+    await page.waitForSelector('.tiles-panel[data-state="ready"] .tile[data-metric="spend"]');
+    expect(new URL(page.url()).searchParams.get("acct")).toBe(`meta:${linked}`);
+    const tile = async (metric: string) => Number(await page.getAttribute(`.tile[data-metric="${metric}"]`, "data-value"));
+    expect(await tile("impressions")).toBe(sum(accountDays, "impressions"));
+    expect(await tile("clicks")).toBe(sum(accountDays, "clicks"));
+    expect(Math.round((await tile("spend")) * 1e6)).toBe(sum(accountDays, "spend_micros"));
+    const currency = await page.textContent('.tile[data-metric="spend"] .tile-value');
+    expect(currency).not.toContain("$0.00");
+
+    await page.waitForSelector('.table-panel[data-state="ready"] #breakdown th button[data-column="campaign"]');
+    const campaigns = await oracle("campaign");
+    const shown = await page.$$eval("#breakdown tbody tr", (rows) =>
+      rows.map((row) => ({ id: row.querySelector("th")!.getAttribute("data-value")!, name: row.querySelector("th")!.textContent! })),
+    );
+    const names = new Map(campaigns.map((row) => [row.entity_id, row.entity_name]));
+    expect(shown.length).toBe(names.size);
+    for (const row of shown) expect(row.name).toBe(names.get(row.id));
+    await screenshot(page, "accounts-dashboard");
+    await page.close();
+  });
 });
+
+/** A row of the fake's oracle (`/_fake/<platform>/oracle`). */
+interface OracleRow {
+  entity_id: string;
+  entity_name: string;
+  date: string;
+  impressions: number;
+  clicks: number;
+  spend_micros: number;
+}

@@ -56,6 +56,11 @@ function run(name: string, args: string[], env: NodeJS.ProcessEnv): string {
   return result.stdout.trim();
 }
 
+/** The real `adhouse-ingester` with `args` on the suite's database; its stdout. */
+export function ingester(database: string, args: string[]): string {
+  return run("adhouse-ingester", args, adhouseEnv(database));
+}
+
 /** A token made by the real `adhouse-api token create`. */
 export function createToken(database: string, tenant: string, timezone = "UTC"): string {
   return run("adhouse-api", ["token", "create", "--tenant", tenant, "--timezone", timezone], adhouseEnv(database));

@@ -2,7 +2,7 @@
 // responses (mirroring query-api/src/query/{request,response}.rs and
 // routes/), bearer-token calls, and problem+json errors as one error type.
 
-export type Unit = "count" | "currency" | "percent";
+export type Unit = "count" | "currency" | "percent" | "decimal" | "ratio";
 
 export interface CatalogMetric {
   name: string;
@@ -12,9 +12,14 @@ export interface CatalogMetric {
   combine: string;
 }
 
-export interface Catalog {
+/** What one dataset offers: `logs` (ingested events) or `platforms` (linked ad accounts). */
+export interface DatasetCatalog {
   metrics: CatalogMetric[];
   dimensions: { name: string; label: string }[];
+}
+
+export interface Catalog extends DatasetCatalog {
+  datasets: { logs: DatasetCatalog; platforms: DatasetCatalog };
   granularities: { name: string; max_range_days: number }[];
   presets: string[];
   compare: string[];
@@ -30,6 +35,7 @@ export interface FilterRequest {
 }
 
 export interface QueryRequest {
+  dataset?: "logs" | "platforms";
   metrics: string[];
   dimensions?: string[];
   filters?: FilterRequest[];
@@ -71,7 +77,10 @@ export interface QueryResponse {
     totals: Record<string, MetricValue>;
     change: Record<string, { absolute: MetricValue; percent: number | null }>;
   };
-  meta: { table: string; granularity: string; time_range: ResolvedRange };
+  /** Platforms: display names of the ids in `rows` (dimension → id → name). */
+  labels?: Record<string, Record<string, string>>;
+  /** `currency`: platforms, the currency of every money value. */
+  meta: { table: string; granularity: string; time_range: ResolvedRange; currency?: string; level?: string };
 }
 
 export interface ComparisonUnavailable {

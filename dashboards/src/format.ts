@@ -4,7 +4,7 @@
 import type { MetricValue, Unit } from "./api";
 
 /** Metrics where a rise is bad news; every other metric is better higher. */
-const UP_IS_BAD = new Set(["errors", "error_rate", "cost"]);
+const UP_IS_BAD = new Set(["errors", "error_rate", "cost", "cpc", "cpm", "cpa"]);
 
 export function upIsGood(metric: string): boolean {
   return !UP_IS_BAD.has(metric);
@@ -12,6 +12,7 @@ export function upIsGood(metric: string): boolean {
 
 const counts = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const compactCounts = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
+const decimals = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
 const currencies = new Map<string, Intl.NumberFormat>();
 
 function currencyFormat(currency: string, compact: boolean): Intl.NumberFormat {
@@ -38,6 +39,10 @@ export function formatValue(value: MetricValue, unit: Unit, currency: string): s
       return currencyFormat(currency, false).format(value);
     case "percent":
       return `${value.toFixed(2)} %`;
+    case "decimal":
+      return decimals.format(value);
+    case "ratio":
+      return `${value.toFixed(2)}×`;
   }
 }
 
@@ -50,6 +55,10 @@ export function formatAxis(value: number, unit: Unit, currency: string): string 
       return currencyFormat(currency, true).format(value);
     case "percent":
       return `${Number(value.toFixed(2))} %`;
+    case "decimal":
+      return compactCounts.format(value);
+    case "ratio":
+      return `${Number(value.toFixed(2))}×`;
   }
 }
 

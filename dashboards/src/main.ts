@@ -101,7 +101,7 @@ class Dashboard {
       signOut: () => this.signOut(),
       openFilter: (index) => this.openFilter(index),
     });
-    this.accounts = new AccountsMenu(session.client, () => this.expired());
+    this.accounts = new AccountsMenu(session.client, () => this.expired(), (scope) => this.change({ scope }));
     this.page.accountsSlot.replaceChildren(this.accounts.element);
     void this.accounts.start(this.pendingGrant);
     this.pendingGrant = null;
@@ -155,6 +155,7 @@ class Dashboard {
     }
     const page = this.page!;
     page.controls(this.state, valid, chosen, session.sources);
+    this.accounts?.highlight(this.state.scope);
 
     window.clearInterval(this.timer);
     if (this.state.autoRefresh) this.timer = window.setInterval(() => this.refresh(), AUTO_REFRESH_MS);

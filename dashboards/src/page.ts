@@ -5,7 +5,7 @@
 import { ApiProblem, failureOf, type Catalog, type QueryResponse, type ValuesResponse } from "./api";
 import { fill, h, setPanelState } from "./dom";
 import { formatDay } from "./format";
-import type { PageState } from "./state";
+import { catalogFor, datasetOf, type PageState } from "./state";
 import { addDays } from "./time";
 import { breakdownCsv, download, renderBreakdown } from "./views/breakdown";
 import { SeriesChart, seriesView } from "./views/chart";
@@ -49,11 +49,7 @@ export class ReportPage {
     private readonly catalog: Catalog,
     private readonly handlers: PageHandlers,
   ) {
-    this.breakdownSelect = h(
-      "select",
-      { id: "breakdown-dimension", onchange: () => handlers.change({ breakdown: this.breakdownSelect.value }) },
-      ...catalog.dimensions.map((dimension) => h("option", { value: dimension.name }, dimension.label)),
-    );
+    this.breakdownSelect = h("select", { id: "breakdown-dimension", onchange: () => handlers.change({ breakdown: this.breakdownSelect.value }) });
     this.csv.addEventListener("click", () => this.downloadCsv());
     this.outage = new OutageNotice(h("div", { class: "banner", role: "alert" }), handlers.refresh);
 
@@ -107,7 +103,7 @@ export class ReportPage {
 
   /** Everything but the data panels: title, top bar, sidebar, filter chips and the breakdown's dimension. */
   controls(state: PageState, granularities: string[], granularity: string, sources: ValuesResponse | null): void {
-    const catalog = this.catalog;
+    const catalog = catalogFor(this.catalog, state);
     document.title = `${catalog.metrics.find((metric) => metric.name === state.chartMetric)?.label ?? "Report"} · adhouse`;
     renderTopBar(this.topbar, state, catalog, granularities, granularity, { change: this.handlers.change, refresh: this.handlers.refresh });
     this.sources(state, sources);
@@ -119,12 +115,18 @@ export class ReportPage {
       (index) => this.handlers.change({ filters: state.filters.filter((_, i) => i !== index) }),
       () => this.handlers.openFilter(null),
     );
+    // Log dimensions filter by value lists; an account view is filtered by its account.
+    this.chips.hidden = datasetOf(state) === "platforms";
     this.syncActions();
+    if (this.breakdownSelect.dataset.dataset !== datasetOf(state)) {
+      fill(this.breakdownSelect, ...catalog.dimensions.map((dimension) => h("option", { value: dimension.name }, dimension.label)));
+      this.breakdownSelect.dataset.dataset = datasetOf(state);
+    }
     this.breakdownSelect.value = state.breakdown;
   }
 
   sources(state: PageState, sources: ValuesResponse | null): void {
-    renderSidebar(this.sidebar, sources, state.source, (source) => this.handlers.change({ source }));
+    renderSidebar(this.sidebar, sources, state.scope ? undefined : state.source, (source) => this.handlers.change({ source }));
   }
 
   seriesLoading(): void {
@@ -136,17 +138,21 @@ export class ReportPage {
   /** Tiles, chart and the range caption. Also when nothing was fetched: the chart metric or the currency may have changed. */
   series(state: PageState, response: QueryResponse, granularity: string): void {
     const empty = Object.values(response.totals).every((value) => value === null || value === 0);
-    renderTiles(this.tiles, state, this.catalog, response, (metric) => this.handlers.change({ chartMetric: metric }));
-    const metric = this.catalog.metrics.find((entry) => entry.name === state.chartMetric)!;
+    const catalog = catalogFor(this.catalog, state);
+    state = shownIn(state, response);
+    renderTiles(this.tiles, state, catalog, response, (metric) => this.handlers.change({ chartMetric: metric }));
+    const metric = catalog.metrics.find((entry) => entry.name === state.chartMetric)!;
     this.chartTitle.textContent = `${metric.label} by ${granularity}`;
     const range = response.meta.time_range;
     const previous = response.comparison?.time_range;
     this.range.textContent =
       `${spanText(range.from, range.to)} (${range.timezone})` + (previous ? ` compared with ${spanText(previous.from, previous.to)}` : "");
     this.chart.show(seriesView(response, metric.name, response.meta.granularity), metric.label, metric.unit, state.currency);
-    this.chartMessage.textContent = empty
-      ? "No data for this period and these filters. Try a longer date range, another source, or fewer filters."
-      : "";
+    this.chartMessage.textContent = !empty
+      ? ""
+      : state.scope
+        ? "No numbers from this account for this period yet. Its history may still be downloading (see Ad accounts), or it had no activity."
+        : "No data for this period and these filters. Try a longer date range, another source, or fewer filters.";
     setPanelState(this.tilesPanel, empty ? "empty" : "ready");
     setPanelState(this.chartPanel, empty ? "empty" : "ready");
   }
@@ -154,7 +160,7 @@ export class ReportPage {
   /** No series to show, because of `error`. */
   seriesFailed(state: PageState, error: unknown): void {
     this.failed(error, [this.tilesPanel, this.chartPanel], this.chartMessage);
-    renderTiles(this.tiles, state, this.catalog, null, (metric) => this.handlers.change({ chartMetric: metric }), "—");
+    renderTiles(this.tiles, state, catalogFor(this.catalog, state), null, (metric) => this.handlers.change({ chartMetric: metric }), "—");
   }
 
   breakdownLoading(): void {
@@ -163,7 +169,9 @@ export class ReportPage {
   }
 
   breakdown(state: PageState, response: QueryResponse): void {
-    renderBreakdown(this.table, state, this.catalog, response, { onSort: (sort) => this.handlers.change({ sort }) });
+    renderBreakdown(this.table, shownIn(state, response), catalogFor(this.catalog, state), response, {
+      onSort: (sort) => this.handlers.change({ sort }),
+    });
     this.shownTable = { breakdown: state.breakdown, response };
     this.syncActions();
     const empty = response.rows.length === 0;
@@ -228,6 +236,16 @@ export class ReportPage {
     const range = response.meta.time_range;
     download(`adhouse-${breakdown}-${range.from.slice(0, 10)}-${range.to.slice(0, 10)}.csv`, breakdownCsv(response));
   }
+}
+
+/**
+ * The state as a response is shown: platform money is in the accounts' own
+ * currency (`meta.currency`, or the "All accounts" view's), never the picker's.
+ */
+function shownIn(state: PageState, response: QueryResponse): PageState {
+  const scope = state.scope;
+  const currency = response.meta.currency ?? (scope && "currency" in scope ? scope.currency : null);
+  return currency ? { ...state, currency } : state;
 }
 
 /** `[from, to)` as the days it covers: `May 4, 2026 – May 10, 2026`. */

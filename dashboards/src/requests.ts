@@ -16,11 +16,17 @@ export function filterRequests(state: PageState): FilterRequest[] {
       : { dimension: filter.dimension, op: filter.op, values: filter.values },
   );
   if (state.source !== null) filters.push({ dimension: "source", op: "eq", value: state.source });
+  const scope = state.scope;
+  if (scope && "currency" in scope) filters.push({ dimension: "currency", op: "eq", value: scope.currency });
+  if (scope && "account" in scope) {
+    filters.push({ dimension: "platform", op: "eq", value: scope.platform }, { dimension: "account", op: "eq", value: scope.account });
+  }
   return filters;
 }
 
-function common(state: PageState): Pick<QueryRequest, "metrics" | "filters" | "time_range" | "timezone"> {
+function common(state: PageState): Pick<QueryRequest, "dataset" | "metrics" | "filters" | "time_range" | "timezone"> {
   return {
+    ...(state.scope ? { dataset: "platforms" as const } : {}),
     metrics: state.metrics,
     filters: filterRequests(state),
     time_range: state.range,

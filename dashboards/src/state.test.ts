@@ -50,6 +50,13 @@ describe("one set of rules for every new state", () => {
       { name: "day", max_range_days: 400 },
       { name: "week", max_range_days: 800 },
     ],
+    datasets: {
+      logs: { metrics: [], dimensions: [] },
+      platforms: {
+        metrics: ["spend", "impressions", "clicks", "ctr", "cpc", "conversions", "cpa", "roas"].map((name) => ({ name, label: name, unit: "count" as const, description: "", combine: "sum" })),
+        dimensions: [{ name: "campaign", label: "Campaign" }, { name: "ad", label: "Ad" }],
+      },
+    },
   };
 
   test("names the catalog does not know fall back to the defaults", () => {
@@ -77,6 +84,20 @@ describe("one set of rules for every new state", () => {
     expect(granularities(picked, catalog).chosen).toBe("week");
     expect(changeState(picked, { range: { preset: "last_90_days" } }, catalog).granularity).toBeNull();
     expect(normalize(parseState("?range=today&g=day"), catalog).granularity).toBeNull();
+  });
+
+  test("an account view has the platforms' metrics and dimensions, daily granularities, and no log source or filters", () => {
+    const logs = { ...defaultState(), source: "s3-logs", filters: [{ dimension: "country", op: "in" as const, values: ["DE"] }], range: { preset: "today" } };
+    const account = changeState(logs, { scope: { platform: "meta", account: "1001" } }, catalog);
+    expect([account.metrics[0], account.breakdown, account.source, account.filters]).toEqual(["spend", "campaign", null, []]);
+    expect(granularities(account, catalog)).toEqual({ valid: [], chosen: "day" });
+    expect(granularities({ ...account, range: { preset: "last_7_days" } }, catalog).valid).toEqual(["day"]);
+    expect(serializeState(account)).toBe("acct=meta%3A1001&range=today");
+    expect(parseState("?" + serializeState(account))).toEqual(normalize(account));
+    const back = changeState(account, { source: null }, catalog);
+    expect([back.scope, back.metrics]).toEqual([null, defaultState().metrics]);
+    expect(parseState("?acct=all:EUR").scope).toEqual({ currency: "EUR" });
+    expect(parseState("?acct=all:euros").scope).toBeNull();
   });
 
   test("a normalized state is a fixed point, so a URL read and a change agree", () => {

@@ -21,9 +21,17 @@ export interface SortState {
   direction: "asc" | "desc";
 }
 
+/**
+ * Linked ad accounts the page shows instead of logs: one account, or all
+ * accounts of one currency (money of different currencies never adds up).
+ */
+export type Scope = { platform: string; account: string } | { currency: string };
+
 export interface PageState {
   /** Ingest source the page is scoped to; null for all. */
   source: string | null;
+  /** Set: the page shows ad-platform numbers (dataset `platforms`) instead of logs. */
+  scope: Scope | null;
   range: Range;
   /** IANA name; null for the token's own timezone. */
   timezone: string | null;
@@ -40,6 +48,32 @@ export interface PageState {
 
 export const DEFAULT_METRICS = ["impressions", "revenue", "ecpm", "fill_rate", "ctr", "vtr"];
 const DEFAULT_BREAKDOWN = "publisher_id";
+export const PLATFORM_METRICS = ["spend", "impressions", "clicks", "ctr", "cpc", "conversions", "cpa", "roas"];
+const PLATFORM_BREAKDOWN = "campaign";
+
+export type Dataset = "logs" | "platforms";
+
+export function datasetOf(state: Pick<PageState, "scope">): Dataset {
+  return state.scope ? "platforms" : "logs";
+}
+
+/** The catalog as the state's dataset sees it: its metrics and dimensions; platforms are daily. */
+export function catalogFor<C extends CatalogChoices>(catalog: C, state: Pick<PageState, "scope">): C {
+  if (datasetOf(state) === "logs") return catalog;
+  const platforms = catalog.datasets.platforms;
+  const daily = catalog.granularities.filter((entry) => !["minute", "hour"].includes(entry.name));
+  return { ...catalog, metrics: platforms.metrics, dimensions: platforms.dimensions, granularities: daily };
+}
+
+function defaultsOf(dataset: Dataset): Pick<PageState, "metrics" | "chartMetric" | "breakdown" | "sort"> {
+  const metrics = dataset === "logs" ? DEFAULT_METRICS : PLATFORM_METRICS;
+  return {
+    metrics: [...metrics],
+    chartMetric: metrics[0],
+    breakdown: dataset === "logs" ? DEFAULT_BREAKDOWN : PLATFORM_BREAKDOWN,
+    sort: { field: metrics[0], direction: "desc" },
+  };
+}
 export const CURRENCIES = ["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "BRL", "INR"];
 const COMPARES = ["previous_period", "previous_year", "none"] as const;
 const FILTER_OPS: FilterOp[] = ["in", "not_in", "contains"];
@@ -47,6 +81,7 @@ const FILTER_OPS: FilterOp[] = ["in", "not_in", "contains"];
 export function defaultState(): PageState {
   return {
     source: null,
+    scope: null,
     range: { preset: "last_7_days" },
     timezone: null,
     granularity: null,
@@ -69,6 +104,8 @@ export function parseState(search: string): PageState {
   const state = defaultState();
   const source = params.get("src");
   if (source) state.source = source;
+  const scope = parseScope(params.get("acct") ?? "");
+  if (scope) Object.assign(state, { scope, ...defaultsOf("platforms") });
 
   const range = params.get("range");
   const from = params.get("from") ?? "";
@@ -84,13 +121,14 @@ export function parseState(search: string): PageState {
   if (COMPARES.includes(compare as PageState["compare"])) state.compare = compare as PageState["compare"];
 
   const metrics = (params.get("m") ?? "").split(",").filter((name) => NAME.test(name));
+  const defaults = defaultsOf(datasetOf(state));
   if (metrics.length > 0) state.metrics = [...new Set(metrics)];
   // An absent chart metric or sort means the first tile (as serializeState writes it).
   const chart = params.get("chart");
   state.chartMetric = chart && NAME.test(chart) ? chart : state.metrics[0];
 
   const breakdown = params.get("by");
-  if (breakdown && NAME.test(breakdown)) state.breakdown = breakdown;
+  state.breakdown = breakdown && NAME.test(breakdown) ? breakdown : defaults.breakdown;
   const sort = /^([a-z_]{1,64})\.(asc|desc)$/.exec(params.get("sort") ?? "");
   state.sort = sort ? { field: sort[1], direction: sort[2] as SortState["direction"] } : { field: state.metrics[0], direction: "desc" };
 
@@ -105,7 +143,7 @@ export function parseState(search: string): PageState {
 }
 
 /** The parts of the API's catalog that the page state must agree with. */
-export type CatalogChoices = Pick<Catalog, "metrics" | "dimensions" | "granularities">;
+export type CatalogChoices = Pick<Catalog, "metrics" | "dimensions" | "granularities" | "datasets">;
 
 /**
  * The state made consistent, the one place for every fix-up. With the
@@ -113,14 +151,18 @@ export type CatalogChoices = Pick<Catalog, "metrics" | "dimensions" | "granulari
  * against the range; without it (a URL read before sign-in), only the
  * fields' agreement with each other.
  */
-export function normalize(state: PageState, catalog?: CatalogChoices): PageState {
+export function normalize(state: PageState, all?: CatalogChoices): PageState {
   const next: PageState = { ...state };
+  const defaults = defaultsOf(datasetOf(next));
+  // An account view is not scoped to a log source, nor filtered by log dimensions.
+  if (next.scope) Object.assign(next, { source: null, filters: [] });
+  const catalog = all && catalogFor(all, next);
   if (catalog) {
     const known = new Set(catalog.metrics.map((metric) => metric.name));
     next.metrics = next.metrics.filter((name) => known.has(name));
-    if (!catalog.dimensions.some((dimension) => dimension.name === next.breakdown)) next.breakdown = DEFAULT_BREAKDOWN;
+    if (!catalog.dimensions.some((dimension) => dimension.name === next.breakdown)) next.breakdown = defaults.breakdown;
   }
-  if (next.metrics.length === 0) next.metrics = [...DEFAULT_METRICS];
+  if (next.metrics.length === 0) next.metrics = [...defaults.metrics];
   // The chart shows one of the tiles.
   if (!next.metrics.includes(next.chartMetric)) next.chartMetric = next.metrics[0];
   // The table sorts by a metric it shows or by its own dimension.
@@ -130,9 +172,29 @@ export function normalize(state: PageState, catalog?: CatalogChoices): PageState
   return next;
 }
 
+/** `meta:1001` (one account) or `all:EUR` (every account in euros). */
+function parseScope(text: string): Scope | null {
+  const match = /^([a-z_]{1,32}):([A-Za-z0-9_.-]{1,64})$/.exec(text);
+  if (!match) return null;
+  if (match[1] === "all") return /^[A-Z]{3}$/.test(match[2]) ? { currency: match[2] } : null;
+  return { platform: match[1], account: match[2] };
+}
+
+export function formatScope(scope: Scope): string {
+  return "currency" in scope ? `all:${scope.currency}` : `${scope.platform}:${scope.account}`;
+}
+
+export function sameScope(a: Scope | null, b: Scope | null): boolean {
+  return (a === null && b === null) || (a !== null && b !== null && formatScope(a) === formatScope(b));
+}
+
 /** The state after a user's change. */
 export function changeState(state: PageState, patch: Partial<PageState>, catalog: CatalogChoices): PageState {
-  const next = { ...state, ...patch };
+  let next = { ...state, ...patch };
+  // Picking a log source (or All) leaves an account view.
+  if ("source" in patch && !("scope" in patch)) next.scope = null;
+  // Another dataset has other metrics and dimensions: its defaults apply.
+  if (datasetOf(next) !== datasetOf(state)) next = { ...next, ...defaultsOf(datasetOf(next)), filters: [] };
   // A granularity picked for one range is not carried to another: the new range's default applies.
   if (patch.range) next.granularity = null;
   return normalize(next, catalog);
@@ -140,7 +202,7 @@ export function changeState(state: PageState, patch: Partial<PageState>, catalog
 
 /** The granularities the state's range allows, and the one in use. */
 export function granularities(state: PageState, catalog: CatalogChoices): { valid: string[]; chosen: string } {
-  const maxDays = Object.fromEntries(catalog.granularities.map((entry) => [entry.name, entry.max_range_days]));
+  const maxDays = Object.fromEntries(catalogFor(catalog, state).granularities.map((entry) => [entry.name, entry.max_range_days]));
   const days = rangeDays(state.range);
   const valid = validGranularities(days, maxDays);
   const chosen = state.granularity && valid.includes(state.granularity) ? state.granularity : defaultGranularity(days, valid);
@@ -166,9 +228,10 @@ function formatFilter(filter: Filter): string {
 
 /** The URL query string of a state (without `?`); defaults are omitted. */
 export function serializeState(state: PageState): string {
-  const defaults = defaultState();
+  const defaults = { ...defaultState(), ...defaultsOf(datasetOf(state)) };
   const params = new URLSearchParams();
   if (state.source) params.set("src", state.source);
+  if (state.scope) params.set("acct", formatScope(state.scope));
   if ("preset" in state.range) {
     if (state.range.preset !== (defaults.range as { preset: string }).preset) params.set("range", state.range.preset);
   } else {

@@ -5,6 +5,7 @@
 
 import { ApiProblem, failureOf, type AccountsResponse, type ApiClient, type GrantResponse, type LinkedAccount } from "../api";
 import { fill, h } from "../dom";
+import { sameScope, type Scope } from "../state";
 
 /** While a backfill runs, the menu re-reads progress this often. */
 const PROGRESS_POLL_MS = 15_000;
@@ -54,11 +55,16 @@ export class AccountsMenu {
   private platforms: AccountsResponse["platforms"] = [];
   private timer: number | undefined;
   private closed = false;
+  private selected: Scope | null = null;
 
-  /** `unauthorized`: the API no longer accepts the token; the controller signs out (only a 401 does). */
+  /**
+   * `unauthorized`: the API no longer accepts the token; the controller signs out (only a 401 does).
+   * `select`: the user opened an account's (or a currency's accounts') dashboard.
+   */
   constructor(
     private readonly client: ApiClient,
     private readonly unauthorized: () => void,
+    private readonly select: (scope: Scope) => void,
   ) {
     this.connectButton.addEventListener("click", () => this.togglePicker());
     fill(
@@ -76,6 +82,15 @@ export class AccountsMenu {
   async start(pendingGrant: string | null): Promise<void> {
     await this.reload();
     if (pendingGrant !== null) await this.choose(pendingGrant);
+  }
+
+  /** Marks the view the page shows. */
+  highlight(scope: Scope | null): void {
+    this.selected = scope;
+    for (const button of this.list.querySelectorAll<HTMLButtonElement>("button.account-open")) {
+      const shown = JSON.parse(button.dataset.scope ?? "null") as Scope;
+      button.setAttribute("aria-current", String(sameScope(shown, scope)));
+    }
   }
 
   close(): void {
@@ -116,8 +131,17 @@ export class AccountsMenu {
         h("ul", { class: "account-list" }, ...accounts.map((account) => this.item(account))),
       );
     });
+    // Money of different currencies never adds up: one "All accounts" view per currency.
+    const currencies = [...new Set(response.accounts.map((account) => account.currency))].sort();
+    const all = h(
+      "div",
+      { class: "account-group all-accounts" },
+      h("h3", { class: "account-platform" }, "All accounts"),
+      h("ul", { class: "account-list" }, ...currencies.map((currency) => h("li", { class: "account" }, this.opener({ currency }, `All in ${currency}`)))),
+    );
     if (groups.length === 0) fill(this.list, h("p", { class: "muted accounts-empty" }, "No ad account linked yet."));
-    else fill(this.list, ...groups);
+    else fill(this.list, all, ...groups);
+    this.highlight(this.selected);
     if (response.accounts.some(isBackfilling)) this.timer = window.setTimeout(() => void this.reload(), PROGRESS_POLL_MS);
   }
 
@@ -153,9 +177,18 @@ export class AccountsMenu {
     return h(
       "li",
       { class: "account", "data-account": account.id, "data-status": account.status, title: account.detail ?? `${account.currency} · ${account.timezone}` },
-      h("span", { class: "account-name" }, account.name),
+      this.opener({ platform: account.platform, account: account.id }, account.name),
       status,
       account.detail ? h("span", { class: "account-detail" }, account.detail) : null,
+    );
+  }
+
+  /** A button that opens the dashboard of `scope`. */
+  private opener(scope: Scope, label: string): HTMLElement {
+    return h(
+      "button",
+      { type: "button", class: "account-open account-name", "data-scope": JSON.stringify(scope), onclick: () => this.select(scope) },
+      label,
     );
   }
 

@@ -54,7 +54,9 @@ export function renderBreakdown(
       ...row.map((cell, i) => {
         const column = response.columns[i];
         if (column.kind !== "metric") {
-          return h("th", { scope: "row", "data-value": String(cell) }, cell === "" ? h("em", {}, "(empty)") : String(cell));
+          // Platforms answer ids, with their names in `labels`.
+          const name = response.labels?.[column.name]?.[String(cell)];
+          return h("th", { scope: "row", "data-value": String(cell), title: name ? String(cell) : null }, cell === "" ? h("em", {}, "(empty)") : (name ?? String(cell)));
         }
         const metric = catalog.metrics.find((entry) => entry.name === column.name);
         return h(

@@ -45,7 +45,8 @@ export function renderSignIn(root: HTMLElement, message: string | null, onSubmit
 export function renderSidebar(
   list: HTMLElement,
   sources: ValuesResponse | null,
-  selected: string | null,
+  /** The source shown (null: all); undefined while the page shows ad accounts instead. */
+  selected: string | null | undefined,
   onSelect: (source: string | null) => void,
 ): void {
   const item = (label: string, value: string | null, detail?: string) =>
@@ -71,7 +72,7 @@ export function renderSidebar(
     item("All", null),
     ...entries.map((entry) => item(entry.value || "(unnamed)", entry.value, `${compact(entry.impressions)} imp.`)),
     // A scoped view of a source with no recent events still shows, so the scope is visible.
-    selected !== null && !entries.some((entry) => entry.value === selected) ? item(selected, selected) : null,
+    typeof selected === "string" && !entries.some((entry) => entry.value === selected) ? item(selected, selected) : null,
   );
 }
 
@@ -192,7 +193,8 @@ export function renderTopBar(
     field("Timezone", timezone, "timezone"),
     field("Granularity", granularitySelect, "granularity"),
     field("Compare", compare, "compare"),
-    field("Currency", currency, "currency"),
+    // Platform money is shown in the accounts' own currency.
+    state.scope ? null : field("Currency", currency, "currency"),
     metrics,
     h("label", { class: "toggle", for: "auto-refresh" }, live, " Auto-refresh (60 s)"),
     h("button", { type: "button", id: "refresh", class: "secondary", onclick: handlers.refresh }, "↻ Refresh"),
