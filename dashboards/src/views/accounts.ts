@@ -153,7 +153,7 @@ export class AccountsMenu {
     return h(
       "li",
       { class: "account", "data-account": account.id, "data-status": account.status, title: account.detail ?? `${account.currency} · ${account.timezone}` },
-      h("span", { class: "account-name" }, account.name),
+      h("span", { class: "account-name" }, account.name, account.kind ? h("span", { class: "account-kind muted" }, ` ${kindLabel(account.kind)}`) : null),
       status,
       account.detail ? h("span", { class: "account-detail" }, account.detail) : null,
     );
@@ -224,7 +224,7 @@ export class AccountsMenu {
               {},
               boxes[i],
               ` ${account.name} `,
-              h("span", { class: "muted" }, `${account.id} · ${account.currency}${account.linked === "active" ? " · already linked" : account.linked === "needs_relink" ? " · needs re-link" : ""}${account.active ? "" : " · inactive"}`),
+              h("span", { class: "muted" }, `${account.id}${account.kind ? ` · ${kindLabel(account.kind)}` : ""} · ${account.currency}${account.linked === "active" ? " · already linked" : account.linked === "needs_relink" ? " · needs re-link" : ""}${account.active ? "" : " · inactive"}`),
             ),
           ),
         ),
@@ -261,6 +261,11 @@ export class AccountsMenu {
     fill(this.dialog, form);
     this.dialog.showModal();
   }
+}
+
+/** Yahoo! JAPAN's account kinds as its own products are called. */
+function kindLabel(kind: string): string {
+  return kind === "search" ? "Search Ads" : kind === "display" ? "Display Ads" : kind;
 }
 
 /** A letter in the platform's colour (no third-party logos are bundled). */
