@@ -69,9 +69,10 @@ until curl -sf "http://$addr/healthz" >/dev/null; do
     sleep 0.5
 done
 
-echo "linking a demo Meta and a demo Google Ads account on the fake platforms ..."
+echo "linking a demo Meta, Google Ads and Yahoo! JAPAN Ads account on the fake platforms ..."
 .venv/bin/python dev/demo_link.py "http://$addr" "$token" meta 1001
 .venv/bin/python dev/demo_link.py "http://$addr" "$token" google 1111111111
+.venv/bin/python dev/demo_link.py "http://$addr" "$token" yahoo 1000000011
 
 cat <<DONE
 

@@ -1,4 +1,4 @@
-//! Ad-platform connectors: one module per platform behind the narrow
+//! Ad-platform connectors (Meta, Google Ads, Yahoo! JAPAN Ads): one module per platform behind the narrow
 //! [`Platform`] trait (discover accounts, fetch daily rows, refresh
 //! credentials), a shared rate-limited HTTP layer (`http`), OAuth helpers
 //! (`oauth`) and the token vault (`vault`). Every platform response is parsed
@@ -14,8 +14,10 @@ pub mod meta;
 pub mod model;
 pub mod oauth;
 pub mod platform;
+pub mod poll;
 pub mod store;
 pub mod vault;
+pub mod yahoo;
 
 pub use error::{Error, ErrorKind, Result};
 pub use job::SyncJob;
@@ -35,6 +37,9 @@ pub fn registry(settings: &PlatformsSettings, http: &http::Http) -> BTreeMap<Pla
     }
     if settings.google.enabled {
         platforms.insert(PlatformId::Google, Arc::new(google::Google::new(&settings.google, http.clone())));
+    }
+    if settings.yahoo.enabled {
+        platforms.insert(PlatformId::Yahoo, Arc::new(yahoo::Yahoo::new(&settings.yahoo, http.clone())));
     }
     platforms
 }

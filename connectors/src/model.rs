@@ -12,16 +12,19 @@ use time::Date;
 pub enum PlatformId {
     Meta,
     Google,
+    /// Yahoo! JAPAN Ads: Search Ads and Display Ads, two account kinds.
+    Yahoo,
 }
 
 impl PlatformId {
-    pub const ALL: [PlatformId; 2] = [Self::Meta, Self::Google];
+    pub const ALL: [PlatformId; 3] = [Self::Meta, Self::Google, Self::Yahoo];
 
     /// The name in settings, URLs and the `platform` columns.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Meta => "meta",
             Self::Google => "google",
+            Self::Yahoo => "yahoo",
         }
     }
 
@@ -70,13 +73,19 @@ pub struct Account {
     /// The platform's id, without prefixes (Meta's `act_` is dropped, Google's
     /// customer id is digits only).
     pub id: String,
+    /// The product the account belongs to where one login reaches several
+    /// with their own accounts and APIs (Yahoo! JAPAN: `search`, `display`);
+    /// empty otherwise.
+    #[serde(default)]
+    pub kind: String,
     pub name: String,
     /// ISO 4217 code; all money of the account is in it.
     pub currency: String,
     /// IANA name; the account's days are local days of this zone.
     pub timezone: String,
-    /// Google: the manager account through which it is reached
-    /// (`login-customer-id`); empty when reached directly.
+    /// The manager account through which it is reached: Google's
+    /// `login-customer-id`, Yahoo! JAPAN's `x-z-base-account-id` (an MCC);
+    /// empty when reached directly.
     pub manager_id: String,
     /// Whether the platform says the account can serve and report.
     pub active: bool,
@@ -109,6 +118,21 @@ pub struct DateRange {
 impl DateRange {
     pub fn days(self) -> i64 {
         (self.until - self.since).whole_days() + 1
+    }
+
+    /// The range cut into consecutive windows of at most `days` days.
+    pub fn windows(self, days: i64) -> Vec<DateRange> {
+        let mut out = Vec::new();
+        let mut since = self.since;
+        while since <= self.until {
+            let until = (since + time::Duration::days(days.max(1) - 1)).min(self.until);
+            out.push(DateRange { since, until });
+            match until.next_day() {
+                Some(next) => since = next,
+                None => break,
+            }
+        }
+        out
     }
 
     /// The range cut in two halves (the first one longer); `None` for one day.

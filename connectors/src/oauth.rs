@@ -1,13 +1,16 @@
 //! OAuth helpers shared by the platforms: a signed, expiring `state` bound
-//! to who asked, and PKCE (RFC 7636, S256).
+//! to who asked, PKCE (RFC 7636, S256), and the OAuth 2.0 token endpoint of
+//! the platforms with refresh tokens (RFC 6749 §4.1.3, §6: Google, Yahoo! JAPAN).
 
 use aws_lc_rs::{digest, hmac, rand};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
-use crate::error::{Error, Result};
-use crate::model::PlatformId;
+use crate::error::{Error, ErrorKind, Result};
+use crate::http::{Dialect, Http, json};
+use crate::model::{Credentials, PlatformId};
 
 /// What a `state` carries through the consent page and back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +56,84 @@ impl StateSigner {
             return Err(Error::State("expired"));
         }
         Ok(claims)
+    }
+}
+
+/// Now, in Unix seconds.
+pub fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// An access token expiring sooner than this is renewed before use.
+pub const REFRESH_MARGIN_SECS: i64 = 300;
+
+/// An app's token endpoint: grants posted as a form with the client's id and
+/// secret in the body (`client_secret_post`), answers parsed by the
+/// platform's dialect.
+pub struct TokenEndpoint<'a> {
+    pub http: &'a Http,
+    pub url: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: i64,
+    refresh_token: Option<String>,
+}
+
+impl TokenEndpoint<'_> {
+    async fn grant(&self, dialect: &dyn Dialect, fields: &[(&str, &str)]) -> Result<TokenAnswer> {
+        let mut form = vec![("client_id", self.client_id), ("client_secret", self.client_secret)];
+        form.extend_from_slice(fields);
+        let body = self.http.send(dialect, &[], || self.http.client().post(self.url).form(&form)).await?;
+        json(dialect.platform(), "token answer", &body)
+    }
+
+    /// `grant_type=authorization_code` with `fields` (code, redirect_uri, …):
+    /// credentials with the refresh token that makes them last.
+    pub async fn exchange(&self, dialect: &dyn Dialect, fields: &[(&str, &str)]) -> Result<Credentials> {
+        let mut form = vec![("grant_type", "authorization_code")];
+        form.extend_from_slice(fields);
+        let answer = self.grant(dialect, &form).await?;
+        let refresh_token = answer.refresh_token.filter(|t| !t.is_empty()).ok_or_else(|| Error::Decode {
+            platform: dialect.platform(),
+            detail: "token answer without a refresh_token (was offline access asked for?)".into(),
+        })?;
+        Ok(Credentials { access_token: answer.access_token, refresh_token, expires_at: now() + answer.expires_in })
+    }
+
+    /// `credentials` as they are while the access token has more than
+    /// [`REFRESH_MARGIN_SECS`] left, else refreshed.
+    pub async fn refresh_if_due(&self, dialect: &dyn Dialect, credentials: &Credentials) -> Result<Credentials> {
+        if credentials.expires_at - now() > REFRESH_MARGIN_SECS {
+            return Ok(credentials.clone());
+        }
+        self.refresh(dialect, credentials).await
+    }
+
+    /// `grant_type=refresh_token`: a new access token. A platform that sends
+    /// no new refresh token (neither Google nor Yahoo! JAPAN rotates them)
+    /// keeps the old one.
+    pub async fn refresh(&self, dialect: &dyn Dialect, credentials: &Credentials) -> Result<Credentials> {
+        if credentials.refresh_token.is_empty() {
+            return Err(Error::Platform {
+                platform: dialect.platform(),
+                status: 0,
+                code: "no_refresh_token".into(),
+                message: "the grant has no refresh token; link the account again".into(),
+                kind: ErrorKind::Relink,
+                retry_after: None,
+            });
+        }
+        let answer = self.grant(dialect, &[("grant_type", "refresh_token"), ("refresh_token", &credentials.refresh_token)]).await?;
+        Ok(Credentials {
+            access_token: answer.access_token,
+            refresh_token: answer.refresh_token.filter(|t| !t.is_empty()).unwrap_or_else(|| credentials.refresh_token.clone()),
+            expires_at: now() + answer.expires_in,
+        })
     }
 }
 

@@ -38,6 +38,8 @@ pub struct LinkedAccount {
     pub tenant: String,
     pub platform: String,
     pub account_id: String,
+    /// [`Account::kind`]: Yahoo! JAPAN's `search` or `display`, else empty.
+    pub kind: String,
     pub manager_id: String,
     pub name: String,
     pub currency: String,
@@ -66,6 +68,7 @@ impl LinkedAccount {
     pub fn account(&self) -> Account {
         Account {
             id: self.account_id.clone(),
+            kind: self.kind.clone(),
             name: self.name.clone(),
             currency: self.currency.clone(),
             timezone: self.timezone.clone(),

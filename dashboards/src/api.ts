@@ -105,6 +105,8 @@ export interface AdPlatform {
 export interface LinkedAccount {
   platform: string;
   id: string;
+  /** The platform's product where it has several (Yahoo! JAPAN: "search", "display"). */
+  kind?: string;
   name: string;
   currency: string;
   timezone: string;
@@ -126,7 +128,7 @@ export interface AccountsResponse {
 export interface GrantResponse {
   grant: string;
   platform: string;
-  accounts: { id: string; name: string; currency: string; timezone: string; active: boolean; linked: "active" | "needs_relink" | null }[];
+  accounts: { id: string; kind?: string; name: string; currency: string; timezone: string; active: boolean; linked: "active" | "needs_relink" | null }[];
 }
 
 /** An RFC 9457 problem document, or a transport failure described the same way. */

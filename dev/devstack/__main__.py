@@ -132,6 +132,13 @@ def _platform_settings(fakes: str) -> dict[str, str]:
         "ADHOUSE__PLATFORMS__GOOGLE__AUTH_URL": f"{fakes}/google/accounts/o/oauth2/v2/auth",
         "ADHOUSE__PLATFORMS__GOOGLE__TOKEN_URL": f"{fakes}/google/oauth2/token",
         "ADHOUSE__PLATFORMS__GOOGLE__API_URL": f"{fakes}/google/ads/v26",
+        "ADHOUSE__PLATFORMS__YAHOO__ENABLED": "true",
+        "ADHOUSE__PLATFORMS__YAHOO__CLIENT_ID": "fake-yahoo-client",
+        "ADHOUSE__PLATFORMS__YAHOO__CLIENT_SECRET": "fake-yahoo-secret",
+        "ADHOUSE__PLATFORMS__YAHOO__AUTH_URL": f"{fakes}/yahoo/biz-oauth/oauth/v1/authorize",
+        "ADHOUSE__PLATFORMS__YAHOO__TOKEN_URL": f"{fakes}/yahoo/biz-oauth/oauth/v1/token",
+        "ADHOUSE__PLATFORMS__YAHOO__SEARCH_API_URL": f"{fakes}/yahoo/ads-search/api",
+        "ADHOUSE__PLATFORMS__YAHOO__DISPLAY_API_URL": f"{fakes}/yahoo/ads-display/api",
     }
 
 

@@ -57,3 +57,11 @@ def stable_int(*parts, modulo: int) -> int:
     run, machine and Python version (unlike hash())."""
     digest = hashlib.sha256("\x00".join(str(p) for p in parts).encode()).digest()
     return int.from_bytes(digest[:8], "big") % modulo
+
+
+class Sums:
+    """Mixin of a dataclass of additive measures: an entity's day is the sum of its ads' days."""
+
+    def add(self, other) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))

@@ -47,7 +47,7 @@ from html import escape
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from .common import Request, Response, stable_int
+from .common import Request, Response, Sums, stable_int
 
 PREFIX = "/google"
 VERSION = "v26"
@@ -128,17 +128,13 @@ ADS = {cid: _ads(c) for cid, c in CUSTOMERS.items() if not c.manager}
 
 
 @dataclass
-class Metrics:
+class Metrics(Sums):
     impressions: int = 0
     clicks: int = 0
     cost_micros: int = 0
     conversions_micros: int = 0
     conversions_value_micros: int = 0
     video_views: int = 0
-
-    def add(self, other: "Metrics") -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def _ad_day(customer: Customer, ad: Ad, day: date, version: int) -> Metrics | None:

@@ -1,4 +1,4 @@
-//! Platform sync jobs end to end: the Google Ads fake of the local stack
+//! Platform sync jobs end to end: the Google Ads and Yahoo! JAPAN Ads fakes of the local stack
 //! (`make stack-up`, `.dev/env` sourced), a database of this test's own, and
 //! the stored rows compared with the fake's oracle exactly.
 
@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use adhouse_connectors::google::Google;
+use adhouse_connectors::yahoo::Yahoo;
 use adhouse_connectors::http::{Http, Pacer};
 use adhouse_connectors::oauth::pkce_pair;
 use adhouse_connectors::store::{AccountStatus, LinkedAccount, Store};
@@ -23,6 +24,7 @@ use time::{Date, OffsetDateTime};
 use tokio_util::sync::CancellationToken;
 
 const REDIRECT: &str = "http://127.0.0.1:8080/oauth/callback/google";
+const REDIRECT_YAHOO: &str = "http://127.0.0.1:8080/oauth/callback/yahoo";
 const TENANT: &str = "acme";
 
 struct Stack {
@@ -31,6 +33,7 @@ struct Stack {
     store: Store,
     vault: Arc<Vault>,
     google: Arc<Google>,
+    yahoo: Arc<Yahoo>,
 }
 
 impl Stack {
@@ -43,12 +46,14 @@ impl Stack {
         let clickhouse = adhouse_core::clickhouse::client(&settings.clickhouse);
         let vault = Arc::new(Vault::from_setting(settings.platforms.vault_keys.expose()).expect("ADHOUSE__PLATFORMS__VAULT_KEYS from .dev/env"));
         let http = Http::new(Duration::from_secs(30), 5, Pacer::default()).with_first_backoff(Duration::from_millis(50));
-        let google = Arc::new(Google::new(&settings.platforms.google, http));
-        Self { store: Store::new(clickhouse.clone()), settings, clickhouse, vault, google }
+        let google = Arc::new(Google::new(&settings.platforms.google, http.clone()));
+        let yahoo = Arc::new(Yahoo::new(&settings.platforms.yahoo, http));
+        Self { store: Store::new(clickhouse.clone()), settings, clickhouse, vault, google, yahoo }
     }
 
     fn syncer(&self) -> Syncer {
-        let platforms = [(PlatformId::Google, self.google.clone() as Arc<dyn Platform>)].into();
+        let platforms =
+            [(PlatformId::Google, self.google.clone() as Arc<dyn Platform>), (PlatformId::Yahoo, self.yahoo.clone() as Arc<dyn Platform>)].into();
         Syncer::new(self.store.clone(), self.vault.clone(), platforms, Level::ALL.to_vec(), Arc::new(Metrics::new()))
     }
 
@@ -69,15 +74,34 @@ impl Stack {
         self.google.exchange_code(REDIRECT, &code, &verifier).await.expect("the code exchanges")
     }
 
-    /// Links `id` of what `credentials` can see, with a backfill of `days` up to yesterday.
+    /// Yahoo!'s Business ID consent page, "Allow" as `user`, and the code exchanged.
+    async fn grant_yahoo(&self, user: &str) -> Credentials {
+        let url = url::Url::parse(&self.yahoo.authorize(REDIRECT_YAHOO, "s", "").url).unwrap();
+        let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+        let mut form: Vec<(&str, &str)> = ["client_id", "redirect_uri", "state", "scope"].iter().map(|n| (*n, query[*n].as_str())).collect();
+        form.push(("user", user));
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let answer = browser.post(format!("{}/yahoo/biz-oauth/oauth/v1/consent", fake())).form(&form).send().await.unwrap();
+        let callback = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+        let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+        self.yahoo.exchange_code(REDIRECT_YAHOO, &code, "").await.expect("the code exchanges")
+    }
+
+    /// Links `id` of what `credentials` can see on Google, with a backfill of `days` up to yesterday.
     async fn link(&self, credentials: &Credentials, id: &str, days: i64) -> LinkedAccount {
-        let accounts: Vec<Account> = self.google.discover(credentials).await.unwrap();
+        self.link_on(self.google.as_ref(), credentials, id, days).await
+    }
+
+    /// Links `id` of what `credentials` can see on `platform`.
+    async fn link_on(&self, platform: &dyn Platform, credentials: &Credentials, id: &str, days: i64) -> LinkedAccount {
+        let accounts: Vec<Account> = platform.discover(credentials).await.unwrap();
         let account = accounts.into_iter().find(|a| a.id == id).expect("discovered");
         let now = OffsetDateTime::now_utc();
         let mut linked = LinkedAccount {
             tenant: TENANT.into(),
-            platform: "google".into(),
+            platform: platform.id().as_str().into(),
             account_id: account.id,
+            kind: account.kind,
             manager_id: account.manager_id,
             name: account.name,
             currency: account.currency,
@@ -104,9 +128,9 @@ impl Stack {
     async fn stored(&self, account: &LinkedAccount, level: Level) -> Vec<DailyRow> {
         let sql = "SELECT entity_id, entity_name, date, impressions, clicks, spend_micros, conversions_micros, \
                    conversion_value_micros, reach, video_views FROM platform_daily FINAL \
-                   WHERE tenant = ? AND platform = 'google' AND account_id = ? AND level = ? AND date BETWEEN ? AND ? \
+                   WHERE tenant = ? AND platform = ? AND account_id = ? AND level = ? AND date BETWEEN ? AND ? \
                    ORDER BY entity_id, date";
-        let query = self.clickhouse.query(sql).bind(TENANT).bind(&account.account_id).bind(level.as_str());
+        let query = self.clickhouse.query(sql).bind(TENANT).bind(&account.platform).bind(&account.account_id).bind(level.as_str());
         let query = query.bind(account.backfill_since.to_string()).bind(account.backfill_until.to_string());
         let rows: Vec<Row> = query.fetch_all().await.unwrap();
         fakes::comparable(rows.into_iter().map(|row| row.unified(level)).collect())
@@ -155,18 +179,22 @@ fn fake() -> String {
 /// The fake's own answer for `account` at `level` over its backfill range.
 async fn oracle(account: &LinkedAccount, level: Level) -> Vec<DailyRow> {
     let range = DateRange { since: account.backfill_since, until: account.backfill_until };
-    fakes::oracle(&fake(), PlatformId::Google, &account.account_id, level, range).await
+    fakes::oracle(&fake(), account.platform_id().expect("a known platform"), &account.account_id, level, range).await
 }
 
 async fn control(name: &str, params: &[(&str, &str)]) {
-    let answer = reqwest::Client::new().post(format!("{}/_fake/google/{name}", fake())).query(params).send().await.unwrap();
+    control_on(PlatformId::Google, name, params).await
+}
+
+async fn control_on(platform: PlatformId, name: &str, params: &[(&str, &str)]) {
+    let answer = reqwest::Client::new().post(format!("{}/_fake/{platform}/{name}", fake())).query(params).send().await.unwrap();
     assert!(answer.status().is_success(), "control {name}");
 }
 
 fn backfill(account: &LinkedAccount) -> SyncJob {
     SyncJob {
         tenant: account.tenant.clone(),
-        platform: PlatformId::Google,
+        platform: account.platform_id().expect("a known platform"),
         account_id: account.account_id.clone(),
         since: account.backfill_since,
         until: account.backfill_until,
@@ -269,4 +297,53 @@ async fn a_sync_process_killed_mid_backfill_is_resumed_from_its_checkpoints_exac
     let output = run().output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_equals_oracle(&stack, &account).await;
+}
+
+#[tokio::test]
+async fn yahoo_search_and_display_backfills_of_365_days_equal_the_oracle_and_a_restatement_replaces_values() {
+    let stack = Stack::new("yahoo").await;
+    let credentials = stack.grant_yahoo("demo").await;
+    let search = stack.link_on(stack.yahoo.as_ref(), &credentials, "1000000011", 365).await;
+    let display = stack.link_on(stack.yahoo.as_ref(), &credentials, "2000000031", 365).await;
+    assert_eq!((search.kind.as_str(), display.kind.as_str()), ("search", "display"));
+    let syncer = stack.syncer();
+    let stop = CancellationToken::new();
+    // Throttled along the way (0003): retried, nothing lost.
+    control_on(PlatformId::Yahoo, "throttle", &[("account", &search.account_id), ("calls", "2")]).await;
+    for account in [&search, &display] {
+        let outcome = syncer.run(&backfill(account), &stop).await.unwrap();
+        assert!(matches!(outcome, JobOutcome::Done { .. }), "{outcome:?}");
+        assert_equals_oracle(&stack, account).await;
+    }
+
+    // Yahoo! restates its last 7 days; the daily job re-reads them and
+    // FINAL leaves only the new values.
+    let before = oracle(&search, Level::Ad).await;
+    control_on(PlatformId::Yahoo, "restate", &[("account", &search.account_id)]).await;
+    assert_ne!(oracle(&search, Level::Ad).await, before, "the fake restated some days");
+    let today = schedule::account_today(&search, jiff::Timestamp::now());
+    let mut daily = schedule::daily_job(&search, PlatformId::Yahoo, stack.settings.platforms.yahoo.restate_days, today);
+    daily.until = search.backfill_until;
+    let JobOutcome::Done { rows, .. } = syncer.run(&daily, &stop).await.unwrap() else { panic!("daily job") };
+    assert!(rows > 0, "recent days were fetched again");
+    assert_equals_oracle(&stack, &search).await;
+}
+
+#[tokio::test]
+async fn a_revoked_yahoo_grant_marks_its_account_needs_relink_and_another_grants_account_keeps_syncing() {
+    let stack = Stack::new("yahoo_revoked").await;
+    let (first, second) = (stack.grant_yahoo("demo").await, stack.grant_yahoo("demo").await);
+    let revoked = stack.link_on(stack.yahoo.as_ref(), &first, "1000000012", 30).await;
+    let healthy = stack.link_on(stack.yahoo.as_ref(), &second, "1000000021", 30).await;
+    control_on(PlatformId::Yahoo, "revoke", &[("refresh_token", &first.refresh_token)]).await;
+
+    let syncer = stack.syncer();
+    let stop = CancellationToken::new();
+    let outcome = syncer.run(&backfill(&revoked), &stop).await.unwrap();
+    assert!(matches!(outcome, JobOutcome::NeedsRelink(_)), "{outcome:?}");
+    let stored = stack.store.account(TENANT, "yahoo", &revoked.account_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, AccountStatus::NeedsRelink);
+    assert!(!stored.status_detail.contains(&first.refresh_token), "{stored:?}");
+    assert!(matches!(syncer.run(&backfill(&healthy), &stop).await.unwrap(), JobOutcome::Done { .. }));
+    assert_equals_oracle(&stack, &healthy).await;
 }

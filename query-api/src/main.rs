@@ -110,7 +110,7 @@ async fn serve(settings: &Settings, metrics_addr: &str) -> anyhow::Result<()> {
     let linking = adhouse_api::accounts::Linking::from_settings(settings).await?;
     match &linking {
         Some(linking) => tracing::info!(platforms = ?linking.enabled(), "ad account linking enabled"),
-        None => tracing::info!("no ad platform enabled (platforms.meta.enabled, platforms.google.enabled): account linking is off"),
+        None => tracing::info!("no ad platform enabled (platforms.<platform>.enabled): account linking is off"),
     }
     let state = web::Data::new(AppState::new(settings).with_linking(linking));
     let addr = &settings.api.listen_addr;

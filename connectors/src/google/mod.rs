@@ -4,7 +4,7 @@
 //! `googleAds:searchStream` (GAQL).
 //!
 //! Access tokens live about an hour. [`Platform::refresh`] renews one that
-//! expires within [`REFRESH_MARGIN_SECS`]; when Google still refuses an access
+//! expires within [`crate::oauth::REFRESH_MARGIN_SECS`]; when Google still refuses an access
 //! token as expired (`OAUTH_TOKEN_EXPIRED`: a clock apart, a token cut short),
 //! `discover` and `fetch_daily` refresh it themselves and send the request
 //! once more. That fresh token is used for the call only; the caller's
@@ -18,19 +18,17 @@ use std::collections::BTreeMap;
 
 use adhouse_core::settings::GoogleSettings;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 use self::dialect::{GoogleDialect, TOKEN_EXPIRED, TOKEN_INVALID};
 use self::report::{Batch, CUSTOMER_CLIENTS, ClientRow, ReportRow, daily_query};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::http::{Http, json};
+use crate::oauth::TokenEndpoint;
 use crate::model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
 use crate::platform::{Authorization, BoxFuture, Platform};
 
 /// The Google Ads API scope.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
-/// An access token expiring sooner than this is renewed before use.
-pub const REFRESH_MARGIN_SECS: i64 = 300;
 /// One `searchStream` per 90 days. Google takes any range of the last 37
 /// months in one stream, but the shared HTTP layer holds a whole answer in
 /// memory: 90 days of a large account at ad level stay in the tens of MB,
@@ -55,33 +53,13 @@ impl Google {
         GoogleDialect { pacer: self.http.pacer(), pacing_key: customer.map(pacing_key) }
     }
 
-    /// A grant at the token endpoint (`authorization_code` or `refresh_token`).
-    async fn token(&self, fields: &[(&str, &str)]) -> Result<TokenAnswer> {
-        let mut form = vec![("client_id", self.settings.client_id.as_str()), ("client_secret", self.settings.client_secret.expose())];
-        form.extend_from_slice(fields);
-        let dialect = self.dialect(None);
-        let body = self.http.send(&dialect, &[], || self.http.client().post(&self.settings.token_url).form(&form)).await?;
-        json(PlatformId::Google, "token answer", &body)
-    }
-
-    async fn refresh_now(&self, credentials: &Credentials) -> Result<Credentials> {
-        if credentials.refresh_token.is_empty() {
-            return Err(Error::Platform {
-                platform: PlatformId::Google,
-                status: 0,
-                code: "no_refresh_token".into(),
-                message: "the grant has no refresh token; link the account again".into(),
-                kind: ErrorKind::Relink,
-                retry_after: None,
-            });
+    fn token_endpoint(&self) -> TokenEndpoint<'_> {
+        TokenEndpoint {
+            http: &self.http,
+            url: &self.settings.token_url,
+            client_id: &self.settings.client_id,
+            client_secret: self.settings.client_secret.expose(),
         }
-        let answer = self.token(&[("grant_type", "refresh_token"), ("refresh_token", &credentials.refresh_token)]).await?;
-        Ok(Credentials {
-            access_token: answer.access_token,
-            // Google does not rotate refresh tokens; keep ours if none comes back.
-            refresh_token: answer.refresh_token.unwrap_or_else(|| credentials.refresh_token.clone()),
-            expires_at: now() + answer.expires_in,
-        })
     }
 
     /// One API call as `customer` (`login_customer_id` when reached through a
@@ -89,7 +67,7 @@ impl Google {
     async fn call(&self, credentials: &Credentials, call: ApiCall<'_>) -> Result<Vec<u8>> {
         match self.send(&credentials.access_token, &call).await {
             Err(Error::Platform { code, .. }) if code == TOKEN_EXPIRED || code == TOKEN_INVALID => {
-                let fresh = self.refresh_now(credentials).await?;
+                let fresh = self.token_endpoint().refresh(&self.dialect(None), credentials).await?;
                 self.send(&fresh.access_token, &call).await
             }
             outcome => outcome,
@@ -156,6 +134,7 @@ impl Google {
                 let manager_id = if client.id == root { String::new() } else { root.clone() };
                 let account = Account {
                     id: client.id,
+                    kind: String::new(),
                     name: client.descriptive_name,
                     currency: client.currency_code,
                     timezone: client.time_zone,
@@ -176,7 +155,7 @@ impl Google {
     async fn fetch_all(&self, credentials: &Credentials, account: &Account, level: Level, range: DateRange) -> Result<Vec<DailyRow>> {
         let login = if account.manager_id.is_empty() { &account.id } else { &account.manager_id };
         let mut rows = Vec::new();
-        for window in windows(range, WINDOW_DAYS) {
+        for window in range.windows(WINDOW_DAYS) {
             let found: Vec<ReportRow> = self.search_stream(credentials, &account.id, login, &daily_query(level, window)).await?;
             for row in found {
                 rows.push(row.into_daily(level)?);
@@ -207,19 +186,8 @@ struct AccessibleCustomers {
     resource_names: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    expires_in: i64,
-    refresh_token: Option<String>,
-}
-
 fn pacing_key(customer: &str) -> String {
     format!("google:{customer}")
-}
-
-fn now() -> i64 {
-    OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// `customers/1234567890` → `1234567890`, digits only.
@@ -233,21 +201,6 @@ fn customer_id(resource_name: &str) -> Result<String> {
 
 fn is_not_enabled(err: &Error) -> bool {
     matches!(err, Error::Platform { code, .. } if code == "authorizationError.CUSTOMER_NOT_ENABLED")
-}
-
-/// `range` cut into consecutive windows of at most `days` days.
-fn windows(range: DateRange, days: i64) -> Vec<DateRange> {
-    let mut out = Vec::new();
-    let mut since = range.since;
-    while since <= range.until {
-        let until = (since + time::Duration::days(days - 1)).min(range.until);
-        out.push(DateRange { since, until });
-        match until.next_day() {
-            Some(next) => since = next,
-            None => break,
-        }
-    }
-    out
 }
 
 impl Platform for Google {
@@ -276,30 +229,12 @@ impl Platform for Google {
     }
 
     fn exchange_code<'a>(&'a self, redirect_uri: &'a str, code: &'a str, code_verifier: &'a str) -> BoxFuture<'a, Result<Credentials>> {
-        Box::pin(async move {
-            let answer = self
-                .token(&[
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("redirect_uri", redirect_uri),
-                    ("code_verifier", code_verifier),
-                ])
-                .await?;
-            let refresh_token = answer.refresh_token.filter(|t| !t.is_empty()).ok_or_else(|| Error::Decode {
-                platform: PlatformId::Google,
-                detail: "token answer without a refresh_token (was access_type=offline sent?)".into(),
-            })?;
-            Ok(Credentials { access_token: answer.access_token, refresh_token, expires_at: now() + answer.expires_in })
-        })
+        let fields = [("code", code), ("redirect_uri", redirect_uri), ("code_verifier", code_verifier)];
+        Box::pin(async move { self.token_endpoint().exchange(&self.dialect(None), &fields).await })
     }
 
     fn refresh<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Credentials>> {
-        Box::pin(async move {
-            if credentials.expires_at - now() > REFRESH_MARGIN_SECS {
-                return Ok(credentials.clone());
-            }
-            self.refresh_now(credentials).await
-        })
+        Box::pin(async move { self.token_endpoint().refresh_if_due(&self.dialect(None), credentials).await })
     }
 
     fn discover<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Vec<Account>>> {
@@ -334,7 +269,7 @@ mod tests {
     #[test]
     fn a_range_is_cut_into_windows_that_cover_it_once() {
         let range = DateRange { since: date!(2026 - 01 - 01), until: date!(2026 - 12 - 31) };
-        let cut = windows(range, 90);
+        let cut = range.windows(90);
         assert_eq!(cut.len(), 5);
         assert_eq!(cut.iter().map(|w| w.days()).sum::<i64>(), 365);
         assert!(cut.windows(2).all(|p| p[0].until.next_day() == Some(p[1].since)));

@@ -136,7 +136,7 @@ mod tests {
     use time::macros::date;
 
     fn account() -> Account {
-        Account { id: "1".into(), name: "Acct".into(), currency: "EUR".into(), timezone: "Europe/Berlin".into(), manager_id: String::new(), active: true }
+        Account { id: "1".into(), kind: String::new(), name: "Acct".into(), currency: "EUR".into(), timezone: "Europe/Berlin".into(), manager_id: String::new(), active: true }
     }
 
     fn row(json: &str) -> InsightRow {

@@ -194,6 +194,7 @@ impl Platform for Meta {
                 .into_iter()
                 .map(|row| Account {
                     id: row.account_id,
+                    kind: String::new(),
                     name: row.name,
                     currency: row.currency,
                     timezone: row.timezone_name,

@@ -7,21 +7,13 @@
 //! for anything beyond a few days at ad level (synchronous requests fail with
 //! "reduce the amount of data" or time out first).
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
 use super::Meta;
 use super::insights::{InsightRow, fields, level_name};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Account, Credentials, DateRange, Level, PlatformId};
-
-/// The first pause between polls; each next one is half as long again, up to
-/// [`MAX_POLL_INTERVAL`]: small jobs finish in a second, large ones in minutes.
-const FIRST_POLL_INTERVAL: Duration = Duration::from_millis(100);
-const MAX_POLL_INTERVAL: Duration = Duration::from_secs(10);
-/// About half an hour of polling before the job counts as stuck.
-const MAX_POLLS: u32 = 200;
+use crate::poll::Polls;
 
 /// `async_status` of a report run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,8 +74,8 @@ impl Meta {
     /// reason, and what fails is nearly always a job too big for it (a
     /// smaller range succeeds); a skipped or stuck one is `Retry`.
     async fn wait_for(&self, account_id: &str, run: &str, token: &str) -> Result<()> {
-        let mut interval = FIRST_POLL_INTERVAL;
-        for _ in 0..MAX_POLLS {
+        let mut polls = Polls::default();
+        loop {
             let state: RunState = self.get(Some(account_id), run, token, &[], "report run status").await?;
             let status = RunStatus::parse(&state.async_status)
                 .ok_or_else(|| Error::Decode { platform: PlatformId::Meta, detail: format!("async_status {:?}", state.async_status) })?;
@@ -94,10 +86,10 @@ impl Meta {
                 RunStatus::Skipped => return Err(run_error(run, "skipped", ErrorKind::Retry)),
                 RunStatus::NotStarted | RunStatus::Started | RunStatus::Running | RunStatus::Completed => {}
             }
-            tokio::time::sleep(interval).await;
-            interval = interval.mul_f64(1.5).min(MAX_POLL_INTERVAL);
+            if !polls.wait().await {
+                return Err(run_error(run, "stuck", ErrorKind::Retry));
+            }
         }
-        Err(run_error(run, "stuck", ErrorKind::Retry))
     }
 }
 

@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0006, "api_token_lifecycle"),
     migration!(0007, "ingest_retention"),
     migration!(0008, "platform_accounts"),
+    migration!(0009, "platform_account_kind"),
 ];
 
 /// Shared column lists that several migrations splice in as `${name}`.

@@ -27,6 +27,41 @@ pub struct PlatformsSettings {
     pub sync_queue_url: String,
     pub meta: MetaSettings,
     pub google: GoogleSettings,
+    pub yahoo: YahooSettings,
+}
+
+/// What every platform's settings have, for checks and schedules that treat
+/// the platforms alike.
+#[derive(Debug, Clone, Copy)]
+pub struct AppSettings<'a> {
+    /// The platform's name in settings keys and URLs (`meta`, `google`, `yahoo`).
+    pub name: &'static str,
+    pub enabled: bool,
+    pub client_id: &'a str,
+    pub client_secret: &'a Secret,
+    pub restate_days: u32,
+}
+
+impl<'a> AppSettings<'a> {
+    fn new(name: &'static str, enabled: bool, client_id: &'a str, client_secret: &'a Secret, restate_days: u32) -> Self {
+        Self { name, enabled, client_id, client_secret, restate_days }
+    }
+}
+
+impl PlatformsSettings {
+    /// Every platform's common settings, in registry order.
+    pub fn apps(&self) -> [AppSettings<'_>; 3] {
+        [
+            AppSettings::new("meta", self.meta.enabled, &self.meta.client_id, &self.meta.client_secret, self.meta.restate_days),
+            AppSettings::new("google", self.google.enabled, &self.google.client_id, &self.google.client_secret, self.google.restate_days),
+            AppSettings::new("yahoo", self.yahoo.enabled, &self.yahoo.client_id, &self.yahoo.client_secret, self.yahoo.restate_days),
+        ]
+    }
+
+    /// The settings of the platform called `name`.
+    pub fn app(&self, name: &str) -> Option<AppSettings<'_>> {
+        self.apps().into_iter().find(|app| app.name == name)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -60,5 +95,31 @@ pub struct GoogleSettings {
     /// Google Ads API base with its version, e.g. `https://googleads.googleapis.com/v26`.
     pub api_url: String,
     /// Recent days re-read by the daily sync (conversions lag).
+    pub restate_days: u32,
+}
+
+/// Yahoo! JAPAN Ads (Search Ads API and Display Ads API), one app for both.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YahooSettings {
+    pub enabled: bool,
+    /// The application's Client ID and secret (Yahoo! JAPAN Ads API
+    /// management tool → application; its redirect URI must be
+    /// `<public_url>/oauth/callback/yahoo`).
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Business ID consent page, e.g. `https://biz-oauth.yahoo.co.jp/oauth/v1/authorize`.
+    pub auth_url: String,
+    /// e.g. `https://biz-oauth.yahoo.co.jp/oauth/v1/token`.
+    pub token_url: String,
+    /// Search Ads API base without the version, e.g. `https://ads-search.yahooapis.jp/api`.
+    pub search_api_url: String,
+    /// Display Ads API base without the version, e.g. `https://ads-display.yahooapis.jp/api`.
+    pub display_api_url: String,
+    /// Path segment of both APIs' version, `v<N>`; Yahoo! JAPAN serves a
+    /// version for about a year after the next one ships.
+    pub api_version: String,
+    /// Recent days re-read by the daily sync (conversions are attributed
+    /// back to the click day for several days).
     pub restate_days: u32,
 }

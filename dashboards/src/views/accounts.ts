@@ -4,7 +4,7 @@
 // accounts to link. Errors are told in a marketer's words.
 
 import { ApiProblem, failureOf, type AccountsResponse, type ApiClient, type GrantResponse, type LinkedAccount } from "../api";
-import { fill, h } from "../dom";
+import { type Child, fill, h } from "../dom";
 import { sameScope, type Scope } from "../state";
 
 /** While a backfill runs, the menu re-reads progress this often. */
@@ -177,18 +177,22 @@ export class AccountsMenu {
     return h(
       "li",
       { class: "account", "data-account": account.id, "data-status": account.status, title: account.detail ?? `${account.currency} · ${account.timezone}` },
-      this.opener({ platform: account.platform, account: account.id }, account.name),
+      this.opener(
+        { platform: account.platform, account: account.id },
+        account.name,
+        account.kind ? h("span", { class: "account-kind muted" }, ` ${kindLabel(account.kind)}`) : null,
+      ),
       status,
       account.detail ? h("span", { class: "account-detail" }, account.detail) : null,
     );
   }
 
   /** A button that opens the dashboard of `scope`. */
-  private opener(scope: Scope, label: string): HTMLElement {
+  private opener(scope: Scope, ...label: Child[]): HTMLElement {
     return h(
       "button",
       { type: "button", class: "account-open account-name", "data-scope": JSON.stringify(scope), onclick: () => this.select(scope) },
-      label,
+      ...label,
     );
   }
 
@@ -257,7 +261,7 @@ export class AccountsMenu {
               {},
               boxes[i],
               ` ${account.name} `,
-              h("span", { class: "muted" }, `${account.id} · ${account.currency}${account.linked === "active" ? " · already linked" : account.linked === "needs_relink" ? " · needs re-link" : ""}${account.active ? "" : " · inactive"}`),
+              h("span", { class: "muted" }, `${account.id}${account.kind ? ` · ${kindLabel(account.kind)}` : ""} · ${account.currency}${account.linked === "active" ? " · already linked" : account.linked === "needs_relink" ? " · needs re-link" : ""}${account.active ? "" : " · inactive"}`),
             ),
           ),
         ),
@@ -294,6 +298,11 @@ export class AccountsMenu {
     fill(this.dialog, form);
     this.dialog.showModal();
   }
+}
+
+/** Yahoo! JAPAN's account kinds as its own products are called. */
+function kindLabel(kind: string): string {
+  return kind === "search" ? "Search Ads" : kind === "display" ? "Display Ads" : kind;
 }
 
 /** A letter in the platform's colour (no third-party logos are bundled). */

@@ -9,10 +9,7 @@ use adhouse_connectors::SyncJob;
 
 /// Recent days each platform may still change, re-read by every daily job.
 pub fn restate_days(settings: &PlatformsSettings, platform: PlatformId) -> u32 {
-    match platform {
-        PlatformId::Meta => settings.meta.restate_days,
-        PlatformId::Google => settings.google.restate_days,
-    }
+    settings.app(platform.as_str()).expect("every platform has settings").restate_days
 }
 
 /// The account's day now, in its own timezone (UTC when the zone is unknown).

@@ -56,6 +56,7 @@ pub async fn link(linking: &Linking, grant: &Grant, account_ids: &[String], now:
             tenant: grant.tenant.clone(),
             platform: grant.platform.as_str().to_owned(),
             account_id: account.id.clone(),
+            kind: account.kind.clone(),
             manager_id: account.manager_id.clone(),
             name: account.name.clone(),
             currency: account.currency.clone(),

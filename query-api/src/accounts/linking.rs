@@ -43,7 +43,7 @@ impl Linking {
     /// naming the key.
     pub async fn from_settings(settings: &Settings) -> adhouse_core::Result<Option<Self>> {
         let platforms = &settings.platforms;
-        if !(platforms.meta.enabled || platforms.google.enabled) {
+        if !platforms.apps().iter().any(|app| app.enabled) {
             return Ok(None);
         }
         validate(platforms)?;
@@ -119,20 +119,18 @@ pub fn validate(platforms: &PlatformsSettings) -> adhouse_core::Result<()> {
     if platforms.request_timeout_secs == 0 {
         return Err(config("platforms.request_timeout_secs must be at least 1"));
     }
-    let apps = [
-        ("meta", platforms.meta.enabled, &platforms.meta.client_id, platforms.meta.client_secret.expose()),
-        ("google", platforms.google.enabled, &platforms.google.client_id, platforms.google.client_secret.expose()),
-    ];
-    for (name, enabled, client_id, client_secret) in apps {
-        if !enabled {
-            continue;
-        }
-        if client_id.is_empty() {
+    for app in platforms.apps().into_iter().filter(|app| app.enabled) {
+        let name = app.name;
+        if app.client_id.is_empty() {
             return Err(config(format!("platforms.{name}.client_id is empty, yet platforms.{name}.enabled is true")));
         }
-        if client_secret.is_empty() {
+        if app.client_secret.expose().is_empty() {
             return Err(config(format!("platforms.{name}.client_secret is empty, yet platforms.{name}.enabled is true")));
         }
+    }
+    let version = &platforms.yahoo.api_version;
+    if platforms.yahoo.enabled && !(version.len() > 1 && version.starts_with('v') && version[1..].bytes().all(|b| b.is_ascii_digit())) {
+        return Err(config(format!("platforms.yahoo.api_version {version:?} must look like v18 (the path segment of the Ads APIs)")));
     }
     Ok(())
 }
@@ -158,13 +156,19 @@ mod tests {
     fn each_missing_setting_is_named_when_a_platform_is_enabled() {
         assert!(validate(&enabled()).is_ok());
         type Break = fn(&mut PlatformsSettings);
-        let cases: [(&str, Break); 6] = [
+        let cases: [(&str, Break); 7] = [
             ("platforms.state_secret", |p| p.state_secret = Secret::new("short")),
             ("platforms.vault_keys is empty", |p| p.vault_keys = Secret::new(" ")),
             ("platforms.sync_queue_url", |p| p.sync_queue_url.clear()),
             ("platforms.public_url", |p| p.public_url = "adhouse.example".into()),
             ("platforms.meta.client_id", |p| p.meta.client_id.clear()),
             ("platforms.backfill_days", |p| p.backfill_days = 0),
+            ("platforms.yahoo.api_version", |p| {
+                p.yahoo.enabled = true;
+                p.yahoo.client_id = "y".into();
+                p.yahoo.client_secret = Secret::new("app secret");
+                p.yahoo.api_version = "18".into();
+            }),
         ];
         for (key, break_it) in cases {
             let mut platforms = enabled();
@@ -180,6 +184,7 @@ mod tests {
         let mut settings = Settings::load(None).expect("defaults load");
         settings.platforms.meta.enabled = false;
         settings.platforms.google.enabled = false;
+        settings.platforms.yahoo.enabled = false;
         settings.platforms.vault_keys = Secret::default();
         assert!(Linking::from_settings(&settings).await.expect("no platform, no checks").is_none());
     }

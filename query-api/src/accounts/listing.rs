@@ -27,6 +27,10 @@ pub struct Backfill {
 pub struct AccountView {
     pub platform: String,
     pub id: String,
+    /// The platform's product where it has several (Yahoo! JAPAN: `search`,
+    /// `display`); absent otherwise.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub kind: String,
     pub name: String,
     pub currency: String,
     pub timezone: String,
@@ -51,6 +55,7 @@ pub fn platform_label(platform: &str) -> &'static str {
     match PlatformId::parse(platform) {
         Some(PlatformId::Meta) => "Meta",
         Some(PlatformId::Google) => "Google Ads",
+        Some(PlatformId::Yahoo) => "Yahoo! JAPAN Ads",
         None => "the ad platform",
     }
 }
@@ -67,6 +72,7 @@ impl AccountView {
         Self {
             platform: account.platform.clone(),
             id: account.account_id.clone(),
+            kind: account.kind.clone(),
             name: account.name.clone(),
             currency: account.currency.clone(),
             timezone: account.timezone.clone(),

@@ -55,6 +55,9 @@ async fn owned_grant(state: &AppState, tenant: &Tenant, id: &str) -> Result<Gran
 #[derive(Debug, Serialize)]
 struct GrantAccount<'a> {
     id: &'a str,
+    /// Yahoo! JAPAN's `search` or `display`; absent for single-product platforms.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    kind: &'a str,
     name: &'a str,
     currency: &'a str,
     timezone: &'a str,
@@ -80,6 +83,7 @@ pub async fn grant(state: web::Data<AppState>, tenant: Tenant, id: web::Path<Str
         .iter()
         .map(|account| GrantAccount {
             id: &account.id,
+            kind: &account.kind,
             name: &account.name,
             currency: &account.currency,
             timezone: &account.timezone,
