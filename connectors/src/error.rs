@@ -18,6 +18,18 @@ pub enum ErrorKind {
     Fatal,
 }
 
+impl ErrorKind {
+    /// The label of metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Retry => "retry",
+            Self::Split => "split",
+            Self::Relink => "relink",
+            Self::Fatal => "fatal",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -28,6 +28,15 @@ pub trait Dialect: Send + Sync {
     fn pacing(&self, headers: &HeaderMap) -> Vec<(String, Duration)>;
 }
 
+/// Where the HTTP layer reports every platform call and every pause, for the
+/// binaries' metrics (the library keeps no registry of its own).
+pub trait CallObserver: Send + Sync {
+    /// One answer (or transport failure): `ok` or the error kind (`retry`, `split`, `relink`, `fatal`).
+    fn call(&self, platform: PlatformId, outcome: &'static str);
+    /// Time spent not calling: `pacing` (usage headers asked for it) or `retry` (backoff after a failure).
+    fn waited(&self, platform: PlatformId, reason: &'static str, wait: Duration);
+}
+
 /// Per-key "not before" instants, shared by all tasks of a process.
 #[derive(Clone, Default)]
 pub struct Pacer {
@@ -37,19 +46,21 @@ pub struct Pacer {
 }
 
 impl Pacer {
-    /// Waits until every key of `keys` may be used.
-    pub async fn wait(&self, keys: &[String]) {
+    /// Waits until every key of `keys` may be used; returns how long.
+    pub async fn wait(&self, keys: &[String]) -> Duration {
         let until = {
             let map = self.not_before.lock().expect("never poisoned");
             keys.iter().filter_map(|key| map.get(key)).max().copied()
         };
-        if let Some(until) = until {
-            let now = Instant::now();
-            if until > now {
+        let now = Instant::now();
+        match until {
+            Some(until) if until > now => {
                 tracing::info!(wait_secs = (until - now).as_secs_f64(), "pacing platform calls");
                 *self.waited.lock().expect("never poisoned") += until - now;
                 tokio::time::sleep_until(until).await;
+                until - now
             }
+            _ => Duration::ZERO,
         }
     }
 
@@ -72,6 +83,7 @@ pub struct Http {
     pacer: Pacer,
     attempts: u32,
     first_backoff: Duration,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl Http {
@@ -83,7 +95,13 @@ impl Http {
             .user_agent(concat!("adhouse/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the HTTP client builds");
-        Self { client, pacer, attempts: attempts.max(1), first_backoff: Duration::from_millis(500) }
+        Self { client, pacer, attempts: attempts.max(1), first_backoff: Duration::from_millis(500), observer: None }
+    }
+
+    /// Reporting every call and pause to `observer`.
+    pub fn with_observer(mut self, observer: Arc<dyn CallObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// With a shorter first backoff (tests of the retry path).
@@ -104,15 +122,25 @@ impl Http {
     /// are not held, retrying what `dialect` says is retryable, and returns
     /// the body of the first successful answer.
     pub async fn send(&self, dialect: &dyn Dialect, keys: &[String], build: impl Fn() -> RequestBuilder) -> Result<Vec<u8>> {
+        let platform = dialect.platform();
         let mut backoff = self.first_backoff;
         let mut attempt = 1;
         loop {
-            self.pacer.wait(keys).await;
+            let paced = self.pacer.wait(keys).await;
+            if let (Some(observer), false) = (&self.observer, paced.is_zero()) {
+                observer.waited(platform, "pacing", paced);
+            }
             let outcome = self.attempt(dialect, build()).await;
+            if let Some(observer) = &self.observer {
+                observer.call(platform, outcome.as_ref().map_or_else(|err| err.kind().as_str(), |_| "ok"));
+            }
             match outcome {
                 Err(err) if err.kind() == ErrorKind::Retry && attempt < self.attempts => {
                     let wait = err.retry_after().unwrap_or(backoff).max(backoff) + jitter(backoff);
-                    tracing::warn!(platform = %dialect.platform(), attempt, wait_secs = wait.as_secs_f64(), "retrying: {err}");
+                    tracing::warn!(platform = %platform, attempt, wait_secs = wait.as_secs_f64(), "retrying: {err}");
+                    if let Some(observer) = &self.observer {
+                        observer.waited(platform, "retry", wait);
+                    }
                     tokio::time::sleep(wait).await;
                     backoff = (backoff * 2).min(Duration::from_secs(60));
                     attempt += 1;

@@ -48,7 +48,7 @@ enum Command {
     Sync {
         #[arg(long)]
         tenant: String,
-        /// meta or google
+        /// The platform's name: meta, google, yahoo, …
         #[arg(long)]
         platform: String,
         /// The platform's account id (Meta without act_, Google digits only).
@@ -245,7 +245,10 @@ fn sync_handler(settings: &Settings, metrics: Arc<Metrics>) -> anyhow::Result<Op
 }
 
 fn platform_arg(name: &str) -> anyhow::Result<PlatformId> {
-    PlatformId::parse(name).with_context(|| format!("--platform {name:?}: expected one of meta, google"))
+    PlatformId::parse(name).with_context(|| {
+        let names: Vec<&str> = PlatformId::ALL.iter().map(|id| id.as_str()).collect();
+        format!("--platform {name:?}: expected one of {}", names.join(", "))
+    })
 }
 
 async fn sync_one(settings: &Settings, tenant: &str, platform: &str, account: &str, refetch_days: Option<u32>) -> anyhow::Result<()> {

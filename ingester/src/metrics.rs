@@ -1,6 +1,11 @@
 //! Prometheus metrics of the ingester. Each notable event increments one
 //! counter here and logs one line where it happens.
 
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use adhouse_connectors::PlatformId;
+use adhouse_connectors::http::CallObserver;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -21,6 +26,12 @@ pub struct JobLabel {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PlatformLabel {
     pub platform: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WaitLabel {
+    pub platform: &'static str,
+    pub reason: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -47,6 +58,10 @@ pub struct Metrics {
     pub sync_jobs: Family<JobLabel, Counter>,
     /// Daily rows fetched from each platform and stored.
     pub platform_rows: Family<PlatformLabel, Counter>,
+    /// Platform API calls by platform and outcome (ok, retry, split, relink, fatal).
+    pub platform_calls: Family<JobLabel, Counter>,
+    /// Seconds not calling a platform, by reason (pacing from usage headers, retry backoff).
+    pub platform_wait_seconds: Family<WaitLabel, Counter<f64, AtomicU64>>,
     registry: Registry,
 }
 
@@ -65,6 +80,8 @@ impl Metrics {
             freshness_seconds: Histogram::new(exponential_buckets(0.1, 2.0, 14)),
             sync_jobs: Family::default(),
             platform_rows: Family::default(),
+            platform_calls: Family::default(),
+            platform_wait_seconds: Family::default(),
             registry: Registry::with_prefix("adhouse_ingester"),
         };
         let r = &mut metrics.registry;
@@ -84,6 +101,12 @@ impl Metrics {
         r.register("freshness_seconds", "S3 event time to rows committed", metrics.freshness_seconds.clone());
         r.register("sync_jobs", "Platform sync jobs handled, by platform and outcome", metrics.sync_jobs.clone());
         r.register("platform_rows", "Daily platform rows fetched and stored", metrics.platform_rows.clone());
+        r.register("platform_calls", "Platform API calls, by platform and outcome", metrics.platform_calls.clone());
+        r.register(
+            "platform_wait_seconds",
+            "Seconds spent not calling a platform: pacing (its usage headers) or retry (backoff after a failure)",
+            metrics.platform_wait_seconds.clone(),
+        );
         metrics
     }
 
@@ -104,6 +127,16 @@ impl Metrics {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String");
         out
+    }
+}
+
+impl CallObserver for Metrics {
+    fn call(&self, platform: PlatformId, outcome: &'static str) {
+        self.platform_calls.get_or_create(&JobLabel { platform: platform.as_str(), outcome }).inc();
+    }
+
+    fn waited(&self, platform: PlatformId, reason: &'static str, wait: Duration) {
+        self.platform_wait_seconds.get_or_create(&WaitLabel { platform: platform.as_str(), reason }).inc_by(wait.as_secs_f64());
     }
 }
 

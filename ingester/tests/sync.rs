@@ -34,6 +34,8 @@ struct Stack {
     vault: Arc<Vault>,
     google: Arc<Google>,
     yahoo: Arc<Yahoo>,
+    /// What the HTTP layer and the syncer reported.
+    metrics: Arc<Metrics>,
 }
 
 impl Stack {
@@ -45,16 +47,25 @@ impl Stack {
         Migrator::new(&settings).apply().await.expect("migrated (make stack-up, then source .dev/env)");
         let clickhouse = adhouse_core::clickhouse::client(&settings.clickhouse);
         let vault = Arc::new(Vault::from_setting(settings.platforms.vault_keys.expose()).expect("ADHOUSE__PLATFORMS__VAULT_KEYS from .dev/env"));
-        let http = Http::new(Duration::from_secs(30), 5, Pacer::default()).with_first_backoff(Duration::from_millis(50));
+        let metrics = Arc::new(Metrics::new());
+        let http = Http::new(Duration::from_secs(30), 5, Pacer::default())
+            .with_first_backoff(Duration::from_millis(50))
+            .with_observer(metrics.clone());
         let google = Arc::new(Google::new(&settings.platforms.google, http.clone()));
         let yahoo = Arc::new(Yahoo::new(&settings.platforms.yahoo, http));
-        Self { store: Store::new(clickhouse.clone()), settings, clickhouse, vault, google, yahoo }
+        Self { store: Store::new(clickhouse.clone()), settings, clickhouse, vault, google, yahoo, metrics }
     }
 
     fn syncer(&self) -> Syncer {
         let platforms =
             [(PlatformId::Google, self.google.clone() as Arc<dyn Platform>), (PlatformId::Yahoo, self.yahoo.clone() as Arc<dyn Platform>)].into();
-        Syncer::new(self.store.clone(), self.vault.clone(), platforms, Level::ALL.to_vec(), Arc::new(Metrics::new()))
+        Syncer::new(self.store.clone(), self.vault.clone(), platforms, Level::ALL.to_vec(), self.metrics.clone())
+    }
+
+    /// The value of one series of the metrics' text exposition (0 when absent).
+    fn metric(&self, series: &str) -> f64 {
+        let text = self.metrics.encode();
+        text.lines().find_map(|line| line.strip_prefix(series)?.trim().parse().ok()).unwrap_or(0.0)
     }
 
     /// The consent page, "Allow" as `user`, and the code exchanged.
@@ -315,6 +326,12 @@ async fn yahoo_search_and_display_backfills_of_365_days_equal_the_oracle_and_a_r
         assert!(matches!(outcome, JobOutcome::Done { .. }), "{outcome:?}");
         assert_equals_oracle(&stack, account).await;
     }
+    // The throttled answers and the waits they caused are in the metrics.
+    assert!(stack.metric(r#"adhouse_ingester_platform_calls_total{platform="yahoo",outcome="retry"}"#) >= 2.0, "{}", stack.metrics.encode());
+    assert!(stack.metric(r#"adhouse_ingester_platform_calls_total{platform="yahoo",outcome="ok"}"#) > 10.0);
+    let waited = stack.metric(r#"adhouse_ingester_platform_wait_seconds_total{platform="yahoo",reason="retry"}"#)
+        + stack.metric(r#"adhouse_ingester_platform_wait_seconds_total{platform="yahoo",reason="pacing"}"#);
+    assert!(waited > 0.0, "{}", stack.metrics.encode());
 
     // Yahoo! restates its last 7 days; the daily job re-reads them and
     // FINAL leaves only the new values.

@@ -75,7 +75,7 @@ impl Syncer {
     /// level; `None` when no platform is enabled.
     pub fn from_settings(settings: &Settings, metrics: Arc<Metrics>) -> Result<Option<Self>, adhouse_connectors::Error> {
         let timeout = Duration::from_secs(u64::from(settings.platforms.request_timeout_secs));
-        let http = Http::new(timeout, 5, Pacer::default());
+        let http = Http::new(timeout, 5, Pacer::default()).with_observer(metrics.clone());
         let platforms = adhouse_connectors::registry(&settings.platforms, &http);
         if platforms.is_empty() {
             return Ok(None);
