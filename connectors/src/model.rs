@@ -102,6 +102,15 @@ pub struct Credentials {
     pub expires_at: i64,
 }
 
+impl Credentials {
+    /// When the grant ends and the user must link again: the access token's
+    /// expiry when there is no refresh token to renew it (Meta's long-lived
+    /// tokens); `None` when it renews itself or never ends.
+    pub fn grant_ends_at(&self) -> Option<i64> {
+        (self.refresh_token.is_empty() && self.expires_at > 0).then_some(self.expires_at)
+    }
+}
+
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credentials").field("expires_at", &self.expires_at).finish_non_exhaustive()

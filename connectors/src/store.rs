@@ -87,6 +87,15 @@ fn vault_context(tenant: &str, platform: &str, account_id: &str) -> String {
     format!("{tenant}/{platform}/{account_id}")
 }
 
+/// When an account's grant ends.
+#[derive(Debug, Row, Deserialize)]
+pub struct GrantEnd {
+    pub platform: String,
+    pub account_id: String,
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    pub expires_at: OffsetDateTime,
+}
+
 #[derive(Debug, Row, Serialize, Deserialize)]
 struct CredentialRow {
     tenant: String,
@@ -180,13 +189,21 @@ impl Store {
             platform: account.platform.clone(),
             account_id: account.account_id.clone(),
             sealed: vault.seal(credentials, &account.vault_context()),
-            expires_at: OffsetDateTime::from_unix_timestamp(credentials.expires_at).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            expires_at: credentials.grant_ends_at().and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok()).unwrap_or(OffsetDateTime::UNIX_EPOCH),
             updated_at: OffsetDateTime::now_utc(),
         };
         let mut insert = self.client.insert::<CredentialRow>("platform_credentials").await?;
         insert.write(&row).await?;
         insert.end().await?;
         Ok(())
+    }
+
+    /// The tenant's grants that end by themselves (Meta's), with when: the
+    /// user must link those accounts again before then.
+    pub async fn grants_ending(&self, tenant: &str) -> Result<Vec<GrantEnd>> {
+        let sql = "SELECT platform, account_id, expires_at FROM platform_credentials FINAL \
+                   WHERE tenant = {tenant:String} AND expires_at > toDateTime64(0, 3, 'UTC')";
+        Ok(self.client.query(sql).param("tenant", tenant).fetch_all().await?)
     }
 
     pub async fn credentials(&self, vault: &Vault, account: &LinkedAccount) -> Result<Option<Credentials>> {

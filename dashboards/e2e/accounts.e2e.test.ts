@@ -165,6 +165,23 @@ describe("ad accounts", () => {
     await screenshot(page, "accounts-dashboard");
     await page.close();
   });
+
+  test("in the last two weeks of Meta's permission the menu asks to re-link, in plain words", async () => {
+    // Meta's long-lived token of the linked account ends in three days.
+    await clickhouse(
+      "INSERT INTO {db:Identifier}.platform_credentials SELECT * REPLACE (now64(3) + toIntervalDay(3) AS expires_at, now64(3) AS updated_at) " +
+        "FROM {db:Identifier}.platform_credentials FINAL WHERE tenant = 'acme' AND platform = 'meta'",
+      { db: stack.database },
+    );
+    const page = await openSignedIn(browser.context, api.baseUrl, stack.tokens.acme);
+    // Every linked Meta account of the grant: the first will do.
+    const item = page.locator('.account-group[data-platform="meta"] .account[data-status="active"]').first();
+    await item.locator(".badge-warn").waitFor();
+    expect(await item.locator(".badge").innerText()).toBe("Re-link soon");
+    expect(await item.locator(".account-detail").innerText()).toMatch(/^Meta's permission for adhouse ends on \d{4}-\d{2}-\d{2}: re-link this account/);
+    expect(await item.locator("button.relink").isVisible()).toBe(true);
+    await page.close();
+  });
 });
 
 /** A row of the fake's oracle (`/_fake/<platform>/oracle`). */

@@ -117,6 +117,10 @@ export interface LinkedAccount {
   last_sync_at: string | null;
   last_error: string;
   backfill: { since: string; until: string; days_done: number; days_total: number };
+  /** When the grant ends by itself (Meta's ~60-day tokens). */
+  grant_ends_at?: string;
+  /** Set in the grant's last two weeks: what to do, in plain words. */
+  warning?: string;
 }
 
 export interface AccountsResponse {

@@ -154,26 +154,31 @@ export class AccountsMenu {
   }
 
   private item(account: LinkedAccount): HTMLElement {
+    const relink = (badge: string) =>
+      h(
+        "span",
+        { class: "account-status needs-relink" },
+        h("span", { class: "badge badge-warn" }, badge),
+        h("button", { type: "button", class: "secondary relink", onclick: () => void this.connect(account.platform) }, "Re-link"),
+      );
     const status =
       account.status === "needs_relink"
-        ? h(
-            "span",
-            { class: "account-status needs-relink" },
-            h("span", { class: "badge badge-warn" }, "Needs re-link"),
-            h("button", { type: "button", class: "secondary relink", onclick: () => void this.connect(account.platform) }, "Re-link"),
-          )
-        : isBackfilling(account)
-          ? h(
-              "span",
-              { class: "account-status backfilling" },
-              h("progress", {
-                max: account.backfill.days_total,
-                value: account.backfill.days_done,
-                "aria-label": `History fetched for ${account.name}`,
-              }),
-              h("span", { class: "muted" }, `${account.backfill.days_done}/${account.backfill.days_total} days`),
-            )
-          : h("span", { class: "account-status" }, h("span", { class: "badge badge-ok" }, "Active"));
+        ? relink("Needs re-link")
+        : account.warning
+          ? relink("Re-link soon")
+          : isBackfilling(account)
+            ? h(
+                "span",
+                { class: "account-status backfilling" },
+                h("progress", {
+                  max: account.backfill.days_total,
+                  value: account.backfill.days_done,
+                  "aria-label": `History fetched for ${account.name}`,
+                }),
+                h("span", { class: "muted" }, `${account.backfill.days_done}/${account.backfill.days_total} days`),
+              )
+            : h("span", { class: "account-status" }, h("span", { class: "badge badge-ok" }, "Active"));
+    const detail = account.detail ?? account.warning;
     return h(
       "li",
       { class: "account", "data-account": account.id, "data-status": account.status, title: account.detail ?? `${account.currency} · ${account.timezone}` },
@@ -183,7 +188,7 @@ export class AccountsMenu {
         account.kind ? h("span", { class: "account-kind muted" }, ` ${kindLabel(account.kind)}`) : null,
       ),
       status,
-      account.detail ? h("span", { class: "account-detail" }, account.detail) : null,
+      detail ? h("span", { class: "account-detail" }, detail) : null,
     );
   }
 

@@ -44,7 +44,16 @@ pub struct AccountView {
     /// The last sync's error as the platform put it; empty after a success.
     pub last_error: String,
     pub backfill: Backfill,
+    /// When the grant ends by itself (Meta's ~60-day tokens); absent when it renews itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant_ends_at: Option<String>,
+    /// Within [`WARN_BEFORE_DAYS`] of that end: what to do, in a marketer's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
+
+/// How long before a grant ends the listing asks for a re-link.
+pub const WARN_BEFORE_DAYS: i64 = 14;
 
 fn timestamp(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
@@ -61,7 +70,16 @@ pub fn platform_label(platform: &str) -> &'static str {
 }
 
 impl AccountView {
-    pub fn new(account: &LinkedAccount, days_done: u64) -> Self {
+    /// `grant_ends_at`: when the account's grant ends by itself, if it does.
+    pub fn new(account: &LinkedAccount, days_done: u64, grant_ends_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Self {
+        let warning = grant_ends_at.filter(|ends| account.status == AccountStatus::Active && *ends - now < time::Duration::days(WARN_BEFORE_DAYS)).map(|ends| {
+            let date = ends.date();
+            let verb = if ends > now { "ends" } else { "ended" };
+            format!(
+                "{}'s permission for adhouse {verb} on {date}: re-link this account to keep its numbers coming.",
+                platform_label(&account.platform)
+            )
+        });
         let detail = (account.status == AccountStatus::NeedsRelink).then(|| {
             format!(
                 "{} no longer lets adhouse read this account: access was removed or has expired. \
@@ -87,6 +105,8 @@ impl AccountView {
                 days_done,
                 days_total: (account.backfill_until - account.backfill_since).whole_days() + 1,
             },
+            grant_ends_at: grant_ends_at.map(timestamp),
+            warning,
         }
     }
 }
@@ -116,11 +136,14 @@ pub async fn list(db: &Db, store: &Store, tenant: &str) -> Result<Vec<AccountVie
     }
     let (progress, _) = db.fetch_query::<Progress>(db.client().query(PROGRESS_SQL).param("tenant", tenant)).await?;
     let done: HashMap<(String, String), u64> = progress.into_iter().map(|p| ((p.platform, p.account_id), p.days)).collect();
+    let ends: HashMap<(String, String), OffsetDateTime> =
+        store.grants_ending(tenant).await?.into_iter().map(|end| ((end.platform, end.account_id), end.expires_at)).collect();
+    let now = OffsetDateTime::now_utc();
     Ok(accounts
         .iter()
         .map(|account| {
-            let days = done.get(&(account.platform.clone(), account.account_id.clone())).copied().unwrap_or(0);
-            AccountView::new(account, days)
+            let key = (account.platform.clone(), account.account_id.clone());
+            AccountView::new(account, done.get(&key).copied().unwrap_or(0), ends.get(&key).copied(), now)
         })
         .collect())
 }

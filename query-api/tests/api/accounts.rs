@@ -242,6 +242,33 @@ async fn the_whole_dance(test: &str, platform: PlatformId) {
     let sealed: String = stack.db.client.query("SELECT any(sealed) FROM platform_grants").fetch_one().await.unwrap();
     assert!(!sealed.contains(&credentials.access_token), "grants are stored sealed");
     let secrets: Vec<&str> = [credentials.access_token.as_str(), credentials.refresh_token.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
+
+    // Meta's grant ends with its ~60-day token, so the listing says when and
+    // warns in its last two weeks; Google's renews itself and ends never.
+    match platform {
+        PlatformId::Meta => {
+            let ends = shown["grant_ends_at"].as_str().expect("Meta's grant ends");
+            let ends = OffsetDateTime::parse(ends, &time::format_description::well_known::Rfc3339).unwrap();
+            let days = (ends - OffsetDateTime::now_utc()).whole_days();
+            assert!((55..=60).contains(&days), "a long-lived token lasts about 60 days, not {days}");
+            assert!(shown.get("warning").is_none(), "{shown}");
+            stack
+                .db
+                .client
+                .query(
+                    "INSERT INTO platform_credentials SELECT * REPLACE (now64(3) + toIntervalDay(3) AS expires_at, now64(3) AS updated_at) \
+                     FROM platform_credentials FINAL WHERE account_id = ?",
+                )
+                .bind(id)
+                .execute()
+                .await
+                .unwrap();
+            let soon = stack.get(&stack.acme, "/api/v1/accounts").await.json();
+            let warning = soon["accounts"][0]["warning"].as_str().expect("a warning three days before the end");
+            assert!(warning.starts_with("Meta's permission for adhouse ends on ") && warning.contains("re-link"), "{warning}");
+        }
+        _ => assert!(shown.get("grant_ends_at").is_none() && shown.get("warning").is_none(), "{shown}"),
+    }
     stack.assert_no_secret_left(&secrets);
 }
 
