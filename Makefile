@@ -73,3 +73,12 @@ bench-api: dev-up
 	$(CARGO) build --release -p adhouse-tools --bin bench-api
 	$(WITH_ENV) target/release/bench-api
 # ---- end bench-api ----
+
+# ---- bench-backfill: platform backfills through the sync path (README "Ad-platform accounts") ----
+BENCH_BACKFILL_ARGS ?=
+
+.PHONY: bench-backfill
+bench-backfill: dev-up
+	$(CARGO) build --release -p adhouse-tools --bin bench-backfill
+	$(WITH_ENV) target/release/bench-backfill $(BENCH_BACKFILL_ARGS)
+# ---- end bench-backfill ----

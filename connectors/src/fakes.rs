@@ -72,3 +72,50 @@ pub fn comparable(mut rows: Vec<DailyRow>) -> Vec<DailyRow> {
     rows.sort_by(|a, b| (a.date, &a.entity_id).cmp(&(b.date, &b.entity_id)));
     rows
 }
+
+/// A user at a fake's consent page, as a browser: opens `authorize_url`,
+/// submits its form as `user` with `decision` (`allow` or `deny`), and
+/// returns where the fake sends the browser back (the callback with `code`
+/// or the error).
+pub async fn consent(authorize_url: &str, user: &str, decision: &str) -> reqwest::Url {
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("a client");
+    let page = browser.get(authorize_url).send().await.expect("the fake's consent page");
+    assert_eq!(page.status(), 200, "{authorize_url}");
+    let form = Form::parse(&page.text().await.expect("a page"));
+    let mut fields = form.hidden;
+    fields.push(("user".into(), user.into()));
+    fields.push(("decision".into(), decision.into()));
+    let action = reqwest::Url::parse(authorize_url).and_then(|url| url.join(&form.action)).expect("the form's action");
+    let back = browser.post(action).form(&fields).send().await.expect("the consent form posts");
+    assert_eq!(back.status(), 302, "{}", back.text().await.unwrap_or_default());
+    reqwest::Url::parse(back.headers()["location"].to_str().expect("a location")).expect("an absolute callback")
+}
+
+/// The `code` of a callback URL.
+pub fn code_of(callback: &reqwest::Url) -> String {
+    callback.query_pairs().find(|(key, _)| key == "code").map(|(_, code)| code.into_owned()).unwrap_or_else(|| panic!("no code in {callback}"))
+}
+
+/// A consent page's form: where it posts and its hidden fields.
+struct Form {
+    action: String,
+    hidden: Vec<(String, String)>,
+}
+
+impl Form {
+    fn parse(html: &str) -> Self {
+        let attribute = |tag: &str, name: &str| -> Option<String> {
+            let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+            let value = &tag[start..start + tag[start..].find('"')?];
+            Some(value.replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+        };
+        let tags: Vec<&str> = html.split('<').collect();
+        let form = tags.iter().find(|tag| tag.starts_with("form ")).unwrap_or_else(|| panic!("no form in {html}"));
+        let hidden = tags
+            .iter()
+            .filter(|tag| tag.starts_with("input ") && tag.contains("type=\"hidden\""))
+            .map(|tag| (attribute(tag, "name").expect("a named input"), attribute(tag, "value").unwrap_or_default()))
+            .collect();
+        Self { action: attribute(form, "action").expect("a form action"), hidden }
+    }
+}

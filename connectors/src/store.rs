@@ -60,6 +60,29 @@ pub struct LinkedAccount {
 }
 
 impl LinkedAccount {
+    /// `account` of `platform` as `tenant` links it now: active, its
+    /// backfill covering `range`, never synced.
+    pub fn linked(tenant: &str, platform: PlatformId, account: &Account, range: DateRange, now: OffsetDateTime) -> Self {
+        Self {
+            tenant: tenant.to_owned(),
+            platform: platform.as_str().to_owned(),
+            account_id: account.id.clone(),
+            kind: account.kind.clone(),
+            manager_id: account.manager_id.clone(),
+            name: account.name.clone(),
+            currency: account.currency.clone(),
+            timezone: account.timezone.clone(),
+            status: AccountStatus::Active,
+            status_detail: String::new(),
+            linked_at: now,
+            backfill_since: range.since,
+            backfill_until: range.until,
+            last_sync_at: None,
+            last_error: String::new(),
+            updated_at: now,
+        }
+    }
+
     pub fn platform_id(&self) -> Option<PlatformId> {
         PlatformId::parse(&self.platform)
     }

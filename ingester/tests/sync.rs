@@ -72,29 +72,14 @@ impl Stack {
     async fn grant(&self, user: &str) -> Credentials {
         let (verifier, challenge) = pkce_pair();
         let url = url::Url::parse(&self.google.authorize(REDIRECT, "s", &challenge).url).unwrap();
-        let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
-        let mut form: Vec<(&str, &str)> = ["client_id", "redirect_uri", "state", "code_challenge", "scope", "access_type"]
-            .iter()
-            .map(|name| (*name, query[*name].as_str()))
-            .collect();
-        form.push(("user", user));
-        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let answer = browser.post(format!("{}/google/accounts/o/oauth2/v2/consent", fake())).form(&form).send().await.unwrap();
-        let callback = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
-        let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+        let code = fakes::code_of(&fakes::consent(url.as_str(), user, "allow").await);
         self.google.exchange_code(REDIRECT, &code, &verifier).await.expect("the code exchanges")
     }
 
     /// Yahoo!'s Business ID consent page, "Allow" as `user`, and the code exchanged.
     async fn grant_yahoo(&self, user: &str) -> Credentials {
         let url = url::Url::parse(&self.yahoo.authorize(REDIRECT_YAHOO, "s", "").url).unwrap();
-        let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
-        let mut form: Vec<(&str, &str)> = ["client_id", "redirect_uri", "state", "scope"].iter().map(|n| (*n, query[*n].as_str())).collect();
-        form.push(("user", user));
-        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let answer = browser.post(format!("{}/yahoo/biz-oauth/oauth/v1/consent", fake())).form(&form).send().await.unwrap();
-        let callback = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
-        let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+        let code = fakes::code_of(&fakes::consent(url.as_str(), user, "allow").await);
         self.yahoo.exchange_code(REDIRECT_YAHOO, &code, "").await.expect("the code exchanges")
     }
 
@@ -107,25 +92,7 @@ impl Stack {
     async fn link_on(&self, platform: &dyn Platform, credentials: &Credentials, id: &str, days: i64) -> LinkedAccount {
         let accounts: Vec<Account> = platform.discover(credentials).await.unwrap();
         let account = accounts.into_iter().find(|a| a.id == id).expect("discovered");
-        let now = OffsetDateTime::now_utc();
-        let mut linked = LinkedAccount {
-            tenant: TENANT.into(),
-            platform: platform.id().as_str().into(),
-            account_id: account.id,
-            kind: account.kind,
-            manager_id: account.manager_id,
-            name: account.name,
-            currency: account.currency,
-            timezone: account.timezone,
-            status: AccountStatus::Active,
-            status_detail: String::new(),
-            linked_at: now,
-            backfill_since: Date::MIN,
-            backfill_until: Date::MIN,
-            last_sync_at: None,
-            last_error: String::new(),
-            updated_at: now,
-        };
+        let mut linked = LinkedAccount::linked(TENANT, platform.id(), &account, DateRange { since: Date::MIN, until: Date::MIN }, OffsetDateTime::now_utc());
         let yesterday = schedule::account_today(&linked, jiff::Timestamp::now()).previous_day().unwrap();
         linked.backfill_until = yesterday;
         linked.backfill_since = yesterday - time::Duration::days(days - 1);

@@ -1,7 +1,7 @@
 //! Linking the accounts a user chose from a grant: their rows, their
 //! credentials, and one backfill job each.
 
-use adhouse_connectors::store::{AccountStatus, LinkedAccount};
+use adhouse_connectors::store::LinkedAccount;
 use adhouse_connectors::{Account, DateRange, SyncJob};
 use time::{Date, Duration, OffsetDateTime};
 
@@ -53,23 +53,10 @@ pub async fn link(linking: &Linking, grant: &Grant, account_ids: &[String], now:
         let previous = linking.store.account(&grant.tenant, grant.platform.as_str(), &account.id).await?;
         let range = backfill_range(local_today(&account.timezone, jiff::Timestamp::now()), linking.backfill_days, platform.lookback_days());
         let mut row = LinkedAccount {
-            tenant: grant.tenant.clone(),
-            platform: grant.platform.as_str().to_owned(),
-            account_id: account.id.clone(),
-            kind: account.kind.clone(),
-            manager_id: account.manager_id.clone(),
-            name: account.name.clone(),
-            currency: account.currency.clone(),
-            timezone: account.timezone.clone(),
-            status: AccountStatus::Active,
-            status_detail: String::new(),
-            linked_at: now,
-            backfill_since: range.since,
-            backfill_until: range.until,
             last_sync_at: previous.as_ref().and_then(|p| p.last_sync_at),
-            last_error: String::new(),
             // `put_account` stamps the row strictly after this version.
             updated_at: previous.as_ref().map_or(OffsetDateTime::UNIX_EPOCH, |p| p.updated_at),
+            ..LinkedAccount::linked(&grant.tenant, grant.platform, account, range, now)
         };
         // Credentials first: a row that is active must have them.
         linking.store.put_credentials(&linking.vault, &row, &credentials).await?;

@@ -49,11 +49,6 @@ fn fake_url() -> String {
     std::env::var("ADHOUSE_DEV_PLATFORMS_URL").unwrap_or_else(|_| "http://127.0.0.1:14580".into())
 }
 
-/// A browser that shows each redirect instead of following it.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
 impl Stack {
     /// A migrated database, a fresh sync queue, linking from the local
     /// stack's settings (`.dev/env`), and a token for acme and globex.
@@ -101,15 +96,7 @@ impl Stack {
         assert_eq!(connect.status, StatusCode::OK, "{}", connect.body);
         let authorize_url = connect.json()["authorize_url"].as_str().unwrap().to_owned();
         assert!(authorize_url.starts_with(&fake_url()), "{authorize_url}");
-        let page = browser().get(&authorize_url).send().await.unwrap();
-        assert_eq!(page.status(), 200);
-        let form = Form::parse(&page.text().await.unwrap());
-        let mut fields = form.hidden;
-        fields.push(("user".into(), user.into()));
-        fields.push(("decision".into(), decision.into()));
-        let back = browser().post(format!("{}{}", fake_url(), form.action)).form(&fields).send().await.unwrap();
-        assert_eq!(back.status(), 302, "{}", back.text().await.unwrap());
-        let location = url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+        let location = adhouse_connectors::fakes::consent(&authorize_url, user, decision).await;
         assert_eq!(location.path(), format!("/oauth/callback/{platform}"));
         format!("{}?{}", location.path(), location.query().unwrap_or(""))
     }
@@ -159,30 +146,6 @@ impl Stack {
                 assert!(!secret.is_empty() && !body.contains(secret), "a response carried a secret: {body}");
             }
         }
-    }
-}
-
-/// The consent page's form: where it posts and its hidden fields.
-struct Form {
-    action: String,
-    hidden: Vec<(String, String)>,
-}
-
-impl Form {
-    fn parse(html: &str) -> Self {
-        let attribute = |tag: &str, name: &str| -> Option<String> {
-            let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-            let value = &tag[start..start + tag[start..].find('"')?];
-            Some(value.replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
-        };
-        let tags: Vec<&str> = html.split('<').collect();
-        let form = tags.iter().find(|tag| tag.starts_with("form ")).unwrap_or_else(|| panic!("no form in {html}"));
-        let hidden = tags
-            .iter()
-            .filter(|tag| tag.starts_with("input ") && tag.contains("type=\"hidden\""))
-            .map(|tag| (attribute(tag, "name").unwrap(), attribute(tag, "value").unwrap_or_default()))
-            .collect();
-        Self { action: attribute(form, "action").unwrap(), hidden }
     }
 }
 
