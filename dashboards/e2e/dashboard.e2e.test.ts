@@ -213,6 +213,26 @@ describe("report", () => {
     await page.close();
   });
 
+  test("today so far is compared with yesterday until the same minute, and says so", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${stack.baseUrl}/`);
+    await page.evaluate((value) => sessionStorage.setItem("adhouse.token", value), stack.tokens.acme);
+    const sent = await queryDuring(page, isSeries, () => page.goto(`${stack.baseUrl}/?range=today`));
+    await settled(page);
+    expect(sent.request).toMatchObject({ time_range: { preset: "today" }, compare: "previous_period_to_date" });
+    const comparison = sent.response.comparison!;
+    const [from, to] = [comparison.time_range.from, comparison.time_range.to];
+    expect(to.slice(0, 10)).toBe(from.slice(0, 10));
+    expect(to.slice(11, 16)).not.toBe("00:00");
+    // What the page shows is the API's answer, and that is the raw events' count up to that minute yesterday.
+    const previous = await expectedTotals(stack.database, "acme", comparison.time_range);
+    for (const metric of Object.keys(UNITS)) expect(asExpected(metric, comparison.totals[metric]), metric).toEqual(previous[metric]);
+    const tiles = await readTiles(page);
+    for (const tile of tiles) expect(tile.percent, tile.metric).toBe(String(comparison.change[tile.metric].percent ?? "null"));
+    expect(await page.textContent(".range-caption")).toContain(`until ${to.slice(11, 16)}`);
+    await page.close();
+  });
+
   test("clicking a tile (or pressing Enter on it) charts that metric without a new request", async () => {
     const page = await openSignedIn(browser.context, stack.baseUrl, stack.tokens.acme);
     let queries = 0;

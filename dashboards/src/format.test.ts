@@ -20,7 +20,7 @@ describe("formatting", () => {
     expect(formatChange("revenue", -5)).toMatchObject({ arrow: "▼", tone: "bad" });
     expect(formatChange("error_rate", 5)).toMatchObject({ arrow: "▲", tone: "bad" });
     expect(formatChange("cost", -5)).toMatchObject({ arrow: "▼", tone: "good" });
-    expect(formatChange("ctr", null)).toMatchObject({ text: "n/a", tone: "flat" });
+    expect(formatChange("ctr", null)).toMatchObject({ arrow: "", text: "no previous data", tone: "flat" });
     expect(formatChange("ctr", 0.01)).toMatchObject({ text: "0.0 %", tone: "flat" });
   });
 

@@ -74,7 +74,7 @@ export interface ChangeView {
 /** A change in percent (null when the comparison value was zero or missing). */
 export function formatChange(metric: string, percent: number | null | undefined): ChangeView {
   if (percent === null || percent === undefined || !Number.isFinite(percent)) {
-    return { arrow: "–", text: "n/a", tone: "flat", description: "no comparison value" };
+    return { arrow: "", text: "no previous data", tone: "flat", description: "no comparison value" };
   }
   const rounded = Math.abs(percent) < 0.05 ? 0 : percent;
   if (rounded === 0) return { arrow: "–", text: "0.0 %", tone: "flat", description: "unchanged" };

@@ -250,8 +250,11 @@ function shownIn(state: PageState, response: QueryResponse): PageState {
 
 /** `[from, to)` as the days it covers: `May 4, 2026 – May 10, 2026`. */
 function spanText(from: string, to: string): string {
-  const lastDay = to.slice(11, 19) === "00:00:00" ? addDays(to.slice(0, 10), -1) + to.slice(10) : to;
+  const midnight = to.slice(11, 19) === "00:00:00";
+  const lastDay = midnight ? addDays(to.slice(0, 10), -1) + to.slice(10) : to;
   const first = formatDay(from);
   const last = formatDay(lastDay);
-  return first === last ? first : `${first} – ${last}`;
+  // A period cut at a time of day (the previous period "to date") says where.
+  const until = midnight ? "" : ` until ${to.slice(11, 16)}`;
+  return (first === last ? first : `${first} – ${last}`) + until;
 }

@@ -5,6 +5,7 @@
 
 import type { FilterRequest, QueryRequest } from "./api";
 import type { PageState } from "./state";
+import { isRunning } from "./time";
 
 export const BREAKDOWN_LIMIT = 100;
 
@@ -34,12 +35,17 @@ function common(state: PageState): Pick<QueryRequest, "dataset" | "metrics" | "f
   };
 }
 
-/** Tiles and chart: totals, a series per bucket, and the comparison period. */
+/**
+ * Tiles and chart: totals, a series per bucket, and the comparison period —
+ * for a running period (today, this month, this year) its previous one up to
+ * the same point, so that a half-finished day is not set against a whole one.
+ */
 export function seriesRequest(state: PageState, granularity: string): QueryRequest {
+  const compare = state.compare === "none" ? null : isRunning(state.range) ? `${state.compare}_to_date` : state.compare;
   return {
     ...common(state),
     granularity,
-    ...(state.compare !== "none" ? { compare: state.compare } : {}),
+    ...(compare ? { compare } : {}),
   };
 }
 

@@ -7,18 +7,27 @@ export interface Preset {
   label: string;
   /** Longest length in days, so a granularity offered is never refused. */
   maxDays: number;
+  /** Still running: compared with the same elapsed part of the previous period. */
+  running?: boolean;
 }
 
+// "Last N days" are whole days ending yesterday (as ad platforms count them),
+// so that an unfinished today never reads as a drop.
 export const PRESETS: Preset[] = [
-  { name: "today", label: "Today", maxDays: 1 },
+  { name: "today", label: "Today so far", maxDays: 1, running: true },
   { name: "yesterday", label: "Yesterday", maxDays: 1 },
-  { name: "last_7_days", label: "Last 7 days", maxDays: 7 },
-  { name: "last_30_days", label: "Last 30 days", maxDays: 30 },
-  { name: "last_90_days", label: "Last 90 days", maxDays: 90 },
-  { name: "this_month", label: "This month", maxDays: 31 },
+  { name: "last_7_days", label: "Last 7 days (to yesterday)", maxDays: 7 },
+  { name: "last_30_days", label: "Last 30 days (to yesterday)", maxDays: 30 },
+  { name: "last_90_days", label: "Last 90 days (to yesterday)", maxDays: 90 },
+  { name: "this_month", label: "This month so far", maxDays: 31, running: true },
   { name: "last_month", label: "Last month", maxDays: 31 },
-  { name: "this_year", label: "This year", maxDays: 366 },
+  { name: "this_year", label: "This year so far", maxDays: 366, running: true },
 ];
+
+/** Whether `range` is still running, so that comparisons stop at the same point of the previous period. */
+export function isRunning(range: Range): boolean {
+  return "preset" in range && PRESETS.some((preset) => preset.name === range.preset && preset.running === true);
+}
 
 export type Range = { preset: string } | { from: string; to: string };
 

@@ -45,8 +45,7 @@ export function renderTiles(
               "data-percent": String(response?.comparison?.change[name]?.percent ?? "null"),
               "aria-label": `${change.description} versus the comparison period (${formatValue(previous ?? null, metric?.unit ?? "count", state.currency)})`,
             },
-            h("span", { "aria-hidden": "true" }, change.arrow),
-            " ",
+            change.arrow ? h("span", { "aria-hidden": "true" }, change.arrow, " ") : null,
             change.text,
           )
         : unavailable

@@ -71,7 +71,7 @@ impl Executor<'_> {
             setting: beyond.setting,
             retention_days: beyond.retention_days,
         })?;
-        let comparison_range = query.compare.period(query.range, &query.zone);
+        let comparison_range = query.compare.period(query.range, &query.zone, self.now);
         // A comparison period that nothing holds any more is answered as
         // unavailable (with the reason), never as zeros.
         let comparison_table = comparison_range.map(|range| self.source_for(query, range));

@@ -169,7 +169,19 @@ crate::names::named_enum!(Preset {
     ThisYear = "this_year",
 });
 
-crate::names::named_enum!(Compare { None = "none", PreviousPeriod = "previous_period", PreviousYear = "previous_year" });
+crate::names::named_enum!(
+    /// The comparison period. The `_to_date` forms compare a period still
+    /// running (today, this month, this year) with the same elapsed part of
+    /// the one before: today until now with yesterday until the same local
+    /// time, not with all of yesterday.
+    Compare {
+        None = "none",
+        PreviousPeriod = "previous_period",
+        PreviousYear = "previous_year",
+        PreviousPeriodToDate = "previous_period_to_date",
+        PreviousYearToDate = "previous_year_to_date",
+    }
+);
 
 impl Granularity {
     /// The longest range a series of this granularity may cover, so that a
@@ -327,7 +339,10 @@ fn endpoint(field: &str, text: &str, zone: &Zone, is_end: bool) -> Result<i64> {
     i64::try_from(epoch_nanos / 1_000_000_000).map_err(|_| invalid())
 }
 
-/// `last_N_days` ends with today (included, so a live dashboard sees it).
+/// `last_N_days` are the N whole days before today: compared with the N
+/// days before them, a running day would look like a drop. `today`,
+/// `this_month` and `this_year` run until their end (so they hold what has
+/// come in so far); compare them `_to_date`.
 fn preset_range(preset: Preset, zone: &Zone, now: i64) -> TimeRange {
     let today = zone.datetime(now).date();
     let day = |offset: i64| zone.midnight(today.checked_add(offset.days()).unwrap_or(today));
@@ -336,9 +351,9 @@ fn preset_range(preset: Preset, zone: &Zone, now: i64) -> TimeRange {
     match preset {
         Preset::Today => TimeRange { from: day(0), to: day(1) },
         Preset::Yesterday => TimeRange { from: day(-1), to: day(0) },
-        Preset::Last7Days => TimeRange { from: day(-6), to: day(1) },
-        Preset::Last30Days => TimeRange { from: day(-29), to: day(1) },
-        Preset::Last90Days => TimeRange { from: day(-89), to: day(1) },
+        Preset::Last7Days => TimeRange { from: day(-7), to: day(0) },
+        Preset::Last30Days => TimeRange { from: day(-30), to: day(0) },
+        Preset::Last90Days => TimeRange { from: day(-90), to: day(0) },
         Preset::ThisMonth => TimeRange { from: months(0), to: months(1) },
         Preset::LastMonth => TimeRange { from: months(-1), to: months(0) },
         Preset::ThisYear => TimeRange {
@@ -349,10 +364,12 @@ fn preset_range(preset: Preset, zone: &Zone, now: i64) -> TimeRange {
 }
 
 impl Compare {
-    /// The period to compare `range` with. A range of whole local days moves
-    /// by whole days (so DST does not shift it by an hour); any other range
-    /// moves by its duration. A year back keeps the local wall-clock times.
-    pub fn period(self, range: TimeRange, zone: &Zone) -> Option<TimeRange> {
+    /// The period to compare `range` with, `now` being the request's time.
+    /// A range of whole local days moves by whole days (so DST does not shift
+    /// it by an hour); any other range moves by its duration. A year back
+    /// keeps the local wall-clock times. The `_to_date` forms then end the
+    /// period as far past its start as `now` is past the range's start.
+    pub fn period(self, range: TimeRange, zone: &Zone, now: i64) -> Option<TimeRange> {
         let (from, to) = (zone.datetime(range.from), zone.datetime(range.to));
         let back = |datetime: DateTime, span: jiff::Span| zone.instant(datetime.checked_sub(span).ok()?);
         match self {
@@ -367,8 +384,58 @@ impl Compare {
                     Some(TimeRange { from: range.from - (range.to - range.from), to: range.from })
                 }
             }
+            Self::PreviousYearToDate => Self::PreviousYear.period(range, zone, now).map(|previous| to_date(previous, range, zone, now)),
+            Self::PreviousPeriodToDate => {
+                // A calendar month or year steps back by one of its own kind, so
+                // that this month so far meets last month so far.
+                let unit = calendar_unit(from, to).unwrap_or_else(|| i64::from(from.date().until(to.date()).map_or(0, |span| span.get_days())).days());
+                let previous = match back(from, unit) {
+                    Some(start) if from.time() == jiff::civil::Time::midnight() && to.time() == jiff::civil::Time::midnight() => {
+                        TimeRange { from: start, to: range.from }
+                    }
+                    _ => Self::PreviousPeriod.period(range, zone, now)?,
+                };
+                Some(to_date(previous, range, zone, now))
+            }
         }
     }
+
+    /// Whether the comparison stops where `now` is in a running period.
+    pub fn is_to_date(self) -> bool {
+        matches!(self, Self::PreviousPeriodToDate | Self::PreviousYearToDate)
+    }
+}
+
+/// One calendar month or year when `[from, to)` is exactly that many whole
+/// months (from a first of the month) or years (from a first of January).
+fn calendar_unit(from: DateTime, to: DateTime) -> Option<jiff::Span> {
+    let midnight = jiff::civil::Time::midnight();
+    if from.time() != midnight || to.time() != midnight || from.day() != 1 || to.day() != 1 {
+        return None;
+    }
+    let months = (i32::from(to.year()) - i32::from(from.year())) * 12 + i32::from(to.month()) - i32::from(from.month());
+    match months {
+        12 if from.month() == 1 => Some(1.year()),
+        months if months > 0 => Some(i64::from(months).months()),
+        _ => None,
+    }
+}
+
+/// `previous` cut at the same local distance from its start as `now` is
+/// from `range`'s start, when `now` lies inside `range` (otherwise the
+/// whole of `previous`). The cut is floored to the minute for ranges of up to
+/// a day and to the hour beyond, so that a rollup still answers it.
+fn to_date(previous: TimeRange, range: TimeRange, zone: &Zone, now: i64) -> TimeRange {
+    if now <= range.from || now >= range.to {
+        return previous;
+    }
+    let elapsed = zone.datetime(range.from).until(zone.datetime(now)).unwrap_or_default();
+    let Some(cut) = zone.datetime(previous.from).checked_add(elapsed).ok().and_then(|datetime| zone.instant(datetime)) else {
+        return previous;
+    };
+    let unit = if range.to - range.from <= 25 * 3_600 { 60 } else { 3_600 };
+    let floored = cut - (cut + zone.offset_secs(cut)).rem_euclid(unit);
+    TimeRange { from: previous.from, to: floored.clamp(previous.from, previous.to) }
 }
 
 #[cfg(test)]
@@ -415,7 +482,7 @@ mod tests {
         let range = TimeRange { from: at("2026-03-08T05:00:00Z"), to: at("2026-03-10T04:00:00Z") };
         let buckets = Granularity::Day.buckets(range, &new_york);
         assert_eq!(buckets, [at("2026-03-08T05:00:00Z"), at("2026-03-09T04:00:00Z")]);
-        let back = Compare::PreviousPeriod.period(range, &new_york).unwrap();
+        let back = Compare::PreviousPeriod.period(range, &new_york, 0).unwrap();
         assert_eq!(new_york.format(back.from), "2026-03-06T00:00:00-05:00");
     }
 
@@ -430,8 +497,38 @@ mod tests {
     fn previous_year_keeps_local_wall_clock_times() {
         let berlin = zone("Europe/Berlin");
         let range = TimeRange { from: at("2026-07-01T22:00:00Z"), to: at("2026-07-02T22:00:00Z") };
-        let back = Compare::PreviousYear.period(range, &berlin).unwrap();
+        let back = Compare::PreviousYear.period(range, &berlin, 0).unwrap();
         assert_eq!(berlin.format(back.from), "2025-07-02T00:00:00+02:00");
+    }
+
+    #[test]
+    fn last_n_days_are_the_whole_days_before_today() {
+        let tokyo = zone("Asia/Tokyo");
+        let now = at("2026-12-01T05:30:00Z"); // 14:30 in Tokyo
+        let range = preset_range(Preset::Last7Days, &tokyo, now);
+        assert_eq!((tokyo.format(range.from), tokyo.format(range.to)), ("2026-11-24T00:00:00+09:00".into(), "2026-12-01T00:00:00+09:00".into()));
+    }
+
+    #[test]
+    fn running_periods_are_compared_with_the_same_elapsed_part_of_the_previous_one() {
+        let berlin = zone("Europe/Berlin");
+        let shown = |range: TimeRange| (berlin.format(range.from), berlin.format(range.to));
+        let now = at("2026-12-15T12:05:30Z"); // 13:05:30 in Berlin
+        let today = preset_range(Preset::Today, &berlin, now);
+        let yesterday = Compare::PreviousPeriodToDate.period(today, &berlin, now).unwrap();
+        assert_eq!(shown(yesterday), ("2026-12-14T00:00:00+01:00".into(), "2026-12-14T13:05:00+01:00".into()), "to the minute");
+        let month = preset_range(Preset::ThisMonth, &berlin, now);
+        let last_month = Compare::PreviousPeriodToDate.period(month, &berlin, now).unwrap();
+        assert_eq!(shown(last_month), ("2026-11-01T00:00:00+01:00".into(), "2026-11-15T13:00:00+01:00".into()), "a month back, to the hour");
+        let year = preset_range(Preset::ThisYear, &berlin, now);
+        let last_year = Compare::PreviousYearToDate.period(year, &berlin, now).unwrap();
+        assert_eq!(shown(last_year), ("2025-01-01T00:00:00+01:00".into(), "2025-12-15T13:00:00+01:00".into()));
+        let over = preset_range(Preset::Yesterday, &berlin, now);
+        assert_eq!(Compare::PreviousPeriodToDate.period(over, &berlin, now), Compare::PreviousPeriod.period(over, &berlin, now), "a finished period compares whole");
+        // Across the spring change the cut keeps the local time of day.
+        let spring = at("2026-03-30T10:00:00Z"); // 12:00 CEST, the day after the change
+        let today = preset_range(Preset::Today, &berlin, spring);
+        assert_eq!(shown(Compare::PreviousPeriodToDate.period(today, &berlin, spring).unwrap()).1, "2026-03-29T12:00:00+02:00");
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub fn document(max_rows: u32) -> Value {
         "description": schemas["TimeRange"]["description"].clone(),
         "oneOf": [
             { "type": "object", "required": ["preset"], "additionalProperties": false,
-              "properties": { "preset": { "type": "string", "enum": Preset::names(), "description": "last_N_days includes today" } } },
+              "properties": { "preset": { "type": "string", "enum": Preset::names(), "description": "last_N_days are the whole days before today; today, this_month and this_year run to their end (compare them _to_date)" } } },
             { "type": "object", "required": ["from", "to"], "additionalProperties": false,
               "properties": {
                   "from": { "type": "string", "pattern": TIME_PATTERN, "example": "2026-11-01" },

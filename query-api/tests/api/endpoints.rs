@@ -228,3 +228,32 @@ async fn dashboard_files_are_served_with_cache_headers_and_a_client_route_fallba
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[actix_web::test]
+async fn today_is_compared_with_yesterday_until_the_same_minute_and_last_7_days_end_yesterday() {
+    let api = Api::loaded("to_date").await;
+    let minute = |epoch: i64| epoch - epoch.rem_euclid(60);
+    let before = minute(time::OffsetDateTime::now_utc().unix_timestamp());
+    let body = json!({ "metrics": ["requests", "impressions"], "time_range": { "preset": "today" }, "compare": "previous_period_to_date" });
+    let answer = api.query(&api.acme, &body).await;
+    let after = minute(time::OffsetDateTime::now_utc().unix_timestamp());
+    let comparison = answer.comparison.expect("compared");
+    let parse = |text: &Value| time::OffsetDateTime::parse(text.as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    let (from, to) = (parse(&comparison.time_range["from"]), parse(&comparison.time_range["to"]));
+    assert_eq!(from, api.today - time::Duration::days(1));
+    assert!([before, after].contains(&(to.unix_timestamp() + 86_400)), "yesterday until this minute: {to}");
+    let raw = |event_type: &str| {
+        format!(
+            "SELECT count() FROM events WHERE tenant = 'acme' AND event_type = '{event_type}' AND ts >= toDateTime({}) AND ts < toDateTime({})",
+            from.unix_timestamp(),
+            to.unix_timestamp()
+        )
+    };
+    assert_eq!(comparison.totals["requests"].get(), api.db.count(&raw("request")).await.to_string());
+    assert_eq!(comparison.totals["impressions"].get(), api.db.count(&raw("impression")).await.to_string());
+    assert!(api.db.count(&raw("request")).await > 0, "the generated events cover yesterday");
+
+    let week = api.query(&api.acme, &json!({ "metrics": ["requests"], "time_range": { "preset": "last_7_days" } })).await;
+    assert_eq!(week.meta["time_range"]["to"], format!("{}T00:00:00+00:00", api.date(0)), "the last 7 days end with yesterday");
+    assert_eq!(week.meta["time_range"]["from"], format!("{}T00:00:00+00:00", api.date(-7)));
+}
