@@ -5,7 +5,7 @@
 import { ApiProblem, failureOf, type Catalog, type QueryResponse, type ValuesResponse } from "./api";
 import { fill, h, setPanelState } from "./dom";
 import { formatDay } from "./format";
-import { catalogFor, datasetOf, type PageState } from "./state";
+import { catalogFor, currencyOf, datasetOf, type PageState } from "./state";
 import { addDays } from "./time";
 import { breakdownCsv, download, renderBreakdown } from "./views/breakdown";
 import { SeriesChart, seriesView } from "./views/chart";
@@ -139,15 +139,15 @@ export class ReportPage {
   series(state: PageState, response: QueryResponse, granularity: string): void {
     const empty = Object.values(response.totals).every((value) => value === null || value === 0);
     const catalog = catalogFor(this.catalog, state);
-    state = shownIn(state, response);
-    renderTiles(this.tiles, state, catalog, response, (metric) => this.handlers.change({ chartMetric: metric }));
+    const currency = currencyOf(state, response);
+    renderTiles(this.tiles, state, catalog, response, (metric) => this.handlers.change({ chartMetric: metric }), currency);
     const metric = catalog.metrics.find((entry) => entry.name === state.chartMetric)!;
     this.chartTitle.textContent = `${metric.label} by ${granularity}`;
     const range = response.meta.time_range;
     const previous = response.comparison?.time_range;
     this.range.textContent =
       `${spanText(range.from, range.to)} (${range.timezone})` + (previous ? ` compared with ${spanText(previous.from, previous.to)}` : "");
-    this.chart.show(seriesView(response, metric.name, response.meta.granularity), metric.label, metric.unit, state.currency);
+    this.chart.show(seriesView(response, metric.name, response.meta.granularity), metric.label, metric.unit, currency);
     this.chartMessage.textContent = !empty
       ? ""
       : state.scope
@@ -160,7 +160,8 @@ export class ReportPage {
   /** No series to show, because of `error`. */
   seriesFailed(state: PageState, error: unknown): void {
     this.failed(error, [this.tilesPanel, this.chartPanel], this.chartMessage);
-    renderTiles(this.tiles, state, catalogFor(this.catalog, state), null, (metric) => this.handlers.change({ chartMetric: metric }), "—");
+    const change = (metric: string) => this.handlers.change({ chartMetric: metric });
+    renderTiles(this.tiles, state, catalogFor(this.catalog, state), null, change, currencyOf(state, null), "—");
   }
 
   breakdownLoading(): void {
@@ -169,7 +170,7 @@ export class ReportPage {
   }
 
   breakdown(state: PageState, response: QueryResponse): void {
-    renderBreakdown(this.table, shownIn(state, response), catalogFor(this.catalog, state), response, {
+    renderBreakdown(this.table, state, catalogFor(this.catalog, state), response, {
       onSort: (sort) => this.handlers.change({ sort }),
     });
     this.shownTable = { breakdown: state.breakdown, response };
@@ -236,16 +237,6 @@ export class ReportPage {
     const range = response.meta.time_range;
     download(`adhouse-${breakdown}-${range.from.slice(0, 10)}-${range.to.slice(0, 10)}.csv`, breakdownCsv(response));
   }
-}
-
-/**
- * The state as a response is shown: platform money is in the accounts' own
- * currency (`meta.currency`, or the "All accounts" view's), never the picker's.
- */
-function shownIn(state: PageState, response: QueryResponse): PageState {
-  const scope = state.scope;
-  const currency = response.meta.currency ?? (scope && "currency" in scope ? scope.currency : null);
-  return currency ? { ...state, currency } : state;
 }
 
 /** `[from, to)` as the days it covers: `May 4, 2026 – May 10, 2026`. */

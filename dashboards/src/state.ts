@@ -43,7 +43,6 @@ export interface PageState {
   sort: SortState;
   filters: Filter[];
   autoRefresh: boolean;
-  currency: string;
 }
 
 export const DEFAULT_METRICS = ["impressions", "revenue", "ecpm", "fill_rate", "ctr", "vtr"];
@@ -74,7 +73,6 @@ function defaultsOf(dataset: Dataset): Pick<PageState, "metrics" | "chartMetric"
     sort: { field: metrics[0], direction: "desc" },
   };
 }
-export const CURRENCIES = ["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "CHF", "BRL", "INR"];
 const COMPARES = ["previous_period", "previous_year", "none"] as const;
 const FILTER_OPS: FilterOp[] = ["in", "not_in", "contains"];
 
@@ -92,7 +90,6 @@ export function defaultState(): PageState {
     sort: { field: "impressions", direction: "desc" },
     filters: [],
     autoRefresh: false,
-    currency: "USD",
   };
 }
 
@@ -137,8 +134,6 @@ export function parseState(search: string): PageState {
     return filter ? [filter] : [];
   });
   state.autoRefresh = params.get("live") === "1";
-  const currency = params.get("cur");
-  if (currency && /^[A-Z]{3}$/.test(currency)) state.currency = currency;
   return normalize(state);
 }
 
@@ -170,6 +165,17 @@ export function normalize(state: PageState, all?: CatalogChoices): PageState {
   // Only a granularity the user picked and the range allows is kept; otherwise the range's default applies.
   if (catalog && next.granularity !== null && !granularities(next, catalog).valid.includes(next.granularity)) next.granularity = null;
   return next;
+}
+
+/**
+ * What the money of `response` is in: its `meta.currency` (the tenant's
+ * reporting currency for logs, the accounts' own for platforms), else the
+ * "All accounts" view's. Never a currency the numbers are not in: amounts
+ * are not converted.
+ */
+export function currencyOf(state: Pick<PageState, "scope">, response: { meta: { currency?: string } } | null): string {
+  const scope = state.scope;
+  return response?.meta.currency ?? (scope && "currency" in scope ? scope.currency : "USD");
 }
 
 /** `meta:1001` (one account) or `all:EUR` (every account in euros). */
@@ -250,6 +256,5 @@ export function serializeState(state: PageState): string {
   }
   for (const filter of state.filters) params.append("f", formatFilter(filter));
   if (state.autoRefresh) params.set("live", "1");
-  if (state.currency !== defaults.currency) params.set("cur", state.currency);
   return params.toString();
 }

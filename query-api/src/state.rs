@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix_web::web;
 use adhouse_connectors::store::Store;
 use adhouse_core::Settings;
+use adhouse_core::settings::ApiSettings;
 
 use crate::accounts::Linking;
 
@@ -29,6 +30,8 @@ pub struct AppState {
     pub accounts: Store,
     /// `None` while no ad platform is enabled: nothing can be linked.
     pub linking: Option<Linking>,
+    /// The API's settings (the currency of each tenant's log money among them).
+    pub api: ApiSettings,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             metrics: web::Data::new(Metrics::default()),
             static_dir: api.static_dir.clone(),
             max_body_bytes: api.max_body_bytes,
+            api: api.clone(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Settings of `adhouse-api`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -22,6 +23,12 @@ pub struct ApiSettings {
     pub token_cache_secs: u64,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// ISO 4217 code of the money in the logs (revenue, cost): shown with
+    /// every amount, never converted.
+    pub reporting_currency: String,
+    /// Tenants whose logs are in another currency: tenant → ISO 4217 code.
+    #[serde(default)]
+    pub tenant_currencies: BTreeMap<String, String>,
 }
 
 impl ApiSettings {
@@ -32,9 +39,49 @@ impl ApiSettings {
             ("api.max_execution_secs", self.max_execution_secs >= 1),
             ("api.max_body_bytes", self.max_body_bytes >= 1_024),
         ];
-        match checks.iter().find(|(_, ok)| !ok) {
-            Some((key, _)) => Err(Error::Config(format!("{key} is too small"))),
-            None => Ok(()),
+        if let Some((key, _)) = checks.iter().find(|(_, ok)| !ok) {
+            return Err(Error::Config(format!("{key} is too small")));
         }
+        let currencies = std::iter::once(("api.reporting_currency".to_owned(), &self.reporting_currency))
+            .chain(self.tenant_currencies.iter().map(|(tenant, code)| (format!("api.tenant_currencies.{tenant}"), code)));
+        for (key, code) in currencies {
+            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(Error::Config(format!("{key}: {code:?} is not an ISO 4217 currency code such as \"USD\" or \"EUR\"")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The currency of `tenant`'s log money.
+    pub fn currency_of(&self, tenant: &str) -> &str {
+        self.tenant_currencies.get(tenant).unwrap_or(&self.reporting_currency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(reporting: &str, tenants: &[(&str, &str)]) -> ApiSettings {
+        ApiSettings {
+            listen_addr: String::new(),
+            static_dir: PathBuf::new(),
+            max_rows: 10,
+            max_execution_secs: 1,
+            token_cache_secs: 0,
+            max_body_bytes: 4_096,
+            reporting_currency: reporting.to_owned(),
+            tenant_currencies: tenants.iter().map(|(t, c)| ((*t).to_owned(), (*c).to_owned())).collect(),
+        }
+    }
+
+    #[test]
+    fn a_tenant_has_its_own_currency_or_the_reporting_one_and_codes_are_iso_4217_shaped() {
+        let api = settings("USD", &[("acme", "EUR")]);
+        assert!(api.validate().is_ok());
+        assert_eq!((api.currency_of("acme"), api.currency_of("globex")), ("EUR", "USD"));
+        let bad = settings("USD", &[("acme", "euro")]).validate().unwrap_err().to_string();
+        assert!(bad.contains("api.tenant_currencies.acme"), "{bad}");
+        assert!(settings("$", &[]).validate().unwrap_err().to_string().contains("api.reporting_currency"));
     }
 }

@@ -7,7 +7,7 @@ import { toCsv, type CsvCell } from "../csv";
 import { h, fill } from "../dom";
 import { formatValue } from "../format";
 import { BREAKDOWN_LIMIT } from "../requests";
-import type { PageState, SortState } from "../state";
+import { currencyOf, type PageState, type SortState } from "../state";
 
 export interface BreakdownHandlers {
   onSort: (sort: SortState) => void;
@@ -62,7 +62,7 @@ export function renderBreakdown(
         return h(
           "td",
           { class: "num", "data-value": String(cell ?? "") },
-          formatValue(cell as number | null, metric?.unit ?? "count", state.currency),
+          formatValue(cell as number | null, metric?.unit ?? "count", currencyOf(state, response)),
         );
       }),
     ),

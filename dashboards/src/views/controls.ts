@@ -2,7 +2,7 @@
 
 import type { Catalog, ValuesResponse } from "../api";
 import { h, fill } from "../dom";
-import { CURRENCIES, type PageState } from "../state";
+import type { PageState } from "../state";
 import { addDays, GRANULARITY_LABELS, PRESETS, today } from "../time";
 
 export function renderSignIn(root: HTMLElement, message: string | null, onSubmit: (token: string) => void): void {
@@ -142,11 +142,6 @@ export function renderTopBar(
       ] as const
     ).map(([value, label]) => h("option", { value, selected: state.compare === value }, label)),
   );
-  const currency = h(
-    "select",
-    { id: "currency", onchange: (event: Event) => handlers.change({ currency: (event.target as HTMLSelectElement).value }) },
-    ...CURRENCIES.map((code) => h("option", { value: code, selected: code === state.currency }, code)),
-  );
   const live = h("input", {
     id: "auto-refresh",
     type: "checkbox",
@@ -193,8 +188,6 @@ export function renderTopBar(
     field("Timezone", timezone, "timezone"),
     field("Granularity", granularitySelect, "granularity"),
     field("Compare", compare, "compare"),
-    // Platform money is shown in the accounts' own currency.
-    state.scope ? null : field("Currency", currency, "currency"),
     metrics,
     h("label", { class: "toggle", for: "auto-refresh" }, live, " Auto-refresh (60 s)"),
     h("button", { type: "button", id: "refresh", class: "secondary", onclick: handlers.refresh }, "↻ Refresh"),

@@ -12,6 +12,8 @@ export function renderTiles(
   catalog: Catalog,
   response: QueryResponse | null,
   onSelect: (metric: string) => void,
+  /** What the money is in (the response's `meta.currency`). */
+  currency: string,
   /** Shown instead of values without a response: "…" while loading, "—" after an error. */
   placeholder = "…",
 ): void {
@@ -19,7 +21,7 @@ export function renderTiles(
     const metric = catalog.metrics.find((entry) => entry.name === name);
     const label = metric?.label ?? name;
     const value = response?.totals[name];
-    const shown = response ? formatValue(value ?? null, metric?.unit ?? "count", state.currency) : placeholder;
+    const shown = response ? formatValue(value ?? null, metric?.unit ?? "count", currency) : placeholder;
     const selected = name === state.chartMetric;
     const unavailable = response?.comparison?.unavailable;
     const change = response?.comparison && !unavailable ? formatChange(name, response.comparison.change[name]?.percent) : null;
@@ -43,7 +45,7 @@ export function renderTiles(
             {
               class: `tile-change ${change.tone}`,
               "data-percent": String(response?.comparison?.change[name]?.percent ?? "null"),
-              "aria-label": `${change.description} versus the comparison period (${formatValue(previous ?? null, metric?.unit ?? "count", state.currency)})`,
+              "aria-label": `${change.description} versus the comparison period (${formatValue(previous ?? null, metric?.unit ?? "count", currency)})`,
             },
             change.arrow ? h("span", { "aria-hidden": "true" }, change.arrow, " ") : null,
             change.text,

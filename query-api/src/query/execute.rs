@@ -43,6 +43,8 @@ pub struct Executor<'a> {
     pub db: &'a Db,
     pub tables: &'a Tables,
     pub tenant: &'a str,
+    /// The currency of the tenant's log money.
+    pub currency: &'a str,
     pub now: i64,
     /// Counts rows outside the expected buckets.
     pub metrics: &'a Metrics,
@@ -76,8 +78,9 @@ impl Executor<'_> {
         // unavailable (with the reason), never as zeros.
         let comparison_table = comparison_range.map(|range| self.source_for(query, range));
         let currency = match table {
-            Source::Platforms(_) if query.has_money() => self.one_currency(query, table, query.range, comparison_range).await?,
-            _ => None,
+            _ if !query.has_money() => None,
+            Source::Platforms(_) => self.one_currency(query, table, query.range, comparison_range).await?,
+            Source::Events(_) => Some(self.currency.to_owned()),
         };
 
         // With dimensions, the groups are ranked over the main period first,

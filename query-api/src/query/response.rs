@@ -133,8 +133,9 @@ pub struct Meta {
     /// Platforms: the report level read (account, campaign, ad_group, ad).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<&'static str>,
-    /// Platforms: the currency of every money value, when money was asked
-    /// for and rows matched.
+    /// The currency of every money value, when money was asked for: the
+    /// tenant's reporting currency for logs, the accounts' for platforms
+    /// (when rows matched).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     pub granularity: Granularity,

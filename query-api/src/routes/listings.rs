@@ -55,7 +55,9 @@ async fn top_values(
         offset: 0,
         use_rollups: true,
     };
-    let response = Executor { db: &state.db, tables: &state.tables, tenant: &tenant.id, now, metrics: &state.metrics }.run(&query).await?;
+    let currency = state.api.currency_of(&tenant.id);
+    let executor = Executor { db: &state.db, tables: &state.tables, tenant: &tenant.id, currency, now, metrics: &state.metrics };
+    let response = executor.run(&query).await?;
     state.metrics.observe_clickhouse(response.meta.table, &response.meta.clickhouse);
     let values: Vec<ValueEntry> = response
         .rows

@@ -253,7 +253,10 @@ async fn today_is_compared_with_yesterday_until_the_same_minute_and_last_7_days_
     assert_eq!(comparison.totals["impressions"].get(), api.db.count(&raw("impression")).await.to_string());
     assert!(api.db.count(&raw("request")).await > 0, "the generated events cover yesterday");
 
-    let week = api.query(&api.acme, &json!({ "metrics": ["requests"], "time_range": { "preset": "last_7_days" } })).await;
+    assert!(answer.meta.get("currency").is_none(), "no money asked for, no currency claimed");
+
+    let week = api.query(&api.acme, &json!({ "metrics": ["requests", "revenue"], "time_range": { "preset": "last_7_days" } })).await;
+    assert_eq!(week.meta["currency"], "USD", "log money is in the reporting currency (api.reporting_currency)");
     assert_eq!(week.meta["time_range"]["to"], format!("{}T00:00:00+00:00", api.date(0)), "the last 7 days end with yesterday");
     assert_eq!(week.meta["time_range"]["from"], format!("{}T00:00:00+00:00", api.date(-7)));
 }
