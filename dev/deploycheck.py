@@ -11,11 +11,13 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shlex
 import subprocess
 import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+DOCKERFILE = REPO / "Dockerfile"
 BINARIES = ("adhouse-ingester", "adhouse-api")
 
 
@@ -87,3 +89,53 @@ def check_config(name: str, env: dict[str, str], cwd: Path) -> subprocess.Comple
 
 def port_of(addr: str) -> int:
     return int(addr.rsplit(":", 1)[1])
+
+
+# ---- The Dockerfile, read as Docker reads it (no engine here) ----
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) in order, continuation lines joined, comments dropped."""
+    result, pending = [], ""
+    for line in DOCKERFILE.read_text().splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        word, _, args = (pending + line).strip().partition(" ")
+        result.append((word.upper(), args.strip()))
+        pending = ""
+    return result
+
+
+def stages() -> list[dict]:
+    """One entry per FROM: its name and its instructions."""
+    found = []
+    for word, args in instructions():
+        if word == "FROM":
+            parts = args.split()
+            found.append({"name": parts[2] if len(parts) > 2 and parts[1].upper() == "AS" else None, "steps": []})
+        elif found:
+            found[-1]["steps"].append((word, args))
+    return found
+
+
+def copies(stage: dict) -> list[tuple[str | None, list[str], str]]:
+    """(--from stage or None, sources, destination) of each COPY."""
+    result = []
+    for word, args in stage["steps"]:
+        if word == "COPY":
+            words = shlex.split(args)
+            source_stage = next((w.split("=", 1)[1] for w in words if w.startswith("--from=")), None)
+            paths = [w for w in words if not w.startswith("--")]
+            result.append((source_stage, paths[:-1], paths[-1]))
+    return result
+
+
+def image_env() -> dict[str, str]:
+    """The runtime stage's ENV: what every container of the image starts with."""
+    env = {}
+    for word, args in stages()[-1]["steps"]:
+        if word == "ENV":
+            env.update(dict(pair.split("=", 1) for pair in shlex.split(args)))
+    return env
