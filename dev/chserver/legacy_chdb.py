@@ -2,17 +2,19 @@
 24.8.4.1), so that chserver can serve the oldest ClickHouse adhouse claims
 (dev/tests/test_clickhouse_248.py).
 
-chDB 2.x has one `Session` per process and no query parameters.  Each query
-call is its own context for parameters (`SET param_x` in one call is gone in
-the next) but not for settings or the current database, which stay in the
-session.  So a connection records the USE and SET statements chserver's
-`Session` issues, and each query runs as one multi-statement text: first the
-settings an earlier request changed, back at their defaults; then this
-connection's USE (or `USE default`) and SETs; a `SET param_<name>` per
-parameter; then the query.  One lock serialises the session: no two queries
-run at once on 24.8.
+chDB 2.x has no connections and no query parameters: `Session.query` runs each
+call in a fresh context on the data path, and carries the current database
+and SET statements over to later calls in two files there (`default_database`,
+`set_statements`), which it writes unquoted, so `SET x = 'a b'` breaks every
+later query. So a connection records the USE and SET statements chserver's
+`Session` issues and sends them with each query, as one multi-statement text
+with a `SET param_<name>` per parameter; after every call the two files are
+removed, and nothing leaks from one request into the next. One lock: no two
+queries run at once on 24.8.
 """
 
+import json
+import os
 import re
 import threading
 
@@ -21,22 +23,40 @@ from chdb import session as chdb_session
 
 from .sqltext import quote_identifier, quote_string
 
-_SET = re.compile(r"SET `((?:[^`\\]|\\.)*)` = ")
+# Where chDB 2.x keeps a session's USE and SETs between calls.
+_CARRIED_STATE = ("default_database", "set_statements")
+
+# chserver's spooled insert (engine.Session.insert). chDB 2.1.1 reads its file
+# as if every column of the table were listed, whatever the column list says
+# (a RowBinary body of some columns then fails with CANNOT_READ_ALL_DATA), so
+# such an insert is sent as INSERT ... SELECT from file() with the listed
+# columns' structure instead.
+_SPOOLED_INSERT = re.compile(
+    r"(?s)^(?P<head>INSERT INTO\s+(?:`(?P<db>[^`]+)`\.)?`?(?P<table>[^`(\s]+)`?\s*\((?P<columns>[^)]*)\))"
+    r"\s+FROM INFILE (?P<path>'(?:[^'\\]|\\.)*') COMPRESSION 'none'\s*(?P<settings>.*?)\s*FORMAT\s+`?(?P<format>\w+)`?\s*$"
+)
 
 
 class _Shared:
-    """The process's one session, and which settings requests have changed in it."""
+    """The data path's one session."""
 
     def __init__(self, path: str):
+        self.path = path
         self.session = chdb_session.Session(path)
         self.lock = threading.Lock()
-        self.defaults: dict[str, str] = {}
 
     def run(self, text: str, output_format: str):
-        try:
-            return self.session.query(text, output_format)
-        except ChdbError as error:  # chserver maps RuntimeError to ClickHouse's error responses
-            raise RuntimeError(str(error)) from None
+        with self.lock:
+            try:
+                return self.session.query(text, output_format)
+            except ChdbError as error:  # chserver maps RuntimeError to ClickHouse's error responses
+                raise RuntimeError(str(error)) from None
+            finally:
+                for name in _CARRIED_STATE:
+                    try:
+                        os.remove(os.path.join(self.path, name))
+                    except FileNotFoundError:
+                        pass
 
 
 _SESSIONS: dict[str, _Shared] = {}
@@ -58,27 +78,30 @@ class Connection:
         self._scope.clear()
 
     def query(self, sql: str, output_format: str = "CSV", params: dict[str, str] | None = None):
-        head = sql.lstrip()[:4].upper()
-        if head in ("USE ", "SET "):
-            # readonly cannot be lowered again in the shared session, so GET's
-            # read-only mode is not emulated on 24.8.
-            if _SET.match(sql) is None or _SET.match(sql).group(1) != "readonly":
-                self._scope.append(sql)
+        if sql.lstrip()[:4].upper() in ("USE ", "SET "):
+            self._scope.append(sql)
             return _Result(None)
-        shared = self._shared
-        mine = {match.group(1) for statement in self._scope if (match := _SET.match(statement))}
-        with shared.lock:
-            for name in mine - set(shared.defaults):
-                # Captured before any request changes it; later requests restore it.
-                value = shared.run(f"SELECT toString(getSetting({quote_string(name)}))", "RawBLOB")
-                shared.defaults[name] = value.bytes().decode()
-            statements = [f"SET {quote_identifier(name)} = {quote_string(value)}" for name, value in shared.defaults.items() if name not in mine]
-            if not any(statement.lstrip().upper().startswith("USE ") for statement in self._scope):
-                statements.append("USE default")
-            statements += self._scope
-            statements += [f"SET {quote_identifier('param_' + name)} = {quote_string(value)}" for name, value in (params or {}).items()]
-            statements.append(sql.strip().rstrip(";"))
-            return _Result(shared.run(";\n".join(statements), output_format))
+        if spooled := _SPOOLED_INSERT.match(sql.strip()):
+            sql = self._insert_select(spooled)
+        return _Result(self._run(sql, output_format, params))
+
+    def _run(self, sql: str, output_format: str, params: dict[str, str] | None = None):
+        parameters = [f"SET {quote_identifier('param_' + name)} = {quote_string(value)}" for name, value in (params or {}).items()]
+        return self._shared.run(";\n".join([*self._scope, *parameters, sql.strip().rstrip(";")]), output_format)
+
+    def _insert_select(self, spooled: re.Match) -> str:
+        columns = [name.strip().strip("`") for name in spooled["columns"].split(",")]
+        database = quote_string(spooled["db"]) if spooled["db"] else "currentDatabase()"
+        found = self._run(
+            f"SELECT name, type FROM system.columns WHERE database = {database} AND table = {quote_string(spooled['table'])}",
+            "JSONEachRow",
+        )
+        types = {row["name"]: row["type"] for row in map(json.loads, found.bytes().splitlines())}
+        structure = ", ".join(f"{quote_identifier(name)} {types[name]}" for name in columns)
+        return (
+            f"{spooled['head']} SELECT * FROM file({spooled['path']}, {quote_string(spooled['format'])}, {quote_string(structure)}) "
+            f"{spooled['settings']}"
+        )
 
 
 class _Result:
