@@ -7,8 +7,10 @@ A reduced matrix, since 24.8 here runs one query at a time: the real
 `adhouse-ingester migrate` applies every migration and then reports them
 applied; a real `replay` through the local stack's S3 stores an object's rows
 exactly once in events and every rollup, and after its ledger is lost the
-chunks it inserts again are dropped by their de-duplication tokens. Not run on
-24.8: concurrent workers, kill/resume mid-object, the query API's matrix.
+chunks it inserts again are dropped by their de-duplication tokens; the real
+`adhouse-api` answers from each table (minute, hour, day rollups and raw
+events) with the raw events' totals. Not run on 24.8: concurrent workers,
+kill/resume mid-object, the full timezone and filter matrix of the API tests.
 """
 
 import json
@@ -91,41 +93,98 @@ def vast_lines(count: int) -> tuple[bytes, int]:
     return ("\n".join(lines) + "\n").encode(), sum(1 for n in range(count) if n % 3)
 
 
-@pytest.mark.parametrize("compression", ["lz4", "none"])
-def test_a_replayed_object_is_stored_once_and_a_lost_ledger_is_absorbed_by_dedup_tokens(ch248, stack, compression):
-    database, tenant = f"r_{uuid.uuid4().hex[:8]}", f"t{uuid.uuid4().hex[:8]}"
-    assert ingester(ch248, database, "migrate").returncode == 0
-    body, impressions = vast_lines(5 * CHUNK_LINES)
-    s3 = boto3.client("s3", endpoint_url=stack["AWS_ENDPOINT_URL"], region_name=stack["AWS_REGION"],
-                      aws_access_key_id=stack["AWS_ACCESS_KEY_ID"], aws_secret_access_key=stack["AWS_SECRET_ACCESS_KEY"])
-    bucket = stack["ADHOUSE_BUCKET"]
-    s3.put_object(Bucket=bucket, Key=f"logs/{tenant}/vast/2026/12/01/00-0.jsonl", Body=body)
-    settings = {
-        "ADHOUSE__INGEST__SOURCES_DIR": str(REPO / "ingester" / "examples" / "sources"),
-        "ADHOUSE__INGEST__CHUNK_LINES": str(CHUNK_LINES),
-        "ADHOUSE__INGEST__RETRY_FOR_SECS": "5",  # a failure fails the test, not minutes of retries
-        "ADHOUSE__CLICKHOUSE__COMPRESSION": compression,
-        **{name: stack[name] for name in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")},
-    }
+class Replay:
+    """One object of vast-jsonl lines in the local stack's S3, replayed by the real ingester into a 24.8 database of its own."""
 
-    def replay() -> None:
-        done = ingester(ch248, database, "replay", f"s3://{bucket}/logs/{tenant}/", **settings)
+    def __init__(self, url: str, stack: dict[str, str], compression: str = "lz4"):
+        self.url, self.database, self.tenant = url, f"r_{uuid.uuid4().hex[:8]}", f"t{uuid.uuid4().hex[:8]}"
+        assert ingester(url, self.database, "migrate").returncode == 0
+        body, self.impressions = vast_lines(5 * CHUNK_LINES)
+        s3 = boto3.client("s3", endpoint_url=stack["AWS_ENDPOINT_URL"], region_name=stack["AWS_REGION"],
+                          aws_access_key_id=stack["AWS_ACCESS_KEY_ID"], aws_secret_access_key=stack["AWS_SECRET_ACCESS_KEY"])
+        self.prefix = f"s3://{stack['ADHOUSE_BUCKET']}/logs/{self.tenant}/"
+        s3.put_object(Bucket=stack["ADHOUSE_BUCKET"], Key=f"logs/{self.tenant}/vast/2026/12/01/00-0.jsonl", Body=body)
+        self.settings = {
+            "ADHOUSE__INGEST__SOURCES_DIR": str(REPO / "ingester" / "examples" / "sources"),
+            "ADHOUSE__INGEST__CHUNK_LINES": str(CHUNK_LINES),
+            "ADHOUSE__INGEST__RETRY_FOR_SECS": "5",  # a failure fails the test, not minutes of retries
+            "ADHOUSE__CLICKHOUSE__COMPRESSION": compression,
+            **{name: stack[name] for name in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")},
+        }
+
+    def run(self) -> None:
+        done = ingester(self.url, self.database, "replay", self.prefix, **self.settings)
         assert done.returncode == 0, done.stderr
 
-    def counts() -> tuple[int, ...]:
-        where = f"WHERE tenant = '{tenant}'"
-        return tuple(int(sql(ch248, f"SELECT {measure} FROM `{database}`.{table} {where}")) for table, measure in (
+    def counts(self) -> tuple[int, ...]:
+        where = f"WHERE tenant = '{self.tenant}'"
+        return tuple(int(sql(self.url, f"SELECT {measure} FROM `{self.database}`.{table} {where}")) for table, measure in (
             ("events", "count()"), ("events_1m", "sum(impressions)"), ("events_1h", "sum(impressions)"), ("events_1d", "sum(impressions)")))
 
-    expected = (5 * CHUNK_LINES, impressions, impressions, impressions)
-    replay()
-    assert counts() == expected
+
+@pytest.mark.parametrize("compression", ["lz4", "none"])
+def test_a_replayed_object_is_stored_once_and_a_lost_ledger_is_absorbed_by_dedup_tokens(ch248, stack, compression):
+    replay = Replay(ch248, stack, compression)
+    expected = (5 * CHUNK_LINES, replay.impressions, replay.impressions, replay.impressions)
+    replay.run()
+    assert replay.counts() == expected
     # The ledger says done: a second replay skips the object.
-    replay()
-    assert counts() == expected
+    replay.run()
+    assert replay.counts() == expected
     # Lose the ledger, as if every record of the object had been lost after its
     # inserts: it is ingested again under the same tokens, and 24.8 drops every block.
-    sql(ch248, f"TRUNCATE TABLE `{database}`.ingest_files")
-    replay()
-    assert counts() == expected
-    assert int(sql(ch248, f"SELECT count() FROM `{database}`.ingest_files FINAL WHERE key LIKE 'logs/{tenant}/%' AND status = 'done'")) == 1
+    sql(ch248, f"TRUNCATE TABLE `{replay.database}`.ingest_files")
+    replay.run()
+    assert replay.counts() == expected
+    done = f"SELECT count() FROM `{replay.database}`.ingest_files FINAL WHERE key LIKE 'logs/{replay.tenant}/%' AND status = 'done'"
+    assert int(sql(ch248, done)) == 1
+
+
+def test_the_query_apis_answers_on_each_table_equal_the_raw_events(ch248, stack, tmp_path):
+    replay = Replay(ch248, stack)
+    replay.run()
+    env = clean_env({"ADHOUSE__CLICKHOUSE__URL": ch248, "ADHOUSE__CLICKHOUSE__DATABASE": replay.database})
+    created = subprocess.run([binary("adhouse-api"), "token", "create", "--tenant", replay.tenant], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert created.returncode == 0, created.stderr
+    port = free_port()
+    api = subprocess.Popen([binary("adhouse-api"), "serve"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env={**env, "ADHOUSE__API__LISTEN_ADDR": f"127.0.0.1:{port}", "ADHOUSE_API_METRICS_ADDR": ""})
+    try:
+        base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {created.stdout.strip()}"}
+        deadline = time.monotonic() + 60
+        while not _answers(f"{base}/readyz"):
+            assert api.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        raw = json.loads(sql(ch248, f"SELECT countIf(event_type = 'impression') AS impressions, countIf(event_type = 'click') AS clicks, "
+                                    f"sum(revenue_micros) AS revenue FROM `{replay.database}`.events WHERE tenant = '{replay.tenant}' FORMAT JSONEachRow"))
+        # Each request is answered from another table (meta.table), all with the same totals.
+        requests_by_table = {
+            "events_1m": {"granularity": "minute", "time_range": {"from": around(-3), "to": around(+1)}},
+            "events_1h": {"granularity": "hour", "timezone": "Asia/Tokyo", "time_range": {"preset": "last_7_days"}},
+            "events_1d": {"granularity": "day", "dimensions": ["creative_id"], "time_range": {"preset": "last_7_days"}},
+            "events": {"granularity": "none", "dimensions": ["os"], "time_range": {"preset": "last_7_days"}},
+        }
+        for table, request in requests_by_table.items():
+            body = {"metrics": ["impressions", "clicks", "revenue", "ctr"], "timezone": "UTC", **request}
+            answer = requests.post(f"{base}/api/v1/query", json=body, headers=headers, timeout=60)
+            assert answer.status_code == 200, answer.text
+            answer = answer.json()
+            assert answer["meta"]["table"] == table, (request, answer["meta"])
+            totals = answer["totals"]
+            assert (totals["impressions"], totals["clicks"]) == (int(raw["impressions"]), int(raw["clicks"])), table
+            assert round(totals["revenue"] * 1e6) == int(raw["revenue"]), table
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+
+
+def around(hours: int) -> str:
+    """A whole hour this many hours from now, as the API takes an instant (the rows are an hour old)."""
+    return time.strftime("%Y-%m-%dT%H:00:00Z", time.gmtime(time.time() + hours * 3600))
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).ok
+    except requests.ConnectionError:
+        return False
