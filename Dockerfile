@@ -18,6 +18,9 @@ ARG NODE_VERSION=22
 # ---- Rust: both binaries ---------------------------------------------------
 FROM rust:${RUST_VERSION}-bookworm AS rust
 # aws-lc-sys (TLS of the AWS SDK and the ClickHouse client) builds C with cmake.
+# Unpinned (DL3008): Debian bookworm's versions move with security updates, and a
+# pin would break the build at the next point release.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends cmake \
     && rm -rf /var/lib/apt/lists/*
@@ -40,7 +43,9 @@ RUN --mount=type=cache,target=/root/.npm \
 
 # ---- Runtime ---------------------------------------------------------------
 FROM debian:bookworm-slim
-# ca-certificates: TLS to ClickHouse Cloud and AWS uses the system roots.
+# ca-certificates: TLS to ClickHouse Cloud and AWS uses the system roots
+# (unpinned for the reason above).
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
@@ -57,8 +62,9 @@ COPY --from=dashboard /src/dashboards/dist/ /app/dashboards/dist/
 # The log sources stay unset: mount your own directory and set
 # ADHOUSE__INGEST__SOURCES_DIR (/app/examples/sources holds the examples).
 ENV ADHOUSE__API__LISTEN_ADDR=0.0.0.0:8080 \
+    ADHOUSE_API_METRICS_ADDR=0.0.0.0:9465 \
     ADHOUSE__API__STATIC_DIR=/app/dashboards/dist \
     ADHOUSE__INGEST__METRICS_ADDR=0.0.0.0:9464
 USER 10001:10001
-EXPOSE 8080 9464
+EXPOSE 8080 9465 9464
 CMD ["adhouse-api", "serve"]

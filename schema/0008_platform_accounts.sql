@@ -29,8 +29,8 @@ ENGINE = ${replicated}ReplacingMergeTree(updated_at)
 ORDER BY (tenant, platform, account_id)
 COMMENT 'Linked ad-platform accounts (read with FINAL)';
 
--- Encrypted grants (AES-256-GCM, key id prefixed): the one table analysts
--- must not be granted. Tokens never appear anywhere else.
+-- Encrypted grants (AES-256-GCM, key id prefixed), never granted to analysts
+-- (core/src/schema/access.rs). Tokens never appear anywhere else.
 CREATE TABLE IF NOT EXISTS ${db}.platform_credentials${local} ${on_cluster}
 (
     tenant          LowCardinality(String)  COMMENT 'Tenant of the account',

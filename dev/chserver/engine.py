@@ -12,10 +12,14 @@ import json
 import os
 from dataclasses import dataclass
 
-import chdb
+try:
+    from chdb import connect
+except ImportError:  # chDB 2.x (ClickHouse 24.8): one Session per process, adapted
+    from .legacy_chdb import connect
 
 from .errors import EngineError, ErrorCatalog, ServerError, from_engine_exception, from_file_insert
 from .spool import Spool
+from .sqltext import quote_identifier, quote_string
 
 # Settings the HTTP layer itself acts on; their engine defaults decide what a
 # request that does not mention them gets.
@@ -84,19 +88,11 @@ def _call(function, *args, **kwargs):
         raise from_engine_exception(exc) from None
 
 
-def quote_identifier(name: str) -> str:
-    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
-
-
-def quote_string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 class Engine:
     def __init__(self, path: str):
         self._path = os.path.abspath(path)
         os.makedirs(self._path, exist_ok=True)
-        self._anchor = _call(chdb.connect, self._path)
+        self._anchor = _call(connect, self._path)
         self._spool = Spool(os.path.join(self._path, "insert_spool"))
         self.version = self._rows("SELECT version() AS v")[0]["v"]
         self.timezone = self._rows("SELECT timezone() AS tz")[0]["tz"]
@@ -109,9 +105,15 @@ class Engine:
             },
             self.version,
         )
+        # ClickHouse 24.8's system.formats has no content_type (added later):
+        # every output format then answers as text, as its HTTP server did.
+        has_content_type = self._rows(
+            "SELECT count() AS n FROM system.columns WHERE database = 'system' AND table = 'formats' AND name = 'content_type'"
+        )[0]["n"] not in (0, "0")
+        content_type = "content_type" if has_content_type else "'text/plain; charset=UTF-8'"
         self.content_types = {
             row["name"]: row["content_type"]
-            for row in self._rows("SELECT name, content_type FROM system.formats WHERE is_output")
+            for row in self._rows(f"SELECT name, {content_type} AS content_type FROM system.formats WHERE is_output")
         }
         self.setting_defaults = {
             row["name"]: row["value"]
@@ -126,7 +128,7 @@ class Engine:
         return [json.loads(line) for line in result.bytes().splitlines()]
 
     def session(self, scope: SessionScope) -> "Session":
-        return Session(_call(chdb.connect, self._path), scope, self._spool)
+        return Session(_call(connect, self._path), scope, self._spool)
 
     def insert_session(self, scope: SessionScope) -> "Session":
         """A session for `Session.insert`: the spool's read settings go first, so the request's own win."""

@@ -217,3 +217,11 @@ def query_shape(sql: str) -> QueryShape:
                 output_format = _identifier(text, name)
     statements += int(pending)
     return QueryShape(statements == 0, statements, output_format)
+
+
+def quote_identifier(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def quote_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -85,8 +85,17 @@ enum Command {
     /// Safe to run at every deployment: applied migrations are skipped.
     Migrate {
         /// Only list applied and pending migrations; change nothing.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "print_grants")]
         status: bool,
+        /// Print, without connecting, the SQL an administrator runs on a real
+        /// ClickHouse server for read-only analysts (role adhouse_analyst,
+        /// settings profile, row policies for --analyst users).
+        #[arg(long)]
+        print_grants: bool,
+        /// With --print-grants: grant the role to USER and restrict them to
+        /// these tenants by row policies (repeatable).
+        #[arg(long, value_name = "USER=TENANT[,TENANT...]", requires = "print_grants")]
+        analyst: Vec<String>,
     },
 }
 
@@ -107,8 +116,15 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
-        Command::Migrate { status: true } => print_migrations(&settings).await,
-        Command::Migrate { status: false } => {
+        Command::Migrate { print_grants: true, analyst, .. } => {
+            let analysts = adhouse_core::schema::parse_analysts(&analyst)?;
+            for statement in adhouse_core::schema::analyst_access(&settings.clickhouse.database, &settings.schema, &analysts)? {
+                println!("{statement};");
+            }
+            Ok(())
+        }
+        Command::Migrate { status: true, .. } => print_migrations(&settings).await,
+        Command::Migrate { status: false, .. } => {
             let applied = Migrator::new(&settings).apply().await?;
             if applied.is_empty() {
                 println!("schema of {} is up to date", settings.clickhouse.database);

@@ -33,6 +33,9 @@ enum Command {
     /// Manage bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Validate the configuration (and the platforms' settings when a
+    /// platform is enabled) without connecting anywhere, then exit.
+    CheckConfig,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +87,7 @@ async fn main() -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&settings, &cli.metrics_addr).await,
+        Command::CheckConfig => check_config(&settings),
         Command::Token(TokenCommand::Create { tenant, timezone, expires_in_days }) => {
             create_token(&settings, &tenant, &timezone, expires_in_days).await
         }
@@ -130,6 +134,13 @@ async fn serve(settings: &Settings, metrics_addr: &str) -> anyhow::Result<()> {
             .run();
         tokio::try_join!(api, metrics)?;
     }
+    Ok(())
+}
+
+fn check_config(settings: &Settings) -> anyhow::Result<()> {
+    let vault = adhouse_api::accounts::linking::check(&settings.platforms)?;
+    let linking = if vault.is_some() { "on" } else { "off (no platform enabled)" };
+    println!("configuration is valid; listen {}, ClickHouse {}, account linking {linking}", settings.api.listen_addr, settings.clickhouse.url);
     Ok(())
 }
 

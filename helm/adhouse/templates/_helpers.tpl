@@ -37,8 +37,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
+{{/* repository@digest when a digest is set (immutable), else repository:tag. */}}
 {{- define "adhouse.image" -}}
-{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
 {{- end }}
 
 {{/* The Secret holding the ClickHouse password; empty when there is none. */}}
@@ -114,4 +119,110 @@ exist, so these are created first (lower weight) and replaced at each upgrade.
 helm.sh/hook: pre-install,pre-upgrade
 helm.sh/hook-weight: "-10"
 helm.sh/hook-delete-policy: before-hook-creation
+{{- end }}
+
+{{/* "true" when an ad platform is enabled (account linking, sync queue, schedule). */}}
+{{- define "adhouse.platformsEnabled" -}}
+{{- if or .Values.platforms.meta.enabled .Values.platforms.google.enabled }}true{{ end }}
+{{- end }}
+
+{{- define "adhouse.publicUrl" -}}
+{{- if .Values.platforms.publicUrl }}
+{{- .Values.platforms.publicUrl }}
+{{- else if .Values.api.ingress.enabled }}
+{{- printf "https://%s" .Values.api.ingress.host }}
+{{- end }}
+{{- end }}
+
+{{/*
+platforms.* of the containers that link or sync accounts (API, ingester,
+schedule). Secrets only through secretKeyRef; Google's developer token is
+optional, as in the settings.
+*/}}
+{{- define "adhouse.platformsEnv" -}}
+{{- if include "adhouse.platformsEnabled" . }}
+{{- $p := .Values.platforms }}
+{{- $secret := required "platforms.existingSecret is required with a platform enabled (state secret, vault keys, client secrets)" $p.existingSecret }}
+- name: ADHOUSE__PLATFORMS__PUBLIC_URL
+  value: {{ required "platforms.publicUrl is required with a platform enabled (or enable api.ingress)" (include "adhouse.publicUrl" .) | quote }}
+- name: ADHOUSE__PLATFORMS__SYNC_QUEUE_URL
+  value: {{ required "platforms.syncQueueUrl is required with a platform enabled" $p.syncQueueUrl | quote }}
+- name: ADHOUSE__PLATFORMS__BACKFILL_DAYS
+  value: {{ $p.backfillDays | quote }}
+- name: ADHOUSE__PLATFORMS__REQUEST_TIMEOUT_SECS
+  value: {{ $p.requestTimeoutSecs | quote }}
+- name: ADHOUSE__PLATFORMS__STATE_SECRET
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $p.secretKeys.stateSecret }} }
+- name: ADHOUSE__PLATFORMS__VAULT_KEYS
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $p.secretKeys.vaultKeys }} }
+{{- with $p.meta }}
+- name: ADHOUSE__PLATFORMS__META__ENABLED
+  value: {{ .enabled | quote }}
+{{- if .enabled }}
+- name: ADHOUSE__PLATFORMS__META__CLIENT_ID
+  value: {{ required "platforms.meta.clientId is required with platforms.meta.enabled" .clientId | quote }}
+- name: ADHOUSE__PLATFORMS__META__CLIENT_SECRET
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $p.secretKeys.metaClientSecret }} }
+- name: ADHOUSE__PLATFORMS__META__RESTATE_DAYS
+  value: {{ .restateDays | quote }}
+{{- end }}
+{{- end }}
+{{- with $p.google }}
+- name: ADHOUSE__PLATFORMS__GOOGLE__ENABLED
+  value: {{ .enabled | quote }}
+{{- if .enabled }}
+- name: ADHOUSE__PLATFORMS__GOOGLE__CLIENT_ID
+  value: {{ required "platforms.google.clientId is required with platforms.google.enabled" .clientId | quote }}
+- name: ADHOUSE__PLATFORMS__GOOGLE__CLIENT_SECRET
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $p.secretKeys.googleClientSecret }} }
+- name: ADHOUSE__PLATFORMS__GOOGLE__DEVELOPER_TOKEN
+  valueFrom:
+    secretKeyRef: { name: {{ $secret }}, key: {{ $p.secretKeys.googleDeveloperToken }}, optional: true }
+- name: ADHOUSE__PLATFORMS__GOOGLE__RESTATE_DAYS
+  value: {{ .restateDays | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* AWS_* of the containers that call S3 or SQS. */}}
+{{- define "adhouse.awsEnv" -}}
+{{- with .Values.aws.region }}
+- name: AWS_REGION
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.aws.endpointUrl }}
+- name: AWS_ENDPOINT_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The container's envFrom with the static AWS keys, when they come from a Secret. */}}
+{{- define "adhouse.awsEnvFrom" -}}
+{{- with .Values.aws.existingSecret }}
+envFrom:
+  - secretRef:
+      name: {{ . }}
+{{- end }}
+{{- end }}
+
+{{/* topologySpreadConstraints of one component's pods (the argument is a dict: ctx, component). */}}
+{{- define "adhouse.topologySpread" -}}
+{{- $ctx := .ctx }}
+{{- if $ctx.Values.topologySpread.enabled }}
+topologySpreadConstraints:
+{{- range $ctx.Values.topologySpread.topologyKeys }}
+  - maxSkew: {{ $ctx.Values.topologySpread.maxSkew }}
+    topologyKey: {{ . }}
+    whenUnsatisfiable: {{ $ctx.Values.topologySpread.whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- include "adhouse.selectorLabels" $ctx | nindent 8 }}
+        app.kubernetes.io/component: {{ $.component }}
+{{- end }}
+{{- end }}
 {{- end }}

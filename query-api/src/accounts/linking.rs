@@ -43,14 +43,9 @@ impl Linking {
     /// naming the key.
     pub async fn from_settings(settings: &Settings) -> adhouse_core::Result<Option<Self>> {
         let platforms = &settings.platforms;
-        if !platforms.apps().iter().any(|app| app.enabled) {
+        let Some(vault) = check(platforms)? else {
             return Ok(None);
-        }
-        validate(platforms)?;
-        let vault = Vault::from_setting(platforms.vault_keys.expose()).map_err(|err| match err {
-            adhouse_connectors::Error::Vault(message) if message.starts_with("platforms.vault_keys") => config(message),
-            other => config(format!("platforms.vault_keys: {other}")),
-        })?;
+        };
         let http = Http::new(Duration::from_secs(u64::from(platforms.request_timeout_secs)), PLATFORM_ATTEMPTS, Pacer::default());
         let sqs = aws_sdk_sqs::Client::new(&aws_config::load_from_env().await);
         let secret = platforms.state_secret.expose().as_bytes();
@@ -81,6 +76,21 @@ impl Linking {
     pub fn redirect_uri(&self, platform: PlatformId) -> String {
         format!("{}/oauth/callback/{platform}", self.public_url)
     }
+}
+
+/// Every check of `platforms.*` that linking makes before it builds
+/// anything (`adhouse-api check-config` runs it too): `None` when no
+/// platform is enabled, else the opened token vault.
+pub fn check(platforms: &PlatformsSettings) -> adhouse_core::Result<Option<Vault>> {
+    if !platforms.apps().iter().any(|app| app.enabled) {
+        return Ok(None);
+    }
+    validate(platforms)?;
+    let vault = Vault::from_setting(platforms.vault_keys.expose()).map_err(|err| match err {
+        adhouse_connectors::Error::Vault(message) if message.starts_with("platforms.vault_keys") => config(message),
+        other => config(format!("platforms.vault_keys: {other}")),
+    })?;
+    Ok(Some(vault))
 }
 
 /// The PKCE key is the state secret under its own label, so that no PKCE
