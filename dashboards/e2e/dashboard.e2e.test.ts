@@ -324,6 +324,32 @@ describe("report", () => {
     await page.close();
   });
 
+  test("the breakdown has a totals row, each row's share and its change; the chart marks the hour still running", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${stack.baseUrl}/`);
+    await page.evaluate((value) => sessionStorage.setItem("adhouse.token", value), stack.tokens.acme);
+    const sent = await queryDuring(page, isBreakdown, () => page.goto(`${stack.baseUrl}/?by=demand_partner&range=last_30_days`));
+    await settled(page);
+    expect(sent.request).toMatchObject({ compare: "previous_period" });
+    const totals = await page.$$eval("#breakdown tfoot td[data-total]", (cells) => cells.map((cell) => (cell as HTMLElement).dataset.total));
+    expect(totals).toEqual(Object.keys(UNITS).map((metric) => String(sent.response.totals[metric])));
+    // Five partners: every row is shown, so the shares of impressions add up to 100 %.
+    const shares = await page.$$eval("#breakdown tbody .cell-share", (cells) => cells.map((cell) => Number.parseFloat(cell.textContent!)));
+    expect(shares).toHaveLength(sent.response.rows.length);
+    expect(Math.abs(shares.reduce((sum, share) => sum + share, 0) - 100)).toBeLessThan(0.5);
+    const marks = await page.$$eval("#breakdown tbody tr:first-child .cell-change", (cells) => cells.map((cell) => (cell as HTMLElement).dataset.percent));
+    const impressions = sent.response.columns.findIndex((column) => column.name === "impressions");
+    const [now, before] = [Number(sent.response.rows[0][impressions]), Number(sent.response.comparison!.rows[0][impressions])];
+    expect(Number(marks[0])).toBeCloseTo(((now - before) / before) * 100, 9);
+
+    await queryDuring(page, isSeries, () => page.goto(`${stack.baseUrl}/?range=today&g=hour`));
+    await settled(page);
+    const partial = await page.$eval("#chart", (figure) => JSON.parse((figure as HTMLElement).dataset.partial!) as boolean[]);
+    const hour = new Date().getUTCHours();
+    expect(partial.map((flag, i) => (flag ? i : -1)).filter((i) => i >= 0)).toEqual([hour]);
+    await page.close();
+  });
+
   test("a tenant without events sees the empty state", async () => {
     const page = await openSignedIn(browser.context, stack.baseUrl, stack.tokens.empty);
     expect(await page.getAttribute(".chart-panel", "data-state")).toBe("empty");

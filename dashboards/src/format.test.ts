@@ -49,13 +49,14 @@ describe("chart series", () => {
       rows: [["2026-03-01T00:00:00Z", 5], ["2026-03-02T00:00:00Z", 6], ["2026-03-03T00:00:00Z", 7]],
       totals: { impressions: 18 },
       comparison: { time_range: { from: "", to: "", timezone: "UTC" }, rows: [["2026-02-27T00:00:00Z", 1], ["2026-02-28T00:00:00Z", 2]], totals: {}, change: {} },
-      meta: { table: "events_1h", granularity: "day", time_range: { from: "", to: "", timezone: "UTC" } },
+      meta: { table: "events_1h", granularity: "day", time_range: { from: "2026-03-01T00:00:00Z", to: "2026-03-04T00:00:00Z", timezone: "UTC" } },
     } as QueryResponse;
     expect(seriesView(response, "impressions", "day")).toEqual({
       labels: ["Mar 1, 2026", "Mar 2, 2026", "Mar 3, 2026"],
       current: [5, 6, 7],
       comparison: [1, 2, null],
       comparisonLabels: ["Feb 27, 2026", "Feb 28, 2026"],
+      partial: [false, false, false],
     });
   });
 });

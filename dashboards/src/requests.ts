@@ -41,18 +41,19 @@ function common(state: PageState): Pick<QueryRequest, "dataset" | "metrics" | "f
  * the same point, so that a half-finished day is not set against a whole one.
  */
 export function seriesRequest(state: PageState, granularity: string): QueryRequest {
-  const compare = state.compare === "none" ? null : isRunning(state.range) ? `${state.compare}_to_date` : state.compare;
-  return {
-    ...common(state),
-    granularity,
-    ...(compare ? { compare } : {}),
-  };
+  return { ...common(state), granularity, ...compareOf(state) };
 }
 
-/** The breakdown table: the top groups of one dimension, ordered as the table is sorted. */
+function compareOf(state: PageState): Pick<QueryRequest, "compare"> {
+  if (state.compare === "none") return {};
+  return { compare: isRunning(state.range) ? `${state.compare}_to_date` : state.compare };
+}
+
+/** The breakdown table: the top groups of one dimension, ordered as the table is sorted, with their previous values. */
 export function breakdownRequest(state: PageState): QueryRequest {
   return {
     ...common(state),
+    ...compareOf(state),
     dimensions: [state.breakdown],
     order_by: [{ field: state.sort.field, direction: state.sort.direction }],
     limit: BREAKDOWN_LIMIT,

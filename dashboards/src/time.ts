@@ -22,6 +22,8 @@ export const PRESETS: Preset[] = [
   { name: "this_month", label: "This month so far", maxDays: 31, running: true },
   { name: "last_month", label: "Last month", maxDays: 31 },
   { name: "this_year", label: "This year so far", maxDays: 366, running: true },
+  { name: "last_year", label: "Last year", maxDays: 366 },
+  { name: "last_3_years", label: "Last 3 years", maxDays: 1096 },
 ];
 
 /** Whether `range` is still running, so that comparisons stop at the same point of the previous period. */

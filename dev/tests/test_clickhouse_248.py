@@ -13,6 +13,7 @@ events) with the raw events' totals. Not run on 24.8: concurrent workers,
 kill/resume mid-object, the full timezone and filter matrix of the API tests.
 """
 
+import datetime as dt
 import json
 import socket
 import subprocess
@@ -158,11 +159,14 @@ def test_the_query_apis_answers_on_each_table_equal_the_raw_events(ch248, stack,
         raw = json.loads(sql(ch248, f"SELECT countIf(event_type = 'impression') AS impressions, countIf(event_type = 'click') AS clicks, "
                                     f"sum(revenue_micros) AS revenue FROM `{replay.database}`.events WHERE tenant = '{replay.tenant}' FORMAT JSONEachRow"))
         # Each request is answered from another table (meta.table), all with the same totals.
+        # Whole days around now (the events are now's; last_N_days end yesterday).
+        today = dt.datetime.now(dt.timezone.utc).date()
+        days = {"from": (today - dt.timedelta(days=1)).isoformat(), "to": (today + dt.timedelta(days=1)).isoformat()}
         requests_by_table = {
             "events_1m": {"granularity": "minute", "time_range": {"from": around(-3), "to": around(+1)}},
-            "events_1h": {"granularity": "hour", "timezone": "Asia/Tokyo", "time_range": {"preset": "last_7_days"}},
-            "events_1d": {"granularity": "day", "dimensions": ["creative_id"], "time_range": {"preset": "last_7_days"}},
-            "events": {"granularity": "none", "dimensions": ["os"], "time_range": {"preset": "last_7_days"}},
+            "events_1h": {"granularity": "hour", "timezone": "Asia/Tokyo", "time_range": days},
+            "events_1d": {"granularity": "day", "dimensions": ["creative_id"], "time_range": days},
+            "events": {"granularity": "none", "dimensions": ["os"], "time_range": days},
         }
         for table, request in requests_by_table.items():
             body = {"metrics": ["impressions", "clicks", "revenue", "ctr"], "timezone": "UTC", **request}

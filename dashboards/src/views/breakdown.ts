@@ -5,7 +5,7 @@
 import type { Catalog, Cell, QueryResponse } from "../api";
 import { toCsv, type CsvCell } from "../csv";
 import { h, fill } from "../dom";
-import { formatValue } from "../format";
+import { formatChange, formatValue } from "../format";
 import { BREAKDOWN_LIMIT } from "../requests";
 import { currencyOf, type PageState, type SortState } from "../state";
 
@@ -31,7 +31,7 @@ export function renderBreakdown(
         // A metric first sorts high to low, a name A to Z.
         direction: sorted ? (direction === "desc" ? "asc" : "desc") : column.kind === "metric" ? "desc" : "asc",
       };
-      return h(
+      const cell = h(
         "th",
         {
           scope: "col",
@@ -45,9 +45,29 @@ export function renderBreakdown(
           h("span", { class: "sort-mark", "aria-hidden": "true" }, direction === "asc" ? " ↑" : direction === "desc" ? " ↓" : ""),
         ),
       );
+      return cell;
     }),
   );
-  const rows = response.rows.map((row) =>
+  const currency = currencyOf(state, response);
+  const unit = (name: string) => catalog.metrics.find((entry) => entry.name === name)?.unit ?? "count";
+  // Each row's share of the first metric's total (sums only: a share of a rate means nothing).
+  const shareOf = state.metrics[0];
+  const total = response.totals[shareOf];
+  const additive = catalog.metrics.find((entry) => entry.name === shareOf)?.combine === "sum";
+  const share = (value: Cell) =>
+    additive && typeof value === "number" && typeof total === "number" && total > 0
+      ? h("span", { class: "cell-share", title: `Share of the total ${shareOf}` }, `${((value / total) * 100).toFixed(1)} %`)
+      : null;
+  const previous = response.comparison?.rows;
+  const metricCell = (name: string, value: Cell, before: Cell | undefined) =>
+    h(
+      "td",
+      { class: "num", "data-value": String(value ?? "") },
+      formatValue(value as number | null, unit(name), currency),
+      name === shareOf ? share(value) : null,
+      previous ? changeMark(name, value, before) : null,
+    );
+  const rows = response.rows.map((row, r) =>
     h(
       "tr",
       {},
@@ -56,22 +76,40 @@ export function renderBreakdown(
         if (column.kind !== "metric") {
           // Platforms answer ids, with their names in `labels`.
           const name = response.labels?.[column.name]?.[String(cell)];
-          return h("th", { scope: "row", "data-value": String(cell), title: name ? String(cell) : null }, cell === "" ? h("em", {}, "(empty)") : (name ?? String(cell)));
+          const shown = cell === "" ? h("em", { title: "The log lines had no value for this field" }, "(empty)") : (name ?? String(cell));
+          return h("th", { scope: "row", "data-value": String(cell), title: name ? String(cell) : null }, shown);
         }
-        const metric = catalog.metrics.find((entry) => entry.name === column.name);
-        return h(
-          "td",
-          { class: "num", "data-value": String(cell ?? "") },
-          formatValue(cell as number | null, metric?.unit ?? "count", currencyOf(state, response)),
-        );
+        return metricCell(column.name, cell, previous?.[r]?.[i]);
       }),
     ),
   );
-  fill(table, h("thead", {}, header), h("tbody", {}, ...rows));
+  const changeOf = response.comparison?.change;
+  const totals = h(
+    "tr",
+    { class: "totals" },
+    ...response.columns.map((column, i) => {
+      if (column.kind !== "metric") return h("th", { scope: "row" }, i === 0 ? "Total" : "");
+      const value = response.totals[column.name] ?? null;
+      return h(
+        "td",
+        { class: "num", "data-total": String(value ?? "") },
+        formatValue(value, unit(column.name), currency),
+        changeOf ? changeMark(column.name, value, response.comparison?.totals?.[column.name] ?? null) : null,
+      );
+    }),
+  );
+  fill(table, h("thead", {}, header), h("tbody", {}, ...rows), response.rows.length > 0 ? h("tfoot", {}, totals) : null);
   const caption = table.createCaption();
   caption.textContent = `Top ${Math.min(response.rows.length, BREAKDOWN_LIMIT)} by ${
     response.columns.find((column) => column.name === state.sort.field)?.label ?? state.sort.field
   }`;
+}
+
+/** The change against the comparison period under a value, coloured by whether up is good. */
+function changeMark(metric: string, value: Cell | null, before: Cell | null | undefined): HTMLElement {
+  const percent = typeof value === "number" && typeof before === "number" && before !== 0 ? ((value - before) / Math.abs(before)) * 100 : null;
+  const change = formatChange(metric, percent);
+  return h("span", { class: `cell-change ${change.tone}`, "data-percent": String(percent ?? "null") }, change.arrow ? `${change.arrow} ${change.text}` : "new");
 }
 
 /** The CSV of a breakdown response: column labels, then each row's raw values. */

@@ -13,6 +13,55 @@ export interface SeriesView {
   current: (number | null)[];
   comparison: (number | null)[] | null;
   comparisonLabels: string[];
+  /** Buckets the range covers only in part (cut by the range, or still running): drawn lighter, labelled "partial". */
+  partial: boolean[];
+}
+
+/** The local parts of an RFC 3339 time with its own offset. */
+function localParts(rfc3339: string): { year: number; month: number; day: number; time: string } | null {
+  const match = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}:\d{2}:\d{2})/.exec(rfc3339);
+  return match ? { year: Number(match[1]), month: Number(match[2]), day: Number(match[3]), time: match[4] } : null;
+}
+
+/** Whether the local time `rfc3339` is where a bucket of `granularity` starts. */
+export function startsBucket(rfc3339: string, granularity: string): boolean {
+  const parts = localParts(rfc3339);
+  if (!parts) return true;
+  const midnight = parts.time === "00:00:00";
+  switch (granularity) {
+    case "minute":
+      return parts.time.endsWith(":00");
+    case "hour":
+      return parts.time.endsWith(":00:00");
+    case "day":
+      return midnight;
+    case "week":
+      return midnight && new Date(Date.UTC(parts.year, parts.month - 1, parts.day)).getUTCDay() === 1;
+    case "month":
+      return midnight && parts.day === 1;
+    case "quarter":
+      return midnight && parts.day === 1 && (parts.month - 1) % 3 === 0;
+    case "year":
+      return midnight && parts.day === 1 && parts.month === 1;
+    default:
+      return true;
+  }
+}
+
+/**
+ * Which buckets are partial: the first when it starts before the range, the
+ * last when the range ends inside it, and the one holding `now` when the
+ * range runs past now (it is still filling up).
+ */
+export function partialBuckets(starts: string[], range: { from: string; to: string }, granularity: string, now = Date.now()): boolean[] {
+  const from = Date.parse(range.from);
+  const to = Date.parse(range.to);
+  const running = now < to ? starts.reduce((found, start, i) => (Date.parse(start) <= now ? i : found), -1) : -1;
+  return starts.map((start, i) => {
+    const cutAtStart = i === 0 && Date.parse(start) < from;
+    const cutAtEnd = i === starts.length - 1 && !startsBucket(range.to, granularity);
+    return cutAtStart || cutAtEnd || i === running;
+  });
 }
 
 /** The chart's data from a series response (rows: time first, then metrics). */
@@ -22,8 +71,10 @@ export function seriesView(response: QueryResponse, metric: string, granularity:
   const labels = (rows: Cell[][]) => rows.map((row) => formatBucket(String(row[0]), granularity));
   const current = response.rows;
   const previous = response.comparison?.rows ?? null;
+  const partial = partialBuckets(current.map((row) => String(row[0])), response.meta.time_range, granularity);
   return {
-    labels: labels(current),
+    partial,
+    labels: labels(current).map((label, i) => (partial[i] ? `${label} (partial)` : label)),
     current: column(current),
     // Aligned by position; a shorter comparison period (a 30-day month
     // against a 31-day one) leaves its last bars empty.
@@ -45,10 +96,12 @@ export class SeriesChart {
     this.figure.dataset.labels = JSON.stringify(view.labels);
     this.figure.dataset.current = JSON.stringify(view.current);
     this.figure.dataset.comparison = JSON.stringify(view.comparison);
+    this.figure.dataset.partial = JSON.stringify(view.partial);
     this.canvas.setAttribute("aria-label", `${metricLabel} over ${view.labels.length} periods, from ${view.labels[0] ?? ""} to ${view.labels.at(-1) ?? ""}`);
 
     const datasets = [
-      { label: metricLabel, data: view.current, backgroundColor: "#2563eb", borderRadius: 2 },
+      // Partial buckets in a lighter shade, so that a short bar is not read as a drop.
+      { label: metricLabel, data: view.current, backgroundColor: view.partial.map((partial) => (partial ? "#93c5fd" : "#2563eb")), borderRadius: 2 },
       ...(view.comparison
         ? [{ label: `${metricLabel} (comparison)`, data: view.comparison, backgroundColor: "#cbd5e1", borderRadius: 2 }]
         : []),

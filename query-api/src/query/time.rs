@@ -167,6 +167,8 @@ crate::names::named_enum!(Preset {
     ThisMonth = "this_month",
     LastMonth = "last_month",
     ThisYear = "this_year",
+    LastYear = "last_year",
+    Last3Years = "last_3_years",
 });
 
 crate::names::named_enum!(
@@ -348,6 +350,9 @@ fn preset_range(preset: Preset, zone: &Zone, now: i64) -> TimeRange {
     let day = |offset: i64| zone.midnight(today.checked_add(offset.days()).unwrap_or(today));
     let month_start = today.first_of_month();
     let months = |offset: i64| zone.midnight(month_start.checked_add(offset.months()).unwrap_or(month_start));
+    let year_start = today.first_of_year();
+    let year = |offset: i64| zone.midnight(year_start.checked_add(offset.years()).unwrap_or(year_start));
+    let years = |from: i64, to: i64| TimeRange { from: year(from), to: year(to) };
     match preset {
         Preset::Today => TimeRange { from: day(0), to: day(1) },
         Preset::Yesterday => TimeRange { from: day(-1), to: day(0) },
@@ -356,10 +361,11 @@ fn preset_range(preset: Preset, zone: &Zone, now: i64) -> TimeRange {
         Preset::Last90Days => TimeRange { from: day(-90), to: day(0) },
         Preset::ThisMonth => TimeRange { from: months(0), to: months(1) },
         Preset::LastMonth => TimeRange { from: months(-1), to: months(0) },
-        Preset::ThisYear => TimeRange {
-            from: zone.midnight(today.first_of_year()),
-            to: zone.midnight(today.first_of_year().checked_add(1.year()).unwrap_or(today)),
-        },
+        Preset::ThisYear => years(0, 1),
+        Preset::LastYear => years(-1, 0),
+        // The three whole calendar years before this one: whole years, so
+        // that year grouping shows three comparable bars.
+        Preset::Last3Years => years(-3, 0),
     }
 }
 
@@ -507,6 +513,15 @@ mod tests {
         let now = at("2026-12-01T05:30:00Z"); // 14:30 in Tokyo
         let range = preset_range(Preset::Last7Days, &tokyo, now);
         assert_eq!((tokyo.format(range.from), tokyo.format(range.to)), ("2026-11-24T00:00:00+09:00".into(), "2026-12-01T00:00:00+09:00".into()));
+    }
+
+    #[test]
+    fn last_year_and_the_last_3_years_are_whole_calendar_years_before_this_one() {
+        let tokyo = zone("Asia/Tokyo");
+        let now = at("2026-12-01T05:30:00Z");
+        let shown = |range: TimeRange| (tokyo.format(range.from), tokyo.format(range.to));
+        assert_eq!(shown(preset_range(Preset::LastYear, &tokyo, now)), ("2025-01-01T00:00:00+09:00".into(), "2026-01-01T00:00:00+09:00".into()));
+        assert_eq!(shown(preset_range(Preset::Last3Years, &tokyo, now)), ("2023-01-01T00:00:00+09:00".into(), "2026-01-01T00:00:00+09:00".into()));
     }
 
     #[test]
