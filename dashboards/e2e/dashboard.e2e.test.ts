@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import type { QueryResponse } from "../src/api";
 import { formatValue } from "../src/format";
 import { type Browser, isBreakdown, isSeries, launch, openSignedIn, queryDuring, screenshot, settled } from "./browser";
-import { clickhouse } from "./clickhouse";
+import { clickhouse, rows } from "./clickhouse";
 import { asExpected, expectedTotals, type RawFilter } from "./expected";
 
 const stack = inject("stack");
@@ -157,6 +157,14 @@ describe("report", () => {
     await settled(page);
     const api = await checkTiles(page, stack.tokens.acme, "acme", sent);
     expect(Number(api.totals.impressions)).toBeGreaterThan(0);
+    // "Data as of" is the newest event's time.
+    await page.waitForSelector("#freshness[data-latest]");
+    const [newest] = await rows<{ latest: string }>(
+      "SELECT formatDateTime(max(ts), '%Y-%m-%dT%H:%i:%SZ', 'UTC') AS latest FROM {db:Identifier}.events WHERE tenant = 'acme' AND ts >= now() - toIntervalDay(7)",
+      { db: stack.database },
+    );
+    expect(Date.parse((await page.getAttribute("#freshness", "data-latest"))!)).toBe(Date.parse(newest.latest));
+    expect(await page.textContent("#freshness")).toMatch(/^Data as of /);
 
     const chart = await chartData(page);
     expect(chart.labels).toHaveLength(7);

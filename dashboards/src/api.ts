@@ -184,6 +184,11 @@ export class ApiClient {
     return this.call("GET", "/api/v1/sources", undefined, signal);
   }
 
+  /** When the tenant's newest event happened (`null`: none in `lookback_days`). */
+  freshness(): Promise<{ latest_event_at: string | null; lookback_days: number }> {
+    return this.call("GET", "/api/v1/freshness", undefined);
+  }
+
   dimensionValues(dimension: string, search: string, signal?: AbortSignal): Promise<ValuesResponse> {
     const params = new URLSearchParams({ limit: "100" });
     if (search) params.set("search", search);

@@ -174,6 +174,18 @@ class Dashboard {
     ];
     if (force) loads.push(this.loadSources(session, page));
     void this.settle(page, loads);
+    void this.loadFreshness(session, page);
+  }
+
+  /** The "data as of" label; a failure leaves the last one (the panels tell the outage). */
+  private async loadFreshness(session: Session, page: ReportPage): Promise<void> {
+    try {
+      const { latest_event_at, lookback_days } = await session.client.freshness();
+      const timezone = this.state.timezone ?? this.series.response?.meta.time_range.timezone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (page === this.page) page.freshness(this.state, latest_event_at, lookback_days, timezone);
+    } catch {
+      // Shown by the series' own failure.
+    }
   }
 
   /** Once the loads of one update are done: sign out on a 401, show or end an outage. */

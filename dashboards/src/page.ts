@@ -26,6 +26,7 @@ export class ReportPage {
   private readonly topbar = h("div", { class: "controls", role: "toolbar", "aria-label": "Report settings" });
   private readonly chips = h("ul", { class: "chips", "aria-label": "Filters" });
   private readonly range = h("p", { class: "range-caption muted", "aria-live": "polite" });
+  private readonly asOf = h("p", { class: "freshness muted", id: "freshness" });
   private readonly tilesPanel = h("section", { class: "panel tiles-panel", "aria-label": "Key metrics" });
   private readonly tiles = h("div", { class: "tiles" });
   private readonly chartPanel = h("section", { class: "panel chart-panel", "aria-labelledby": "chart-title" });
@@ -90,7 +91,7 @@ export class ReportPage {
           "main",
           { class: "content", id: "content", tabindex: "-1" },
           h("header", { class: "topbar" }, this.topbar),
-          h("div", { class: "filter-row" }, this.chips, this.range),
+          h("div", { class: "filter-row" }, this.chips, h("div", { class: "captions" }, this.range, this.asOf)),
           this.outage.element,
           this.tilesPanel,
           this.chartPanel,
@@ -127,6 +128,22 @@ export class ReportPage {
 
   sources(state: PageState, sources: ValuesResponse | null): void {
     renderSidebar(this.sidebar, sources, state.scope ? undefined : state.source, (source) => this.handlers.change({ source }));
+  }
+
+  /**
+   * "Data as of 13:05": the newest event's local time (in the page's
+   * timezone), or that none came in lately; hidden for ad accounts, whose
+   * menu tells their last sync.
+   */
+  freshness(state: PageState, latest: string | null, lookbackDays: number, timezone: string): void {
+    this.asOf.hidden = state.scope !== null;
+    if (latest === null) {
+      this.asOf.textContent = `No new events in the last ${lookbackDays} days`;
+      return;
+    }
+    const time = new Intl.DateTimeFormat("en-US", { timeZone: timezone, month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    this.asOf.textContent = `Data as of ${time.format(new Date(latest))}`;
+    this.asOf.dataset.latest = latest;
   }
 
   seriesLoading(): void {

@@ -99,3 +99,28 @@ pub async fn dimension_values(
 pub async fn sources(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResponse> {
     top_values(&state, &tenant, Dimension::Source, Preset::Last90Days, None, MAX_VALUES).await
 }
+
+/// How far back `GET /api/v1/freshness` looks for the newest event.
+const FRESHNESS_LOOKBACK_DAYS: u32 = 7;
+
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct Latest {
+    latest: i64,
+}
+
+/// `GET /api/v1/freshness`: the time of the tenant's newest event (within
+/// the last week), for the dashboard's "data as of" label.
+pub async fn freshness(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResponse> {
+    let sql = "SELECT toInt64(toUnixTimestamp(max(ts))) AS latest FROM events \
+               WHERE tenant = {tenant:String} AND ts >= now() - toIntervalDay({days:UInt32})";
+    let query = state.db.client().query(sql).param("tenant", &tenant.id).param("days", FRESHNESS_LOOKBACK_DAYS);
+    let (rows, stats) = state.db.fetch_query::<Latest>(query).await?;
+    state.metrics.observe_clickhouse("events", &stats);
+    // max() over no rows is 1970: no event in the window.
+    let latest = rows.first().map(|row| row.latest).filter(|&at| at > 0);
+    let format = |at: i64| jiff::Timestamp::from_second(at).map(|ts| ts.to_string()).ok();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "latest_event_at": latest.and_then(format),
+        "lookback_days": FRESHNESS_LOOKBACK_DAYS,
+    })))
+}

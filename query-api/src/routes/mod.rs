@@ -46,6 +46,7 @@ pub fn routes() -> Vec<(&'static str, Method, Route)> {
         at("/api/v1/catalog", Method::GET, |route| route.to(catalog::catalog)),
         at("/api/v1/dimensions/{name}/values", Method::GET, |route| route.to(listings::dimension_values)),
         at("/api/v1/sources", Method::GET, |route| route.to(listings::sources)),
+        at("/api/v1/freshness", Method::GET, |route| route.to(listings::freshness)),
         at("/api/v1/openapi.json", Method::GET, |route| route.to(openapi::openapi)),
         at("/api/v1/accounts", Method::GET, |route| route.to(accounts::list)),
         at("/api/v1/accounts", Method::POST, |route| route.to(accounts::link)),

@@ -23,6 +23,7 @@ const CLICKHOUSE_ROUTES: &[&str] = &[
     "/api/v1/query",
     "/api/v1/dimensions/{name}/values",
     "/api/v1/sources",
+    "/api/v1/freshness",
     "/readyz",
     "/api/v1/accounts",
     "/api/v1/accounts/grants/{id}",

@@ -260,3 +260,18 @@ async fn today_is_compared_with_yesterday_until_the_same_minute_and_last_7_days_
     assert_eq!(week.meta["time_range"]["to"], format!("{}T00:00:00+00:00", api.date(0)), "the last 7 days end with yesterday");
     assert_eq!(week.meta["time_range"]["from"], format!("{}T00:00:00+00:00", api.date(-7)));
 }
+
+#[actix_web::test]
+async fn freshness_is_the_newest_event_of_the_tenant_and_null_without_one() {
+    let api = Api::loaded("freshness").await;
+    let get = |token: &str| TestRequest::get().uri("/api/v1/freshness").insert_header(("Authorization", format!("Bearer {token}")));
+    let (status, _, body) = api.call(get(&api.acme)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let newest = api.db.count("SELECT toUInt64(toUnixTimestamp(max(ts))) FROM events WHERE tenant = 'acme' AND ts >= now() - toIntervalDay(7)").await;
+    let shown = time::OffsetDateTime::parse(answer["latest_event_at"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap();
+    assert_eq!(shown.unix_timestamp() as u64, newest);
+    let other = adhouse_api::auth::create(&api.db.client, "nobody", &crate::support::zone("UTC")).await.unwrap();
+    let (_, _, body) = api.call(get(&other)).await;
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["latest_event_at"], Value::Null);
+}
