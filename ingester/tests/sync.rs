@@ -9,6 +9,7 @@ use std::time::Duration;
 use adhouse_connectors::google::Google;
 use adhouse_connectors::yahoo::Yahoo;
 use adhouse_connectors::http::{Http, Pacer};
+use adhouse_connectors::platform::Consent;
 use adhouse_connectors::oauth::pkce_pair;
 use adhouse_connectors::store::{AccountStatus, LinkedAccount, Store};
 use adhouse_connectors::vault::Vault;
@@ -60,7 +61,7 @@ impl Stack {
     /// The consent page, "Allow" as `user`, and the code exchanged.
     async fn grant(&self, user: &str) -> Credentials {
         let (verifier, challenge) = pkce_pair();
-        let url = url::Url::parse(&self.google.authorize(REDIRECT, "s", &challenge).url).unwrap();
+        let url = url::Url::parse(&self.google.authorize(REDIRECT, "s", &challenge).await.expect("a consent URL").url).unwrap();
         let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
         let mut form: Vec<(&str, &str)> = ["client_id", "redirect_uri", "state", "code_challenge", "scope", "access_type"]
             .iter()
@@ -71,12 +72,12 @@ impl Stack {
         let answer = browser.post(format!("{}/google/accounts/o/oauth2/v2/consent", fake())).form(&form).send().await.unwrap();
         let callback = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
         let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
-        self.google.exchange_code(REDIRECT, &code, &verifier).await.expect("the code exchanges")
+        self.google.exchange_code(Consent { redirect_uri: REDIRECT, code: &code, code_verifier: &verifier, temporary: None }).await.expect("the code exchanges")
     }
 
     /// Yahoo!'s Business ID consent page, "Allow" as `user`, and the code exchanged.
     async fn grant_yahoo(&self, user: &str) -> Credentials {
-        let url = url::Url::parse(&self.yahoo.authorize(REDIRECT_YAHOO, "s", "").url).unwrap();
+        let url = url::Url::parse(&self.yahoo.authorize(REDIRECT_YAHOO, "s", "").await.expect("a consent URL").url).unwrap();
         let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
         let mut form: Vec<(&str, &str)> = ["client_id", "redirect_uri", "state", "scope"].iter().map(|n| (*n, query[*n].as_str())).collect();
         form.push(("user", user));
@@ -84,7 +85,7 @@ impl Stack {
         let answer = browser.post(format!("{}/yahoo/biz-oauth/oauth/v1/consent", fake())).form(&form).send().await.unwrap();
         let callback = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
         let code = callback.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
-        self.yahoo.exchange_code(REDIRECT_YAHOO, &code, "").await.expect("the code exchanges")
+        self.yahoo.exchange_code(Consent { redirect_uri: REDIRECT_YAHOO, code: &code, code_verifier: "", temporary: None }).await.expect("the code exchanges")
     }
 
     /// Links `id` of what `credentials` can see on Google, with a backfill of `days` up to yesterday.
