@@ -55,7 +55,7 @@ from html import escape
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from .common import Request, Response, Sums, stable_int
+from .common import Request, Response, Sums, controls, stable_int
 
 PREFIX = "/x"
 VERSION = "12"
@@ -212,7 +212,7 @@ def _invalid(parameter: str, message: str) -> ApiError:
 def handle(request: Request) -> Response:
     path = request.path
     if path.startswith("/_fake/x/"):
-        return _controls(request, path.removeprefix("/_fake/x/"))
+        return controls(request, path.removeprefix("/_fake/x/"), STATE, _oracle, _action)
     with STATE.lock:
         STATE.count(path.removeprefix(PREFIX).split("?")[0])
     try:
@@ -351,12 +351,17 @@ def _consent(request: Request) -> Response:
         return Response.redirect(_with_query(pending["callback"], {"oauth_token": f["oauth_token"], "oauth_verifier": pending["verifier"]}))
 
 
-def _access_token(request: Request) -> Response:
+def _secret_in(tokens: dict[str, dict]):
+    """`_verify`'s lookup of a token's secret in `tokens` (request or access tokens)."""
     def secret_of(token: str):
         with STATE.lock:
-            pending = STATE.request_tokens.get(token)
-            return pending["secret"] if pending else None
-    oauth = _verify(request, secret_of)
+            entry = tokens.get(token)
+            return entry["secret"] if entry else None
+    return secret_of
+
+
+def _access_token(request: Request) -> Response:
+    oauth = _verify(request, _secret_in(STATE.request_tokens))
     verifier = oauth.get("oauth_verifier") or request.form().get("oauth_verifier", "")
     with STATE.lock:
         pending = STATE.request_tokens[oauth["oauth_token"]]
@@ -373,11 +378,7 @@ def _access_token(request: Request) -> Response:
 # ---- Ads API -----------------------------------------------------------------
 
 def _authenticate(request: Request) -> str:
-    def secret_of(token: str):
-        with STATE.lock:
-            access = STATE.access.get(token)
-            return access["secret"] if access else None
-    oauth = _verify(request, secret_of)
+    oauth = _verify(request, _secret_in(STATE.access))
     with STATE.lock:
         access = STATE.access[oauth["oauth_token"]]
         if access["revoked"]:
@@ -648,34 +649,25 @@ def _download(job_id: int) -> Response:
 
 # ---- Test controls and the oracle (never part of X's surface) ---------------
 
-def _controls(request: Request, name: str) -> Response:
-    q = request.query
-    if name == "oracle" and request.method == "GET":
-        return _oracle(q)
-    if name == "calls" and request.method == "GET":
-        with STATE.lock:
-            return Response.json(200, {"calls": dict(STATE.calls)})
-    if request.method != "POST":
-        return Response.json(405, {"error": f"{name} wants POST"})
-    with STATE.lock:
-        if name == "revoke":
-            dead = [t for t, a in STATE.access.items() if a["user"] == q.get("user") or t == q.get("token")]
-            for token in dead:
-                STATE.access[token]["revoked"] = True
-            return Response.json(200, {"revoked_tokens": len(dead)})
-        if name == "throttle":
-            STATE.throttles[q.get("account", "")] = int(q.get("calls", "1"))
-            return Response.json(200, {"account": q.get("account", ""), "calls": int(q.get("calls", "1"))})
-        if name == "restate":
-            targets = [q["account"]] if q.get("account") else list(ACCOUNTS)
-            for account_id in targets:
-                STATE.restatements.setdefault(account_id, []).append(_today(ACCOUNTS[account_id]) - timedelta(RESTATE_DAYS - 1))
-            return Response.json(200, {"versions": {a: len(STATE.restatements[a]) for a in targets}})
-        if name == "reset":
-            fresh = State()
-            for attr in ("request_tokens", "access", "nonces", "windows", "restatements", "throttles", "jobs", "calls"):
-                setattr(STATE, attr, getattr(fresh, attr))
-            return Response.json(200, {"reset": True})
+def _action(name: str, q: dict[str, str]) -> Response:
+    if name == "revoke":
+        dead = [t for t, a in STATE.access.items() if a["user"] == q.get("user") or t == q.get("token")]
+        for token in dead:
+            STATE.access[token]["revoked"] = True
+        return Response.json(200, {"revoked_tokens": len(dead)})
+    if name == "throttle":
+        STATE.throttles[q.get("account", "")] = int(q.get("calls", "1"))
+        return Response.json(200, {"account": q.get("account", ""), "calls": int(q.get("calls", "1"))})
+    if name == "restate":
+        targets = [q["account"]] if q.get("account") else list(ACCOUNTS)
+        for account_id in targets:
+            STATE.restatements.setdefault(account_id, []).append(_today(ACCOUNTS[account_id]) - timedelta(RESTATE_DAYS - 1))
+        return Response.json(200, {"versions": {a: len(STATE.restatements[a]) for a in targets}})
+    if name == "reset":
+        fresh = State()
+        for attr in ("request_tokens", "access", "nonces", "windows", "restatements", "throttles", "jobs", "calls"):
+            setattr(STATE, attr, getattr(fresh, attr))
+        return Response.json(200, {"reset": True})
     return Response.json(404, {"error": f"no control {name} (X tokens never expire: there is no expire)"})
 
 
