@@ -176,6 +176,7 @@ mod tests {
             ("platforms.x.consumer_secret", |p| {
                 p.x.enabled = true;
                 p.x.consumer_key = "k".into();
+                p.x.consumer_secret = Secret::default();
             }),
             ("platforms.x.api_version", |p| {
                 p.x.enabled = true;
