@@ -33,6 +33,10 @@ use crate::poll::Polls;
 
 const MAX_ENTITY_IDS: usize = 20;
 const SYNC_MAX_DAYS: i64 = 7;
+/// Jobs one fetch keeps running at once: a fifth of the account's 100
+/// slots, so that a few workers on one account never run out of them (an
+/// account past 400 active entities a level waits for its first jobs).
+const JOBS_IN_FLIGHT: usize = 20;
 /// IDs one `job_ids` poll or one entity listing takes.
 const MAX_LIST_IDS: usize = 200;
 const PLACEMENTS: [&str; 2] = ["ALL_ON_TWITTER", "PUBLISHER_NETWORK"];
@@ -215,9 +219,18 @@ impl X {
             .collect())
     }
 
-    /// One async job per batch, polled together until every one succeeded,
-    /// then each file downloaded.
+    /// One async job per batch, at most [`JOBS_IN_FLIGHT`] at a time.
     async fn jobs(&self, credentials: &Credentials, account: &Account, level: Level, batches: &[Batch], start: &str, end: &str) -> Result<Vec<Stats>> {
+        let mut answers = Vec::with_capacity(batches.len());
+        for group in batches.chunks(JOBS_IN_FLIGHT) {
+            answers.extend(self.job_group(credentials, account, level, group, start, end).await?);
+        }
+        Ok(answers)
+    }
+
+    /// Jobs of `batches` created, polled together until every one
+    /// succeeded, then each file downloaded.
+    async fn job_group(&self, credentials: &Credentials, account: &Account, level: Level, batches: &[Batch], start: &str, end: &str) -> Result<Vec<Stats>> {
         let path = format!("stats/jobs/accounts/{}", account.id);
         let mut pending = BTreeSet::new();
         for batch in batches {
