@@ -1,7 +1,7 @@
-//! Ad-platform connectors (Meta, Google Ads, Yahoo! JAPAN Ads): one module per platform behind the narrow
+//! Ad-platform connectors (Meta, Google Ads, Yahoo! JAPAN Ads, X Ads): one module per platform behind the narrow
 //! [`Platform`] trait (discover accounts, fetch daily rows, refresh
 //! credentials), a shared rate-limited HTTP layer (`http`), OAuth helpers
-//! (`oauth`) and the token vault (`vault`). Every platform response is parsed
+//! (`oauth`; OAuth 1.0a signing: `oauth1`) and the token vault (`vault`). Every platform response is parsed
 //! into typed structs at the edge; callers see [`model`] types only.
 
 pub mod error;
@@ -13,10 +13,12 @@ pub mod job;
 pub mod meta;
 pub mod model;
 pub mod oauth;
+pub mod oauth1;
 pub mod platform;
 pub mod poll;
 pub mod store;
 pub mod vault;
+pub mod x;
 pub mod yahoo;
 
 pub use error::{Error, ErrorKind, Result};
@@ -40,6 +42,9 @@ pub fn registry(settings: &PlatformsSettings, http: &http::Http) -> BTreeMap<Pla
     }
     if settings.yahoo.enabled {
         platforms.insert(PlatformId::Yahoo, Arc::new(yahoo::Yahoo::new(&settings.yahoo, http.clone())));
+    }
+    if settings.x.enabled {
+        platforms.insert(PlatformId::X, Arc::new(x::X::new(&settings.x, http.clone())));
     }
     platforms
 }

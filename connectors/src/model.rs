@@ -14,10 +14,12 @@ pub enum PlatformId {
     Google,
     /// Yahoo! JAPAN Ads: Search Ads and Display Ads, two account kinds.
     Yahoo,
+    /// X (Twitter) Ads.
+    X,
 }
 
 impl PlatformId {
-    pub const ALL: [PlatformId; 3] = [Self::Meta, Self::Google, Self::Yahoo];
+    pub const ALL: [PlatformId; 4] = [Self::Meta, Self::Google, Self::Yahoo, Self::X];
 
     /// The name in settings, URLs and the `platform` columns.
     pub fn as_str(self) -> &'static str {
@@ -25,6 +27,7 @@ impl PlatformId {
             Self::Meta => "meta",
             Self::Google => "google",
             Self::Yahoo => "yahoo",
+            Self::X => "x",
         }
     }
 
@@ -45,7 +48,7 @@ impl fmt::Display for PlatformId {
 pub enum Level {
     Account,
     Campaign,
-    /// Meta's ad set, Google's ad group.
+    /// Meta's ad set, Google's ad group, X's line item.
     AdGroup,
     Ad,
 }
@@ -92,7 +95,8 @@ pub struct Account {
 }
 
 /// What a grant gives: an access token, maybe a refresh token, and when the
-/// access token expires. Never logged: `Debug` shows no token.
+/// access token expires; with OAuth 1.0a (X) the token and its secret, which
+/// sign every request. Never logged: `Debug` shows no token.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     pub access_token: String,
@@ -100,6 +104,17 @@ pub struct Credentials {
     pub refresh_token: String,
     /// Unix seconds; 0 when the platform gave no expiry.
     pub expires_at: i64,
+    /// OAuth 1.0a's `oauth_token_secret` (RFC 5849 §2.3); empty for OAuth
+    /// 2.0 (and in values sealed before X existed).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub token_secret: String,
+}
+
+impl Credentials {
+    /// OAuth 2.0 credentials: no token secret.
+    pub fn bearer(access_token: String, refresh_token: String, expires_at: i64) -> Self {
+        Self { access_token, refresh_token, expires_at, token_secret: String::new() }
+    }
 }
 
 impl Credentials {

@@ -102,7 +102,7 @@ impl TokenEndpoint<'_> {
             platform: dialect.platform(),
             detail: "token answer without a refresh_token (was offline access asked for?)".into(),
         })?;
-        Ok(Credentials { access_token: answer.access_token, refresh_token, expires_at: now() + answer.expires_in })
+        Ok(Credentials::bearer(answer.access_token, refresh_token, now() + answer.expires_in))
     }
 
     /// `credentials` as they are while the access token has more than
@@ -129,11 +129,11 @@ impl TokenEndpoint<'_> {
             });
         }
         let answer = self.grant(dialect, &[("grant_type", "refresh_token"), ("refresh_token", &credentials.refresh_token)]).await?;
-        Ok(Credentials {
-            access_token: answer.access_token,
-            refresh_token: answer.refresh_token.filter(|t| !t.is_empty()).unwrap_or_else(|| credentials.refresh_token.clone()),
-            expires_at: now() + answer.expires_in,
-        })
+        Ok(Credentials::bearer(
+            answer.access_token,
+            answer.refresh_token.filter(|t| !t.is_empty()).unwrap_or_else(|| credentials.refresh_token.clone()),
+            now() + answer.expires_in,
+        ))
     }
 }
 

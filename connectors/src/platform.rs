@@ -9,11 +9,29 @@ use crate::model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId}
 /// A boxed future, so that platforms can sit behind `dyn Platform`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Where the user is sent to consent, and what comes back.
+/// Where the user is sent to consent, and what the flow must keep until the
+/// callback.
 #[derive(Debug, Clone)]
 pub struct Authorization {
     /// The platform's consent page with every parameter filled in.
     pub url: String,
+    /// OAuth 1.0a's temporary credentials (RFC 5849 §2.1: the request token
+    /// and its secret), which the exchange signs with; `None` for OAuth 2.0.
+    /// The caller keeps them sealed with the flow's state and hands them to
+    /// [`Platform::exchange_code`]; they never travel through the browser.
+    pub temporary: Option<Credentials>,
+}
+
+/// What the platform's redirect brought back, with what the flow kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Consent<'a> {
+    pub redirect_uri: &'a str,
+    /// OAuth 2.0's `code`; OAuth 1.0a's `oauth_verifier`.
+    pub code: &'a str,
+    /// The flow's PKCE verifier (ignored where the platform has no PKCE).
+    pub code_verifier: &'a str,
+    /// [`Authorization::temporary`] of the flow.
+    pub temporary: Option<&'a Credentials>,
 }
 
 /// An ad platform. Contract:
@@ -27,18 +45,15 @@ pub struct Authorization {
 pub trait Platform: Send + Sync {
     fn id(&self) -> PlatformId;
 
-    /// The consent page URL for `state` (and, where the platform supports
-    /// PKCE, the S256 `code_challenge`).
-    fn authorize(&self, redirect_uri: &str, state: &str, code_challenge: &str) -> Authorization;
+    /// The consent page for `state` (and, where the platform supports PKCE,
+    /// the S256 `code_challenge`). The platform brings `state` back to
+    /// `redirect_uri` as the `state` parameter. Async: OAuth 1.0a asks the
+    /// platform for a request token first.
+    fn authorize<'a>(&'a self, redirect_uri: &'a str, state: &'a str, code_challenge: &'a str) -> BoxFuture<'a, Result<Authorization>>;
 
-    /// Exchanges the code from the callback for credentials that last: Meta's
-    /// long-lived token, Google's refresh token.
-    fn exchange_code<'a>(
-        &'a self,
-        redirect_uri: &'a str,
-        code: &'a str,
-        code_verifier: &'a str,
-    ) -> BoxFuture<'a, Result<Credentials>>;
+    /// Exchanges the consent for credentials that last: Meta's long-lived
+    /// token, Google's refresh token, X's access token and secret.
+    fn exchange_code<'a>(&'a self, consent: Consent<'a>) -> BoxFuture<'a, Result<Credentials>>;
 
     /// Fresh credentials when the access token is near its expiry (or
     /// `credentials` unchanged when the platform has nothing to refresh).

@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn sealed_credentials_open_with_their_key_after_rotation_and_not_in_another_context() {
-        let credentials = Credentials { access_token: "secret-access".into(), refresh_token: "secret-refresh".into(), expires_at: 7 };
+        let credentials = Credentials { token_secret: "secret-of-the-token".into(), ..Credentials::bearer("secret-access".into(), "secret-refresh".into(), 7) };
         let old = Vault::new("k1", &keys(&["k1"])).unwrap();
         let sealed = old.seal(&credentials, "acme/google/123");
         assert!(sealed.starts_with("k1.") && !sealed.contains("secret"));

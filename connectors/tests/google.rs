@@ -12,6 +12,7 @@ use std::time::Duration;
 use adhouse_connectors::fakes;
 use adhouse_connectors::google::{Google, SCOPE};
 use adhouse_connectors::http::{Http, Pacer};
+use adhouse_connectors::platform::Consent;
 use adhouse_connectors::oauth::pkce_pair;
 use adhouse_connectors::{Account, Credentials, DailyRow, DateRange, ErrorKind, Level, Platform};
 use adhouse_core::settings::{GoogleSettings, Secret};
@@ -55,7 +56,7 @@ fn browser() -> reqwest::Client {
 
 /// The consent page of `authorize`, "Allow" as `user`: the callback's code.
 async fn consent(google: &Google, user: &str, challenge: &str) -> String {
-    let url = url::Url::parse(&google.authorize(REDIRECT, "state-1", challenge).url).unwrap();
+    let url = url::Url::parse(&google.authorize(REDIRECT, "state-1", challenge).await.expect("a consent URL").url).unwrap();
     let page = browser().get(url.clone()).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("Allow"));
@@ -81,7 +82,7 @@ async fn consent(google: &Google, user: &str, challenge: &str) -> String {
 async fn link(google: &Google, user: &str) -> Credentials {
     let (verifier, challenge) = pkce_pair();
     let code = consent(google, user, &challenge).await;
-    google.exchange_code(REDIRECT, &code, &verifier).await.expect("the code exchanges")
+    google.exchange_code(Consent { redirect_uri: REDIRECT, code: &code, code_verifier: &verifier, temporary: None }).await.expect("the code exchanges")
 }
 
 async fn control(name: &str, params: &[(&str, &str)]) -> serde_json::Value {
@@ -126,7 +127,7 @@ async fn account(google: &Google, credentials: &Credentials, id: &str) -> Accoun
 async fn linking_with_pkce_gives_a_refresh_token_and_refuses_a_wrong_verifier() {
     let google = google();
     let (_, challenge) = pkce_pair();
-    let url = url::Url::parse(&google.authorize(REDIRECT, "s", &challenge).url).unwrap();
+    let url = url::Url::parse(&google.authorize(REDIRECT, "s", &challenge).await.expect("a consent URL").url).unwrap();
     let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
     assert_eq!(query["access_type"], "offline");
     assert_eq!(query["prompt"], "consent");
@@ -141,7 +142,7 @@ async fn linking_with_pkce_gives_a_refresh_token_and_refuses_a_wrong_verifier() 
     let (_, challenge) = pkce_pair();
     let code = consent(&google, "demo", &challenge).await;
     let (other_verifier, _) = pkce_pair();
-    let refused = google.exchange_code(REDIRECT, &code, &other_verifier).await.unwrap_err();
+    let refused = google.exchange_code(Consent { redirect_uri: REDIRECT, code: &code, code_verifier: &other_verifier, temporary: None }).await.unwrap_err();
     assert_eq!(refused.kind(), ErrorKind::Relink, "{refused}");
 }
 

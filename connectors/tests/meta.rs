@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use adhouse_connectors::fakes::{self, comparable};
 use adhouse_connectors::http::{Http, Pacer};
+use adhouse_connectors::platform::Consent;
 use adhouse_connectors::meta::{Meta, SCOPES};
 use adhouse_connectors::{Account, Credentials, DailyRow, DateRange, ErrorKind, Level, Platform, PlatformId};
 use adhouse_core::settings::{MetaSettings, Secret};
@@ -75,7 +76,7 @@ impl Fake {
     /// The whole login as a browser does it: the dialog, the user's consent,
     /// the redirect back with the code, and the connector's exchange.
     async fn link(&self, meta: &Meta, user: &str) -> Credentials {
-        let authorization = meta.authorize(REDIRECT, "state-1", "a-pkce-challenge");
+        let authorization = meta.authorize(REDIRECT, "state-1", "a-pkce-challenge").await.expect("a consent URL");
         let url = url::Url::parse(&authorization.url).unwrap();
         let page = self.browser.get(url.clone()).send().await.unwrap().text().await.unwrap();
         assert!(page.contains("Allow") && page.contains("business_management"), "{page}");
@@ -87,7 +88,7 @@ impl Fake {
         assert!(back.as_str().starts_with(REDIRECT));
         let query: std::collections::HashMap<_, _> = back.query_pairs().into_owned().collect();
         assert_eq!(query["state"], "state-1");
-        meta.exchange_code(REDIRECT, &query["code"], "").await.unwrap()
+        meta.exchange_code(Consent { redirect_uri: REDIRECT, code: &query["code"], code_verifier: "", temporary: None }).await.unwrap()
     }
 }
 
@@ -110,7 +111,7 @@ async fn linked(fake: &Fake, meta: &Meta, user: &str, id: &str) -> (Credentials,
 async fn consent_then_code_exchange_gives_a_long_lived_token_and_refresh_keeps_it() {
     let fake = Fake::take().await;
     let meta = fake.meta();
-    let url = url::Url::parse(&meta.authorize(REDIRECT, "s", "challenge").url).unwrap();
+    let url = url::Url::parse(&meta.authorize(REDIRECT, "s", "challenge").await.expect("a consent URL").url).unwrap();
     let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     let expected = [("client_id", "fake-meta-app"), ("redirect_uri", REDIRECT), ("state", "s"), ("scope", SCOPES), ("response_type", "code")];
     assert_eq!(query, expected.map(|(k, v)| (k.to_owned(), v.to_owned())).to_vec());

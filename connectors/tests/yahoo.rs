@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use adhouse_connectors::fakes;
 use adhouse_connectors::http::{Http, Pacer};
+use adhouse_connectors::platform::Consent;
 use adhouse_connectors::yahoo::{SCOPE, Yahoo};
 use adhouse_connectors::{Account, Credentials, DailyRow, DateRange, ErrorKind, Level, Platform, PlatformId};
 use adhouse_core::settings::{Secret, YahooSettings};
@@ -51,7 +52,7 @@ fn yahoo() -> Yahoo {
 
 /// The consent page of `authorize`, "Allow" as `user`, and the code exchanged.
 async fn link(yahoo: &Yahoo, user: &str) -> Credentials {
-    let url = url::Url::parse(&yahoo.authorize(REDIRECT, "state-1", "unused").url).unwrap();
+    let url = url::Url::parse(&yahoo.authorize(REDIRECT, "state-1", "unused").await.expect("a consent URL").url).unwrap();
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let page = browser.get(url.clone()).send().await.unwrap();
     assert_eq!(page.status(), 200);
@@ -64,7 +65,7 @@ async fn link(yahoo: &Yahoo, user: &str) -> Credentials {
     assert!(callback.as_str().starts_with(REDIRECT));
     let params: HashMap<String, String> = callback.query_pairs().into_owned().collect();
     assert_eq!(params["state"], "state-1");
-    yahoo.exchange_code(REDIRECT, &params["code"], "unused").await.expect("the code exchanges")
+    yahoo.exchange_code(Consent { redirect_uri: REDIRECT, code: &params["code"], code_verifier: "unused", temporary: None }).await.expect("the code exchanges")
 }
 
 async fn control(name: &str, params: &[(&str, &str)]) -> serde_json::Value {
@@ -98,7 +99,7 @@ async fn account(yahoo: &Yahoo, credentials: &Credentials, id: &str) -> Account 
 #[tokio::test]
 async fn linking_asks_for_yahooads_and_gives_a_refresh_token_that_renews_an_expired_access_token() {
     let yahoo = yahoo();
-    let url = url::Url::parse(&yahoo.authorize(REDIRECT, "s", "c").url).unwrap();
+    let url = url::Url::parse(&yahoo.authorize(REDIRECT, "s", "c").await.expect("a consent URL").url).unwrap();
     let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
     assert_eq!((query["scope"].as_str(), query["response_type"].as_str()), (SCOPE, "code"));
     assert!(!query.contains_key("code_challenge"), "no PKCE in Yahoo!'s documented flow");

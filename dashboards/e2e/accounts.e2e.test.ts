@@ -132,17 +132,11 @@ describe("ad accounts", () => {
       }),
     )[0] as string[];
     ingester(stack.database, ["sync", "--tenant", "acme", "--platform", "meta", "--account", linked]);
-    // Whole days every account timezone has finished, well inside the backfill.
-    const day = (back: number) => new Date(Date.now() - back * 86_400_000).toISOString().slice(0, 10);
-    const [from, to] = [day(40), day(3)];
-    const oracle = async (level: string) => {
-      const url = `${process.env.ADHOUSE_DEV_PLATFORMS_URL}/_fake/meta/oracle?account=${linked}&level=${level}&since=${from}&until=${to}`;
-      return ((await (await fetch(url)).json()) as { rows: OracleRow[] }).rows;
-    };
+    const oracle = (level: string) => oracleRows("meta", linked, level);
     const accountDays = await oracle("account");
     expect(accountDays.length).toBeGreaterThan(30);
-    const sum = (rows: OracleRow[], field: keyof OracleRow) => rows.reduce((total, row) => total + Number(row[field]), 0);
 
+    const [from, to] = range();
     const page = await openSignedIn(browser.context, api.baseUrl, stack.tokens.acme, `range=custom&from=${from}&to=${to}`);
     await page.locator(`button.account-open[data-scope*='"account":"${linked}"']`).click();
     await page.waitForSelector('.tiles-panel[data-state="ready"] .tile[data-metric="spend"]');
@@ -182,7 +176,68 @@ describe("ad accounts", () => {
     expect(await item.locator("button.relink").isVisible()).toBe(true);
     await page.close();
   });
+
+  test("connect → Authorize app on X's OAuth 1.0a consent page → choose → the X account is in the menu, and after its sync its tiles equal X's fake", async () => {
+    const id = "18ce54d4x5t";
+    const page = await openSignedIn(browser.context, api.baseUrl, stack.tokens.acme);
+    // The menu loaded (with or without the other tests' accounts) before Connect is clicked.
+    await page.waitForSelector(".account-group, .accounts-empty");
+    await page.click("#connect-account");
+    // adhouse fetched a request token first: the consent page names it.
+    await Promise.all([page.waitForURL(/\/x\/api\/oauth\/authorize\?oauth_token=/), page.click('.platform-choice[data-platform="x"]')]);
+    expect(await page.title()).toBe("Authorize access");
+    await Promise.all([page.waitForURL(`${api.baseUrl}/?*`), page.click('button[value="allow"]')]);
+    await page.waitForSelector("dialog.account-chooser[open]");
+    const choices = await page.$$eval("dialog.account-chooser input[name=account]", (boxes) =>
+      boxes.map((box) => ({ id: (box as HTMLInputElement).value, checked: (box as HTMLInputElement).checked })),
+    );
+    expect(choices.map((choice) => choice.id)).toContain(id);
+    for (const choice of choices) {
+      if (choice.id !== id && choice.checked) await page.uncheck(`dialog.account-chooser input[value="${choice.id}"]`);
+      if (choice.id === id && !choice.checked) await page.check(`dialog.account-chooser input[value="${id}"]`);
+    }
+    await page.click("#link-accounts");
+    await page.waitForSelector("dialog.account-chooser", { state: "hidden" });
+    const item = page.locator(`.account-group[data-platform="x"] .account[data-account="${id}"]`);
+    await item.waitFor();
+    expect(await page.textContent('.account-group[data-platform="x"] .account-platform')).toContain("X Ads");
+    expect(await item.getAttribute("data-status")).toBe("active");
+    await screenshot(page, "accounts-x-linked");
+
+    ingester(stack.database, ["sync", "--tenant", "acme", "--platform", "x", "--account", id]);
+    const accountDays = await oracleRows("x", id, "account");
+    expect(accountDays.length).toBeGreaterThan(30);
+    await page.close();
+    const [from, to] = range();
+    const dashboard = await openSignedIn(browser.context, api.baseUrl, stack.tokens.acme, `range=custom&from=${from}&to=${to}`);
+    await dashboard.locator(`button.account-open[data-scope*='"account":"${id}"']`).click();
+    await dashboard.waitForSelector('.tiles-panel[data-state="ready"] .tile[data-metric="spend"]');
+    const tile = async (metric: string) => Number(await dashboard.getAttribute(`.tile[data-metric="${metric}"]`, "data-value"));
+    expect(await tile("impressions")).toBe(sum(accountDays, "impressions"));
+    expect(await tile("clicks")).toBe(sum(accountDays, "clicks"));
+    expect(Math.round((await tile("spend")) * 1e6)).toBe(sum(accountDays, "spend_micros"));
+    expect(await dashboard.textContent('.tile[data-metric="spend"] .tile-value')).toContain("¥");
+    await screenshot(dashboard, "accounts-x-dashboard");
+    await dashboard.close();
+  });
 });
+
+/** Whole days every account timezone has finished, well inside the backfill. */
+function range(): [string, string] {
+  const day = (back: number) => new Date(Date.now() - back * 86_400_000).toISOString().slice(0, 10);
+  return [day(40), day(3)];
+}
+
+/** The fake's oracle of `platform` for `account` at `level` over `range()`. */
+async function oracleRows(platform: string, account: string, level: string): Promise<OracleRow[]> {
+  const [from, to] = range();
+  const url = `${process.env.ADHOUSE_DEV_PLATFORMS_URL}/_fake/${platform}/oracle?account=${account}&level=${level}&since=${from}&until=${to}`;
+  return ((await (await fetch(url)).json()) as { rows: OracleRow[] }).rows;
+}
+
+function sum(rows: OracleRow[], field: keyof OracleRow): number {
+  return rows.reduce((total, row) => total + Number(row[field]), 0);
+}
 
 /** A row of the fake's oracle (`/_fake/<platform>/oracle`). */
 interface OracleRow {

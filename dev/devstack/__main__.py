@@ -139,6 +139,11 @@ def _platform_settings(fakes: str) -> dict[str, str]:
         "ADHOUSE__PLATFORMS__YAHOO__TOKEN_URL": f"{fakes}/yahoo/biz-oauth/oauth/v1/token",
         "ADHOUSE__PLATFORMS__YAHOO__SEARCH_API_URL": f"{fakes}/yahoo/ads-search/api",
         "ADHOUSE__PLATFORMS__YAHOO__DISPLAY_API_URL": f"{fakes}/yahoo/ads-display/api",
+        "ADHOUSE__PLATFORMS__X__ENABLED": "true",
+        "ADHOUSE__PLATFORMS__X__CONSUMER_KEY": "fake-x-consumer-key",
+        "ADHOUSE__PLATFORMS__X__CONSUMER_SECRET": "fake-x-consumer-secret",
+        "ADHOUSE__PLATFORMS__X__AUTH_URL": f"{fakes}/x/api",
+        "ADHOUSE__PLATFORMS__X__API_URL": f"{fakes}/x/ads-api",
     }
 
 

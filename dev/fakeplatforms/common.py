@@ -65,3 +65,18 @@ class Sums:
     def add(self, other) -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def controls(request: Request, name: str, state, oracle, action) -> Response:
+    """The /_fake/<platform>/<name> controls: GET `oracle` and `calls` (what
+    was called, from `state.calls`), and POST actions, each run as
+    `action(name, query)` under `state.lock`."""
+    if name == "oracle" and request.method == "GET":
+        return oracle(request.query)
+    if name == "calls" and request.method == "GET":
+        with state.lock:
+            return Response.json(200, {"calls": dict(state.calls)})
+    if request.method != "POST":
+        return Response.json(405, {"error": f"{name} wants POST"})
+    with state.lock:
+        return action(name, request.query)

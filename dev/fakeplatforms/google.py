@@ -47,7 +47,7 @@ from html import escape
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from .common import Request, Response, Sums, stable_int
+from .common import Request, Response, Sums, controls, stable_int
 
 PREFIX = "/google"
 VERSION = "v26"
@@ -636,53 +636,48 @@ def _stream(customer_id: str, fields: list[str], rows: list[dict]) -> Response:
 # ---- Test controls and the oracle (never part of Google's surface) ----------
 
 def _controls(request: Request, name: str) -> Response:
-    q = request.query
-    if name == "oracle" and request.method == "GET":
-        return _oracle(q)
-    if name == "calls" and request.method == "GET":
-        with STATE.lock:
-            return Response.json(200, {"calls": dict(STATE.calls)})
-    if request.method != "POST":
-        return Response.json(405, {"error": f"{name} wants POST"})
-    with STATE.lock:
-        if name == "revoke":
-            # By user (every grant of theirs) or one grant (`refresh_token`).
-            dead = [t for t, (user, _r) in STATE.grants.items()
-                    if (q.get("user") and user == q["user"]) or t == q.get("refresh_token")]
-            for token in dead:
-                STATE.grants[token][1] = True
-            for access in STATE.access.values():
-                if access.refresh_token in dead or (q.get("user") and access.user == q["user"]):
-                    access.revoked = True
-            return Response.json(200, {"revoked_grants": len(dead)})
-        if name == "expire":
-            # Every access token, or those of one user or one grant.
-            expired = 0
-            for access in STATE.access.values():
-                if (not q.get("user") or access.user == q["user"]) and (
-                        not q.get("refresh_token") or access.refresh_token == q["refresh_token"]):
-                    access.expires_at = 0
-                    expired += 1
-            return Response.json(200, {"expired": expired})
-        if name == "throttle":
-            throttle = Throttle(int(q.get("calls", "1")), int(q.get("retry_delay_secs", DEFAULT_RETRY_DELAY_SECS)))
-            STATE.throttles[q.get("customer", "")] = throttle
-            return Response.json(200, {"customer": q.get("customer", ""), "calls": throttle.calls,
-                                       "retry_delay_secs": throttle.retry_delay_secs})
-        if name == "restate":
-            targets = [q["customer"]] if q.get("customer") else list(ADS)
-            for cid in targets:
-                cutoff = _today(CUSTOMERS[cid]) - timedelta(RESTATE_DAYS - 1)
-                STATE.restatements.setdefault(cid, []).append(cutoff)
-            return Response.json(200, {"versions": {cid: len(STATE.restatements.get(cid, [])) for cid in targets}})
-        if name == "batch":
-            STATE.batch_rows[q["customer"]] = int(q["rows"])
-            return Response.json(200, {"customer": q["customer"], "rows": int(q["rows"])})
-        if name == "reset":
-            fresh = State()
-            for attr in ("codes", "grants", "access", "restatements", "throttles", "batch_rows", "calls"):
-                setattr(STATE, attr, getattr(fresh, attr))
-            return Response.json(200, {"reset": True})
+    return controls(request, name, STATE, _oracle, _action)
+
+
+def _action(name: str, q: dict[str, str]) -> Response:
+    if name == "revoke":
+        # By user (every grant of theirs) or one grant (`refresh_token`).
+        dead = [t for t, (user, _r) in STATE.grants.items()
+                if (q.get("user") and user == q["user"]) or t == q.get("refresh_token")]
+        for token in dead:
+            STATE.grants[token][1] = True
+        for access in STATE.access.values():
+            if access.refresh_token in dead or (q.get("user") and access.user == q["user"]):
+                access.revoked = True
+        return Response.json(200, {"revoked_grants": len(dead)})
+    if name == "expire":
+        # Every access token, or those of one user or one grant.
+        expired = 0
+        for access in STATE.access.values():
+            if (not q.get("user") or access.user == q["user"]) and (
+                    not q.get("refresh_token") or access.refresh_token == q["refresh_token"]):
+                access.expires_at = 0
+                expired += 1
+        return Response.json(200, {"expired": expired})
+    if name == "throttle":
+        throttle = Throttle(int(q.get("calls", "1")), int(q.get("retry_delay_secs", DEFAULT_RETRY_DELAY_SECS)))
+        STATE.throttles[q.get("customer", "")] = throttle
+        return Response.json(200, {"customer": q.get("customer", ""), "calls": throttle.calls,
+                                   "retry_delay_secs": throttle.retry_delay_secs})
+    if name == "restate":
+        targets = [q["customer"]] if q.get("customer") else list(ADS)
+        for cid in targets:
+            cutoff = _today(CUSTOMERS[cid]) - timedelta(RESTATE_DAYS - 1)
+            STATE.restatements.setdefault(cid, []).append(cutoff)
+        return Response.json(200, {"versions": {cid: len(STATE.restatements.get(cid, [])) for cid in targets}})
+    if name == "batch":
+        STATE.batch_rows[q["customer"]] = int(q["rows"])
+        return Response.json(200, {"customer": q["customer"], "rows": int(q["rows"])})
+    if name == "reset":
+        fresh = State()
+        for attr in ("codes", "grants", "access", "restatements", "throttles", "batch_rows", "calls"):
+            setattr(STATE, attr, getattr(fresh, attr))
+        return Response.json(200, {"reset": True})
     return Response.json(404, {"error": f"no control {name}"})
 
 

@@ -45,7 +45,7 @@ from html import escape
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from .common import Request, Response, Sums, stable_int
+from .common import Request, Response, Sums, controls, stable_int
 
 PREFIX = "/yahoo"
 VERSION = "v18"
@@ -630,47 +630,42 @@ def _generate(account: AdAccount, level: str, since: date, until: date) -> list[
 # ---- Test controls and the oracle (never part of Yahoo!'s surface) --------
 
 def _controls(request: Request, name: str) -> Response:
-    q = request.query
-    if name == "oracle" and request.method == "GET":
-        return _oracle(q)
-    if name == "calls" and request.method == "GET":
-        with STATE.lock:
-            return Response.json(200, {"calls": dict(STATE.calls)})
-    if request.method != "POST":
-        return Response.json(405, {"error": f"{name} wants POST"})
-    with STATE.lock:
-        if name == "revoke":
-            dead = [t for t, g in STATE.grants.items() if (q.get("user") and g.user == q["user"]) or t == q.get("refresh_token")]
-            for token in dead:
-                STATE.grants[token].revoked = True
-            return Response.json(200, {"revoked_grants": len(dead)})
-        if name == "expire":
-            expired = 0
-            for access in STATE.access.values():
-                if (not q.get("user") or access.user == q["user"]) and (
-                        not q.get("refresh_token") or access.refresh_token == q["refresh_token"]):
-                    access.expires_at = 0
-                    expired += 1
-            return Response.json(200, {"expired": expired})
-        if name == "throttle":
-            STATE.throttles[q.get("account", "")] = int(q.get("calls", "1"))
-            return Response.json(200, {"account": q.get("account", ""), "calls": int(q.get("calls", "1"))})
-        if name == "deny":
-            STATE.denied.add(int(q["account"]))
-            return Response.json(200, {"denied": int(q["account"])})
-        if name == "fail_jobs":
-            STATE.failing[int(q["account"])] = int(q.get("jobs", "1"))
-            return Response.json(200, {"account": int(q["account"]), "jobs": int(q.get("jobs", "1"))})
-        if name == "restate":
-            targets = [int(q["account"])] if q.get("account") else [a.id for a in ACCOUNTS.values()]
-            for account_id in targets:
-                STATE.restatements.setdefault(account_id, []).append(_today() - timedelta(RESTATE_DAYS - 1))
-            return Response.json(200, {"versions": {str(a): len(STATE.restatements[a]) for a in targets}})
-        if name == "reset":
-            fresh = State()
-            for attr in ("codes", "grants", "access", "restatements", "throttles", "denied", "failing", "jobs", "calls"):
-                setattr(STATE, attr, getattr(fresh, attr))
-            return Response.json(200, {"reset": True})
+    return controls(request, name, STATE, _oracle, _action)
+
+
+def _action(name: str, q: dict[str, str]) -> Response:
+    if name == "revoke":
+        dead = [t for t, g in STATE.grants.items() if (q.get("user") and g.user == q["user"]) or t == q.get("refresh_token")]
+        for token in dead:
+            STATE.grants[token].revoked = True
+        return Response.json(200, {"revoked_grants": len(dead)})
+    if name == "expire":
+        expired = 0
+        for access in STATE.access.values():
+            if (not q.get("user") or access.user == q["user"]) and (
+                    not q.get("refresh_token") or access.refresh_token == q["refresh_token"]):
+                access.expires_at = 0
+                expired += 1
+        return Response.json(200, {"expired": expired})
+    if name == "throttle":
+        STATE.throttles[q.get("account", "")] = int(q.get("calls", "1"))
+        return Response.json(200, {"account": q.get("account", ""), "calls": int(q.get("calls", "1"))})
+    if name == "deny":
+        STATE.denied.add(int(q["account"]))
+        return Response.json(200, {"denied": int(q["account"])})
+    if name == "fail_jobs":
+        STATE.failing[int(q["account"])] = int(q.get("jobs", "1"))
+        return Response.json(200, {"account": int(q["account"]), "jobs": int(q.get("jobs", "1"))})
+    if name == "restate":
+        targets = [int(q["account"])] if q.get("account") else [a.id for a in ACCOUNTS.values()]
+        for account_id in targets:
+            STATE.restatements.setdefault(account_id, []).append(_today() - timedelta(RESTATE_DAYS - 1))
+        return Response.json(200, {"versions": {str(a): len(STATE.restatements[a]) for a in targets}})
+    if name == "reset":
+        fresh = State()
+        for attr in ("codes", "grants", "access", "restatements", "throttles", "denied", "failing", "jobs", "calls"):
+            setattr(STATE, attr, getattr(fresh, attr))
+        return Response.json(200, {"reset": True})
     return Response.json(404, {"error": f"no control {name}"})
 
 

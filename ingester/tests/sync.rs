@@ -7,8 +7,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use adhouse_connectors::google::Google;
+use adhouse_connectors::x::X;
 use adhouse_connectors::yahoo::Yahoo;
 use adhouse_connectors::http::{Http, Pacer};
+use adhouse_connectors::platform::Consent;
 use adhouse_connectors::oauth::pkce_pair;
 use adhouse_connectors::store::{AccountStatus, LinkedAccount, Store};
 use adhouse_connectors::vault::Vault;
@@ -25,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 const REDIRECT: &str = "http://127.0.0.1:8080/oauth/callback/google";
 const REDIRECT_YAHOO: &str = "http://127.0.0.1:8080/oauth/callback/yahoo";
+const REDIRECT_X: &str = "http://127.0.0.1:8080/oauth/callback/x";
 const TENANT: &str = "acme";
 
 struct Stack {
@@ -34,6 +37,7 @@ struct Stack {
     vault: Arc<Vault>,
     google: Arc<Google>,
     yahoo: Arc<Yahoo>,
+    x: Arc<X>,
     /// What the HTTP layer and the syncer reported.
     metrics: Arc<Metrics>,
 }
@@ -52,13 +56,18 @@ impl Stack {
             .with_first_backoff(Duration::from_millis(50))
             .with_observer(metrics.clone());
         let google = Arc::new(Google::new(&settings.platforms.google, http.clone()));
-        let yahoo = Arc::new(Yahoo::new(&settings.platforms.yahoo, http));
-        Self { store: Store::new(clickhouse.clone()), settings, clickhouse, vault, google, yahoo, metrics }
+        let yahoo = Arc::new(Yahoo::new(&settings.platforms.yahoo, http.clone()));
+        let x = Arc::new(X::new(&settings.platforms.x, http));
+        Self { store: Store::new(clickhouse.clone()), settings, clickhouse, vault, google, yahoo, x, metrics }
     }
 
     fn syncer(&self) -> Syncer {
-        let platforms =
-            [(PlatformId::Google, self.google.clone() as Arc<dyn Platform>), (PlatformId::Yahoo, self.yahoo.clone() as Arc<dyn Platform>)].into();
+        let platforms = [
+            (PlatformId::Google, self.google.clone() as Arc<dyn Platform>),
+            (PlatformId::Yahoo, self.yahoo.clone() as Arc<dyn Platform>),
+            (PlatformId::X, self.x.clone() as Arc<dyn Platform>),
+        ]
+        .into();
         Syncer::new(self.store.clone(), self.vault.clone(), platforms, Level::ALL.to_vec(), self.metrics.clone())
     }
 
@@ -71,16 +80,30 @@ impl Stack {
     /// The consent page, "Allow" as `user`, and the code exchanged.
     async fn grant(&self, user: &str) -> Credentials {
         let (verifier, challenge) = pkce_pair();
-        let url = url::Url::parse(&self.google.authorize(REDIRECT, "s", &challenge).url).unwrap();
+        let url = url::Url::parse(&self.google.authorize(REDIRECT, "s", &challenge).await.expect("a consent URL").url).unwrap();
         let code = fakes::code_of(&fakes::consent(url.as_str(), user, "allow").await);
-        self.google.exchange_code(REDIRECT, &code, &verifier).await.expect("the code exchanges")
+        self.google.exchange_code(Consent { redirect_uri: REDIRECT, code: &code, code_verifier: &verifier, temporary: None }).await.expect("the code exchanges")
     }
 
     /// Yahoo!'s Business ID consent page, "Allow" as `user`, and the code exchanged.
     async fn grant_yahoo(&self, user: &str) -> Credentials {
-        let url = url::Url::parse(&self.yahoo.authorize(REDIRECT_YAHOO, "s", "").url).unwrap();
+        let url = url::Url::parse(&self.yahoo.authorize(REDIRECT_YAHOO, "s", "").await.expect("a consent URL").url).unwrap();
         let code = fakes::code_of(&fakes::consent(url.as_str(), user, "allow").await);
-        self.yahoo.exchange_code(REDIRECT_YAHOO, &code, "").await.expect("the code exchanges")
+        self.yahoo.exchange_code(Consent { redirect_uri: REDIRECT_YAHOO, code: &code, code_verifier: "", temporary: None }).await.expect("the code exchanges")
+    }
+
+    /// X's OAuth 1.0a: a request token, its consent page, "Authorize app"
+    /// as `user`, and the verifier exchanged.
+    async fn grant_x(&self, user: &str) -> Credentials {
+        let authorization = self.x.authorize(REDIRECT_X, "s", "").await.expect("a request token");
+        let temporary = authorization.temporary.expect("the request token secret");
+        let form = [("oauth_token", temporary.access_token.as_str()), ("user", user), ("decision", "allow")];
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let answer = browser.post(format!("{}/x/api/oauth/consent", fake())).form(&form).send().await.unwrap();
+        let callback = url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap();
+        let verifier = callback.query_pairs().find(|(k, _)| k == "oauth_verifier").unwrap().1.into_owned();
+        let consent = Consent { redirect_uri: REDIRECT_X, code: &verifier, code_verifier: "", temporary: Some(&temporary) };
+        self.x.exchange_code(consent).await.expect("the verifier exchanges")
     }
 
     /// Links `id` of what `credentials` can see on Google, with a backfill of `days` up to yesterday.
@@ -250,10 +273,24 @@ async fn a_sync_process_killed_mid_backfill_is_resumed_from_its_checkpoints_exac
     let stack = Stack::new("killed").await;
     let credentials = stack.grant("demo").await;
     let account = stack.link(&credentials, "2222222222", 365).await;
+    kill_mid_backfill_and_resume(&stack, &account).await;
+}
+
+#[tokio::test]
+async fn an_x_sync_process_killed_mid_backfill_is_resumed_from_its_checkpoints_exactly() {
+    let stack = Stack::new("x_killed").await;
+    let credentials = stack.grant_x("demo").await;
+    let account = stack.link_on(stack.x.as_ref(), &credentials, "18ce54uhdp2", 365).await;
+    kill_mid_backfill_and_resume(&stack, &account).await;
+}
+
+/// `adhouse-ingester sync` of `account`, SIGKILLed once its first day is
+/// checkpointed, then run again to the end: what is stored equals the oracle.
+async fn kill_mid_backfill_and_resume(stack: &Stack, account: &LinkedAccount) {
     let run = || {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_adhouse-ingester"));
         command
-            .args(["sync", "--tenant", TENANT, "--platform", "google", "--account", &account.account_id, "--refetch-days", "0"])
+            .args(["sync", "--tenant", TENANT, "--platform", &account.platform, "--account", &account.account_id, "--refetch-days", "0"])
             .env("ADHOUSE__CLICKHOUSE__DATABASE", &stack.settings.clickhouse.database)
             .env("ADHOUSE__LOG__LEVEL", "warn");
         command
@@ -274,7 +311,7 @@ async fn a_sync_process_killed_mid_backfill_is_resumed_from_its_checkpoints_exac
     victim.wait().unwrap();
     let output = run().output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert_equals_oracle(&stack, &account).await;
+    assert_equals_oracle(stack, account).await;
 }
 
 #[tokio::test]
@@ -328,6 +365,54 @@ async fn a_revoked_yahoo_grant_marks_its_account_needs_relink_and_another_grants
     let stored = stack.store.account(TENANT, "yahoo", &revoked.account_id).await.unwrap().unwrap();
     assert_eq!(stored.status, AccountStatus::NeedsRelink);
     assert!(!stored.status_detail.contains(&first.refresh_token), "{stored:?}");
+    assert!(matches!(syncer.run(&backfill(&healthy), &stop).await.unwrap(), JobOutcome::Done { .. }));
+    assert_equals_oracle(&stack, &healthy).await;
+}
+
+#[tokio::test]
+async fn x_backfills_of_365_days_through_async_jobs_equal_the_oracle_throttled_and_a_billing_restatement_replaces_values() {
+    let stack = Stack::new("x").await;
+    let credentials = stack.grant_x("demo").await;
+    let tokyo = stack.link_on(stack.x.as_ref(), &credentials, "18ce54d4x5t", 365).await;
+    let los_angeles = stack.link_on(stack.x.as_ref(), &credentials, "18ce54uhdp2", 365).await;
+    let syncer = stack.syncer();
+    let stop = CancellationToken::new();
+    // Over the limit along the way (429 until the reset): waited out, nothing lost.
+    control_on(PlatformId::X, "throttle", &[("account", &tokyo.account_id), ("calls", "2")]).await;
+    for account in [&tokyo, &los_angeles] {
+        let outcome = syncer.run(&backfill(account), &stop).await.unwrap();
+        assert!(matches!(outcome, JobOutcome::Done { .. }), "{outcome:?}");
+        assert_equals_oracle(&stack, account).await;
+    }
+
+    // X's billing is an estimate for 3 days; the daily job re-reads them
+    // (synchronous stats) and FINAL leaves only the new values.
+    let before = oracle(&tokyo, Level::Ad).await;
+    control_on(PlatformId::X, "restate", &[("account", &tokyo.account_id)]).await;
+    assert_ne!(oracle(&tokyo, Level::Ad).await, before, "the fake restated some days");
+    let today = schedule::account_today(&tokyo, jiff::Timestamp::now());
+    let mut daily = schedule::daily_job(&tokyo, PlatformId::X, stack.settings.platforms.x.restate_days, today);
+    daily.until = tokyo.backfill_until;
+    let JobOutcome::Done { rows, .. } = syncer.run(&daily, &stop).await.unwrap() else { panic!("daily job") };
+    assert!(rows > 0, "recent days were fetched again");
+    assert_equals_oracle(&stack, &tokyo).await;
+}
+
+#[tokio::test]
+async fn a_revoked_x_token_marks_its_account_needs_relink_and_another_grants_account_keeps_syncing() {
+    let stack = Stack::new("x_revoked").await;
+    let (first, second) = (stack.grant_x("demo").await, stack.grant_x("demo").await);
+    let revoked = stack.link_on(stack.x.as_ref(), &first, "18ce54d4x5t", 30).await;
+    let healthy = stack.link_on(stack.x.as_ref(), &second, "18ce54uhdp2", 30).await;
+    control_on(PlatformId::X, "revoke", &[("token", &first.access_token)]).await;
+
+    let syncer = stack.syncer();
+    let stop = CancellationToken::new();
+    let outcome = syncer.run(&backfill(&revoked), &stop).await.unwrap();
+    assert!(matches!(outcome, JobOutcome::NeedsRelink(_)), "{outcome:?}");
+    let stored = stack.store.account(TENANT, "x", &revoked.account_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, AccountStatus::NeedsRelink);
+    assert!(!stored.status_detail.contains(&first.access_token) && !stored.status_detail.contains(&first.token_secret), "{stored:?}");
     assert!(matches!(syncer.run(&backfill(&healthy), &stop).await.unwrap(), JobOutcome::Done { .. }));
     assert_equals_oracle(&stack, &healthy).await;
 }

@@ -26,6 +26,7 @@ pub enum ErrorCode {
     QueryTimeout,
     ClickhouseUnavailable,
     SyncQueueUnavailable,
+    PlatformUnavailable,
     Internal,
 }
 
@@ -48,6 +49,7 @@ impl ErrorCode {
         Self::QueryTimeout,
         Self::ClickhouseUnavailable,
         Self::SyncQueueUnavailable,
+        Self::PlatformUnavailable,
         Self::Internal,
     ];
 
@@ -71,6 +73,7 @@ impl ErrorCode {
             Self::QueryTimeout => (StatusCode::GATEWAY_TIMEOUT, "Query timed out"),
             Self::ClickhouseUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "ClickHouse unavailable"),
             Self::SyncQueueUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "Sync queue unavailable"),
+            Self::PlatformUnavailable => (StatusCode::BAD_GATEWAY, "Ad platform unavailable"),
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
         }
     }
@@ -94,6 +97,7 @@ impl ErrorCode {
             Self::QueryTimeout => "query_timeout",
             Self::ClickhouseUnavailable => "clickhouse_unavailable",
             Self::SyncQueueUnavailable => "sync_queue_unavailable",
+            Self::PlatformUnavailable => "platform_unavailable",
             Self::Internal => "internal",
         }
     }
@@ -142,6 +146,10 @@ pub enum ApiError {
          (its data is safe, nothing is fetched twice)"
     )]
     SyncQueue { account: String, message: String },
+    /// The platform failed a call the request needs before the user can go
+    /// on (OAuth 1.0a's request token); details only in the log.
+    #[error("{platform} did not answer as expected; try again in a few minutes")]
+    Platform { platform: adhouse_connectors::PlatformId, source: adhouse_connectors::Error },
     /// A server-side failure that is no fault of the client (a sealed
     /// credential that does not open, for instance); details only in the log.
     #[error("{0}")]
@@ -187,6 +195,7 @@ impl ApiError {
             Self::Unavailable(_) => ErrorCode::ClickhouseUnavailable,
             Self::ClickHouse(_) | Self::Internal(_) => ErrorCode::Internal,
             Self::SyncQueue { .. } => ErrorCode::SyncQueueUnavailable,
+            Self::Platform { .. } => ErrorCode::PlatformUnavailable,
         }
     }
 }
@@ -229,6 +238,10 @@ impl ResponseError for ApiError {
             }
             Self::SyncQueue { account, message } => {
                 tracing::error!(account = %account, error = %message, "enqueueing a sync job failed");
+                self.to_string()
+            }
+            Self::Platform { platform, source } => {
+                tracing::warn!(%platform, error = %source, "platform call before the consent page failed");
                 self.to_string()
             }
             Self::UnexpectedBucket { .. } => {

@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::http::{Http, json};
 use crate::oauth::TokenEndpoint;
 use crate::model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
-use crate::platform::{Authorization, BoxFuture, Platform};
+use crate::platform::{Authorization, BoxFuture, Consent, Platform};
 
 /// The Google Ads API scope.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
@@ -208,7 +208,7 @@ impl Platform for Google {
         PlatformId::Google
     }
 
-    fn authorize(&self, redirect_uri: &str, state: &str, code_challenge: &str) -> Authorization {
+    fn authorize<'a>(&'a self, redirect_uri: &'a str, state: &'a str, code_challenge: &'a str) -> BoxFuture<'a, Result<Authorization>> {
         let url = url::Url::parse_with_params(
             &self.settings.auth_url,
             [
@@ -225,11 +225,11 @@ impl Platform for Google {
             ],
         )
         .expect("auth_url is a URL (settings are validated at start-up)");
-        Authorization { url: url.into() }
+        Box::pin(async move { Ok(Authorization { url: url.into(), temporary: None }) })
     }
 
-    fn exchange_code<'a>(&'a self, redirect_uri: &'a str, code: &'a str, code_verifier: &'a str) -> BoxFuture<'a, Result<Credentials>> {
-        let fields = [("code", code), ("redirect_uri", redirect_uri), ("code_verifier", code_verifier)];
+    fn exchange_code<'a>(&'a self, consent: Consent<'a>) -> BoxFuture<'a, Result<Credentials>> {
+        let fields = [("code", consent.code), ("redirect_uri", consent.redirect_uri), ("code_verifier", consent.code_verifier)];
         Box::pin(async move { self.token_endpoint().exchange(&self.dialect(None), &fields).await })
     }
 

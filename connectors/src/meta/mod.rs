@@ -23,7 +23,7 @@ use serde::de::DeserializeOwned;
 use crate::error::Result;
 use crate::http::{Http, json};
 use crate::model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
-use crate::platform::{Authorization, BoxFuture, Platform};
+use crate::platform::{Authorization, BoxFuture, Consent, Platform};
 use dialect::{APP_KEY, MetaDialect, account_key};
 
 /// What adhouse asks for: reading ads reports, and the business-owned accounts.
@@ -148,7 +148,7 @@ impl Meta {
         query.extend_from_slice(grant);
         let answer: TokenAnswer = self.call(None, "access token", || self.http.client().get(&url).query(&query)).await?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        Ok(Credentials { access_token: answer.access_token, refresh_token: String::new(), expires_at: answer.expires_in.map_or(0, |secs| now + secs) })
+        Ok(Credentials::bearer(answer.access_token, String::new(), answer.expires_in.map_or(0, |secs| now + secs)))
     }
 }
 
@@ -161,7 +161,7 @@ impl Platform for Meta {
     /// in its OpenID Connect flow, not in the code flow that yields tokens
     /// for the Marketing API; the signed single-use `state` and the app
     /// secret in the exchange protect this one.
-    fn authorize(&self, redirect_uri: &str, state: &str, _code_challenge: &str) -> Authorization {
+    fn authorize<'a>(&'a self, redirect_uri: &'a str, state: &'a str, _code_challenge: &'a str) -> BoxFuture<'a, Result<Authorization>> {
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("client_id", &self.client_id)
             .append_pair("redirect_uri", redirect_uri)
@@ -169,13 +169,14 @@ impl Platform for Meta {
             .append_pair("scope", SCOPES)
             .append_pair("response_type", "code")
             .finish();
-        Authorization { url: format!("{}?{query}", self.dialog_url) }
+        let url = format!("{}?{query}", self.dialog_url);
+        Box::pin(async move { Ok(Authorization { url, temporary: None }) })
     }
 
     /// Code → token → long-lived token (the code's token lasts hours).
-    fn exchange_code<'a>(&'a self, redirect_uri: &'a str, code: &'a str, _code_verifier: &'a str) -> BoxFuture<'a, Result<Credentials>> {
+    fn exchange_code<'a>(&'a self, consent: Consent<'a>) -> BoxFuture<'a, Result<Credentials>> {
         Box::pin(async move {
-            let short = self.token(&[("redirect_uri", redirect_uri), ("code", code)]).await?;
+            let short = self.token(&[("redirect_uri", consent.redirect_uri), ("code", consent.code)]).await?;
             self.token(&[("grant_type", "fb_exchange_token"), ("fb_exchange_token", &short.access_token)]).await
         })
     }

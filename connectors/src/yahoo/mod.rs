@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::http::{Http, json};
 use crate::model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
 use crate::oauth::TokenEndpoint;
-use crate::platform::{Authorization, BoxFuture, Platform};
+use crate::platform::{Authorization, BoxFuture, Consent, Platform};
 
 /// The Ads API scope of a Business ID grant.
 pub const SCOPE: &str = "yahooads";
@@ -282,7 +282,7 @@ impl Platform for Yahoo {
         PlatformId::Yahoo
     }
 
-    fn authorize(&self, redirect_uri: &str, state: &str, _code_challenge: &str) -> Authorization {
+    fn authorize<'a>(&'a self, redirect_uri: &'a str, state: &'a str, _code_challenge: &'a str) -> BoxFuture<'a, Result<Authorization>> {
         let url = url::Url::parse_with_params(
             &self.settings.auth_url,
             [
@@ -294,11 +294,12 @@ impl Platform for Yahoo {
             ],
         )
         .expect("auth_url is a URL (settings are validated at start-up)");
-        Authorization { url: url.into() }
+        Box::pin(async move { Ok(Authorization { url: url.into(), temporary: None }) })
     }
 
-    fn exchange_code<'a>(&'a self, redirect_uri: &'a str, code: &'a str, _code_verifier: &'a str) -> BoxFuture<'a, Result<Credentials>> {
-        Box::pin(async move { self.token_endpoint().exchange(&self.dialect(None), &[("code", code), ("redirect_uri", redirect_uri)]).await })
+    fn exchange_code<'a>(&'a self, consent: Consent<'a>) -> BoxFuture<'a, Result<Credentials>> {
+        let fields = [("code", consent.code), ("redirect_uri", consent.redirect_uri)];
+        Box::pin(async move { self.token_endpoint().exchange(&self.dialect(None), &fields).await })
     }
 
     fn refresh<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Credentials>> {

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0008, "platform_accounts"),
     migration!(0009, "platform_account_kind"),
     migration!(0010, "grant_expiry"),
+    migration!(0011, "oauth_flows"),
 ];
 
 /// Shared column lists that several migrations splice in as `${name}`.

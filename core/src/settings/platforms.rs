@@ -28,33 +28,48 @@ pub struct PlatformsSettings {
     pub meta: MetaSettings,
     pub google: GoogleSettings,
     pub yahoo: YahooSettings,
+    pub x: XSettings,
 }
 
 /// What every platform's settings have, for checks and schedules that treat
 /// the platforms alike.
 #[derive(Debug, Clone, Copy)]
 pub struct AppSettings<'a> {
-    /// The platform's name in settings keys and URLs (`meta`, `google`, `yahoo`).
+    /// The platform's name in settings keys and URLs (`meta`, `google`, `yahoo`, `x`).
     pub name: &'static str,
     pub enabled: bool,
+    /// The app's public id: OAuth 2.0's client id, OAuth 1.0a's consumer key.
     pub client_id: &'a str,
     pub client_secret: &'a Secret,
+    /// The keys of the two under `platforms.<name>`, for messages.
+    pub client_id_key: &'static str,
+    pub client_secret_key: &'static str,
     pub restate_days: u32,
 }
 
 impl<'a> AppSettings<'a> {
-    fn new(name: &'static str, enabled: bool, client_id: &'a str, client_secret: &'a Secret, restate_days: u32) -> Self {
-        Self { name, enabled, client_id, client_secret, restate_days }
+    /// An OAuth 2.0 app: `client_id` and `client_secret`.
+    fn oauth2(name: &'static str, enabled: bool, client_id: &'a str, client_secret: &'a Secret, restate_days: u32) -> Self {
+        Self { name, enabled, client_id, client_secret, client_id_key: "client_id", client_secret_key: "client_secret", restate_days }
     }
 }
 
 impl PlatformsSettings {
     /// Every platform's common settings, in registry order.
-    pub fn apps(&self) -> [AppSettings<'_>; 3] {
+    pub fn apps(&self) -> [AppSettings<'_>; 4] {
         [
-            AppSettings::new("meta", self.meta.enabled, &self.meta.client_id, &self.meta.client_secret, self.meta.restate_days),
-            AppSettings::new("google", self.google.enabled, &self.google.client_id, &self.google.client_secret, self.google.restate_days),
-            AppSettings::new("yahoo", self.yahoo.enabled, &self.yahoo.client_id, &self.yahoo.client_secret, self.yahoo.restate_days),
+            AppSettings::oauth2("meta", self.meta.enabled, &self.meta.client_id, &self.meta.client_secret, self.meta.restate_days),
+            AppSettings::oauth2("google", self.google.enabled, &self.google.client_id, &self.google.client_secret, self.google.restate_days),
+            AppSettings::oauth2("yahoo", self.yahoo.enabled, &self.yahoo.client_id, &self.yahoo.client_secret, self.yahoo.restate_days),
+            AppSettings {
+                name: "x",
+                enabled: self.x.enabled,
+                client_id: &self.x.consumer_key,
+                client_secret: &self.x.consumer_secret,
+                client_id_key: "consumer_key",
+                client_secret_key: "consumer_secret",
+                restate_days: self.x.restate_days,
+            },
         ]
     }
 
@@ -121,5 +136,28 @@ pub struct YahooSettings {
     pub api_version: String,
     /// Recent days re-read by the daily sync (conversions are attributed
     /// back to the click day for several days).
+    pub restate_days: u32,
+}
+
+/// X (Twitter) Ads API, through an OAuth 1.0a app of the X developer portal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XSettings {
+    pub enabled: bool,
+    /// The app's API Key and Secret (developer portal → the app → Keys and
+    /// tokens → Consumer Keys); its callback URL must be
+    /// `<public_url>/oauth/callback/x`, and the app needs Ads API access.
+    pub consumer_key: String,
+    pub consumer_secret: Secret,
+    /// OAuth 1.0a host, e.g. `https://api.x.com` (`/oauth/request_token`,
+    /// `/oauth/authorize`, `/oauth/access_token` below it).
+    pub auth_url: String,
+    /// Ads API host without the version, e.g. `https://ads-api.x.com`.
+    pub api_url: String,
+    /// The Ads API version, the first path segment (`12`); X serves a
+    /// version for about a year after the next one.
+    pub api_version: String,
+    /// Recent days re-read by the daily sync (billing stays an estimate for
+    /// up to 3 days).
     pub restate_days: u32,
 }

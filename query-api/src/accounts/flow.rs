@@ -1,6 +1,12 @@
-//! The OAuth flow: `connect` signs a state and builds the consent URL;
-//! `callback` checks the state the platform sends back, exchanges the code
-//! and keeps the grant until the user picks accounts.
+//! The OAuth flow: `connect` signs a state and asks the platform for the
+//! consent URL; `callback` checks the state the platform sends back,
+//! exchanges the code (OAuth 1.0a: the verifier) and keeps the grant until
+//! the user picks accounts.
+//!
+//! OAuth 1.0a (X) needs a request token before the consent page, and its
+//! secret at the exchange. That secret is the one thing a flow stores: sealed
+//! under the state's nonce in `oauth_flows`, read back only by the callback
+//! that spends the nonce, and never sent to the browser.
 //!
 //! PKCE without storage: the verifier is `HMAC(pkce key, nonce)`, derived
 //! again at the callback from the nonce inside the signed state. It never
@@ -9,6 +15,7 @@
 //! intercepts the code lacks the server's key, so cannot redeem it.
 
 use adhouse_connectors::oauth::{StateClaims, pkce_challenge, random_token};
+use adhouse_connectors::platform::Consent;
 use adhouse_connectors::{ErrorKind, PlatformId};
 use aws_lc_rs::hmac;
 use base64::Engine as _;
@@ -18,6 +25,7 @@ use clickhouse::Client;
 use super::Linking;
 use super::grants::{self, NewGrant};
 use crate::auth::Tenant;
+use crate::error::ApiError;
 
 /// How long a user has on the platform's consent page.
 pub const STATE_VALID_SECS: i64 = 600;
@@ -28,9 +36,12 @@ fn verifier(linking: &Linking, nonce: &str) -> String {
     URL_SAFE_NO_PAD.encode(hmac::sign(&linking.pkce_key, nonce.as_bytes()).as_ref())
 }
 
-/// The consent page URL for `tenant` on `platform` (enabled: the caller checked).
-pub fn authorize_url(linking: &Linking, tenant: &Tenant, platform: PlatformId, now: i64) -> Option<String> {
-    let client = linking.platform(platform)?;
+/// The consent page URL for `tenant` on `platform`; `None` when the
+/// platform is not enabled.
+pub async fn authorize_url(linking: &Linking, db: &Client, tenant: &Tenant, platform: PlatformId, now: i64) -> Result<Option<String>, ApiError> {
+    let Some(client) = linking.platform(platform) else {
+        return Ok(None);
+    };
     let claims = StateClaims {
         platform,
         tenant: tenant.id.clone(),
@@ -39,7 +50,14 @@ pub fn authorize_url(linking: &Linking, tenant: &Tenant, platform: PlatformId, n
         expires_at: now + STATE_VALID_SECS,
     };
     let challenge = pkce_challenge(&verifier(linking, &claims.nonce));
-    Some(client.authorize(&linking.redirect_uri(platform), &linking.signer.sign(&claims), &challenge).url)
+    let authorization = client
+        .authorize(&linking.redirect_uri(platform), &linking.signer.sign(&claims), &challenge)
+        .await
+        .map_err(|source| ApiError::Platform { platform, source })?;
+    if let Some(temporary) = &authorization.temporary {
+        grants::put_temporary(db, &linking.vault, &claims.nonce, temporary).await.map_err(ApiError::clickhouse)?;
+    }
+    Ok(Some(authorization.url))
 }
 
 /// What the platform appends to the redirect URI. Platforms add fields of
@@ -49,6 +67,12 @@ pub struct CallbackParams {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
+    /// OAuth 1.0a (RFC 5849 §2.2): the request token the user approved, and
+    /// the verifier that stands in for OAuth 2.0's `code`.
+    pub oauth_token: Option<String>,
+    pub oauth_verifier: Option<String>,
+    /// X's answer when the user cancels: the request token, and no verifier.
+    pub denied: Option<String>,
 }
 
 /// Why a callback did not produce a grant; each has its own page.
@@ -92,9 +116,11 @@ pub async fn callback(
     match params.error.as_deref() {
         Some("access_denied") => return Err(CallbackError::Denied),
         Some(other) => return Err(CallbackError::PlatformRefused(other.chars().take(100).collect())),
+        None if params.denied.is_some() => return Err(CallbackError::Denied),
         None => {}
     }
-    let (Some(code), Some(state)) = (params.code.as_deref(), params.state.as_deref()) else {
+    let code = params.code.as_deref().or(params.oauth_verifier.as_deref());
+    let (Some(code), Some(state)) = (code, params.state.as_deref()) else {
         return Err(CallbackError::BadState("missing code or state"));
     };
     let claims = linking.signer.verify(state, now).map_err(|err| match err {
@@ -112,11 +138,16 @@ pub async fn callback(
     if !grants::claim_nonce(client, &claims.nonce).await.map_err(|err| CallbackError::Internal(err.to_string()))? {
         return Err(CallbackError::BadState("replayed"));
     }
+    let temporary = grants::temporary(client, &linking.vault, &claims.nonce).await.map_err(CallbackError::Internal)?;
+    // OAuth 1.0a: the token the user approved must be this flow's (OAuth 2.0
+    // flows have neither).
+    if temporary.as_ref().map(|t| t.access_token.as_str()) != params.oauth_token.as_deref() {
+        return Err(CallbackError::BadState("request token of another flow"));
+    }
     let redirect_uri = linking.redirect_uri(platform);
-    let credentials = client_of_platform
-        .exchange_code(&redirect_uri, code, &verifier(linking, &claims.nonce))
-        .await
-        .map_err(CallbackError::Platform)?;
+    let code_verifier = verifier(linking, &claims.nonce);
+    let consent = Consent { redirect_uri: &redirect_uri, code, code_verifier: &code_verifier, temporary: temporary.as_ref() };
+    let credentials = client_of_platform.exchange_code(consent).await.map_err(CallbackError::Platform)?;
     let accounts = client_of_platform.discover(&credentials).await.map_err(CallbackError::Platform)?;
     let grant = NewGrant {
         tenant: &claims.tenant,

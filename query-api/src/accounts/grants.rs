@@ -1,6 +1,7 @@
 //! Pending grants (`platform_grants`) between the platform's callback and
-//! the user's choice of accounts, and the used-state ledger
-//! (`oauth_used_states`) that makes each OAuth state single-use.
+//! the user's choice of accounts, the used-state ledger
+//! (`oauth_used_states`) that makes each OAuth state single-use, and the
+//! temporary credentials of OAuth 1.0a flows (`oauth_flows`).
 
 use adhouse_connectors::oauth::random_token;
 use adhouse_connectors::vault::Vault;
@@ -107,4 +108,32 @@ pub async fn claim_nonce(client: &Client, nonce: &str) -> clickhouse::error::Res
     }
     client.query("INSERT INTO oauth_used_states (nonce, used_at) SELECT {nonce:String}, now64(3)").param("nonce", nonce).execute().await?;
     Ok(true)
+}
+
+#[derive(Debug, Row, Serialize, Deserialize)]
+struct FlowRow {
+    nonce: String,
+    sealed: String,
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    created_at: OffsetDateTime,
+}
+
+/// Keeps a flow's temporary credentials until its callback, sealed under
+/// the state's nonce (so they open for that state only).
+pub async fn put_temporary(client: &Client, vault: &Vault, nonce: &str, temporary: &Credentials) -> clickhouse::error::Result<()> {
+    let row = FlowRow { nonce: nonce.to_owned(), sealed: vault.seal(temporary, nonce), created_at: OffsetDateTime::now_utc() };
+    let mut insert = client.insert::<FlowRow>("oauth_flows").await?;
+    insert.write(&row).await?;
+    insert.end().await
+}
+
+/// The temporary credentials kept for the flow of `nonce`, if any.
+pub async fn temporary(client: &Client, vault: &Vault, nonce: &str) -> Result<Option<Credentials>, String> {
+    let sealed: Option<String> = client
+        .query("SELECT sealed FROM oauth_flows FINAL WHERE nonce = {nonce:String}")
+        .param("nonce", nonce)
+        .fetch_optional()
+        .await
+        .map_err(|err| err.to_string())?;
+    sealed.map(|sealed| vault.open(&sealed, nonce).map_err(|err| err.to_string())).transpose()
 }

@@ -132,15 +132,19 @@ pub fn validate(platforms: &PlatformsSettings) -> adhouse_core::Result<()> {
     for app in platforms.apps().into_iter().filter(|app| app.enabled) {
         let name = app.name;
         if app.client_id.is_empty() {
-            return Err(config(format!("platforms.{name}.client_id is empty, yet platforms.{name}.enabled is true")));
+            return Err(config(format!("platforms.{name}.{} is empty, yet platforms.{name}.enabled is true", app.client_id_key)));
         }
         if app.client_secret.expose().is_empty() {
-            return Err(config(format!("platforms.{name}.client_secret is empty, yet platforms.{name}.enabled is true")));
+            return Err(config(format!("platforms.{name}.{} is empty, yet platforms.{name}.enabled is true", app.client_secret_key)));
         }
     }
     let version = &platforms.yahoo.api_version;
     if platforms.yahoo.enabled && !(version.len() > 1 && version.starts_with('v') && version[1..].bytes().all(|b| b.is_ascii_digit())) {
         return Err(config(format!("platforms.yahoo.api_version {version:?} must look like v18 (the path segment of the Ads APIs)")));
+    }
+    let version = &platforms.x.api_version;
+    if platforms.x.enabled && (version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(config(format!("platforms.x.api_version {version:?} must be digits like 12 (the first path segment of the Ads API)")));
     }
     Ok(())
 }
@@ -166,7 +170,7 @@ mod tests {
     fn each_missing_setting_is_named_when_a_platform_is_enabled() {
         assert!(validate(&enabled()).is_ok());
         type Break = fn(&mut PlatformsSettings);
-        let cases: [(&str, Break); 7] = [
+        let cases: [(&str, Break); 9] = [
             ("platforms.state_secret", |p| p.state_secret = Secret::new("short")),
             ("platforms.vault_keys is empty", |p| p.vault_keys = Secret::new(" ")),
             ("platforms.sync_queue_url", |p| p.sync_queue_url.clear()),
@@ -178,6 +182,17 @@ mod tests {
                 p.yahoo.client_id = "y".into();
                 p.yahoo.client_secret = Secret::new("app secret");
                 p.yahoo.api_version = "18".into();
+            }),
+            ("platforms.x.consumer_secret", |p| {
+                p.x.enabled = true;
+                p.x.consumer_key = "k".into();
+                p.x.consumer_secret = Secret::default();
+            }),
+            ("platforms.x.api_version", |p| {
+                p.x.enabled = true;
+                p.x.consumer_key = "k".into();
+                p.x.consumer_secret = Secret::new("app secret");
+                p.x.api_version = "v12".into();
             }),
         ];
         for (key, break_it) in cases {
@@ -195,6 +210,7 @@ mod tests {
         settings.platforms.meta.enabled = false;
         settings.platforms.google.enabled = false;
         settings.platforms.yahoo.enabled = false;
+        settings.platforms.x.enabled = false;
         settings.platforms.vault_keys = Secret::default();
         assert!(Linking::from_settings(&settings).await.expect("no platform, no checks").is_none());
     }

@@ -65,6 +65,7 @@ pub fn platform_label(platform: &str) -> &'static str {
         Some(PlatformId::Meta) => "Meta",
         Some(PlatformId::Google) => "Google Ads",
         Some(PlatformId::Yahoo) => "Yahoo! JAPAN Ads",
+        Some(PlatformId::X) => "X Ads",
         None => "the ad platform",
     }
 }

@@ -35,9 +35,11 @@ pub async fn connect(state: web::Data<AppState>, tenant: Tenant, body: web::Json
     };
     let platform = PlatformId::parse(&body.platform).filter(|id| linking.platform(*id).is_some());
     let now = jiff::Timestamp::now().as_second();
-    let url = platform
-        .and_then(|platform| flow::authorize_url(linking, &tenant, platform, now))
-        .ok_or_else(|| ApiError::unknown(ErrorCode::InvalidChoice, "platform", &body.platform, enabled(&state)))?;
+    let url = match platform {
+        Some(platform) => flow::authorize_url(linking, state.db.client(), &tenant, platform, now).await?,
+        None => None,
+    };
+    let url = url.ok_or_else(|| ApiError::unknown(ErrorCode::InvalidChoice, "platform", &body.platform, enabled(&state)))?;
     Ok(HttpResponse::Ok().json(json!({ "authorize_url": url, "expires_in_secs": flow::STATE_VALID_SECS })))
 }
 

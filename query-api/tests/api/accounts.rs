@@ -204,7 +204,10 @@ async fn the_whole_dance(test: &str, platform: PlatformId) {
     assert!(!credentials.access_token.is_empty());
     let sealed: String = stack.db.client.query("SELECT any(sealed) FROM platform_grants").fetch_one().await.unwrap();
     assert!(!sealed.contains(&credentials.access_token), "grants are stored sealed");
-    let secrets: Vec<&str> = [credentials.access_token.as_str(), credentials.refresh_token.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
+    let secrets: Vec<&str> = [credentials.access_token.as_str(), credentials.refresh_token.as_str(), credentials.token_secret.as_str()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
 
     // Meta's grant ends with its ~60-day token, so the listing says when and
     // warns in its last two weeks; Google's renews itself and ends never.
@@ -243,6 +246,44 @@ async fn meta_consent_links_an_account_lists_it_and_queues_its_backfill() {
 #[actix_web::test]
 async fn google_consent_with_pkce_links_an_account_lists_it_and_queues_its_backfill() {
     the_whole_dance("accounts_google", PlatformId::Google).await;
+}
+
+#[actix_web::test]
+async fn x_oauth_1_consent_links_an_account_lists_it_and_queues_its_backfill() {
+    the_whole_dance("accounts_x", PlatformId::X).await;
+}
+
+/// X's OAuth 1.0a: the request token comes back beside the state, its
+/// secret stays sealed in `oauth_flows`, and every way to misuse the
+/// callback is refused.
+#[actix_web::test]
+async fn an_x_callback_replayed_or_carrying_another_flows_request_token_is_refused_and_cancel_says_so() {
+    let stack = Stack::new("accounts_x_flow").await;
+    let params = |back: &str| -> HashMap<String, String> { url::Url::parse(&format!("http://x{back}")).unwrap().query_pairs().into_owned().collect() };
+    let first = stack.consent(&stack.acme, "x", "demo", "allow").await;
+    let second = stack.consent(&stack.acme, "x", "demo", "allow").await;
+    assert_eq!(stack.db.count("SELECT count() FROM oauth_flows").await, 2, "one kept request token per flow");
+    let sealed: Vec<String> = stack.db.client.query("SELECT sealed FROM oauth_flows").fetch_all().await.unwrap();
+    let (one, two) = (params(&first), params(&second));
+    assert!(sealed.iter().all(|s| s.starts_with("dev1.") && !s.contains(&one["oauth_token"]) && !s.contains(&two["oauth_token"])), "sealed at rest");
+
+    // The first flow's state with the second flow's token and verifier.
+    let swapped = format!("/oauth/callback/x?state={}&oauth_token={}&oauth_verifier={}", one["state"], two["oauth_token"], two["oauth_verifier"]);
+    let refused = stack.callback(&swapped).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    // The second goes through once; its replay is refused.
+    assert_eq!(stack.callback(&second).await.status, StatusCode::FOUND);
+    let replay = stack.callback(&second).await;
+    assert_eq!(replay.status, StatusCode::BAD_REQUEST);
+    assert!(replay.body.contains("This link has expired"), "{}", replay.body);
+    assert_eq!(stack.db.count("SELECT count() FROM platform_grants").await, 1);
+
+    // Cancel on X's page: `denied=<token>`, no verifier.
+    let cancelled = stack.callback(&stack.consent(&stack.acme, "x", "demo", "cancel").await).await;
+    assert_eq!(cancelled.status, StatusCode::OK);
+    assert!(cancelled.body.contains("Nothing was linked") && cancelled.body.contains("X Ads"), "{}", cancelled.body);
+    assert_eq!(stack.db.count("SELECT count() FROM platform_grants").await, 1);
+    stack.assert_no_secret_left(&[]);
 }
 
 #[actix_web::test]

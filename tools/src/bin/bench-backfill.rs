@@ -19,6 +19,7 @@ use adhouse_connectors::http::{Http, Pacer};
 use adhouse_connectors::meta::Meta;
 use adhouse_connectors::store::{LinkedAccount, Store};
 use adhouse_connectors::vault::Vault;
+use adhouse_connectors::platform::Consent;
 use adhouse_connectors::{DateRange, Level, Platform, PlatformId, SyncJob};
 use adhouse_core::Settings;
 use adhouse_core::schema::Migrator;
@@ -68,9 +69,9 @@ async fn main() -> anyhow::Result<()> {
     let meta = Arc::new(Meta::new(&settings.platforms.meta, http));
 
     // One grant through the fake's consent page, as a user gives it.
-    let authorize = meta.authorize(REDIRECT, "bench", "");
+    let authorize = meta.authorize(REDIRECT, "bench", "").await?;
     let code = fakes::code_of(&fakes::consent(&authorize.url, "demo", "allow").await);
-    let credentials = meta.exchange_code(REDIRECT, &code, "").await?;
+    let credentials = meta.exchange_code(Consent { redirect_uri: REDIRECT, code: &code, code_verifier: "", temporary: None }).await?;
     let discovered = meta.discover(&credentials).await?;
     ensure!(!discovered.is_empty(), "the fake's demo user has no accounts");
 
