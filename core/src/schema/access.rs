@@ -29,9 +29,10 @@ pub const ANALYST_TABLES: &[(&str, bool)] = &[
 ];
 
 /// Tables never granted: API token hashes and their history, sealed platform
-/// credentials and pending grants, used OAuth nonces, the migration ledger.
+/// credentials and pending grants, used OAuth nonces and sealed OAuth 1.0a
+/// flow secrets, the migration ledger.
 pub const PRIVATE_TABLES: &[&str] =
-    &["api_tokens", "api_token_events", "platform_credentials", "platform_grants", "oauth_used_states", "schema_migrations"];
+    &["api_tokens", "api_token_events", "platform_credentials", "platform_grants", "oauth_used_states", "oauth_flows", "schema_migrations"];
 
 /// Per-query bounds of the analysts' settings profile: the default, and the
 /// most an analyst may raise it to in a session (readonly = 2 lets BI tools
