@@ -285,7 +285,9 @@ describe("report", () => {
 
     await queryDuring(page, isBreakdown, () => page.selectOption("#breakdown-dimension", "country"));
     await settled(page);
-    expect((await page.$$eval("#breakdown tbody th", (cells) => cells.map((cell) => cell.textContent))).sort()).toEqual(["DE", "US"]);
+    expect((await page.$$eval("#breakdown tbody th", (cells) => cells.map((cell) => (cell as HTMLElement).dataset.value))).sort()).toEqual(["DE", "US"]);
+    // Codes stay (filters and the CSV use them), with the country's name beside.
+    expect((await page.$$eval("#breakdown tbody th", (cells) => cells.map((cell) => cell.textContent))).sort()).toEqual(["DE Germany", "US United States"]);
 
     await queryDuring(page, isSeries, () => page.click(".chip-remove"));
     await settled(page);
@@ -355,6 +357,19 @@ describe("report", () => {
     const partial = await page.$eval("#chart", (figure) => JSON.parse((figure as HTMLElement).dataset.partial!) as boolean[]);
     const hour = new Date().getUTCHours();
     expect(partial.map((flag, i) => (flag ? i : -1)).filter((i) => i >= 0)).toEqual([hour]);
+    await page.close();
+  });
+
+  test("Copy link copies the address that restores the view, and the chart downloads as a PNG", async () => {
+    await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: stack.baseUrl });
+    const page = await openSignedIn(browser.context, stack.baseUrl, stack.tokens.acme, "range=last_30_days&chart=revenue");
+    await page.click("#copy-link");
+    await page.waitForFunction(() => document.querySelector("#copy-link")?.textContent === "Link copied");
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(page.url());
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-png")]);
+    expect(download.suggestedFilename()).toBe("adhouse-revenue-by-day.png");
+    const png = readFileSync((await download.path())!);
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
     await page.close();
   });
 

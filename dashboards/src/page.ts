@@ -7,7 +7,7 @@ import { fill, h, setPanelState } from "./dom";
 import { formatDay } from "./format";
 import { catalogFor, currencyOf, datasetOf, type PageState } from "./state";
 import { addDays } from "./time";
-import { breakdownCsv, download, renderBreakdown } from "./views/breakdown";
+import { breakdownCsv, download, renderBreakdown, saveAs } from "./views/breakdown";
 import { SeriesChart, seriesView } from "./views/chart";
 import { renderSidebar, renderTopBar } from "./views/controls";
 import { renderChips } from "./views/filters";
@@ -59,7 +59,8 @@ export class ReportPage {
     figure.append(canvas);
     this.chart = new SeriesChart(figure, canvas);
     this.tilesPanel.append(this.tiles);
-    this.chartPanel.append(h("header", { class: "panel-head" }, this.chartTitle), figure, this.chartMessage);
+    const png = h("button", { type: "button", id: "download-png", class: "secondary", onclick: () => this.downloadPng() }, "Download PNG");
+    this.chartPanel.append(h("header", { class: "panel-head" }, this.chartTitle, png), figure, this.chartMessage);
     this.tablePanel.append(
       h(
         "header",
@@ -246,6 +247,12 @@ export class ReportPage {
       " ",
       h("button", { type: "button", class: "secondary", onclick: () => this.handlers.refresh() }, "Try again"),
     );
+  }
+
+  private downloadPng(): void {
+    const url = this.chart.png();
+    if (!url) return;
+    saveAs(`adhouse-${(this.chartTitle.textContent ?? "chart").replace(/\W+/g, "-").toLowerCase()}.png`, url);
   }
 
   private downloadCsv(): void {

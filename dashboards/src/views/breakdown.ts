@@ -76,7 +76,12 @@ export function renderBreakdown(
         if (column.kind !== "metric") {
           // Platforms answer ids, with their names in `labels`.
           const name = response.labels?.[column.name]?.[String(cell)];
-          const shown = cell === "" ? h("em", { title: "The log lines had no value for this field" }, "(empty)") : (name ?? String(cell));
+          const shown =
+            cell === ""
+              ? h("em", { title: "The log lines had no value for this field" }, "(empty)")
+              : column.name === "country"
+                ? h("span", {}, String(cell), countryName(String(cell)))
+                : (name ?? String(cell));
           return h("th", { scope: "row", "data-value": String(cell), title: name ? String(cell) : null }, shown);
         }
         return metricCell(column.name, cell, previous?.[r]?.[i]);
@@ -105,6 +110,19 @@ export function renderBreakdown(
   }`;
 }
 
+const regions = new Intl.DisplayNames(["en"], { type: "region" });
+
+/** "Germany" after "DE": the code stays what filters and the CSV use. */
+function countryName(code: string): HTMLElement | null {
+  let name: string | undefined;
+  try {
+    name = /^[A-Z]{2}$/.test(code) ? regions.of(code) : undefined;
+  } catch {
+    name = undefined;
+  }
+  return name && name !== code ? h("span", { class: "muted country-name" }, ` ${name}`) : null;
+}
+
 /** The change against the comparison period under a value, coloured by whether up is good. */
 function changeMark(metric: string, value: Cell | null, before: Cell | null | undefined): HTMLElement {
   const percent = typeof value === "number" && typeof before === "number" && before !== 0 ? ((value - before) / Math.abs(before)) * 100 : null;
@@ -123,10 +141,15 @@ export function breakdownCsv(response: QueryResponse): string {
 /** Saves text as a file through the browser's download. */
 export function download(filename: string, text: string): void {
   const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
-  const link = h("a", { href: url, download: filename });
+  saveAs(filename, url);
+  // Revoked on the next task: the download has started by then.
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
+/** Has the browser download `href` (an object or data URL) as `filename`. */
+export function saveAs(filename: string, href: string): void {
+  const link = h("a", { href, download: filename });
   document.body.append(link);
   link.click();
   link.remove();
-  // Revoked on the next task: the download has started by then.
-  setTimeout(() => URL.revokeObjectURL(url), 0);
 }

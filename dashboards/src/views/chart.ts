@@ -91,6 +91,11 @@ export class SeriesChart {
     private readonly canvas: HTMLCanvasElement,
   ) {}
 
+  /** The chart as drawn, as a PNG data URL (null before the first draw). */
+  png(): string | null {
+    return this.chart?.toBase64Image("image/png", 1) ?? null;
+  }
+
   show(view: SeriesView, metricLabel: string, unit: Unit, currency: string): void {
     // For tests and for assistive technology: the numbers behind the bars.
     this.figure.dataset.labels = JSON.stringify(view.labels);

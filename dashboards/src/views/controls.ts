@@ -191,7 +191,21 @@ export function renderTopBar(
     metrics,
     h("label", { class: "toggle", for: "auto-refresh" }, live, " Auto-refresh (60 s)"),
     h("button", { type: "button", id: "refresh", class: "secondary", onclick: handlers.refresh }, "↻ Refresh"),
+    copyLink(),
   );
+}
+
+/** The page's address holds the whole view: copying it shares exactly what is shown. */
+function copyLink(): HTMLElement {
+  const button = h("button", { type: "button", id: "copy-link", class: "secondary" }, "Copy link");
+  button.addEventListener("click", () => {
+    navigator.clipboard.writeText(location.href).then(
+      () => (button.textContent = "Link copied"),
+      () => (button.textContent = "Copy the address bar instead"),
+    );
+    window.setTimeout(() => (button.textContent = "Copy link"), 2_000);
+  });
+  return button;
 }
 
 function field(label: string, control: HTMLElement, id: string): HTMLElement {
