@@ -9,7 +9,7 @@ use crate::metrics_catalog::{AnyDimension, Dataset, Dimension, MetricValue};
 use crate::error::{ApiError, ErrorCode, Result};
 use crate::query::request::{Filter, FilterOp, Query};
 use crate::query::response::Cell;
-use crate::query::time::{self, Compare, Granularity, Preset, TimeRangeRequest};
+use crate::query::time::{self, Compare, Granularity, TimeRangeRequest};
 use crate::query::Executor;
 use crate::state::AppState;
 
@@ -29,17 +29,22 @@ struct ValueEntry {
 
 const MAX_VALUES: u32 = 1_000;
 
-/// Top values of one dimension over a recent window, most impressions first.
+/// Top values of one dimension over the last `days` local days up to and
+/// including today (a value first seen today is offered too), most
+/// impressions first.
 async fn top_values(
     state: &AppState,
     tenant: &Tenant,
     dimension: Dimension,
-    preset: Preset,
+    days: i64,
     search: Option<String>,
     limit: u32,
 ) -> Result<HttpResponse> {
     let now = jiff::Timestamp::now().as_second();
-    let range = time::resolve(&TimeRangeRequest { preset: Some(preset.name().to_owned()), ..Default::default() }, &tenant.zone, now)?;
+    let today: jiff::civil::Date = tenant.zone.local_date(now).parse().map_err(|err| ApiError::Internal(format!("today's date: {err}")))?;
+    let first = today.checked_sub(jiff::Span::new().days(days - 1)).map_err(|err| ApiError::Internal(format!("a date {days} days back: {err}")))?;
+    let window = TimeRangeRequest { from: Some(first.to_string()), to: Some(today.to_string()), preset: None };
+    let range = time::resolve(&window, &tenant.zone, now)?;
     let dimension = AnyDimension::Log(dimension);
     let query = Query {
         dataset: Dataset::Logs,
@@ -91,13 +96,13 @@ pub async fn dimension_values(
     if search.as_ref().is_some_and(|text| text.chars().count() > 200) {
         return Err(ApiError::invalid(ErrorCode::InvalidValue, "search", "at most 200 characters"));
     }
-    top_values(&state, &tenant, dimension, Preset::Last30Days, search.filter(|text| !text.is_empty()), limit).await
+    top_values(&state, &tenant, dimension, 30, search.filter(|text| !text.is_empty()), limit).await
 }
 
 /// `GET /api/v1/sources`: the ingest sources of the tenant's raw events
 /// (their retention: the last 90 days), for the dashboard sidebar.
 pub async fn sources(state: web::Data<AppState>, tenant: Tenant) -> Result<HttpResponse> {
-    top_values(&state, &tenant, Dimension::Source, Preset::Last90Days, None, MAX_VALUES).await
+    top_values(&state, &tenant, Dimension::Source, 90, None, MAX_VALUES).await
 }
 
 /// How far back `GET /api/v1/freshness` looks for the newest event.
