@@ -373,6 +373,17 @@ describe("report", () => {
     await page.close();
   });
 
+  test("dark mode follows the system setting", async () => {
+    const page = await openSignedIn(browser.context, stack.baseUrl, stack.tokens.acme);
+    const background = () => page.evaluate(() => getComputedStyle(document.querySelector(".tiles-panel .tile")!).backgroundColor);
+    const light = await background();
+    await page.emulateMedia({ colorScheme: "dark" });
+    const dark = await background();
+    expect([light, dark]).toEqual(["rgb(255, 255, 255)", "rgb(17, 26, 43)"]);
+    await screenshot(page, "overview-dark");
+    await page.close();
+  });
+
   test("a tenant without events sees the empty state", async () => {
     const page = await openSignedIn(browser.context, stack.baseUrl, stack.tokens.empty);
     expect(await page.getAttribute(".chart-panel", "data-state")).toBe("empty");
