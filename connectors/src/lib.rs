@@ -1,7 +1,8 @@
 //! Ad-platform connectors (Meta, Google Ads, Yahoo! JAPAN Ads): one module per platform behind the narrow
 //! [`Platform`] trait (discover accounts, fetch daily rows, refresh
 //! credentials), a shared rate-limited HTTP layer (`http`), OAuth helpers
-//! (`oauth`) and the token vault (`vault`). Every platform response is parsed
+//! (`oauth`), the token vault (`vault`), and the live-metrics feeds of
+//! partners' reporting APIs (`partners`), on the same HTTP layer. Every platform response is parsed
 //! into typed structs at the edge; callers see [`model`] types only.
 
 pub mod error;
@@ -13,6 +14,7 @@ pub mod job;
 pub mod meta;
 pub mod model;
 pub mod oauth;
+pub mod partners;
 pub mod platform;
 pub mod poll;
 pub mod store;

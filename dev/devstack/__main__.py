@@ -139,6 +139,9 @@ def _platform_settings(fakes: str) -> dict[str, str]:
         "ADHOUSE__PLATFORMS__YAHOO__TOKEN_URL": f"{fakes}/yahoo/biz-oauth/oauth/v1/token",
         "ADHOUSE__PLATFORMS__YAHOO__SEARCH_API_URL": f"{fakes}/yahoo/ads-search/api",
         "ADHOUSE__PLATFORMS__YAHOO__DISPLAY_API_URL": f"{fakes}/yahoo/ads-display/api",
+        # The fake partner reporting API's OAuth client secret, which a feed's
+        # `auth.client_secret_env` names (ingester/examples/feeds/, make demo).
+        "ADHOUSE_DEV_PARTNER_CLIENT_SECRET": "fake-partner-secret",
     }
 
 

@@ -4,6 +4,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -21,6 +22,17 @@ pub struct JobLabel {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PlatformLabel {
     pub platform: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeedLabel {
+    pub feed: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeedOutcomeLabel {
+    pub feed: String,
+    pub outcome: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -47,6 +59,15 @@ pub struct Metrics {
     pub sync_jobs: Family<JobLabel, Counter>,
     /// Daily rows fetched from each platform and stored.
     pub platform_rows: Family<PlatformLabel, Counter>,
+    /// Partner feed polls by feed and outcome (ok, failing).
+    pub feed_polls: Family<FeedOutcomeLabel, Counter>,
+    /// Partner rows stored, and rows quarantined, per feed.
+    pub feed_rows: Family<FeedLabel, Counter>,
+    pub feed_rows_quarantined: Family<FeedLabel, Counter>,
+    /// Unix time of each feed's last successful poll (the data's "as of").
+    pub feed_last_success: Family<FeedLabel, Gauge>,
+    /// Polls failed in a row; 0 while the feed is healthy.
+    pub feed_consecutive_failures: Family<FeedLabel, Gauge>,
     registry: Registry,
 }
 
@@ -65,6 +86,11 @@ impl Metrics {
             freshness_seconds: Histogram::new(exponential_buckets(0.1, 2.0, 14)),
             sync_jobs: Family::default(),
             platform_rows: Family::default(),
+            feed_polls: Family::default(),
+            feed_rows: Family::default(),
+            feed_rows_quarantined: Family::default(),
+            feed_last_success: Family::default(),
+            feed_consecutive_failures: Family::default(),
             registry: Registry::with_prefix("adhouse_ingester"),
         };
         let r = &mut metrics.registry;
@@ -84,6 +110,11 @@ impl Metrics {
         r.register("freshness_seconds", "S3 event time to rows committed", metrics.freshness_seconds.clone());
         r.register("sync_jobs", "Platform sync jobs handled, by platform and outcome", metrics.sync_jobs.clone());
         r.register("platform_rows", "Daily platform rows fetched and stored", metrics.platform_rows.clone());
+        r.register("feed_polls", "Partner feed polls, by feed and outcome", metrics.feed_polls.clone());
+        r.register("feed_rows", "Partner rows stored (each poll re-writes its window)", metrics.feed_rows.clone());
+        r.register("feed_rows_quarantined", "Partner rows set aside in partner_quarantine", metrics.feed_rows_quarantined.clone());
+        r.register("feed_last_success_timestamp_seconds", "Unix time of each feed's last successful poll", metrics.feed_last_success.clone());
+        r.register("feed_consecutive_failures", "Polls of each feed failed in a row", metrics.feed_consecutive_failures.clone());
         metrics
     }
 
@@ -97,6 +128,18 @@ impl Metrics {
 
     pub fn platform_rows(&self, platform: &'static str, rows: u64) {
         self.platform_rows.get_or_create(&PlatformLabel { platform }).inc_by(rows);
+    }
+
+    /// One poll of `feed`, as its status records it.
+    pub fn feed_poll(&self, feed: &str, status: &adhouse_connectors::partners::store::FeedStatus) {
+        let label = FeedLabel { feed: feed.to_owned() };
+        self.feed_polls.get_or_create(&FeedOutcomeLabel { feed: feed.to_owned(), outcome: status.status.as_str() }).inc();
+        self.feed_rows.get_or_create(&label).inc_by(status.rows_stored);
+        self.feed_rows_quarantined.get_or_create(&label).inc_by(status.rows_quarantined);
+        if let Some(at) = status.last_success_at {
+            self.feed_last_success.get_or_create(&label).set(at.unix_timestamp());
+        }
+        self.feed_consecutive_failures.get_or_create(&label).set(i64::from(status.consecutive_failures));
     }
 
     /// The text exposition format.

@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0007, "ingest_retention"),
     migration!(0008, "platform_accounts"),
     migration!(0009, "platform_account_kind"),
+    migration!(0010, "partner_metrics"),
 ];
 
 /// Shared column lists that several migrations splice in as `${name}`.
