@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use actix_web::web;
+use adhouse_connectors::partners::store::PartnerStore;
 use adhouse_connectors::store::Store;
 use adhouse_core::Settings;
 
@@ -29,6 +30,10 @@ pub struct AppState {
     pub accounts: Store,
     /// `None` while no ad platform is enabled: nothing can be linked.
     pub linking: Option<Linking>,
+    /// Health of the live-metrics feeds (`partner_feed_status`).
+    pub feeds: PartnerStore,
+    /// Currency of the logs' revenue (`partners.logs_currency`).
+    pub logs_currency: String,
 }
 
 impl AppState {
@@ -38,6 +43,8 @@ impl AppState {
         Self {
             db: Db::new(client.clone(), api.max_execution_secs),
             accounts: Store::new(client.clone()),
+            feeds: PartnerStore::new(client.clone()),
+            logs_currency: settings.partners.logs_currency.clone(),
             linking: None,
             tokens: web::Data::new(TokenStore::new(client, Duration::from_secs(api.token_cache_secs))),
             tables: Tables::new(&settings.schema),

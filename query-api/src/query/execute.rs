@@ -61,6 +61,7 @@ impl Executor<'_> {
                 table.map(Source::Events)
             }
             Dataset::Platforms => Ok(Source::Platforms(query.level().expect("validated with the request"))),
+            Dataset::Partners => Ok(Source::Partners),
         }
     }
 
@@ -76,7 +77,7 @@ impl Executor<'_> {
         // unavailable (with the reason), never as zeros.
         let comparison_table = comparison_range.map(|range| self.source_for(query, range));
         let currency = match table {
-            Source::Platforms(_) if query.has_money() => self.one_currency(query, table, query.range, comparison_range).await?,
+            Source::Platforms(_) | Source::Partners if query.has_money() => self.one_currency(query, table, query.range, comparison_range).await?,
             _ => None,
         };
 
@@ -158,7 +159,7 @@ impl Executor<'_> {
                 comparison_table: comparison_table.and_then(|table| table.ok()).map(|table| table.name()),
                 level: match table {
                     Source::Platforms(level) => Some(level.as_str()),
-                    Source::Events(_) => None,
+                    Source::Events(_) | Source::Partners => None,
                 },
                 currency,
                 granularity: query.granularity,
@@ -168,7 +169,7 @@ impl Executor<'_> {
         })
     }
 
-    /// The one currency of the money a platforms query sums, over both
+    /// The one currency of the money a platforms or partners query sums, over both
     /// periods; several are refused, since amounts of different currencies
     /// do not add up. `None` when no row matches.
     async fn one_currency(&self, query: &Query, source: Source<'_>, range: TimeRange, comparison: Option<TimeRange>) -> Result<Option<String>> {

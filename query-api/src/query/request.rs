@@ -14,7 +14,7 @@ use crate::error::{ApiError, ErrorCode, Result};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueryRequest {
-    /// `logs` (the default) or `platforms`.
+    /// `logs` (the default), `platforms` or `partners`.
     pub dataset: Option<String>,
     pub metrics: Vec<String>,
     #[serde(default)]
@@ -167,9 +167,12 @@ impl Query {
                     "platform numbers are daily: use day, week, month, quarter, year or none",
                 ));
             }
-            if request.use_rollups.is_some() {
-                return Err(ApiError::invalid(ErrorCode::InvalidValue, "use_rollups", "applies to the logs dataset only"));
-            }
+        }
+        if dataset == Dataset::Partners && granularity == Granularity::Minute {
+            return Err(ApiError::invalid(ErrorCode::InvalidValue, "granularity", "partner numbers are hourly at finest: use hour or coarser"));
+        }
+        if dataset != Dataset::Logs && request.use_rollups.is_some() {
+            return Err(ApiError::invalid(ErrorCode::InvalidValue, "use_rollups", "applies to the logs dataset only"));
         }
         let query = Self {
             dataset,
@@ -252,7 +255,7 @@ impl Query {
             .chain(self.filters.iter().map(|filter| &filter.dimension))
             .filter_map(|dimension| match dimension {
                 AnyDimension::Log(dimension) => Some(*dimension),
-                AnyDimension::Platform(_) => None,
+                AnyDimension::Platform(_) | AnyDimension::Partner(_) => None,
             })
             .collect()
     }

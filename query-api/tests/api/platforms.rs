@@ -91,6 +91,7 @@ async fn stored(api: &Api) -> Oracle {
             tenant: spec.tenant.into(),
             platform: spec.platform.into(),
             account_id: spec.id.into(),
+            kind: String::new(),
             manager_id: String::new(),
             name: format!("{} {} account", spec.tenant, spec.platform),
             currency: spec.currency.into(),
