@@ -31,6 +31,9 @@ interface Hour {
   revenue_micros: number;
 }
 
+/** The fake's account for this run, so that a demo's `acme` there is left alone; the feed stores it as tenant acme. */
+const ACCOUNT = `e2e-${process.pid}`;
+
 const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
 
 beforeAll(async () => {
@@ -40,7 +43,7 @@ beforeAll(async () => {
       "FROM {db:Identifier}.events WHERE tenant = 'acme' AND event_type = 'impression' AND ts >= now() - INTERVAL 4 DAY GROUP BY partner, hour",
     { db: stack.database },
   );
-  const partner_hours = hours.map((h) => ({ tenant: "acme", partner: h.partner, hour: Number(h.hour), impressions: Number(h.impressions), revenue_micros: Number(h.revenue_micros) }));
+  const partner_hours = hours.map((h) => ({ tenant: ACCOUNT, partner: h.partner, hour: Number(h.hour), impressions: Number(h.impressions), revenue_micros: Number(h.revenue_micros) }));
   const loaded = await fetch(`${fake()}/_fake/partner/load`, { method: "POST", body: JSON.stringify({ manifest: { partner_hours } }) });
   expect(loaded.ok).toBe(true);
 
@@ -48,7 +51,10 @@ beforeAll(async () => {
   const example = readFileSync(path.join(REPO, "ingester/examples/feeds/mediation-hourly.toml"), "utf8");
   writeFileSync(
     path.join(feeds, "mediation-hourly.toml"),
-    example.replaceAll("https://reports.partner.example", `${fake()}/partner`).replace(/^reread_hours = .*$/m, "reread_hours = 80"),
+    example
+      .replaceAll("https://reports.partner.example", `${fake()}/partner`)
+      .replace("account=acme", `account=${ACCOUNT}`)
+      .replace(/^reread_hours = .*$/m, "reread_hours = 80"),
   );
   const out = ingester(stack.database, ["poll", "mediation_hourly", "--once"], { ADHOUSE__PARTNERS__FEEDS_DIR: feeds });
   expect(out).toMatch(/rows stored, 0 quarantined/);

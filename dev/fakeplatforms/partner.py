@@ -20,6 +20,7 @@ Controls and the oracle, under /_fake/partner/:
   POST fail      {"account", "mode", "times"}     next report calls fail: 429, 500, malformed, drift
   POST bad_row   {"account", "on"}                a row with an unreadable revenue on the first page
   POST restate   {"account", "partner", "hour", "impressions", "revenue_micros"}  the partner's new numbers
+  POST drop      {"account", "partner", "hour"}   the partner stops reporting that row
   GET  oracle    account, start, end              the rows the API serves, money in integer micros
   GET  design                                     the designed differences
   GET  stats     account                          requests served, by outcome
@@ -197,6 +198,9 @@ def _controls(request: Request, action: str) -> Response:
         if action == "restate" and request.method == "POST":
             account.rows[(body["partner"], int(body["hour"]))] = [int(body["impressions"]), int(body["revenue_micros"])]
             return Response.json(200, {"restated": 1})
+        if action == "drop" and request.method == "POST":
+            dropped = account.rows.pop((body["partner"], int(body["hour"])), None)
+            return Response.json(200, {"dropped": int(dropped is not None)})
         if action == "oracle" and request.method == "GET":
             start, end = _parse_time(body["start"]), _parse_time(body["end"])
             rows = [{"partner": p, "hour": h, "impressions": i, "revenue_micros": r, "currency": "USD"}

@@ -108,11 +108,13 @@ impl Stack {
         rows
     }
 
-    /// Every stored row of the window, latest fetch only.
+    /// Every stored row of the window, latest fetch only, without the
+    /// zeros that replace rows the partner stopped reporting (the fake
+    /// reports no zero rows of its own).
     async fn stored(&self, window: Window) -> Vec<Stored> {
         let sql = "SELECT partner, toInt64(toUnixTimestamp(period_start)) AS hour, impressions, revenue_micros, toString(currency) AS currency \
                    FROM partner_metrics FINAL WHERE tenant = ? AND period_start >= toDateTime(?) AND period_start < toDateTime(?) \
-                   ORDER BY partner, hour";
+                   AND (impressions != 0 OR revenue_micros != 0) ORDER BY partner, hour";
         self.clickhouse.query(sql).bind(&self.tenant).bind(window.start.unix_timestamp()).bind(window.end.unix_timestamp())
             .fetch_all().await.unwrap()
     }
@@ -158,6 +160,22 @@ async fn a_restated_hour_replaces_its_previous_numbers() {
     assert_eq!(after.len(), before.len(), "replaced, not added");
     let restated = after.iter().find(|row| row.partner == "rubicon" && row.hour == hour.hour).unwrap();
     assert_eq!((restated.impressions, restated.revenue_micros), (hour.impressions + 17, hour.revenue_micros + 1_234_567));
+}
+
+#[tokio::test]
+async fn a_row_the_partner_stops_reporting_is_replaced_by_zeros() {
+    let stack = Stack::new("vanished").await;
+    let window = stack.poller.poll(&stack.feed).await.unwrap().window;
+    let before = stack.stored(window).await;
+    let gone = before.iter().find(|row| row.partner == "openx").expect("openx reports").clone();
+    stack.control("drop", serde_json::json!({ "partner": "openx", "hour": gone.hour })).await;
+    let report = stack.poller.poll(&stack.feed).await.unwrap();
+    assert_eq!((report.rows, report.vanished), (before.len() as u64 - 1, 1));
+    let after = stack.stored(window).await;
+    assert_eq!(after, stack.oracle(window).await);
+    let sum: u64 = stack.clickhouse.query("SELECT sum(impressions) FROM partner_metrics FINAL WHERE tenant = ? AND partner = 'openx' AND period_start = toDateTime(?)")
+        .bind(&stack.tenant).bind(gone.hour).fetch_one().await.unwrap();
+    assert_eq!(sum, 0, "the stale hour adds nothing");
 }
 
 #[tokio::test]

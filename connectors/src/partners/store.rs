@@ -151,6 +151,52 @@ impl PartnerStore {
         Ok(())
     }
 
+    /// Rows of `window` the partner no longer reports: keys stored with a
+    /// non-zero value for the feed there that `fetched` lacks, as rows of
+    /// zeros in their old currency. Stored with the fetch, they replace the
+    /// stale values, so a re-read window replaces per period, not only per key.
+    pub async fn vanished(&self, poll: PollOf<'_>, window: Window, fetched: &[PartnerRow]) -> Result<Vec<PartnerRow>> {
+        #[derive(Row, Deserialize)]
+        struct Key {
+            partner: String,
+            #[serde(with = "clickhouse::serde::time::datetime")]
+            period_start: OffsetDateTime,
+            publisher_id: String,
+            placement_id: String,
+            country: String,
+            currency: String,
+        }
+        let sql = "SELECT partner, period_start, publisher_id, placement_id, country, currency FROM partner_metrics FINAL \
+                   WHERE tenant = {tenant:String} AND feed = {feed:String} \
+                   AND period_start >= toDateTime({start:Int64}, 'UTC') AND period_start < toDateTime({end:Int64}, 'UTC') \
+                   AND (impressions != 0 OR revenue_micros != 0 OR notEmpty(extra))";
+        let stored: Vec<Key> = self
+            .client
+            .query(sql)
+            .param("tenant", poll.tenant)
+            .param("feed", poll.feed)
+            .param("start", window.start.unix_timestamp())
+            .param("end", window.end.unix_timestamp())
+            .fetch_all()
+            .await?;
+        let present: std::collections::BTreeSet<_> = fetched.iter().map(PartnerRow::key).collect();
+        Ok(stored
+            .into_iter()
+            .filter(|key| !present.contains(&(&*key.partner, key.period_start, &*key.publisher_id, &*key.placement_id, &*key.country)))
+            .map(|key| PartnerRow {
+                partner: key.partner,
+                period_start: key.period_start,
+                publisher_id: key.publisher_id,
+                placement_id: key.placement_id,
+                country: key.country,
+                currency: key.currency,
+                impressions: 0,
+                revenue_micros: 0,
+                extra: Vec::new(),
+            })
+            .collect())
+    }
+
     pub async fn put_status(&self, status: &FeedStatus) -> Result<()> {
         let mut insert = self.client.insert::<FeedStatus>("partner_feed_status").await?;
         insert.write(status).await?;

@@ -38,6 +38,8 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 pub struct PollReport {
     pub window: Window,
     pub rows: u64,
+    /// Rows stored before that the partner no longer reports, stored as zeros.
+    pub vanished: u64,
     pub quarantined: u64,
     pub requests: u32,
 }
@@ -86,7 +88,15 @@ impl Poller {
         );
         self.metrics.feed_poll(&s.name, &status);
         match &outcome {
-            Ok(report) => tracing::info!(feed = %s.name, rows = report.rows, quarantined = report.quarantined, requests = report.requests, window_start = %window.start, "feed polled"),
+            Ok(report) => tracing::info!(
+                feed = %s.name,
+                rows = report.rows,
+                vanished = report.vanished,
+                quarantined = report.quarantined,
+                requests = report.requests,
+                window_start = %window.start,
+                "feed polled"
+            ),
             Err(err) => tracing::warn!(feed = %s.name, failures = status.consecutive_failures, "feed poll failed: {err}"),
         }
         // The status is what the API shows; a failure to write it fails the poll too.
@@ -94,13 +104,18 @@ impl Poller {
         outcome
     }
 
-    /// Rows first, then the quarantine: a crash between the two leaves the
+    /// Rows first (with zeros for what vanished from the window, in the same
+    /// insert), then the quarantine: a crash between the two leaves the
     /// quarantine to the next poll, which meets the same bad rows again.
     async fn fetch_and_store(&self, feed: &Feed, poll: PollOf<'_>, window: Window) -> Result<PollReport, Error> {
-        let fetched = feed.fetch(window).await?;
+        let mut fetched = feed.fetch(window).await?;
+        let rows = fetched.rows.len() as u64;
+        let vanished = self.store.vanished(poll, window, &fetched.rows).await?;
+        let vanished_count = vanished.len() as u64;
+        fetched.rows.extend(vanished);
         self.store.put_rows(poll, &fetched.rows).await?;
         self.store.quarantine(poll, &fetched.quarantined).await?;
-        Ok(PollReport { window, rows: fetched.rows.len() as u64, quarantined: fetched.quarantined.len() as u64, requests: fetched.requests })
+        Ok(PollReport { window, rows, vanished: vanished_count, quarantined: fetched.quarantined.len() as u64, requests: fetched.requests })
     }
 
     /// Polls `feed` until `stop`: every interval from the start of the last
