@@ -54,7 +54,7 @@ export async function settled(page: Page): Promise<void> {
   await page.waitForFunction(() => {
     const panels = [...document.querySelectorAll<HTMLElement>(".panel")];
     const shown = panels.filter((panel) => !panel.hidden);
-    return panels.length === 4 && shown.length > 0 && shown.every((panel) => panel.dataset.state && panel.dataset.state !== "loading");
+    return shown.length > 0 && shown.every((panel) => panel.dataset.state && panel.dataset.state !== "loading");
   });
 }
 

@@ -42,7 +42,7 @@ export class ReportPage {
   readonly accountsSlot = h("div", { class: "accounts-slot" });
   /** Where the controller puts the partner feeds menu (views/feeds.ts). */
   readonly feedsSlot = h("div", { class: "feeds-slot" });
-  /** The discrepancy report, shown instead of tiles, chart and table. */
+  /** The discrepancy report, shown instead of tiles, chart and table (and only then in the page). */
   readonly discrepancy = new DiscrepancyView();
   private readonly outage: OutageNotice;
   private readonly chart: SeriesChart;
@@ -101,7 +101,6 @@ export class ReportPage {
           this.tilesPanel,
           this.chartPanel,
           this.tablePanel,
-          this.discrepancy.element,
         ),
       ),
       this.dialog,
@@ -125,7 +124,9 @@ export class ReportPage {
     // Log dimensions filter by value lists; an account view is filtered by its account.
     this.chips.hidden = datasetOf(state) === "platforms" || state.discrepancy;
     for (const panel of [this.tilesPanel, this.chartPanel, this.tablePanel]) panel.hidden = state.discrepancy;
-    this.discrepancy.element.hidden = !state.discrepancy;
+    // In the page only while shown: the report's panels are the page's panels otherwise.
+    if (!state.discrepancy) this.discrepancy.element.remove();
+    else if (!this.discrepancy.element.isConnected) this.tablePanel.after(this.discrepancy.element);
     this.syncActions();
     if (this.breakdownSelect.dataset.dataset !== datasetOf(state)) {
       fill(this.breakdownSelect, ...catalog.dimensions.map((dimension) => h("option", { value: dimension.name }, dimension.label)));

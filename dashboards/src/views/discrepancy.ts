@@ -42,7 +42,7 @@ export function freshnessText(feeds: FeedHealth[], now: number = Date.now()): st
 }
 
 export class DiscrepancyView {
-  readonly element = h("section", { class: "panel discrepancy-panel", id: "discrepancy", "aria-labelledby": "discrepancy-title", hidden: true });
+  readonly element = h("section", { class: "panel discrepancy-panel", id: "discrepancy", "aria-labelledby": "discrepancy-title" });
   private readonly freshness = h("p", { class: "freshness muted", id: "data-as-of", "aria-live": "polite" });
   private readonly caption = h("p", { class: "muted" });
   private readonly table = h("table", { class: "breakdown discrepancy-table", id: "discrepancy-table" });
