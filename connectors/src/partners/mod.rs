@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use adhouse_core::settings::{FeedSettings, HttpMethod, Pagination};
 use reqwest::RequestBuilder;
 
-pub use self::rows::{PartnerRow, Quarantined, RawRow};
+pub use self::rows::{PartnerRow, Quarantined};
 pub use self::window::Window;
 use self::auth::Auth;
 use self::dialect::PartnerDialect;
@@ -100,8 +100,8 @@ impl Feed {
             for raw in &page.rows {
                 match rows::map_row(s, raw) {
                     Ok(row) => {
-                        let key = (row.key().0.to_owned(), row.key().1, row.key().2.to_owned(), row.key().3.to_owned(), row.key().4.to_owned());
-                        if keys.insert(key) {
+                        let (partner, period, publisher, placement, country) = row.key();
+                        if keys.insert((partner.to_owned(), period, publisher.to_owned(), placement.to_owned(), country.to_owned())) {
                             fetched.rows.push(row);
                         } else {
                             // Stored, it would replace its twin arbitrarily; set aside, it is seen.

@@ -47,10 +47,6 @@ impl PartnersSettings {
         }
         Ok(())
     }
-
-    pub fn feed(&self, name: &str) -> Option<&FeedSettings> {
-        self.feeds.iter().find(|feed| feed.name == name)
-    }
 }
 
 /// One partner reporting API and how its answer maps onto canonical rows.
@@ -370,7 +366,7 @@ impl FeedFields {
 }
 
 /// The window placeholders a URL or body may hold.
-pub const PLACEHOLDERS: [&str; 6] = ["start", "end", "start_date", "end_date", "start_epoch", "end_epoch"];
+const PLACEHOLDERS: [&str; 6] = ["start", "end", "start_date", "end_date", "start_epoch", "end_epoch"];
 
 fn check_placeholders(key: &str, template: &str) -> Result<()> {
     let mut rest = template;

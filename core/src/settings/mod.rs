@@ -19,7 +19,7 @@ mod platforms;
 
 pub use api::ApiSettings;
 pub use feeds::{
-    AuthSettings, FeedFields, FeedSettings, Grain, HttpMethod, PLACEHOLDERS, Pagination, PartnersSettings, PeriodFormat, ResponseFormat,
+    AuthSettings, FeedFields, FeedSettings, Grain, HttpMethod, Pagination, PartnersSettings, PeriodFormat, ResponseFormat,
     ValueRule, secret_from_env,
 };
 pub use ingest::{FieldRule, Format, IngestSettings, MoneyUnit, SourceSettings, TenantRule};

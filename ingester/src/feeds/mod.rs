@@ -77,6 +77,7 @@ impl Poller {
         let window = Window::recent(started, s.reread_hours, s.grain);
         let poll = PollOf { tenant: &s.tenant, feed: &s.name, grain: s.grain.as_str(), fetched_at: started };
         let outcome = self.fetch_and_store(feed, poll, window).await;
+        // Unreadable (ClickHouse down), the failure count restarts; writing the status below fails then too.
         let previous = self.store.status(&s.tenant, &s.name).await.ok().flatten();
         let status = FeedStatus::after_poll(
             previous.as_ref(),
