@@ -159,14 +159,12 @@ impl Query {
         if offset > MAX_OFFSET {
             return Err(ApiError::invalid(ErrorCode::InvalidValue, "offset", format!("must be at most {MAX_OFFSET}")));
         }
-        if dataset == Dataset::Platforms {
-            if matches!(granularity, Granularity::Minute | Granularity::Hour) {
-                return Err(ApiError::invalid(
-                    ErrorCode::InvalidValue,
-                    "granularity",
-                    "platform numbers are daily: use day, week, month, quarter, year or none",
-                ));
-            }
+        if dataset == Dataset::Platforms && matches!(granularity, Granularity::Minute | Granularity::Hour) {
+            return Err(ApiError::invalid(
+                ErrorCode::InvalidValue,
+                "granularity",
+                "platform numbers are daily: use day, week, month, quarter, year or none",
+            ));
         }
         if dataset == Dataset::Partners && granularity == Granularity::Minute {
             return Err(ApiError::invalid(ErrorCode::InvalidValue, "granularity", "partner numbers are hourly at finest: use hour or coarser"));
