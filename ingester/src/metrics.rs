@@ -155,3 +155,33 @@ impl Default for Metrics {
         Self::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use adhouse_connectors::partners::Window;
+    use adhouse_connectors::partners::store::FeedStatus;
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn a_feed_poll_is_counted_with_its_rows_freshness_and_failures() {
+        let metrics = Metrics::new();
+        let at = datetime!(2026-12-01 12:00 UTC);
+        let window = Window { start: datetime!(2026-12-01 10:00 UTC), end: datetime!(2026-12-01 13:00 UTC) };
+        let ok = FeedStatus::after_poll(None, ("acme", "f"), window, at, 3, Ok((96, 2)));
+        metrics.feed_poll("f", &ok);
+        metrics.feed_poll("f", &FeedStatus::after_poll(Some(&ok), ("acme", "f"), window, at, 0, Err("HTTP 503".into())));
+        let text = metrics.encode();
+        for line in [
+            r#"adhouse_ingester_feed_polls_total{feed="f",outcome="ok"} 1"#,
+            r#"adhouse_ingester_feed_polls_total{feed="f",outcome="failing"} 1"#,
+            r#"adhouse_ingester_feed_rows_total{feed="f"} 96"#,
+            r#"adhouse_ingester_feed_rows_quarantined_total{feed="f"} 2"#,
+            r#"adhouse_ingester_feed_last_success_timestamp_seconds{feed="f"} 1796126400"#,
+            r#"adhouse_ingester_feed_consecutive_failures{feed="f"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
+    }
+}
