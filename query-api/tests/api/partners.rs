@@ -127,7 +127,7 @@ async fn discrepancy(api: &Api, body: serde_json::Value) -> Report {
 }
 
 #[actix_web::test]
-async fn daily_discrepancies_equal_the_designed_differences_exactly() {
+async fn daily_and_hourly_discrepancies_equal_the_designed_differences_exactly() {
     let api = Api::empty("partners_discrepancy").await;
     let ours = stored(&api).await;
     let report = discrepancy(&api, json!({
@@ -171,6 +171,22 @@ async fn daily_discrepancies_equal_the_designed_differences_exactly() {
     // 5 % fewer impressions and 8 % less revenue is flagged at 3 %; 1 % more is not.
     assert!(by_name("pubmatic").totals.flagged && by_name("openx").totals.flagged);
     assert!(!by_name("rubicon").totals.flagged && !by_name("appnexus").totals.flagged);
+
+    // Hour by hour, each period is the designed difference of that hour.
+    let hourly = discrepancy(&api, json!({
+        "time_range": { "from": api.date(-1), "to": api.date(-1) }, "timezone": "UTC", "granularity": "hour", "partners": ["pubmatic"],
+    }))
+    .await;
+    assert_eq!(hourly.partners.len(), 1);
+    let pubmatic = &hourly.partners[0];
+    assert_eq!(pubmatic.periods.len(), 24);
+    for period in &pubmatic.periods {
+        let hour = OffsetDateTime::parse(period.time.as_deref().unwrap(), &time::format_description::well_known::Rfc3339).unwrap().unix_timestamp();
+        let (impressions, revenue) = ours.get(&("pubmatic".to_owned(), hour)).copied().unwrap_or_default();
+        let (their_impressions, their_revenue, _) = theirs("pubmatic", impressions, revenue);
+        assert_eq!((period.ours.impressions, period.theirs.impressions), (impressions, their_impressions));
+        assert_eq!(period.difference.revenue.absolute.get(), decimal(their_revenue - revenue));
+    }
 }
 
 #[actix_web::test]
