@@ -171,8 +171,10 @@ pub async fn run(executor: &Executor<'_>, request: &DiscrepancyRequest, context:
         sides.entry(dims[0].clone()).or_default().entry(time).or_default().1.revenue_micros += micros(values[0]);
     }
 
+    // A partner with nothing on either side (only the zeros of rows it stopped reporting) has nothing to compare.
     let partners = sides
         .into_iter()
+        .filter(|(_, periods)| periods.values().any(|(ours, theirs)| [ours, theirs].iter().any(|s| s.impressions != 0 || s.revenue_micros != 0)))
         .map(|(partner, periods)| {
             let currencies: Vec<String> = currencies.remove(&partner).unwrap_or_default().into_iter().collect();
             let comparable = currencies.iter().all(|currency| currency == logs_currency);
