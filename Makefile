@@ -67,6 +67,16 @@ bench-ingest: stack-up
 	$(WITH_ENV) target/release/bench-ingest $(BENCH_INGEST_ARGS)
 # ---- end bench-ingest ----
 
+# ---- bench-feeds: live partner metrics freshness (README "Live metrics from partner APIs") ----
+# A change at the fake partner API → the query API's answer, through the real poller.
+BENCH_FEEDS_ARGS ?=
+
+.PHONY: bench-feeds
+bench-feeds: dev-up
+	$(CARGO) build -p adhouse-ingester -p adhouse-api --bins
+	$(WITH_ENV) $(DEV_PYTHON) dev/bench_feed_freshness.py $(BENCH_FEEDS_ARGS)
+# ---- end bench-feeds ----
+
 # ---- bench-api: query API latency on rollups vs raw events (README "Query API") ----
 .PHONY: bench-api
 bench-api: dev-up

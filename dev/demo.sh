@@ -41,17 +41,31 @@ set -a
 ADHOUSE__INGEST__SOURCES_DIR=ingester/examples/sources
 ADHOUSE__INGEST__POLL_WAIT_SECS=1
 ADHOUSE__LOG__FORMAT=json
+ADHOUSE__PARTNERS__FEEDS_DIR=.dev/feeds
 set +a
+
+days=${DEMO_DAYS:-14}
+
+# One live-metrics feed: the example, pointed at the fake partner reporting
+# API, re-reading the whole demo range so the discrepancy view covers it.
+mkdir -p .dev/feeds
+sed -e "s|https://reports.partner.example|$ADHOUSE_DEV_PLATFORMS_URL/partner|" \
+    -e "s|^reread_hours = .*|reread_hours = $(( (days + 1) * 24 ))|" \
+    ingester/examples/feeds/mediation-hourly.toml >.dev/feeds/mediation-hourly.toml
 
 stop
 start ingester "$INGESTER" run
 
-days=${DEMO_DAYS:-14}
 start_day=$(date -u -d "$days days ago" +%F)
 echo "generating $days days of ad logs from $start_day and uploading them to s3://$ADHOUSE_BUCKET ..."
 "$GEN" --upload "s3://$ADHOUSE_BUCKET/" --out .dev/sample-logs --start "$start_day" --days "$days" \
     --files 2 --rows-per-file 10000 --bad-every 1000 >/dev/null 2>.dev/logs/gen.log
 keys=$(cd .dev/sample-logs && find logs -type f -printf "'%p',")
+
+# The partner reports the same traffic, with its designed differences
+# (dev/fakeplatforms/partner.py); the feed's next poll picks it up.
+{ printf '{"manifest": '; cat .dev/sample-logs/manifest.json; printf '}'; } |
+    curl -sf -X POST "$ADHOUSE_DEV_PLATFORMS_URL/_fake/partner/load" -H 'Content-Type: application/json' --data-binary @- >/dev/null
 files=$(find .dev/sample-logs/logs -type f | wc -l)
 
 echo "ingesting through SQS ($files objects) ..."
@@ -84,6 +98,9 @@ adhouse demo is running.
   Accounts    a demo Meta, Google Ads, Yahoo! JAPAN Ads and X Ads account, linked on the fake platforms ($ADHOUSE_DEV_PLATFORMS_URL);
               their year of daily numbers is synced by the ingester: curl -H "Authorization: Bearer $token" http://$addr/api/v1/accounts
   ClickHouse  $CLICKHOUSE_URL   e.g. curl "$CLICKHOUSE_URL/?query=SELECT+count()+FROM+adhouse.events_1h"
+  Partners    one live-metrics feed (.dev/feeds/) polls the fake partner API every minute:
+              curl -H "Authorization: Bearer $token" http://$addr/api/v1/feeds
+              the discrepancy report: POST http://$addr/api/v1/discrepancy (the dashboard's Discrepancy view)
   Logs        .dev/logs/   Ingester metrics: http://127.0.0.1:9464/metrics
   Stop        make dev-down
 DONE

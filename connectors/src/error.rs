@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::model::PlatformId;
+use crate::http::Remote;
 
 /// What a caller should do about an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,10 +33,10 @@ impl ErrorKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The platform answered with an error body.
-    #[error("{platform}: HTTP {status}, error {code}: {message}")]
+    /// The platform (or partner API) answered with an error body.
+    #[error("{remote}: HTTP {status}, error {code}: {message}")]
     Platform {
-        platform: PlatformId,
+        remote: Remote,
         status: u16,
         /// The platform's own code (`190/463` for Meta, `invalid_grant` or
         /// `QUOTA_ERROR.RESOURCE_EXHAUSTED` for Google), for logs and tests.
@@ -46,15 +46,15 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
     /// No answer: connection refused or reset, timeout.
-    #[error("{platform}: {source}")]
+    #[error("{remote}: {source}")]
     Transport {
-        platform: PlatformId,
+        remote: Remote,
         #[source]
         source: reqwest::Error,
     },
     /// An answer that is not what the platform documents.
-    #[error("{platform}: unexpected response: {detail}")]
-    Decode { platform: PlatformId, detail: String },
+    #[error("{remote}: unexpected response: {detail}")]
+    Decode { remote: Remote, detail: String },
     /// An OAuth `state` that is forged, expired or already used.
     #[error("OAuth state rejected: {0}")]
     State(&'static str),

@@ -1,4 +1,4 @@
-//! The HTTP layer every platform client goes through: timeouts, retries with
+//! The HTTP layer every platform client and partner feed goes through: timeouts, retries with
 //! exponential backoff and jitter, and pacing from the platform's usage
 //! headers, read on every response (success or error).
 //!
@@ -19,9 +19,32 @@ use tokio::time::Instant;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::PlatformId;
 
-/// How one platform reads its answers.
+/// Who answers through this layer: an ad platform, or a partner's reporting
+/// API (a live-metrics feed, named in its settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remote {
+    Platform(PlatformId),
+    Feed(Arc<str>),
+}
+
+impl From<PlatformId> for Remote {
+    fn from(platform: PlatformId) -> Self {
+        Self::Platform(platform)
+    }
+}
+
+impl std::fmt::Display for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Platform(platform) => platform.fmt(f),
+            Self::Feed(name) => write!(f, "feed {name}"),
+        }
+    }
+}
+
+/// How one remote API reads its answers.
 pub trait Dialect: Send + Sync {
-    fn platform(&self) -> PlatformId;
+    fn remote(&self) -> Remote;
     /// `Err` for an error answer, with the platform's code and what to do.
     fn check(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<()>;
     /// Pauses the platform asks for in its usage headers: (pacing key, wait).
@@ -32,9 +55,9 @@ pub trait Dialect: Send + Sync {
 /// binaries' metrics (the library keeps no registry of its own).
 pub trait CallObserver: Send + Sync {
     /// One answer (or transport failure): `ok` or the error kind (`retry`, `split`, `relink`, `fatal`).
-    fn call(&self, platform: PlatformId, outcome: &'static str);
+    fn call(&self, remote: &Remote, outcome: &'static str);
     /// Time spent not calling: `pacing` (usage headers asked for it) or `retry` (backoff after a failure).
-    fn waited(&self, platform: PlatformId, reason: &'static str, wait: Duration);
+    fn waited(&self, remote: &Remote, reason: &'static str, wait: Duration);
 }
 
 /// Per-key "not before" instants, shared by all tasks of a process.
@@ -122,24 +145,24 @@ impl Http {
     /// are not held, retrying what `dialect` says is retryable, and returns
     /// the body of the first successful answer.
     pub async fn send(&self, dialect: &dyn Dialect, keys: &[String], build: impl Fn() -> RequestBuilder) -> Result<Vec<u8>> {
-        let platform = dialect.platform();
+        let remote = dialect.remote();
         let mut backoff = self.first_backoff;
         let mut attempt = 1;
         loop {
             let paced = self.pacer.wait(keys).await;
             if let (Some(observer), false) = (&self.observer, paced.is_zero()) {
-                observer.waited(platform, "pacing", paced);
+                observer.waited(&remote, "pacing", paced);
             }
             let outcome = self.attempt(dialect, build()).await;
             if let Some(observer) = &self.observer {
-                observer.call(platform, outcome.as_ref().map_or_else(|err| err.kind().as_str(), |_| "ok"));
+                observer.call(&remote, outcome.as_ref().map_or_else(|err| err.kind().as_str(), |_| "ok"));
             }
             match outcome {
                 Err(err) if err.kind() == ErrorKind::Retry && attempt < self.attempts => {
                     let wait = err.retry_after().unwrap_or(backoff).max(backoff) + jitter(backoff);
-                    tracing::warn!(platform = %platform, attempt, wait_secs = wait.as_secs_f64(), "retrying: {err}");
+                    tracing::warn!(remote = %remote, attempt, wait_secs = wait.as_secs_f64(), "retrying: {err}");
                     if let Some(observer) = &self.observer {
-                        observer.waited(platform, "retry", wait);
+                        observer.waited(&remote, "retry", wait);
                     }
                     tokio::time::sleep(wait).await;
                     backoff = (backoff * 2).min(Duration::from_secs(60));
@@ -151,10 +174,9 @@ impl Http {
     }
 
     async fn attempt(&self, dialect: &dyn Dialect, request: RequestBuilder) -> Result<Vec<u8>> {
-        let platform = dialect.platform();
         // Without the URL: some token exchanges carry the app secret and the
         // code in the query string (Meta's), and transport errors get logged.
-        let transport = |source: reqwest::Error| Error::Transport { platform, source: source.without_url() };
+        let transport = |source: reqwest::Error| Error::Transport { remote: dialect.remote(), source: source.without_url() };
         let response = request.send().await.map_err(transport)?;
         let (status, headers) = (response.status(), response.headers().clone());
         for (key, wait) in dialect.pacing(&headers) {
@@ -174,7 +196,7 @@ fn jitter(backoff: Duration) -> Duration {
     backoff / 4 * u32::from(byte[0]) / 255
 }
 
-/// Parses a JSON body into `T`, naming the platform and what was expected.
-pub fn json<T: serde::de::DeserializeOwned>(platform: PlatformId, what: &str, body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|err| Error::Decode { platform, detail: format!("{what}: {err}") })
+/// Parses a JSON body into `T`, naming the remote and what was expected.
+pub fn json<T: serde::de::DeserializeOwned>(remote: impl Into<Remote>, what: &str, body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|err| Error::Decode { remote: remote.into(), detail: format!("{what}: {err}") })
 }

@@ -1,7 +1,8 @@
 //! Ad-platform connectors (Meta, Google Ads, Yahoo! JAPAN Ads, X Ads): one module per platform behind the narrow
 //! [`Platform`] trait (discover accounts, fetch daily rows, refresh
 //! credentials), a shared rate-limited HTTP layer (`http`), OAuth helpers
-//! (`oauth`; OAuth 1.0a signing: `oauth1`) and the token vault (`vault`). Every platform response is parsed
+//! (`oauth`; OAuth 1.0a signing: `oauth1`), the token vault (`vault`), and the live-metrics feeds of
+//! partners' reporting APIs (`partners`), on the same HTTP layer. Every platform response is parsed
 //! into typed structs at the edge; callers see [`model`] types only.
 
 pub mod error;
@@ -14,6 +15,7 @@ pub mod meta;
 pub mod model;
 pub mod oauth;
 pub mod oauth1;
+pub mod partners;
 pub mod platform;
 pub mod poll;
 pub mod store;

@@ -89,7 +89,7 @@ impl TokenEndpoint<'_> {
         let mut form = vec![("client_id", self.client_id), ("client_secret", self.client_secret)];
         form.extend_from_slice(fields);
         let body = self.http.send(dialect, &[], || self.http.client().post(self.url).form(&form)).await?;
-        json(dialect.platform(), "token answer", &body)
+        json(dialect.remote(), "token answer", &body)
     }
 
     /// `grant_type=authorization_code` with `fields` (code, redirect_uri, …):
@@ -99,7 +99,7 @@ impl TokenEndpoint<'_> {
         form.extend_from_slice(fields);
         let answer = self.grant(dialect, &form).await?;
         let refresh_token = answer.refresh_token.filter(|t| !t.is_empty()).ok_or_else(|| Error::Decode {
-            platform: dialect.platform(),
+            remote: dialect.remote(),
             detail: "token answer without a refresh_token (was offline access asked for?)".into(),
         })?;
         Ok(Credentials::bearer(answer.access_token, refresh_token, now() + answer.expires_in))
@@ -120,7 +120,7 @@ impl TokenEndpoint<'_> {
     pub async fn refresh(&self, dialect: &dyn Dialect, credentials: &Credentials) -> Result<Credentials> {
         if credentials.refresh_token.is_empty() {
             return Err(Error::Platform {
-                platform: dialect.platform(),
+                remote: dialect.remote(),
                 status: 0,
                 code: "no_refresh_token".into(),
                 message: "the grant has no refresh token; link the account again".into(),

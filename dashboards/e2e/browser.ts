@@ -49,11 +49,12 @@ export async function launch(): Promise<Browser> {
   };
 }
 
-/** Waits until every report panel has finished loading (ready, empty or error). */
+/** Waits until every shown panel has finished loading (ready, empty or error): the report's three, or the discrepancy report. */
 export async function settled(page: Page): Promise<void> {
   await page.waitForFunction(() => {
     const panels = [...document.querySelectorAll<HTMLElement>(".panel")];
-    return panels.length === 3 && panels.every((panel) => panel.dataset.state && panel.dataset.state !== "loading");
+    const shown = panels.filter((panel) => !panel.hidden);
+    return shown.length > 0 && shown.every((panel) => panel.dataset.state && panel.dataset.state !== "loading");
   });
 }
 

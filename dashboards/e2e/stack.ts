@@ -56,9 +56,9 @@ function run(name: string, args: string[], env: NodeJS.ProcessEnv): string {
   return result.stdout.trim();
 }
 
-/** The real `adhouse-ingester` with `args` on the suite's database; its stdout. */
-export function ingester(database: string, args: string[]): string {
-  return run("adhouse-ingester", args, adhouseEnv(database));
+/** The real `adhouse-ingester` with `args` on the suite's database (and `extra` settings); its stdout. */
+export function ingester(database: string, args: string[], extra: Record<string, string> = {}): string {
+  return run("adhouse-ingester", args, adhouseEnv(database, extra));
 }
 
 /** A token made by the real `adhouse-api token create`. */

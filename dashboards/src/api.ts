@@ -35,7 +35,7 @@ export interface FilterRequest {
 }
 
 export interface QueryRequest {
-  dataset?: "logs" | "platforms";
+  dataset?: "logs" | "platforms" | "partners";
   metrics: string[];
   dimensions?: string[];
   filters?: FilterRequest[];
@@ -135,6 +135,59 @@ export interface GrantResponse {
   accounts: { id: string; kind?: string; name: string; currency: string; timezone: string; active: boolean; linked: "active" | "needs_relink" | null }[];
 }
 
+/** `POST /api/v1/discrepancy` (query-api/src/query/discrepancy.rs). */
+export interface DiscrepancyRequest {
+  time_range: { preset: string } | { from: string; to: string };
+  timezone?: string;
+  granularity: string;
+  threshold_percent: number;
+}
+
+export interface Difference {
+  /** theirs − ours, exact; null when revenue is not comparable. */
+  absolute: MetricValue;
+  /** In percent of ours; null when ours is zero or not comparable. */
+  percent: number | null;
+}
+
+export interface Compared {
+  time?: string;
+  ours: { impressions: number; revenue: MetricValue };
+  theirs: { impressions: number; revenue: MetricValue };
+  difference: { impressions: Difference; revenue: Difference };
+  flagged: boolean;
+}
+
+export interface PartnerDiscrepancy {
+  partner: string;
+  currencies: string[];
+  revenue_comparable: boolean;
+  totals: Compared;
+  periods: Compared[];
+}
+
+export interface DiscrepancyResponse {
+  /** The logs' currency: every revenue value's. */
+  currency: string;
+  threshold_percent: number;
+  granularity: string;
+  time_range: ResolvedRange;
+  partners: PartnerDiscrepancy[];
+}
+
+/** A live-metrics feed's health (`GET /api/v1/feeds`). */
+export interface FeedHealth {
+  feed: string;
+  status: "ok" | "failing";
+  last_attempt_at: string;
+  /** The data is as of this poll; null until one succeeded. */
+  last_success_at: string | null;
+  last_error: string;
+  consecutive_failures: number;
+  rows_stored: number;
+  rows_quarantined: number;
+}
+
 /** An RFC 9457 problem document, or a transport failure described the same way. */
 export class ApiProblem extends Error {
   constructor(
@@ -197,6 +250,14 @@ export class ApiClient {
 
   query(request: QueryRequest, signal?: AbortSignal): Promise<QueryResponse> {
     return this.call("POST", "/api/v1/query", request, signal);
+  }
+
+  discrepancy(request: DiscrepancyRequest, signal?: AbortSignal): Promise<DiscrepancyResponse> {
+    return this.call("POST", "/api/v1/discrepancy", request, signal);
+  }
+
+  feeds(): Promise<{ feeds: FeedHealth[] }> {
+    return this.call("GET", "/api/v1/feeds", undefined);
   }
 
   accounts(): Promise<AccountsResponse> {

@@ -2,21 +2,26 @@
 // re-requests only when its own request changes (compared as JSON), and an
 // answer that a newer request has overtaken is dropped.
 
-import type { ApiClient, QueryRequest, QueryResponse } from "./api";
+import type { ApiClient } from "./api";
 
 export type FeedResult = { kind: "render" } | { kind: "superseded" } | { kind: "error"; error: unknown };
 
-export class Feed {
+/** How a panel's request is sent: a query, or the discrepancy report. */
+export type Fetcher<Request, Response> = (client: ApiClient, request: Request, signal: AbortSignal) => Promise<Response>;
+
+export class Feed<Request, Response> {
   private shownKey: string | null = null;
   private inFlight: AbortController | null = null;
-  response: QueryResponse | null = null;
+  response: Response | null = null;
+
+  constructor(private readonly fetcher: Fetcher<Request, Response>) {}
 
   /**
    * Fetches unless `request` is what the panel already shows (`force`
    * refetches). `render` means the panel should show `response` now;
    * `superseded` that a newer call owns the panel.
    */
-  async load(client: ApiClient, request: QueryRequest, force: boolean, onStart: () => void): Promise<FeedResult> {
+  async load(client: ApiClient, request: Request, force: boolean, onStart: () => void): Promise<FeedResult> {
     const key = JSON.stringify(request);
     if (!force && key === this.shownKey) return this.inFlight ? { kind: "superseded" } : { kind: "render" };
     this.inFlight?.abort();
@@ -25,7 +30,7 @@ export class Feed {
     this.shownKey = key;
     onStart();
     try {
-      const response = await client.query(request, abort.signal);
+      const response = await this.fetcher(client, request, abort.signal);
       if (abort.signal.aborted) return { kind: "superseded" };
       this.inFlight = null;
       this.response = response;

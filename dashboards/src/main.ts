@@ -12,15 +12,16 @@
 
 import "./style.css";
 
-import { failureOf, type QueryRequest, type QueryResponse } from "./api";
+import { failureOf, type DiscrepancyRequest, type DiscrepancyResponse, type QueryRequest, type QueryResponse } from "./api";
 import { Feed, type FeedResult } from "./feed";
 import { ReportPage } from "./page";
-import { breakdownRequest, seriesRequest } from "./requests";
+import { breakdownRequest, discrepancyRequest, seriesRequest } from "./requests";
 import { EXPIRED, forgetToken, openSession, REFUSED, SIGNED_OUT, storedToken, type Session } from "./session";
 import { changeState, granularities, normalize, parseState, serializeState, type PageState } from "./state";
 import { renderSignIn } from "./views/controls";
 import { editFilter } from "./views/filters";
 import { AccountsMenu, takePendingGrant } from "./views/accounts";
+import { FeedsMenu } from "./views/feeds";
 import { OutageNotice, renderOutageScreen } from "./views/outage";
 
 const AUTO_REFRESH_MS = 60_000;
@@ -32,10 +33,12 @@ class Dashboard {
   private session: Session | null = null;
   private page: ReportPage | null = null;
   private accounts: AccountsMenu | null = null;
+  private feeds: FeedsMenu | null = null;
   /** The screen shown while signing in meets an outage. */
   private waiting: OutageNotice | null = null;
-  private readonly series = new Feed();
-  private readonly breakdown = new Feed();
+  private readonly series = new Feed<QueryRequest, QueryResponse>((client, request, signal) => client.query(request, signal));
+  private readonly breakdown = new Feed<QueryRequest, QueryResponse>((client, request, signal) => client.query(request, signal));
+  private readonly report = new Feed<DiscrepancyRequest, DiscrepancyResponse>((client, request, signal) => client.discrepancy(request, signal));
   private timer: number | undefined;
   /** Counts screens, so that a sign-in answered after the user moved on (signed out) is dropped. */
   private screen = 0;
@@ -61,11 +64,13 @@ class Dashboard {
     this.screen += 1;
     this.series.reset();
     this.breakdown.reset();
+    this.report.reset();
     window.clearInterval(this.timer);
     this.page?.close();
     this.page = null;
     this.accounts?.close();
     this.accounts = null;
+    this.feeds = null;
     this.waiting?.hide();
     this.waiting = null;
   }
@@ -105,6 +110,10 @@ class Dashboard {
     this.page.accountsSlot.replaceChildren(this.accounts.element);
     void this.accounts.start(this.pendingGrant);
     this.pendingGrant = null;
+    const page = this.page;
+    this.feeds = new FeedsMenu(session.client, () => this.expired(), () => this.change({ discrepancy: true }), (feeds) => page.discrepancy.feeds(feeds));
+    this.page.feedsSlot.replaceChildren(this.feeds.element);
+    void this.feeds.reload();
     this.update({ push: false });
   }
 
@@ -156,10 +165,22 @@ class Dashboard {
     const page = this.page!;
     page.controls(this.state, valid, chosen, session.sources);
     this.accounts?.highlight(this.state.scope);
+    this.feeds?.highlight(this.state.discrepancy);
 
     window.clearInterval(this.timer);
     if (this.state.autoRefresh) this.timer = window.setInterval(() => this.refresh(), AUTO_REFRESH_MS);
 
+    if (this.state.discrepancy) {
+      if (force) void this.feeds?.reload();
+      const view = page.discrepancy;
+      const report = this.load(this.report, discrepancyRequest(this.state, chosen), force, {
+        loading: () => view.loading(),
+        show: (response) => view.show(response),
+        failed: (error) => view.failed(String(error)),
+      });
+      void this.settle(page, [report]);
+      return;
+    }
     const loads = [
       this.load(this.series, seriesRequest(this.state, chosen), force, {
         loading: () => page.seriesLoading(),
@@ -224,7 +245,7 @@ class Dashboard {
   }
 
   /** Loads one panel's data and has the page draw what came of it; a 401 is left to `settle`. */
-  private async load(feed: Feed, request: QueryRequest, force: boolean, panel: Panel): Promise<FeedResult> {
+  private async load<Request, Response>(feed: Feed<Request, Response>, request: Request, force: boolean, panel: Panel<Response>): Promise<FeedResult> {
     const result = await feed.load(this.session!.client, request, force, panel.loading);
     if (result.kind === "error" && failureOf(result.error) !== "unauthorized") panel.failed(result.error);
     if (result.kind === "render" && feed.response) panel.show(feed.response);
@@ -233,9 +254,9 @@ class Dashboard {
 }
 
 /** How the page draws one panel; it reads the page state when it draws. */
-interface Panel {
+interface Panel<Response> {
   loading: () => void;
-  show: (response: QueryResponse) => void;
+  show: (response: Response) => void;
   failed: (error: unknown) => void;
 }
 

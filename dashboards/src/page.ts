@@ -11,6 +11,7 @@ import { breakdownCsv, download, renderBreakdown, saveAs } from "./views/breakdo
 import { SeriesChart, seriesView } from "./views/chart";
 import { renderSidebar, renderTopBar } from "./views/controls";
 import { renderChips } from "./views/filters";
+import { DiscrepancyView } from "./views/discrepancy";
 import { OutageNotice } from "./views/outage";
 import { renderTiles } from "./views/tiles";
 
@@ -40,6 +41,10 @@ export class ReportPage {
   readonly dialog = h("dialog", { class: "filter-dialog", "aria-label": "Filter" });
   /** Where the controller puts the ad accounts menu (views/accounts.ts). */
   readonly accountsSlot = h("div", { class: "accounts-slot" });
+  /** Where the controller puts the partner feeds menu (views/feeds.ts). */
+  readonly feedsSlot = h("div", { class: "feeds-slot" });
+  /** The discrepancy report, shown instead of tiles, chart and table (and only then in the page). */
+  readonly discrepancy = new DiscrepancyView();
   private readonly outage: OutageNotice;
   private readonly chart: SeriesChart;
   /** The table as shown, for its CSV. */
@@ -86,6 +91,7 @@ export class ReportPage {
           h("h2", { class: "sidebar-heading" }, "Log sources"),
           this.sidebar,
           this.accountsSlot,
+          this.feedsSlot,
           h("button", { type: "button", id: "sign-out", class: "secondary sign-out", onclick: () => handlers.signOut() }, "Sign out"),
         ),
         h(
@@ -118,7 +124,11 @@ export class ReportPage {
       () => this.handlers.openFilter(null),
     );
     // Log dimensions filter by value lists; an account view is filtered by its account.
-    this.chips.hidden = datasetOf(state) === "platforms";
+    this.chips.hidden = datasetOf(state) === "platforms" || state.discrepancy;
+    for (const panel of [this.tilesPanel, this.chartPanel, this.tablePanel]) panel.hidden = state.discrepancy;
+    // In the page only while shown: the report's panels are the page's panels otherwise.
+    if (!state.discrepancy) this.discrepancy.element.remove();
+    else if (!this.discrepancy.element.isConnected) this.tablePanel.after(this.discrepancy.element);
     this.syncActions();
     if (this.breakdownSelect.dataset.dataset !== datasetOf(state)) {
       fill(this.breakdownSelect, ...catalog.dimensions.map((dimension) => h("option", { value: dimension.name }, dimension.label)));

@@ -3,7 +3,7 @@
 // sorting the table does not reload the chart and switching the chart's
 // metric reloads nothing: the series already holds every tile metric.
 
-import type { FilterRequest, QueryRequest } from "./api";
+import type { DiscrepancyRequest, FilterRequest, QueryRequest } from "./api";
 import type { PageState } from "./state";
 import { isRunning } from "./time";
 
@@ -57,5 +57,18 @@ export function breakdownRequest(state: PageState): QueryRequest {
     dimensions: [state.breakdown],
     order_by: [{ field: state.sort.field, direction: state.sort.direction }],
     limit: BREAKDOWN_LIMIT,
+  };
+}
+
+/** The discrepancy report flags a partner's difference beyond this percentage. */
+export const DISCREPANCY_THRESHOLD_PERCENT = 5;
+
+/** The discrepancy report over the page's range; partner numbers are hourly at finest. */
+export function discrepancyRequest(state: PageState, granularity: string): DiscrepancyRequest {
+  return {
+    time_range: state.range,
+    ...(state.timezone ? { timezone: state.timezone } : {}),
+    granularity: granularity === "minute" ? "hour" : granularity,
+    threshold_percent: DISCREPANCY_THRESHOLD_PERCENT,
   };
 }

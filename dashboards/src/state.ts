@@ -32,6 +32,8 @@ export interface PageState {
   source: string | null;
   /** Set: the page shows ad-platform numbers (dataset `platforms`) instead of logs. */
   scope: Scope | null;
+  /** The page shows the discrepancy report (logs against partner feeds) instead of a report. */
+  discrepancy: boolean;
   range: Range;
   /** IANA name; null for the token's own timezone. */
   timezone: string | null;
@@ -80,6 +82,7 @@ export function defaultState(): PageState {
   return {
     source: null,
     scope: null,
+    discrepancy: false,
     range: { preset: "last_7_days" },
     timezone: null,
     granularity: null,
@@ -103,6 +106,7 @@ export function parseState(search: string): PageState {
   if (source) state.source = source;
   const scope = parseScope(params.get("acct") ?? "");
   if (scope) Object.assign(state, { scope, ...defaultsOf("platforms") });
+  state.discrepancy = params.get("view") === "discrepancy";
 
   const range = params.get("range");
   const from = params.get("from") ?? "";
@@ -151,6 +155,8 @@ export function normalize(state: PageState, all?: CatalogChoices): PageState {
   const defaults = defaultsOf(datasetOf(next));
   // An account view is not scoped to a log source, nor filtered by log dimensions.
   if (next.scope) Object.assign(next, { source: null, filters: [] });
+  // The discrepancy report covers every partner of the tenant: no source, account or filter.
+  if (next.discrepancy) Object.assign(next, { source: null, scope: null, filters: [] });
   const catalog = all && catalogFor(all, next);
   if (catalog) {
     const known = new Set(catalog.metrics.map((metric) => metric.name));
@@ -199,6 +205,8 @@ export function changeState(state: PageState, patch: Partial<PageState>, catalog
   let next = { ...state, ...patch };
   // Picking a log source (or All) leaves an account view.
   if ("source" in patch && !("scope" in patch)) next.scope = null;
+  // Picking a source or an account leaves the discrepancy report.
+  if (("source" in patch || "scope" in patch) && !("discrepancy" in patch)) next.discrepancy = false;
   // Another dataset has other metrics and dimensions: its defaults apply.
   if (datasetOf(next) !== datasetOf(state)) next = { ...next, ...defaultsOf(datasetOf(next)), filters: [] };
   // A granularity picked for one range is not carried to another: the new range's default applies.
@@ -238,6 +246,7 @@ export function serializeState(state: PageState): string {
   const params = new URLSearchParams();
   if (state.source) params.set("src", state.source);
   if (state.scope) params.set("acct", formatScope(state.scope));
+  if (state.discrepancy) params.set("view", "discrepancy");
   if ("preset" in state.range) {
     if (state.range.preset !== (defaults.range as { preset: string }).preset) params.set("range", state.range.preset);
   } else {

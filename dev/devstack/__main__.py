@@ -144,6 +144,9 @@ def _platform_settings(fakes: str) -> dict[str, str]:
         "ADHOUSE__PLATFORMS__X__CONSUMER_SECRET": "fake-x-consumer-secret",
         "ADHOUSE__PLATFORMS__X__AUTH_URL": f"{fakes}/x/api",
         "ADHOUSE__PLATFORMS__X__API_URL": f"{fakes}/x/ads-api",
+        # The fake partner reporting API's OAuth client secret, which a feed's
+        # `auth.client_secret_env` names (ingester/examples/feeds/, make demo).
+        "ADHOUSE_DEV_PARTNER_CLIENT_SECRET": "fake-partner-secret",
     }
 
 

@@ -5,6 +5,7 @@ pub mod chunker;
 pub mod consumer;
 pub mod decode;
 pub mod error;
+pub mod feeds;
 pub mod formats;
 pub mod http;
 pub mod ingest;

@@ -19,6 +19,7 @@ use adhouse_ingester::s3_event;
 use adhouse_ingester::queue::{MemoryQueue, SqsQueue};
 use adhouse_connectors::PlatformId;
 use adhouse_ingester::store::S3Store;
+use adhouse_ingester::feeds::{self, Poller};
 use adhouse_ingester::sync::{SyncHandler, Syncer, schedule};
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -38,8 +39,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Consume S3 notifications from the SQS queue (ingest.queue_url), and
-    /// platform sync jobs from platforms.sync_queue_url when set, until SIGTERM.
+    /// Consume S3 notifications from the SQS queue (ingest.queue_url),
+    /// platform sync jobs from platforms.sync_queue_url when set, and poll
+    /// every partner feed (partners.feeds), until SIGTERM.
     Run,
     /// Sync one linked ad-platform account now, in this process.
     ///
@@ -58,6 +60,15 @@ enum Command {
         /// [default: the platform's platforms.<platform>.restate_days].
         #[arg(long)]
         refetch_days: Option<u32>,
+    },
+    /// Poll one partner feed (partners.feeds) now, in this process: once
+    /// with --once, else every interval until SIGTERM.
+    Poll {
+        /// The feed's name.
+        #[arg(value_name = "FEED")]
+        feed: String,
+        #[arg(long)]
+        once: bool,
     },
     /// Enqueue the daily sync of every active linked account on
     /// platforms.sync_queue_url (run it once a day, e.g. as a CronJob).
@@ -78,7 +89,7 @@ enum Command {
         #[arg(long, default_value_t = 10, requires = "dry_run")]
         rows: usize,
     },
-    /// Validate the configuration and the log sources, then print them.
+    /// Validate the configuration, the log sources and the partner feeds, then print them.
     CheckConfig,
     /// Create or upgrade the ClickHouse schema (database, tables, rollups, views).
     ///
@@ -140,12 +151,19 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             for source in sources.iter() {
                 println!("  {:<16} s3://{}/{}  ({:?})", source.name, source.bucket, source.pattern_text, source.format);
             }
+            let feeds = feeds::feeds(&settings).context("configuration")?;
+            println!("{} partner feed(s):", feeds.len());
+            for feed in &feeds {
+                let s = &feed.settings;
+                println!("  {:<16} {} every {} s, re-reading {} h, per {}  (tenant {})", s.name, s.url, s.interval_secs, s.reread_hours, s.grain.as_str(), s.tenant);
+            }
             Ok(())
         }
         Command::Run => run_queue(settings).await,
         Command::Sync { tenant, platform, account, refetch_days } => {
             sync_one(&settings, &tenant, &platform, &account, refetch_days).await
         }
+        Command::Poll { feed, once } => poll_feed(&settings, &feed, once).await,
         Command::Schedule => schedule(&settings).await,
         Command::Replay { location, dry_run: false, .. } => replay(settings, &location).await,
         Command::Replay { location, dry_run: true, rows } => {
@@ -222,7 +240,7 @@ async fn run_queue(settings: Settings) -> anyhow::Result<()> {
     }
     let metrics = Arc::new(Metrics::new());
     let client = adhouse_core::clickhouse::client(&settings.clickhouse);
-    let server = adhouse_ingester::http::serve(&ingest.metrics_addr, metrics.clone(), client)
+    let server = adhouse_ingester::http::serve(&ingest.metrics_addr, metrics.clone(), client.clone())
         .with_context(|| format!("cannot listen on ingest.metrics_addr {}", ingest.metrics_addr))?;
     tokio::spawn(server);
     let ingestor = ingestor(&settings, metrics.clone()).await?;
@@ -240,7 +258,20 @@ async fn run_queue(settings: Settings) -> anyhow::Result<()> {
         Consumer::new(Arc::new(queue), Arc::new(handler), metrics.clone(), consumer_settings(ingest)).run(shutdown.clone()).await?;
         Ok(())
     };
+    let feeds = feeds::feeds(&settings).context("configuration")?;
+    let poller = Arc::new(Poller::new(adhouse_connectors::partners::store::PartnerStore::new(client.clone()), metrics.clone()));
+    let schedulers: Vec<_> = feeds
+        .into_iter()
+        .map(|feed| {
+            tracing::info!(feed = %feed.name(), interval_secs = feed.settings.interval_secs, "polling partner feed");
+            let (poller, stop) = (poller.clone(), shutdown.clone());
+            tokio::spawn(async move { poller.run(&feed, stop).await })
+        })
+        .collect();
     let (logs, jobs) = tokio::join!(logs, jobs);
+    for scheduler in schedulers {
+        scheduler.await.context("a feed scheduler panicked")?;
+    }
     logs?;
     jobs?;
     tracing::info!("stopped");
@@ -284,6 +315,27 @@ async fn sync_one(settings: &Settings, tenant: &str, platform: &str, account: &s
     tokio::spawn(cancel_on_signal(stop.clone()));
     let outcome = syncer.run(&job, &stop).await?;
     println!("{tenant} {platform} {account} {}..{}: {outcome:?}", job.since, job.until);
+    Ok(())
+}
+
+async fn poll_feed(settings: &Settings, name: &str, once: bool) -> anyhow::Result<()> {
+    let feed = feeds::feeds(settings)
+        .context("configuration")?
+        .into_iter()
+        .find(|feed| feed.name() == name)
+        .with_context(|| format!("no partner feed is named {name:?} (partners.feeds, partners.feeds_dir)"))?;
+    let poller = Poller::new(adhouse_connectors::partners::store::PartnerStore::new(adhouse_core::clickhouse::client(&settings.clickhouse)), Arc::new(Metrics::new()));
+    if once {
+        let report = poller.poll(&feed).await?;
+        println!(
+            "{name} {}..{}: {} rows stored, {} quarantined, {} request(s)",
+            report.window.start, report.window.end, report.rows, report.quarantined, report.requests
+        );
+        return Ok(());
+    }
+    let stop = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(stop.clone()));
+    poller.run(&feed, stop).await;
     Ok(())
 }
 

@@ -4,11 +4,11 @@
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use adhouse_connectors::PlatformId;
-use adhouse_connectors::http::CallObserver;
+use adhouse_connectors::http::{CallObserver, Remote};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -32,6 +32,17 @@ pub struct PlatformLabel {
 pub struct WaitLabel {
     pub platform: &'static str,
     pub reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeedLabel {
+    pub feed: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FeedOutcomeLabel {
+    pub feed: String,
+    pub outcome: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -62,6 +73,15 @@ pub struct Metrics {
     pub platform_calls: Family<JobLabel, Counter>,
     /// Seconds not calling a platform, by reason (pacing from usage headers, retry backoff).
     pub platform_wait_seconds: Family<WaitLabel, Counter<f64, AtomicU64>>,
+    /// Partner feed polls by feed and outcome (ok, failing).
+    pub feed_polls: Family<FeedOutcomeLabel, Counter>,
+    /// Partner rows stored, and rows quarantined, per feed.
+    pub feed_rows: Family<FeedLabel, Counter>,
+    pub feed_rows_quarantined: Family<FeedLabel, Counter>,
+    /// Unix time of each feed's last successful poll (the data's "as of").
+    pub feed_last_success: Family<FeedLabel, Gauge>,
+    /// Polls failed in a row; 0 while the feed is healthy.
+    pub feed_consecutive_failures: Family<FeedLabel, Gauge>,
     registry: Registry,
 }
 
@@ -82,6 +102,11 @@ impl Metrics {
             platform_rows: Family::default(),
             platform_calls: Family::default(),
             platform_wait_seconds: Family::default(),
+            feed_polls: Family::default(),
+            feed_rows: Family::default(),
+            feed_rows_quarantined: Family::default(),
+            feed_last_success: Family::default(),
+            feed_consecutive_failures: Family::default(),
             registry: Registry::with_prefix("adhouse_ingester"),
         };
         let r = &mut metrics.registry;
@@ -107,6 +132,11 @@ impl Metrics {
             "Seconds spent not calling a platform: pacing (its usage headers) or retry (backoff after a failure)",
             metrics.platform_wait_seconds.clone(),
         );
+        r.register("feed_polls", "Partner feed polls, by feed and outcome", metrics.feed_polls.clone());
+        r.register("feed_rows", "Partner rows stored (each poll re-writes its window)", metrics.feed_rows.clone());
+        r.register("feed_rows_quarantined", "Partner rows set aside in partner_quarantine", metrics.feed_rows_quarantined.clone());
+        r.register("feed_last_success_timestamp_seconds", "Unix time of each feed's last successful poll", metrics.feed_last_success.clone());
+        r.register("feed_consecutive_failures", "Polls of each feed failed in a row", metrics.feed_consecutive_failures.clone());
         metrics
     }
 
@@ -122,6 +152,18 @@ impl Metrics {
         self.platform_rows.get_or_create(&PlatformLabel { platform }).inc_by(rows);
     }
 
+    /// One poll of `feed`, as its status records it.
+    pub fn feed_poll(&self, feed: &str, status: &adhouse_connectors::partners::store::FeedStatus) {
+        let label = FeedLabel { feed: feed.to_owned() };
+        self.feed_polls.get_or_create(&FeedOutcomeLabel { feed: feed.to_owned(), outcome: status.status.as_str() }).inc();
+        self.feed_rows.get_or_create(&label).inc_by(status.rows_stored);
+        self.feed_rows_quarantined.get_or_create(&label).inc_by(status.rows_quarantined);
+        if let Some(at) = status.last_success_at {
+            self.feed_last_success.get_or_create(&label).set(at.unix_timestamp());
+        }
+        self.feed_consecutive_failures.get_or_create(&label).set(i64::from(status.consecutive_failures));
+    }
+
     /// The text exposition format.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -130,18 +172,53 @@ impl Metrics {
     }
 }
 
+/// Ad-platform calls; feeds report their polls through their own metrics.
 impl CallObserver for Metrics {
-    fn call(&self, platform: PlatformId, outcome: &'static str) {
-        self.platform_calls.get_or_create(&JobLabel { platform: platform.as_str(), outcome }).inc();
+    fn call(&self, remote: &Remote, outcome: &'static str) {
+        if let Remote::Platform(platform) = remote {
+            self.platform_calls.get_or_create(&JobLabel { platform: platform.as_str(), outcome }).inc();
+        }
     }
 
-    fn waited(&self, platform: PlatformId, reason: &'static str, wait: Duration) {
-        self.platform_wait_seconds.get_or_create(&WaitLabel { platform: platform.as_str(), reason }).inc_by(wait.as_secs_f64());
+    fn waited(&self, remote: &Remote, reason: &'static str, wait: Duration) {
+        if let Remote::Platform(platform) = remote {
+            self.platform_wait_seconds.get_or_create(&WaitLabel { platform: platform.as_str(), reason }).inc_by(wait.as_secs_f64());
+        }
     }
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use adhouse_connectors::partners::Window;
+    use adhouse_connectors::partners::store::FeedStatus;
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn a_feed_poll_is_counted_with_its_rows_freshness_and_failures() {
+        let metrics = Metrics::new();
+        let at = datetime!(2026-12-01 12:00 UTC);
+        let window = Window { start: datetime!(2026-12-01 10:00 UTC), end: datetime!(2026-12-01 13:00 UTC) };
+        let ok = FeedStatus::after_poll(None, ("acme", "f"), window, at, 3, Ok((96, 2)));
+        metrics.feed_poll("f", &ok);
+        metrics.feed_poll("f", &FeedStatus::after_poll(Some(&ok), ("acme", "f"), window, at, 0, Err("HTTP 503".into())));
+        let text = metrics.encode();
+        for line in [
+            r#"adhouse_ingester_feed_polls_total{feed="f",outcome="ok"} 1"#,
+            r#"adhouse_ingester_feed_polls_total{feed="f",outcome="failing"} 1"#,
+            r#"adhouse_ingester_feed_rows_total{feed="f"} 96"#,
+            r#"adhouse_ingester_feed_rows_quarantined_total{feed="f"} 2"#,
+            r#"adhouse_ingester_feed_last_success_timestamp_seconds{feed="f"} 1796126400"#,
+            r#"adhouse_ingester_feed_consecutive_failures{feed="f"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+        }
     }
 }

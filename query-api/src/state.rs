@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use actix_web::web;
+use adhouse_connectors::partners::store::PartnerStore;
 use adhouse_connectors::store::Store;
 use adhouse_core::Settings;
 use adhouse_core::settings::ApiSettings;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub linking: Option<Linking>,
     /// The API's settings (the currency of each tenant's log money among them).
     pub api: ApiSettings,
+    /// Health of the live-metrics feeds (`partner_feed_status`).
+    pub feeds: PartnerStore,
 }
 
 impl AppState {
@@ -41,6 +44,7 @@ impl AppState {
         Self {
             db: Db::new(client.clone(), api.max_execution_secs),
             accounts: Store::new(client.clone()),
+            feeds: PartnerStore::new(client.clone()),
             linking: None,
             tokens: web::Data::new(TokenStore::new(client, Duration::from_secs(api.token_cache_secs))),
             tables: Tables::new(&settings.schema),

@@ -102,6 +102,21 @@ fn same_seed_writes_identical_bytes_and_another_seed_does_not() {
 }
 
 #[test]
+fn partner_hours_add_up_to_the_good_impressions_and_their_revenue() {
+    let dir = ScratchDir::new("partners");
+    let manifest = generate(&dir, &["--rows-per-file", "3000", "--bad-every", "50", "--days", "2"]);
+    for tenant in ["acme", "globex"] {
+        let hours: Vec<_> = manifest.partner_hours.iter().filter(|h| h.tenant == tenant).collect();
+        let impressions = manifest.totals.iter().find(|t| t.tenant == tenant && t.event_type == "impression").unwrap().sums;
+        assert_eq!(hours.iter().map(|h| h.impressions).sum::<u64>(), impressions.events);
+        assert_eq!(hours.iter().map(|h| h.revenue_micros).sum::<i64>(), impressions.revenue_micros);
+        assert!(hours.iter().all(|h| h.hour % 3_600 == 0));
+        let partners: std::collections::BTreeSet<_> = hours.iter().map(|h| h.partner.as_str()).collect();
+        assert!(partners.len() >= 6, "{partners:?}");
+    }
+}
+
+#[test]
 fn manifest_numbers_lines_as_an_editor_does_and_names_each_fault() {
     let dir = ScratchDir::new("lines");
     let manifest = generate(&dir, &["--rows-per-file", "2000", "--bad-every", "37", "--files", "1"]);

@@ -16,7 +16,7 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{Dialect, Pacer};
+use crate::http::{Dialect, Pacer, Remote};
 use crate::model::PlatformId;
 
 /// The access token was refused as expired: `Google` refreshes it and sends
@@ -36,8 +36,8 @@ pub(super) struct GoogleDialect<'a> {
 }
 
 impl Dialect for GoogleDialect<'_> {
-    fn platform(&self) -> PlatformId {
-        PlatformId::Google
+    fn remote(&self) -> Remote {
+        PlatformId::Google.into()
     }
 
     fn check(&self, status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> Result<()> {
@@ -141,7 +141,7 @@ fn parse_error(status: StatusCode, body: &[u8]) -> Error {
         None => (format!("HTTP {}", status.as_u16()), String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(), None),
     };
     let kind = kind_of(status, &code);
-    Error::Platform { platform: PlatformId::Google, status: status.as_u16(), code, message, kind, retry_after }
+    Error::Platform { remote: PlatformId::Google.into(), status: status.as_u16(), code, message, kind, retry_after }
 }
 
 /// What to do about an error; the codes are Google's enum values

@@ -194,7 +194,7 @@ fn pacing_key(customer: &str) -> String {
 fn customer_id(resource_name: &str) -> Result<String> {
     let id = resource_name.strip_prefix("customers/").unwrap_or(resource_name);
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::Decode { platform: PlatformId::Google, detail: format!("customer resource name {resource_name:?}") });
+        return Err(Error::Decode { remote: PlatformId::Google.into(), detail: format!("customer resource name {resource_name:?}") });
     }
     Ok(id.to_owned())
 }

@@ -152,7 +152,7 @@ impl ReportRow {
 }
 
 fn decode(detail: String) -> Error {
-    Error::Decode { platform: PlatformId::Google, detail }
+    Error::Decode { remote: PlatformId::Google.into(), detail }
 }
 
 fn count(value: i64) -> Result<u64> {

@@ -13,7 +13,7 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::Dialect;
+use crate::http::{Dialect, Remote};
 use crate::model::PlatformId;
 
 /// Pacing key of the app's own budget (`x-app-usage`).
@@ -92,8 +92,8 @@ struct BusinessUseCase {
 }
 
 impl Dialect for MetaDialect<'_> {
-    fn platform(&self) -> PlatformId {
-        PlatformId::Meta
+    fn remote(&self) -> Remote {
+        PlatformId::Meta.into()
     }
 
     fn check(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<()> {
@@ -105,7 +105,7 @@ impl Dialect for MetaDialect<'_> {
             // No Graph error body (a proxy's page, a gateway timeout).
             let kind = if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS { ErrorKind::Retry } else { ErrorKind::Fatal };
             return Err(Error::Platform {
-                platform: PlatformId::Meta,
+                remote: PlatformId::Meta.into(),
                 status: status.as_u16(),
                 code: format!("http_{}", status.as_u16()),
                 message: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
@@ -118,7 +118,7 @@ impl Dialect for MetaDialect<'_> {
             None => error.code.to_string(),
         };
         Err(Error::Platform {
-            platform: PlatformId::Meta,
+            remote: PlatformId::Meta.into(),
             status: status.as_u16(),
             kind: kind_of(status, &error),
             code,

@@ -127,7 +127,7 @@ fn micros(field: &str, text: Option<&str>) -> Result<i64> {
 }
 
 fn decode(detail: String) -> Error {
-    Error::Decode { platform: PlatformId::Meta, detail }
+    Error::Decode { remote: PlatformId::Meta.into(), detail }
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ impl Meta {
         loop {
             let state: RunState = self.get(Some(account_id), run, token, &[], "report run status").await?;
             let status = RunStatus::parse(&state.async_status)
-                .ok_or_else(|| Error::Decode { platform: PlatformId::Meta, detail: format!("async_status {:?}", state.async_status) })?;
+                .ok_or_else(|| Error::Decode { remote: PlatformId::Meta.into(), detail: format!("async_status {:?}", state.async_status) })?;
             match status {
                 // Meta's advice: trust the rows only once both say done.
                 RunStatus::Completed if state.async_percent_completion == 100 => return Ok(()),
@@ -96,7 +96,7 @@ impl Meta {
 /// `report_run/failed`, `report_run/skipped`, `report_run/stuck`.
 fn run_error(run: &str, what: &str, kind: ErrorKind) -> Error {
     Error::Platform {
-        platform: PlatformId::Meta,
+        remote: PlatformId::Meta.into(),
         status: 200,
         code: format!("report_run/{what}"),
         message: format!("report run {run}: {what}"),

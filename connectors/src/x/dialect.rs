@@ -17,7 +17,7 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::Dialect;
+use crate::http::{Dialect, Remote};
 use crate::model::PlatformId;
 use crate::oauth::now;
 
@@ -69,8 +69,8 @@ fn exhausted(headers: &HeaderMap, prefix: &str) -> Option<Duration> {
 }
 
 impl Dialect for XDialect<'_> {
-    fn platform(&self) -> PlatformId {
-        PlatformId::X
+    fn remote(&self) -> Remote {
+        PlatformId::X.into()
     }
 
     fn check(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<()> {
@@ -108,7 +108,7 @@ impl Dialect for XDialect<'_> {
         } else {
             message
         };
-        Err(Error::Platform { platform: PlatformId::X, status: status.as_u16(), code, message, kind, retry_after })
+        Err(Error::Platform { remote: PlatformId::X.into(), status: status.as_u16(), code, message, kind, retry_after })
     }
 
     /// Holds a key whose limit is used up until its reset, on every answer

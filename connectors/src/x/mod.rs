@@ -83,7 +83,7 @@ impl FormAnswer {
     }
 
     fn field(&self, name: &str) -> Result<String> {
-        self.0.get(name).filter(|v| !v.is_empty()).cloned().ok_or_else(|| Error::Decode { platform: PlatformId::X, detail: format!("OAuth answer without {name}") })
+        self.0.get(name).filter(|v| !v.is_empty()).cloned().ok_or_else(|| Error::Decode { remote: PlatformId::X.into(), detail: format!("OAuth answer without {name}") })
     }
 }
 
@@ -212,7 +212,7 @@ impl Platform for X {
             let callback = url::Url::parse_with_params(redirect_uri, [("state", state)]).expect("the redirect URI is a URL");
             let answer = self.oauth_post("request_token", None, &[("oauth_callback", callback.as_str())]).await?;
             if answer.0.get("oauth_callback_confirmed").map(String::as_str) != Some("true") {
-                return Err(Error::Decode { platform: PlatformId::X, detail: "request token without oauth_callback_confirmed=true".into() });
+                return Err(Error::Decode { remote: PlatformId::X.into(), detail: "request token without oauth_callback_confirmed=true".into() });
             }
             let token = answer.field("oauth_token")?;
             let temporary = Credentials { token_secret: answer.field("oauth_token_secret")?, ..Credentials::bearer(token.clone(), String::new(), 0) };
@@ -225,7 +225,7 @@ impl Platform for X {
     /// The verifier and the request token for the access token and its secret.
     fn exchange_code<'a>(&'a self, consent: Consent<'a>) -> BoxFuture<'a, Result<Credentials>> {
         Box::pin(async move {
-            let temporary = consent.temporary.ok_or_else(|| Error::Decode { platform: PlatformId::X, detail: "no request token kept for the flow".into() })?;
+            let temporary = consent.temporary.ok_or_else(|| Error::Decode { remote: PlatformId::X.into(), detail: "no request token kept for the flow".into() })?;
             let token = Token { token: &temporary.access_token, secret: &temporary.token_secret };
             let answer = self.oauth_post("access_token", Some(token), &[("oauth_verifier", consent.code)]).await?;
             Ok(Credentials { token_secret: answer.field("oauth_token_secret")?, ..Credentials::bearer(answer.field("oauth_token")?, String::new(), 0) })

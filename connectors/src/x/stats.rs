@@ -138,7 +138,7 @@ struct Day {
 /// offset, in UTC (`2026-11-30T15:00:00Z`).
 fn bounds(account: &Account, range: DateRange) -> Result<(String, String)> {
     let zone = jiff::tz::TimeZone::get(&account.timezone)
-        .map_err(|_| Error::Decode { platform: PlatformId::X, detail: format!("account {} has an unknown timezone {:?}", account.id, account.timezone) })?;
+        .map_err(|_| Error::Decode { remote: PlatformId::X.into(), detail: format!("account {} has an unknown timezone {:?}", account.id, account.timezone) })?;
     let seconds = zone.to_offset(jiff::Timestamp::now()).seconds();
     let offset = UtcOffset::from_whole_seconds(seconds).expect("a time zone offset is under a day");
     let at = |day: time::Date| {
@@ -148,7 +148,7 @@ fn bounds(account: &Account, range: DateRange) -> Result<(String, String)> {
 }
 
 fn decode(detail: String) -> Error {
-    Error::Decode { platform: PlatformId::X, detail }
+    Error::Decode { remote: PlatformId::X.into(), detail }
 }
 
 impl X {
@@ -243,7 +243,7 @@ impl X {
         while !pending.is_empty() {
             if !polls.wait().await {
                 return Err(Error::Platform {
-                    platform: PlatformId::X,
+                    remote: PlatformId::X.into(),
                     status: 0,
                     code: "job_stuck".into(),
                     message: format!("{} stats jobs of account {} did not finish", pending.len(), account.id),
@@ -262,7 +262,7 @@ impl X {
                     }
                     ("FAILED", _) => {
                         return Err(Error::Platform {
-                            platform: PlatformId::X,
+                            remote: PlatformId::X.into(),
                             status: 0,
                             code: "job_failed".into(),
                             message: format!("stats job {} of account {} failed", job.id_str, account.id),

@@ -16,7 +16,7 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{Dialect, Pacer};
+use crate::http::{Dialect, Pacer, Remote};
 use crate::model::PlatformId;
 
 /// Authentication failed: an access token expired, revoked, or from a grant
@@ -59,8 +59,8 @@ pub(super) struct ApiError {
 }
 
 impl Dialect for YahooDialect<'_> {
-    fn platform(&self) -> PlatformId {
-        PlatformId::Yahoo
+    fn remote(&self) -> Remote {
+        PlatformId::Yahoo.into()
     }
 
     fn check(&self, status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> Result<()> {
@@ -107,7 +107,7 @@ impl YahooDialect<'_> {
         } else {
             message
         };
-        Error::Platform { platform: PlatformId::Yahoo, status: status.as_u16(), code, message, kind, retry_after }
+        Error::Platform { remote: PlatformId::Yahoo.into(), status: status.as_u16(), code, message, kind, retry_after }
     }
 }
 

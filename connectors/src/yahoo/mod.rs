@@ -66,7 +66,7 @@ impl Kind {
 
     fn of(account: &Account) -> Result<Self> {
         Self::ALL.into_iter().find(|kind| kind.as_str() == account.kind).ok_or_else(|| Error::Decode {
-            platform: PlatformId::Yahoo,
+            remote: PlatformId::Yahoo.into(),
             detail: format!("account {} has kind {:?}, not search or display", account.id, account.kind),
         })
     }
@@ -215,7 +215,7 @@ impl Yahoo {
     async fn rval<T: DeserializeOwned>(&self, credentials: &Credentials, call: &Call<'_>, body: &(impl Serialize + Sync)) -> Result<T> {
         let bytes = self.call(credentials, call, body).await?;
         let answer: Answer<T> = json(PlatformId::Yahoo, call.path, &bytes)?;
-        answer.rval.ok_or_else(|| Error::Decode { platform: PlatformId::Yahoo, detail: format!("{}: no rval", call.path) })
+        answer.rval.ok_or_else(|| Error::Decode { remote: PlatformId::Yahoo.into(), detail: format!("{}: no rval", call.path) })
     }
 
     /// Every value of a paged `get`, `body(paging)` asking for each page.

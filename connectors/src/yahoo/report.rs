@@ -142,11 +142,11 @@ fn yahoo_date(day: Date) -> String {
 }
 
 fn decode(detail: String) -> Error {
-    Error::Decode { platform: PlatformId::Yahoo, detail }
+    Error::Decode { remote: PlatformId::Yahoo.into(), detail }
 }
 
 fn job_error(code: &str, message: String, kind: ErrorKind) -> Error {
-    Error::Platform { platform: PlatformId::Yahoo, status: 200, code: code.into(), message, kind, retry_after: None }
+    Error::Platform { remote: PlatformId::Yahoo.into(), status: 200, code: code.into(), message, kind, retry_after: None }
 }
 
 impl Yahoo {

@@ -45,7 +45,7 @@ impl ApiSettings {
         let currencies = std::iter::once(("api.reporting_currency".to_owned(), &self.reporting_currency))
             .chain(self.tenant_currencies.iter().map(|(tenant, code)| (format!("api.tenant_currencies.{tenant}"), code)));
         for (key, code) in currencies {
-            if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            if !super::feeds::is_currency(code) {
                 return Err(Error::Config(format!("{key}: {code:?} is not an ISO 4217 currency code such as \"USD\" or \"EUR\"")));
             }
         }

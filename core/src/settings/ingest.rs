@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,19 +47,7 @@ pub struct IngestSettings {
 impl IngestSettings {
     /// Appends the sources of `sources_dir`, in file-name order.
     pub(super) fn load_sources_dir(&mut self) -> Result<()> {
-        if self.sources_dir.is_empty() {
-            return Ok(());
-        }
-        let unreadable = |err: &dyn std::fmt::Display| {
-            Error::Config(format!("ingest.sources_dir {:?} cannot be read: {err}", self.sources_dir))
-        };
-        let mut files: Vec<_> = std::fs::read_dir(&self.sources_dir)
-            .map_err(|err| unreadable(&err))?
-            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
-            .collect();
-        files.sort();
-        for path in files {
+        for path in super::toml_files("ingest.sources_dir", &self.sources_dir)? {
             self.sources.push(SourceSettings::from_file(&path)?);
         }
         Ok(())
@@ -69,11 +57,7 @@ impl IngestSettings {
 impl SourceSettings {
     /// One source from a TOML file of its own (see ingester/examples/sources).
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
-        config::Config::builder()
-            .add_source(config::File::from(path))
-            .build()
-            .and_then(config::Config::try_deserialize)
-            .map_err(|err| Error::Config(format!("source file {}: {err}", path.display())))
+        super::from_toml_file("source", path)
     }
 }
 

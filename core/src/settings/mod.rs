@@ -13,10 +13,15 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 
 mod api;
+mod feeds;
 mod ingest;
 mod platforms;
 
 pub use api::ApiSettings;
+pub use feeds::{
+    AuthSettings, FeedFields, FeedSettings, Grain, HttpMethod, Pagination, PartnersSettings, PeriodFormat, ResponseFormat,
+    ValueRule, secret_from_env,
+};
 pub use ingest::{FieldRule, Format, IngestSettings, MoneyUnit, SourceSettings, TenantRule};
 pub use platforms::{AppSettings, GoogleSettings, MetaSettings, PlatformsSettings, XSettings, YahooSettings};
 
@@ -41,6 +46,7 @@ pub struct Settings {
     pub ingest: IngestSettings,
     pub api: ApiSettings,
     pub platforms: PlatformsSettings,
+    pub partners: PartnersSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,14 +154,17 @@ impl Settings {
     }
 
     /// [`Settings::load`], then what `service` needs: the API's limits, or
-    /// the ingester's loop settings and log sources (`ingest.sources_dir`).
+    /// the ingester's loop settings, log sources (`ingest.sources_dir`) and
+    /// partner feeds (`partners.feeds_dir`).
     pub fn load_for(file: Option<&Path>, service: Service) -> Result<Self> {
         let mut settings = Self::load(file)?;
         match service {
             Service::Api => settings.validate_api()?,
             Service::Ingester => {
                 settings.ingest.load_sources_dir()?;
+                settings.partners.load_feeds_dir()?;
                 settings.validate_ingester()?;
+                settings.partners.validate()?;
             }
         }
         Ok(settings)
@@ -213,6 +222,31 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// The `*.toml` files of `dir` (the setting `key`), in file-name order;
+/// none when `dir` is empty.
+fn toml_files(key: &str, dir: &str) -> Result<Vec<std::path::PathBuf>> {
+    if dir.is_empty() {
+        return Ok(Vec::new());
+    }
+    let unreadable = |err: &dyn fmt::Display| Error::Config(format!("{key} {dir:?} cannot be read: {err}"));
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|err| unreadable(&err))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// One `what` (a log source, a feed) from a TOML file of its own.
+fn from_toml_file<T: serde::de::DeserializeOwned>(what: &str, path: &Path) -> Result<T> {
+    config::Config::builder()
+        .add_source(config::File::from(path))
+        .build()
+        .and_then(config::Config::try_deserialize)
+        .map_err(|err| Error::Config(format!("{what} file {}: {err}", path.display())))
 }
 
 /// Identifiers end up in DDL, where ClickHouse cannot bind them as

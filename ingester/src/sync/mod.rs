@@ -207,7 +207,7 @@ impl Syncer {
 
     async fn current_credentials(&self, platform: &dyn Platform, account: &LinkedAccount) -> Result<Credentials, adhouse_connectors::Error> {
         let credentials = self.store.credentials(&self.vault, account).await?.ok_or_else(|| adhouse_connectors::Error::Platform {
-            platform: platform.id(),
+            remote: platform.id().into(),
             status: 0,
             code: "no_credentials".into(),
             message: "no stored grant for the account; link it again".into(),

@@ -3,7 +3,8 @@
 //! the ratio of the summed numerator to the summed denominator over whatever
 //! the row (or the totals) covers, and null when the denominator is zero.
 //! Each dataset has its own list: [`METRICS`] for log events,
-//! [`PLATFORM_METRICS`] for linked ad-platform accounts.
+//! [`PLATFORM_METRICS`] for linked ad-platform accounts, [`PARTNER_METRICS`]
+//! for partners' own reports.
 
 use serde::{Serialize, Serializer};
 
@@ -33,6 +34,8 @@ pub enum Measure {
     /// People reached in one entity-day; not additive (see [`Formula::NotAdditive`]).
     Reach,
     VideoViews,
+    PartnerImpressions,
+    PartnerRevenueMicros,
 }
 
 impl Measure {
@@ -90,15 +93,27 @@ impl Measure {
         })
     }
 
+    /// The aggregate over `partner_metrics FINAL`.
+    pub fn partner_sql(self) -> Option<&'static str> {
+        Some(match self {
+            Self::PartnerImpressions => "sum(impressions)",
+            Self::PartnerRevenueMicros => "sum(revenue_micros)",
+            _ => return None,
+        })
+    }
+
     /// Whether the measure is an amount of money (never summed across currencies).
     pub fn is_money(self) -> bool {
-        matches!(self, Self::RevenueMicros | Self::CostMicros | Self::SpendMicros | Self::ConversionValueMicros)
+        matches!(self, Self::RevenueMicros | Self::CostMicros | Self::SpendMicros | Self::ConversionValueMicros | Self::PartnerRevenueMicros)
     }
 
     /// Whether values are millionths of their unit (money, fractional
     /// conversions), so that ratios scale them back.
     fn in_micros(self) -> bool {
-        matches!(self, Self::RevenueMicros | Self::CostMicros | Self::SpendMicros | Self::ConversionsMicros | Self::ConversionValueMicros)
+        matches!(
+            self,
+            Self::RevenueMicros | Self::CostMicros | Self::SpendMicros | Self::ConversionsMicros | Self::ConversionValueMicros | Self::PartnerRevenueMicros
+        )
     }
 }
 
@@ -199,6 +214,14 @@ pub static PLATFORM_METRICS: &[Metric] = &[
     ratio("cpa", "CPA", Currency, (M::SpendMicros, None), M::ConversionsMicros, 1, "spend / conversions"),
     ratio("roas", "ROAS", Ratio, (M::ConversionValueMicros, None), M::SpendMicros, 1, "conversion_value / spend"),
     ratio("conversion_rate", "Conversion rate", Percent, (M::ConversionsMicros, None), M::AdClicks, 100, "conversions / clicks"),
+];
+
+/// Partners' own reports (`"dataset": "partners"`): money in each row's
+/// currency (`currency`), never summed across currencies.
+pub static PARTNER_METRICS: &[Metric] = &[
+    base("impressions", "Impressions", Count, M::PartnerImpressions, "Impressions the partner counted"),
+    base("revenue", "Revenue", Currency, M::PartnerRevenueMicros, "Revenue the partner reports, in its currency"),
+    ratio("ecpm", "eCPM", Currency, (M::PartnerRevenueMicros, None), M::PartnerImpressions, 1000, "revenue / impressions * 1000"),
 ];
 
 /// One metric's value in a row or in the totals.

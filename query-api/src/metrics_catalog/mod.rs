@@ -3,16 +3,19 @@
 //! identifiers and expressions come only from here, never from a request.
 
 mod metrics;
+mod partners;
 mod platforms;
 
 pub use adhouse_core::event::Dimension;
-pub use metrics::{Formula, METRICS, Measure, Metric, MetricValue, PLATFORM_METRICS, Unit};
+pub use metrics::{Formula, METRICS, Measure, Metric, MetricValue, PARTNER_METRICS, PLATFORM_METRICS, Unit};
+pub use partners::PartnerDimension;
 pub use platforms::PlatformDimension;
 
 crate::names::named_enum!(
-    /// What a query reads: log events (the rollups and raw `events`) or the
-    /// daily numbers of linked ad-platform accounts (`platform_daily`).
-    Dataset { Logs = "logs", Platforms = "platforms" }
+    /// What a query reads: log events (the rollups and raw `events`), the
+    /// daily numbers of linked ad-platform accounts (`platform_daily`), or
+    /// partners' own numbers from the live-metrics feeds (`partner_metrics`).
+    Dataset { Logs = "logs", Platforms = "platforms", Partners = "partners" }
 );
 
 impl Dataset {
@@ -20,6 +23,7 @@ impl Dataset {
         match self {
             Self::Logs => METRICS,
             Self::Platforms => PLATFORM_METRICS,
+            Self::Partners => PARTNER_METRICS,
         }
     }
 
@@ -35,6 +39,7 @@ impl Dataset {
         match self {
             Self::Logs => Dimension::ALL.into_iter().map(AnyDimension::Log).collect(),
             Self::Platforms => PlatformDimension::ALL.iter().copied().map(AnyDimension::Platform).collect(),
+            Self::Partners => PartnerDimension::ALL.iter().copied().map(AnyDimension::Partner).collect(),
         }
     }
 
@@ -52,6 +57,7 @@ impl Dataset {
 pub enum AnyDimension {
     Log(Dimension),
     Platform(PlatformDimension),
+    Partner(PartnerDimension),
 }
 
 impl AnyDimension {
@@ -59,6 +65,7 @@ impl AnyDimension {
         match self {
             Self::Log(dimension) => dimension.name(),
             Self::Platform(dimension) => dimension.name(),
+            Self::Partner(dimension) => dimension.name(),
         }
     }
 
@@ -66,6 +73,7 @@ impl AnyDimension {
         match self {
             Self::Log(dimension) => dimension.label(),
             Self::Platform(dimension) => dimension.label(),
+            Self::Partner(dimension) => dimension.label(),
         }
     }
 
@@ -74,6 +82,7 @@ impl AnyDimension {
         match self {
             Self::Log(dimension) => dimension.name(),
             Self::Platform(dimension) => dimension.column(),
+            Self::Partner(dimension) => dimension.column(),
         }
     }
 }

@@ -63,6 +63,7 @@ impl Executor<'_> {
                 table.map(Source::Events)
             }
             Dataset::Platforms => Ok(Source::Platforms(query.level().expect("validated with the request"))),
+            Dataset::Partners => Ok(Source::Partners),
         }
     }
 
@@ -79,7 +80,7 @@ impl Executor<'_> {
         let comparison_table = comparison_range.map(|range| self.source_for(query, range));
         let currency = match table {
             _ if !query.has_money() => None,
-            Source::Platforms(_) => self.one_currency(query, table, query.range, comparison_range).await?,
+            Source::Platforms(_) | Source::Partners => self.one_currency(query, table, query.range, comparison_range).await?,
             Source::Events(_) => Some(self.currency.to_owned()),
         };
 
@@ -161,7 +162,7 @@ impl Executor<'_> {
                 comparison_table: comparison_table.and_then(|table| table.ok()).map(|table| table.name()),
                 level: match table {
                     Source::Platforms(level) => Some(level.as_str()),
-                    Source::Events(_) => None,
+                    Source::Events(_) | Source::Partners => None,
                 },
                 currency,
                 granularity: query.granularity,
@@ -171,7 +172,7 @@ impl Executor<'_> {
         })
     }
 
-    /// The one currency of the money a platforms query sums, over both
+    /// The one currency of the money a platforms or partners query sums, over both
     /// periods; several are refused, since amounts of different currencies
     /// do not add up. `None` when no row matches.
     async fn one_currency(&self, query: &Query, source: Source<'_>, range: TimeRange, comparison: Option<TimeRange>) -> Result<Option<String>> {

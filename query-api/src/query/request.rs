@@ -14,7 +14,7 @@ use crate::error::{ApiError, ErrorCode, Result};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueryRequest {
-    /// `logs` (the default) or `platforms`.
+    /// `logs` (the default), `platforms` or `partners`.
     pub dataset: Option<String>,
     pub metrics: Vec<String>,
     #[serde(default)]
@@ -159,17 +159,18 @@ impl Query {
         if offset > MAX_OFFSET {
             return Err(ApiError::invalid(ErrorCode::InvalidValue, "offset", format!("must be at most {MAX_OFFSET}")));
         }
-        if dataset == Dataset::Platforms {
-            if matches!(granularity, Granularity::Minute | Granularity::Hour) {
-                return Err(ApiError::invalid(
-                    ErrorCode::InvalidValue,
-                    "granularity",
-                    "platform numbers are daily: use day, week, month, quarter, year or none",
-                ));
-            }
-            if request.use_rollups.is_some() {
-                return Err(ApiError::invalid(ErrorCode::InvalidValue, "use_rollups", "applies to the logs dataset only"));
-            }
+        if dataset == Dataset::Platforms && matches!(granularity, Granularity::Minute | Granularity::Hour) {
+            return Err(ApiError::invalid(
+                ErrorCode::InvalidValue,
+                "granularity",
+                "platform numbers are daily: use day, week, month, quarter, year or none",
+            ));
+        }
+        if dataset == Dataset::Partners && granularity == Granularity::Minute {
+            return Err(ApiError::invalid(ErrorCode::InvalidValue, "granularity", "partner numbers are hourly at finest: use hour or coarser"));
+        }
+        if dataset != Dataset::Logs && request.use_rollups.is_some() {
+            return Err(ApiError::invalid(ErrorCode::InvalidValue, "use_rollups", "applies to the logs dataset only"));
         }
         let query = Self {
             dataset,
@@ -252,7 +253,7 @@ impl Query {
             .chain(self.filters.iter().map(|filter| &filter.dimension))
             .filter_map(|dimension| match dimension {
                 AnyDimension::Log(dimension) => Some(*dimension),
-                AnyDimension::Platform(_) => None,
+                AnyDimension::Platform(_) | AnyDimension::Partner(_) => None,
             })
             .collect()
     }

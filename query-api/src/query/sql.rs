@@ -17,6 +17,8 @@ pub enum Source<'a> {
     Events(&'a Table),
     /// `platform_daily`, latest fetch only (FINAL), at one report level.
     Platforms(Level),
+    /// `partner_metrics`, latest fetch only (FINAL).
+    Partners,
 }
 
 impl Source<'_> {
@@ -24,6 +26,7 @@ impl Source<'_> {
         match self {
             Self::Events(table) => table.name,
             Self::Platforms(_) => "platform_daily",
+            Self::Partners => "partner_metrics",
         }
     }
 
@@ -31,6 +34,7 @@ impl Source<'_> {
         match self {
             Self::Events(table) => table.measure_sql(measure),
             Self::Platforms(_) => measure.platform_sql(),
+            Self::Partners => measure.partner_sql(),
         }
         .expect("the request's metrics come from the catalog of this source's dataset")
     }
@@ -39,16 +43,10 @@ impl Source<'_> {
     fn table_and_range(self, tenant: &str, query: &Query, range: TimeRange) -> (String, Vec<(String, Param)>) {
         let tenant = ("tenant".to_owned(), Param::Text(tenant.to_owned()));
         match self {
-            Self::Events(table) => {
-                let time = table.time_column();
-                let sql = format!(
-                    "FROM {}
-WHERE tenant = {{tenant:String}} AND {time} >= toDateTime({{from:UInt32}}, 'UTC') \
-                     AND {time} < toDateTime({{to:UInt32}}, 'UTC')",
-                    table.name
-                );
-                (sql, vec![tenant, ("from".to_owned(), Param::Number(epoch_param(range.from))), ("to".to_owned(), Param::Number(epoch_param(range.to)))])
-            }
+            Self::Events(table) => time_range_sql(table.name, table.time_column(), tenant, range),
+            // Periods are whole UTC hours (or days); a period belongs to the
+            // range its start is in.
+            Self::Partners => time_range_sql("partner_metrics FINAL", "period_start", tenant, range),
             // Dates are each account's own days; the range's days are taken as calendar dates.
             Self::Platforms(level) => {
                 let (first, end) = query.zone.dates(range);
@@ -71,8 +69,18 @@ WHERE tenant = {{tenant:String}} AND {time} >= toDateTime({{from:UInt32}}, 'UTC'
         match self {
             Self::Events(table) => bucket_sql(granularity, table.epoch_expr()),
             Self::Platforms(_) => date_bucket_sql(granularity, "date"),
+            Self::Partners => bucket_sql(granularity, "toInt64(toUnixTimestamp(period_start))"),
         }
     }
+}
+
+/// `FROM table` and the tenant and `[from, to)` conditions on `time`.
+fn time_range_sql(table: &str, time: &str, tenant: (String, Param), range: TimeRange) -> (String, Vec<(String, Param)>) {
+    let sql = format!(
+        "FROM {table}\nWHERE tenant = {{tenant:String}} AND {time} >= toDateTime({{from:UInt32}}, 'UTC') \
+         AND {time} < toDateTime({{to:UInt32}}, 'UTC')"
+    );
+    (sql, vec![tenant, ("from".to_owned(), Param::Number(epoch_param(range.from))), ("to".to_owned(), Param::Number(epoch_param(range.to)))])
 }
 
 /// What one statement returns; every shape selects `(t, dims, values)`.
@@ -234,7 +242,7 @@ fn filters_sql(query: &Query, params: &mut Vec<(String, Param)>) -> String {
     sql
 }
 
-/// The currencies of the rows a platforms query sums over `range`.
+/// The currencies of the rows a platforms or partners query sums over `range`.
 pub fn currencies_statement(query: &Query, source: Source<'_>, range: TimeRange, tenant: &str) -> Statement {
     let (from_where, mut params) = source.table_and_range(tenant, query, range);
     let filters = filters_sql(query, &mut params);

@@ -270,7 +270,7 @@ impl Granularity {
 }
 
 /// Wire form of `time_range`.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TimeRangeRequest {
     pub from: Option<String>,

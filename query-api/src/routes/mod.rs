@@ -3,6 +3,7 @@
 
 mod accounts;
 mod catalog;
+mod feeds;
 mod health;
 mod listings;
 mod oauth;
@@ -43,6 +44,8 @@ pub fn routes() -> Vec<(&'static str, Method, Route)> {
         at("/healthz", Method::GET, |route| route.to(health::healthz)),
         at("/readyz", Method::GET, |route| route.to(health::readyz)),
         at("/api/v1/query", Method::POST, |route| route.to(query::query)),
+        at("/api/v1/discrepancy", Method::POST, |route| route.to(query::discrepancy)),
+        at("/api/v1/feeds", Method::GET, |route| route.to(feeds::list)),
         at("/api/v1/catalog", Method::GET, |route| route.to(catalog::catalog)),
         at("/api/v1/dimensions/{name}/values", Method::GET, |route| route.to(listings::dimension_values)),
         at("/api/v1/sources", Method::GET, |route| route.to(listings::sources)),

@@ -11,7 +11,7 @@ use adhouse_connectors::PlatformId;
 use serde_json::{Value, json};
 
 use crate::error::ErrorCode;
-use crate::metrics_catalog::{Dataset, Dimension, PlatformDimension};
+use crate::metrics_catalog::{Dataset, Dimension, PartnerDimension, PlatformDimension};
 use crate::query::request::{Direction, FilterOpName, MAX_OFFSET};
 use crate::query::time::{Compare, Granularity, Preset, Zone};
 use crate::state::AppState;
@@ -28,6 +28,8 @@ const CLICKHOUSE_ROUTES: &[&str] = &[
     "/api/v1/accounts",
     "/api/v1/accounts/grants/{id}",
     "/api/v1/accounts/{platform}/{id}",
+    "/api/v1/discrepancy",
+    "/api/v1/feeds",
 ];
 
 fn reference(schema: &str) -> Value {
@@ -47,9 +49,12 @@ pub fn document(max_rows: u32) -> Value {
     schemas["PlatformMetricName"] = names(Dataset::Platforms.metric_names());
     schemas["DimensionName"] = names(Dimension::names());
     schemas["PlatformDimensionName"] = names(PlatformDimension::names());
+    schemas["PartnerMetricName"] = names(Dataset::Partners.metric_names());
+    schemas["PartnerDimensionName"] = names(PartnerDimension::names());
     schemas["Timezone"] = json!({ "type": "string", "description": "IANA timezone name", "enum": Zone::names() });
     schemas["Problem"]["properties"]["code"]["enum"] = json!(ErrorCode::ALL.iter().map(|code| code.as_str()).collect::<Vec<_>>());
-    let any_dimension = json!({ "oneOf": [reference("DimensionName"), reference("PlatformDimensionName")] });
+    let any_dimension =
+        json!({ "oneOf": [reference("DimensionName"), reference("PlatformDimensionName"), reference("PartnerDimensionName")] });
     schemas["Filter"]["properties"]["dimension"] = any_dimension.clone();
     schemas["ConnectRequest"]["properties"]["platform"]["enum"] = json!(PlatformId::ALL.iter().map(|id| id.as_str()).collect::<Vec<_>>());
     schemas["Filter"]["properties"]["op"]["enum"] = json!(FilterOpName::names());
@@ -65,8 +70,8 @@ pub fn document(max_rows: u32) -> Value {
         ],
     });
     let request = &mut schemas["QueryRequest"]["properties"];
-    request["metrics"]["items"] = json!({ "oneOf": [reference("MetricName"), reference("PlatformMetricName")],
-        "description": "MetricName for the logs dataset, PlatformMetricName for platforms" });
+    request["metrics"]["items"] = json!({ "oneOf": [reference("MetricName"), reference("PlatformMetricName"), reference("PartnerMetricName")],
+        "description": "MetricName for the logs dataset, PlatformMetricName for platforms, PartnerMetricName for partners" });
     request["dataset"]["enum"] = json!(Dataset::names());
     request["dimensions"]["items"] = any_dimension;
     request["timezone"] = json!({ "allOf": [reference("Timezone")], "description": "default: the token's timezone" });
@@ -75,6 +80,9 @@ pub fn document(max_rows: u32) -> Value {
     request["order_by"]["items"]["properties"]["direction"]["enum"] = json!(Direction::names());
     request["limit"]["maximum"] = json!(max_rows);
     request["offset"]["maximum"] = json!(MAX_OFFSET);
+    let discrepancy = &mut schemas["DiscrepancyRequest"]["properties"];
+    discrepancy["timezone"] = json!({ "allOf": [reference("Timezone")], "description": "default: the token's timezone" });
+    discrepancy["granularity"]["enum"] = json!(Granularity::names());
 
     for (path, method, _) in super::routes() {
         let operation = &mut doc["paths"][path][method.as_str().to_ascii_lowercase()];

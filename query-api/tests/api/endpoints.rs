@@ -86,12 +86,14 @@ async fn the_openapi_document_states_the_names_limits_and_errors_the_server_enfo
     let names = |schema: &str| -> Vec<String> {
         schemas[schema]["enum"].as_array().unwrap_or_else(|| panic!("{schema} enum")).iter().map(|v| v.as_str().unwrap().to_owned()).collect()
     };
-    use adhouse_api::metrics_catalog::{Dataset, Dimension, PlatformDimension};
+    use adhouse_api::metrics_catalog::{Dataset, Dimension, PartnerDimension, PlatformDimension};
     assert_eq!(names("MetricName"), Dataset::Logs.metric_names());
     assert_eq!(names("PlatformMetricName"), Dataset::Platforms.metric_names());
     assert_eq!(names("DimensionName"), Dimension::names());
     assert_eq!(names("PlatformDimensionName"), PlatformDimension::names());
-    assert_eq!(schemas["QueryRequest"]["properties"]["dataset"]["enum"], json!(["logs", "platforms"]));
+    assert_eq!(names("PartnerMetricName"), Dataset::Partners.metric_names());
+    assert_eq!(names("PartnerDimensionName"), PartnerDimension::names());
+    assert_eq!(schemas["QueryRequest"]["properties"]["dataset"]["enum"], json!(["logs", "platforms", "partners"]));
     let zones = names("Timezone");
     assert!(zones.iter().any(|zone| zone == "Australia/Lord_Howe") && zones.len() > 300, "{} zones", zones.len());
     let request = &schemas["QueryRequest"]["properties"];

@@ -12,6 +12,7 @@ mod endpoints;
 mod errors;
 mod hostile;
 mod matrix;
+mod partners;
 mod platforms;
 mod schema;
 mod tokens;

@@ -38,6 +38,11 @@ pub struct Manifest {
     pub daily: Vec<DailyTotals>,
     /// Distinct non-empty user ids per tenant, over every file.
     pub users: Vec<TenantUsers>,
+    /// Impressions and revenue per tenant, demand partner and UTC hour: what
+    /// adhouse counts from the logs for each partner, from which the fake
+    /// partner reporting API derives the partners' own numbers.
+    #[serde(default)]
+    pub partner_hours: Vec<PartnerHour>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +131,16 @@ pub struct DailyTotals {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerHour {
+    pub tenant: String,
+    pub partner: String,
+    /// Start of the UTC hour, Unix seconds.
+    pub hour: i64,
+    pub impressions: u64,
+    pub revenue_micros: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantUsers {
     pub tenant: String,
     pub distinct_user_ids: u64,
@@ -152,7 +167,13 @@ impl Manifest {
         let mut totals: BTreeMap<(&str, usize), Sums> = BTreeMap::new();
         let mut daily: BTreeMap<(&str, Date, usize), Sums> = BTreeMap::new();
         let mut users: BTreeMap<&str, UserSet> = BTreeMap::new();
+        let mut partner_hours: BTreeMap<(&str, &str, i64), (u64, i64)> = BTreeMap::new();
         for (entry, tally) in &files {
+            for (&(partner, hour), &(impressions, revenue)) in &tally.partner_hours {
+                let sums = partner_hours.entry((&entry.tenant, partner, hour)).or_default();
+                sums.0 += impressions;
+                sums.1 += revenue;
+            }
             for (day, by_type) in &tally.by_day {
                 for (slot, sums) in by_type.iter().enumerate().filter(|(_, sums)| sums.events > 0) {
                     totals.entry((&entry.tenant, slot)).or_default().add(sums);
@@ -183,8 +204,18 @@ impl Manifest {
             .into_iter()
             .map(|(tenant, seen)| TenantUsers { tenant: tenant.to_owned(), distinct_user_ids: seen.len() })
             .collect();
+        let partner_hours = partner_hours
+            .into_iter()
+            .map(|((tenant, partner, hour), (impressions, revenue_micros))| PartnerHour {
+                tenant: tenant.to_owned(),
+                partner: partner.to_owned(),
+                hour,
+                impressions,
+                revenue_micros,
+            })
+            .collect();
         let files = files.into_iter().map(|(entry, _)| entry).collect();
-        Self { generator, bucket, prefix, files, totals, daily, users }
+        Self { generator, bucket, prefix, files, totals, daily, users, partner_hours }
     }
 }
 
@@ -204,6 +235,8 @@ pub(super) struct FileTally {
     pub data_lines: u64,
     pub bad_lines: Vec<BadLine>,
     by_day: BTreeMap<Date, [Sums; 9]>,
+    /// Impressions and revenue per demand partner and UTC hour start.
+    partner_hours: BTreeMap<(&'static str, i64), (u64, i64)>,
     users: UserSet,
 }
 
@@ -214,6 +247,7 @@ impl FileTally {
             data_lines: 0,
             bad_lines: Vec::new(),
             by_day: BTreeMap::new(),
+            partner_hours: BTreeMap::new(),
             users: UserSet::new(user_pool),
         }
     }
@@ -230,6 +264,12 @@ impl FileTally {
         sums.revenue_micros += event.revenue_micros;
         if with_cost {
             sums.cost_micros += event.cost_micros;
+        }
+        if event.kind == EventType::Impression {
+            let hour = event.ts_ms.div_euclid(3_600_000) * 3_600;
+            let sums = self.partner_hours.entry((event.partner, hour)).or_default();
+            sums.0 += 1;
+            sums.1 += event.revenue_micros;
         }
         if let Some(user) = event.user {
             self.users.insert(user.index);

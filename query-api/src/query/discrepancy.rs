@@ -1,0 +1,246 @@
+//! `POST /api/v1/discrepancy`: for each demand partner and period, the
+//! impressions and revenue adhouse counted from the logs (`demand_partner`)
+//! against what the partner reports (`partner_metrics`), the difference
+//! (theirs − ours) absolute and in percent of ours, flagged above a
+//! threshold.
+//!
+//! Both sides are ordinary queries of their datasets, run by the same
+//! executor (so rollup choice, time buckets and tenancy are the query API's).
+//! Currency-safe: the logs' revenue is in the tenant's reporting currency (`api.reporting_currency`, `api.tenant_currencies`); a
+//! partner's revenue is compared only when every row of it in the range is
+//! in that currency, else its revenue difference is null and its currencies
+//! are listed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::execute::Executor;
+use super::request::{Context, FilterRequest, Query, QueryRequest};
+use super::response::Cell;
+use super::time::{Granularity, ResolvedRange, TimeRangeRequest};
+use crate::error::{ApiError, ErrorCode, Result};
+use crate::metrics_catalog::MetricValue;
+
+/// Partners one report covers at most (its rows are partners × periods).
+pub const MAX_PARTNERS: u32 = 50;
+const DEFAULT_THRESHOLD_PERCENT: f64 = 5.0;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscrepancyRequest {
+    pub time_range: TimeRangeRequest,
+    /// IANA name; the token's timezone when absent.
+    pub timezone: Option<String>,
+    /// `hour`, `day` (the default), `week`, `month`, `quarter`, `year` or `none`.
+    pub granularity: Option<String>,
+    /// A difference whose magnitude exceeds this percentage of our count is
+    /// flagged (default 5).
+    pub threshold_percent: Option<f64>,
+    /// Only these demand partners (default: every partner on either side).
+    #[serde(default)]
+    pub partners: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiscrepancyResponse {
+    /// Currency of every revenue value: the logs' (the tenant's reporting currency (`api.reporting_currency`, `api.tenant_currencies`)).
+    pub currency: String,
+    pub threshold_percent: f64,
+    pub granularity: Granularity,
+    pub time_range: ResolvedRange,
+    pub partners: Vec<PartnerDiscrepancy>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PartnerDiscrepancy {
+    pub partner: String,
+    /// Currencies the partner reported in over the range.
+    pub currencies: Vec<String>,
+    /// False when the partner reports in another currency than the logs:
+    /// its revenue and revenue differences are then null.
+    pub revenue_comparable: bool,
+    pub totals: Compared,
+    pub periods: Vec<PeriodDiscrepancy>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PeriodDiscrepancy {
+    /// Start of the period (absent without a granularity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    #[serde(flatten)]
+    pub compared: Compared,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Compared {
+    pub ours: Numbers,
+    pub theirs: Numbers,
+    pub difference: Differences,
+    /// Whether an impressions or revenue difference exceeds the threshold.
+    pub flagged: bool,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Numbers {
+    pub impressions: MetricValue,
+    pub revenue: MetricValue,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Differences {
+    pub impressions: Difference,
+    pub revenue: Difference,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Difference {
+    /// theirs − ours, exact.
+    pub absolute: MetricValue,
+    /// (theirs − ours) / ours × 100; null when ours is zero (or not comparable).
+    pub percent: Option<f64>,
+}
+
+/// One side's sums of a partner and period, money in micros.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    impressions: i64,
+    revenue_micros: i64,
+}
+
+/// Ours and theirs per partner, then per period (the time cell's text, empty without a granularity).
+type Sides = BTreeMap<String, BTreeMap<String, (Sums, Sums)>>;
+
+impl DiscrepancyRequest {
+    /// A query of `dataset` for `metrics` by `dimensions` over the report's
+    /// range, restricted to the asked partners (`partner_dimension`).
+    fn query(&self, dataset: &str, metrics: &[&str], dimensions: &[&str], partner_dimension: &str, filters: Vec<FilterRequest>, context: &Context<'_>) -> Result<Query> {
+        let mut filters = filters;
+        if !self.partners.is_empty() {
+            filters.push(FilterRequest { dimension: partner_dimension.to_owned(), op: "in".into(), value: None, values: Some(self.partners.clone()) });
+        }
+        let request = QueryRequest {
+            dataset: Some(dataset.to_owned()),
+            metrics: metrics.iter().map(|m| (*m).to_owned()).collect(),
+            dimensions: dimensions.iter().map(|d| (*d).to_owned()).collect(),
+            filters,
+            time_range: self.time_range.clone(),
+            timezone: self.timezone.clone(),
+            granularity: Some(self.granularity.clone().unwrap_or_else(|| "day".into())),
+            compare: None,
+            order_by: Vec::new(),
+            limit: Some(MAX_PARTNERS),
+            offset: None,
+            use_rollups: None,
+        };
+        Query::from_request(request, context)
+    }
+}
+
+/// Runs the report: our side from the logs, their impressions in every
+/// currency, their revenue in the logs' currency only.
+pub async fn run(executor: &Executor<'_>, request: &DiscrepancyRequest, context: &Context<'_>, logs_currency: &str) -> Result<DiscrepancyResponse> {
+    let threshold = request.threshold_percent.unwrap_or(DEFAULT_THRESHOLD_PERCENT);
+    if !(threshold.is_finite() && threshold >= 0.0) {
+        return Err(ApiError::invalid(ErrorCode::InvalidValue, "threshold_percent", "must be a number of at least 0"));
+    }
+    let in_logs_currency = FilterRequest { dimension: "currency".into(), op: "eq".into(), value: Some(logs_currency.to_owned()), values: None };
+    let ours = request.query("logs", &["impressions", "revenue"], &["demand_partner"], "demand_partner", Vec::new(), context)?;
+    let their_impressions = request.query("partners", &["impressions"], &["partner", "currency"], "partner", Vec::new(), context)?;
+    let their_revenue = request.query("partners", &["revenue"], &["partner"], "partner", vec![in_logs_currency], context)?;
+    let (ours_answer, impressions_answer, revenue_answer) =
+        tokio::try_join!(executor.run(&ours), executor.run(&their_impressions), executor.run(&their_revenue))?;
+
+    let timed = ours.granularity != Granularity::None;
+    let mut sides = Sides::new();
+    let mut currencies: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in &ours_answer.rows {
+        let (time, dims, values) = split(row, timed, 1);
+        let cell = &mut sides.entry(dims[0].clone()).or_default().entry(time).or_default().0;
+        cell.impressions += count(values[0]);
+        cell.revenue_micros += micros(values[1]);
+    }
+    for row in &impressions_answer.rows {
+        let (time, dims, values) = split(row, timed, 2);
+        currencies.entry(dims[0].clone()).or_default().insert(dims[1].clone());
+        sides.entry(dims[0].clone()).or_default().entry(time).or_default().1.impressions += count(values[0]);
+    }
+    for row in &revenue_answer.rows {
+        let (time, dims, values) = split(row, timed, 1);
+        sides.entry(dims[0].clone()).or_default().entry(time).or_default().1.revenue_micros += micros(values[0]);
+    }
+
+    // A partner with nothing on either side (only the zeros of rows it stopped reporting) has nothing to compare.
+    let partners = sides
+        .into_iter()
+        .filter(|(_, periods)| periods.values().any(|(ours, theirs)| [ours, theirs].iter().any(|s| s.impressions != 0 || s.revenue_micros != 0)))
+        .map(|(partner, periods)| {
+            let currencies: Vec<String> = currencies.remove(&partner).unwrap_or_default().into_iter().collect();
+            let comparable = currencies.iter().all(|currency| currency == logs_currency);
+            let mut total = (Sums::default(), Sums::default());
+            let periods = periods
+                .into_iter()
+                .map(|(time, (ours, theirs))| {
+                    for (sum, side) in [(&mut total.0, ours), (&mut total.1, theirs)] {
+                        sum.impressions += side.impressions;
+                        sum.revenue_micros += side.revenue_micros;
+                    }
+                    PeriodDiscrepancy { time: timed.then_some(time), compared: compare(ours, theirs, comparable, threshold) }
+                })
+                .collect();
+            PartnerDiscrepancy { partner, currencies, revenue_comparable: comparable, totals: compare(total.0, total.1, comparable, threshold), periods }
+        })
+        .collect();
+    Ok(DiscrepancyResponse {
+        currency: logs_currency.to_owned(),
+        threshold_percent: threshold,
+        granularity: ours.granularity,
+        time_range: ResolvedRange::new(ours.range, &ours.zone),
+        partners,
+    })
+}
+
+/// A dense row's time text (empty without one), its `dimensions` texts and its metric values.
+fn split(row: &[Cell], timed: bool, dimensions: usize) -> (String, Vec<String>, Vec<MetricValue>) {
+    let text = |cell: &Cell| match cell {
+        Cell::Text(text) => text.clone(),
+        Cell::Metric(_) => unreachable!("time and dimension cells are text"),
+    };
+    let skip = usize::from(timed);
+    let time = if timed { text(&row[0]) } else { String::new() };
+    let dims = row[skip..skip + dimensions].iter().map(text).collect();
+    let values = row[skip + dimensions..]
+        .iter()
+        .map(|cell| match cell {
+            Cell::Metric(value) => *value,
+            Cell::Text(_) => unreachable!("metric cells follow the dimensions"),
+        })
+        .collect();
+    (time, dims, values)
+}
+
+fn count(value: MetricValue) -> i64 {
+    match value {
+        MetricValue::Count(count) => count,
+        _ => 0,
+    }
+}
+
+fn micros(value: MetricValue) -> i64 {
+    match value {
+        MetricValue::Money { micros } => micros,
+        _ => 0,
+    }
+}
+
+fn compare(ours: Sums, theirs: Sums, comparable: bool, threshold: f64) -> Compared {
+    let difference = |ours: MetricValue, theirs: MetricValue| Difference { absolute: theirs.minus(ours), percent: theirs.percent_change_from(ours) };
+    let money = |micros: i64| if comparable { MetricValue::Money { micros } } else { MetricValue::Null };
+    let ours = Numbers { impressions: MetricValue::Count(ours.impressions), revenue: money(ours.revenue_micros) };
+    let theirs = Numbers { impressions: MetricValue::Count(theirs.impressions), revenue: money(theirs.revenue_micros) };
+    let difference = Differences { impressions: difference(ours.impressions, theirs.impressions), revenue: difference(ours.revenue, theirs.revenue) };
+    let over = |d: &Difference| d.percent.is_some_and(|percent| percent.abs() > threshold);
+    let flagged = over(&difference.impressions) || over(&difference.revenue);
+    Compared { ours, theirs, difference, flagged }
+}

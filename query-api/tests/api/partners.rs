@@ -1,0 +1,251 @@
+//! `"dataset": "partners"`, `POST /api/v1/discrepancy` and `GET
+//! /api/v1/feeds` against stored partner rows and log events: the partners'
+//! numbers are derived from the events with designed per-partner
+//! differences (one partner in another currency), stored once and then
+//! restated, and every answer is compared with an independent computation.
+
+use std::collections::BTreeMap;
+
+use adhouse_connectors::partners::store::{FeedStatus, PartnerStore, PollOf};
+use adhouse_connectors::partners::{PartnerRow, Window};
+use adhouse_core::event::EventType;
+use serde::Deserialize;
+use serde_json::json;
+use serde_json::value::RawValue;
+use time::{Duration, OffsetDateTime};
+
+use crate::common::synthetic_events;
+use crate::support::Api;
+
+/// Partner → (impressions, revenue) difference in permille of ours, and its currency.
+const DESIGN: [(&str, i64, i64, &str); 4] =
+    [("appnexus", 0, 0, "EUR"), ("rubicon", 10, 5, "USD"), ("pubmatic", -50, -80, "USD"), ("openx", -30, -20, "USD")];
+
+fn theirs(partner: &str, impressions: i64, revenue: i64) -> (i64, i64, &'static str) {
+    let (_, imp, rev, currency) = DESIGN.iter().find(|(name, ..)| *name == partner).expect("a designed partner");
+    (impressions * (1000 + imp) / 1000, revenue * (1000 + rev) / 1000, currency)
+}
+
+fn decimal(micros: i64) -> String {
+    format!("{}{}.{:06}", if micros < 0 { "-" } else { "" }, micros.unsigned_abs() / 1_000_000, micros.unsigned_abs() % 1_000_000)
+}
+
+/// acme's impressions and revenue per (partner, hour), as the events hold them.
+type Ours = BTreeMap<(String, i64), (i64, i64)>;
+
+/// Three days of events before today, and the partners' rows for them:
+/// first a wrong version, then the designed one fetched later (a restatement).
+async fn stored(api: &Api) -> Ours {
+    let start = api.today - Duration::days(3);
+    let events = synthetic_events(31, start, 3, 60_000, 5_000);
+    for chunk in events.chunks(30_000) {
+        api.db.insert(chunk, None).await;
+    }
+    let mut ours = Ours::new();
+    for event in events.iter().filter(|e| e.tenant == "acme" && e.event_type == EventType::Impression) {
+        let hour = event.ts.unix_timestamp() - event.ts.unix_timestamp().rem_euclid(3_600);
+        let sums = ours.entry((event.demand_partner.to_string(), hour)).or_default();
+        sums.0 += 1;
+        sums.1 += event.revenue_micros;
+    }
+    let store = PartnerStore::new(api.db.client.clone());
+    for (version, skew) in [(1, 7), (2, 0)] {
+        let rows: Vec<PartnerRow> = ours
+            .iter()
+            .map(|((partner, hour), &(impressions, revenue))| {
+                let (impressions, revenue, currency) = theirs(partner, impressions, revenue);
+                PartnerRow {
+                    partner: partner.clone(),
+                    period_start: OffsetDateTime::from_unix_timestamp(*hour).unwrap(),
+                    publisher_id: String::new(),
+                    placement_id: String::new(),
+                    country: String::new(),
+                    currency: currency.into(),
+                    impressions: (impressions + skew) as u64,
+                    revenue_micros: revenue + skew,
+                    extra: Vec::new(),
+                }
+            })
+            .collect();
+        let fetched_at = OffsetDateTime::now_utc() + Duration::seconds(version);
+        let poll = PollOf { tenant: "acme", feed: "mediation_hourly", grain: "hour", fetched_at };
+        store.put_rows(poll, &rows).await.expect("rows stored");
+    }
+    ours
+}
+
+#[derive(Debug, Deserialize)]
+struct Report {
+    currency: String,
+    partners: Vec<PartnerReport>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PartnerReport {
+    partner: String,
+    currencies: Vec<String>,
+    revenue_comparable: bool,
+    totals: Compared,
+    periods: Vec<Compared>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Compared {
+    time: Option<String>,
+    ours: Numbers,
+    theirs: Numbers,
+    difference: Differences,
+    flagged: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct Numbers {
+    impressions: i64,
+    revenue: Box<RawValue>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Differences {
+    impressions: Difference,
+    revenue: Difference,
+}
+
+#[derive(Debug, Deserialize)]
+struct Difference {
+    absolute: Box<RawValue>,
+    percent: Option<f64>,
+}
+
+async fn discrepancy(api: &Api, body: serde_json::Value) -> Report {
+    let request = actix_web::test::TestRequest::post()
+        .uri("/api/v1/discrepancy")
+        .insert_header(("Authorization", format!("Bearer {}", api.acme)))
+        .set_json(&body);
+    let (status, _, text) = api.call(request).await;
+    assert_eq!(status, 200, "{body}\n→ {text}");
+    serde_json::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}"))
+}
+
+#[actix_web::test]
+async fn daily_and_hourly_discrepancies_equal_the_designed_differences_exactly() {
+    let api = Api::empty("partners_discrepancy").await;
+    let ours = stored(&api).await;
+    let report = discrepancy(&api, json!({
+        "time_range": { "from": api.date(-3), "to": api.date(-1) },
+        "timezone": "UTC",
+        "granularity": "day",
+        "threshold_percent": 3,
+    }))
+    .await;
+    assert_eq!(report.currency, "USD");
+    assert_eq!(report.partners.iter().map(|p| p.partner.as_str()).collect::<Vec<_>>(), ["appnexus", "openx", "pubmatic", "rubicon"]);
+    for partner in &report.partners {
+        let name = partner.partner.as_str();
+        assert_eq!(partner.periods.len(), 3, "{name}: one period per day");
+        for period in &partner.periods {
+            let day = OffsetDateTime::parse(period.time.as_deref().unwrap(), &time::format_description::well_known::Rfc3339).unwrap().unix_timestamp();
+            let hours = ours.range((name.to_owned(), day)..(name.to_owned(), day + 86_400));
+            let (mut ours_sum, mut theirs_sum) = ((0, 0), (0, 0));
+            for ((_, _), &(impressions, revenue)) in hours {
+                let (their_impressions, their_revenue, _) = theirs(name, impressions, revenue);
+                ours_sum = (ours_sum.0 + impressions, ours_sum.1 + revenue);
+                theirs_sum = (theirs_sum.0 + their_impressions, theirs_sum.1 + their_revenue);
+            }
+            assert_eq!((period.ours.impressions, period.theirs.impressions), (ours_sum.0, theirs_sum.0), "{name} {:?}", period.time);
+            assert_eq!(period.difference.impressions.absolute.get(), (theirs_sum.0 - ours_sum.0).to_string());
+            let percent = (theirs_sum.0 - ours_sum.0) as f64 / ours_sum.0 as f64 * 100.0;
+            assert!((period.difference.impressions.percent.unwrap() - percent).abs() < 1e-9);
+            if partner.revenue_comparable {
+                assert_eq!(period.ours.revenue.get(), decimal(ours_sum.1));
+                assert_eq!(period.theirs.revenue.get(), decimal(theirs_sum.1));
+                assert_eq!(period.difference.revenue.absolute.get(), decimal(theirs_sum.1 - ours_sum.1));
+            } else {
+                assert_eq!((period.theirs.revenue.get(), period.difference.revenue.absolute.get()), ("null", "null"));
+            }
+        }
+    }
+    let by_name = |name: &str| report.partners.iter().find(|p| p.partner == name).unwrap();
+    // appnexus reports in EUR: its revenue is never compared with the logs' USD.
+    assert_eq!((by_name("appnexus").revenue_comparable, by_name("appnexus").currencies.clone()), (false, vec!["EUR".to_owned()]));
+    assert!(by_name("appnexus").totals.difference.revenue.percent.is_none());
+    // 5 % fewer impressions and 8 % less revenue is flagged at 3 %; 1 % more is not.
+    assert!(by_name("pubmatic").totals.flagged && by_name("openx").totals.flagged);
+    assert!(!by_name("rubicon").totals.flagged && !by_name("appnexus").totals.flagged);
+
+    // Hour by hour, each period is the designed difference of that hour.
+    let hourly = discrepancy(&api, json!({
+        "time_range": { "from": api.date(-1), "to": api.date(-1) }, "timezone": "UTC", "granularity": "hour", "partners": ["pubmatic"],
+    }))
+    .await;
+    assert_eq!(hourly.partners.len(), 1);
+    let pubmatic = &hourly.partners[0];
+    assert_eq!(pubmatic.periods.len(), 24);
+    for period in &pubmatic.periods {
+        let hour = OffsetDateTime::parse(period.time.as_deref().unwrap(), &time::format_description::well_known::Rfc3339).unwrap().unix_timestamp();
+        let (impressions, revenue) = ours.get(&("pubmatic".to_owned(), hour)).copied().unwrap_or_default();
+        let (their_impressions, their_revenue, _) = theirs("pubmatic", impressions, revenue);
+        assert_eq!((period.ours.impressions, period.theirs.impressions), (impressions, their_impressions));
+        assert_eq!(period.difference.revenue.absolute.get(), decimal(their_revenue - revenue));
+    }
+}
+
+#[actix_web::test]
+async fn the_partners_dataset_answers_the_latest_fetch_and_refuses_mixed_currencies() {
+    let api = Api::empty("partners_dataset").await;
+    let ours = stored(&api).await;
+    let body = |filters: serde_json::Value, metrics: serde_json::Value| json!({
+        "dataset": "partners",
+        "metrics": metrics,
+        "dimensions": ["partner"],
+        "filters": filters,
+        "time_range": { "from": api.date(-3), "to": api.date(-1) },
+        "timezone": "UTC",
+        "granularity": "hour",
+    });
+    let usd = json!([{ "dimension": "currency", "op": "eq", "value": "USD" }]);
+    let answer = api.query(&api.acme, &body(usd, json!(["impressions", "revenue"]))).await;
+    assert_eq!(answer.meta["table"], "partner_metrics");
+    assert_eq!(answer.meta["currency"], "USD");
+    let (mut impressions, mut revenue) = (0, 0);
+    for ((partner, _), &(i, r)) in ours.iter().filter(|((partner, _), _)| partner != "appnexus") {
+        let (i, r, _) = theirs(partner, i, r);
+        impressions += i;
+        revenue += r;
+    }
+    assert_eq!(answer.totals["impressions"].get(), impressions.to_string());
+    assert_eq!(answer.totals["revenue"].get(), decimal(revenue));
+    assert_eq!(answer.rows.len(), 3 * 72, "three partners by 72 hours");
+
+    let (status, text) = api.post(&api.acme, &body(json!([]), json!(["revenue"]))).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("mixed_currencies"), "{text}");
+    let all = api.query(&api.acme, &body(json!([]), json!(["impressions"]))).await;
+    let every: i64 = ours.iter().map(|((partner, _), &(i, r))| theirs(partner, i, r).0).sum();
+    assert_eq!(all.totals["impressions"].get(), every.to_string());
+    // Another tenant sees none of it.
+    let globex = api.query(&api.globex, &body(json!([]), json!(["impressions"]))).await;
+    assert_eq!(globex.totals["impressions"].get(), "0");
+}
+
+#[actix_web::test]
+async fn feed_health_lists_the_tenants_feeds_with_their_last_success() {
+    let api = Api::empty("partners_feeds").await;
+    let store = PartnerStore::new(api.db.client.clone());
+    let now = OffsetDateTime::now_utc().replace_millisecond(0).unwrap();
+    let window = Window::recent(now, 3, adhouse_core::settings::Grain::Hour);
+    let ok = FeedStatus::after_poll(None, ("acme", "mediation_hourly"), window, now, 4, Ok((96, 1)));
+    let failing = FeedStatus::after_poll(Some(&ok), ("acme", "mediation_hourly"), window, now + Duration::seconds(60), 0, Err("HTTP 503".into()));
+    store.put_status(&ok).await.unwrap();
+    store.put_status(&FeedStatus { updated_at: ok.updated_at + Duration::seconds(1), ..failing }).await.unwrap();
+    store.put_status(&FeedStatus::after_poll(None, ("globex", "other"), window, now, 1, Ok((1, 0)))).await.unwrap();
+    let request = actix_web::test::TestRequest::get().uri("/api/v1/feeds").insert_header(("Authorization", format!("Bearer {}", api.acme)));
+    let (status, _, text) = api.call(request).await;
+    assert_eq!(status, 200, "{text}");
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let feeds = body["feeds"].as_array().unwrap();
+    assert_eq!(feeds.len(), 1, "{text}");
+    assert_eq!((feeds[0]["status"].as_str(), feeds[0]["consecutive_failures"].as_u64()), (Some("failing"), Some(1)));
+    assert_eq!(feeds[0]["last_error"], "HTTP 503");
+    let as_of = now.format(&time::format_description::well_known::Rfc3339).unwrap();
+    assert_eq!(feeds[0]["last_success_at"], as_of.as_str());
+}
