@@ -144,6 +144,14 @@ def _platform_settings(fakes: str) -> dict[str, str]:
         "ADHOUSE__PLATFORMS__X__CONSUMER_SECRET": "fake-x-consumer-secret",
         "ADHOUSE__PLATFORMS__X__AUTH_URL": f"{fakes}/x/api",
         "ADHOUSE__PLATFORMS__X__API_URL": f"{fakes}/x/ads-api",
+        # Pages and Instagram share the Meta fake's Graph host and app
+        # (empty client_id: [platforms.meta]'s).
+        "ADHOUSE__PLATFORMS__FACEBOOK__ENABLED": "true",
+        "ADHOUSE__PLATFORMS__FACEBOOK__GRAPH_URL": f"{fakes}/meta/graph",
+        "ADHOUSE__PLATFORMS__FACEBOOK__DIALOG_URL": f"{fakes}/meta/www/v25.0/dialog/oauth",
+        "ADHOUSE__PLATFORMS__INSTAGRAM__ENABLED": "true",
+        "ADHOUSE__PLATFORMS__INSTAGRAM__GRAPH_URL": f"{fakes}/meta/graph",
+        "ADHOUSE__PLATFORMS__INSTAGRAM__DIALOG_URL": f"{fakes}/meta/www/v25.0/dialog/oauth",
     }
 
 

@@ -15,7 +15,7 @@ use adhouse_connectors::oauth::pkce_pair;
 use adhouse_connectors::store::{AccountStatus, LinkedAccount, Store};
 use adhouse_connectors::vault::Vault;
 use adhouse_connectors::fakes;
-use adhouse_connectors::{Account, Credentials, DailyRow, DateRange, Level, Platform, PlatformId};
+use adhouse_connectors::{Account, Credentials, DailyRow, DateRange, Level, OrganicMeasures, Platform, PlatformId};
 use adhouse_core::Settings;
 use adhouse_core::schema::Migrator;
 use adhouse_ingester::metrics::Metrics;
@@ -128,7 +128,7 @@ impl Stack {
     /// range, latest versions only, as the oracle has it.
     async fn stored(&self, account: &LinkedAccount, level: Level) -> Vec<DailyRow> {
         let sql = "SELECT entity_id, entity_name, date, impressions, clicks, spend_micros, conversions_micros, \
-                   conversion_value_micros, reach, video_views FROM platform_daily FINAL \
+                   conversion_value_micros, reach, video_views, followers, follows, profile_views, engagements FROM platform_daily FINAL \
                    WHERE tenant = ? AND platform = ? AND account_id = ? AND level = ? AND date BETWEEN ? AND ? \
                    ORDER BY entity_id, date";
         let query = self.clickhouse.query(sql).bind(TENANT).bind(&account.platform).bind(&account.account_id).bind(level.as_str());
@@ -152,6 +152,10 @@ struct Row {
     conversion_value_micros: i64,
     reach: u64,
     video_views: u64,
+    followers: Option<u64>,
+    follows: u64,
+    profile_views: u64,
+    engagements: u64,
 }
 
 impl Row {
@@ -168,6 +172,7 @@ impl Row {
             conversion_value_micros: self.conversion_value_micros,
             reach: self.reach,
             video_views: self.video_views,
+            organic: OrganicMeasures { followers: self.followers, follows: self.follows, profile_views: self.profile_views, engagements: self.engagements },
             extra: Default::default(),
         }
     }
@@ -227,7 +232,7 @@ async fn a_365_day_backfill_delivered_twice_equals_the_oracle_and_a_restatement_
     }
     assert_equals_oracle(&stack, &account).await;
     // Every day is checkpointed now: a third delivery fetches and writes nothing.
-    assert_eq!(syncer.run(&job, &stop).await.unwrap(), JobOutcome::Done { rows: 0, calls: 0 });
+    assert_eq!(syncer.run(&job, &stop).await.unwrap(), JobOutcome::Done { rows: 0, calls: 0, warnings: vec![] });
 
     // The platform restates its last 14 days; the daily job re-reads them
     // and every reader sees only the new values, with no extra rows.

@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0009, "platform_account_kind"),
     migration!(0010, "grant_expiry"),
     migration!(0011, "oauth_flows"),
+    migration!(0012, "platform_organic"),
 ];
 
 /// Shared column lists that several migrations splice in as `${name}`.

@@ -18,7 +18,7 @@ mod platforms;
 
 pub use api::ApiSettings;
 pub use ingest::{FieldRule, Format, IngestSettings, MoneyUnit, SourceSettings, TenantRule};
-pub use platforms::{AppSettings, GoogleSettings, MetaSettings, PlatformsSettings, XSettings, YahooSettings};
+pub use platforms::{AppSettings, GoogleSettings, MetaSettings, OrganicSettings, PlatformsSettings, XSettings, YahooSettings};
 
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 

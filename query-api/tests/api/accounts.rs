@@ -382,6 +382,7 @@ async fn progress_counts_checkpointed_days_and_unlinking_keeps_the_data_while_pu
         conversion_value_micros: 0,
         reach: 0,
         video_views: 0,
+        organic: Default::default(),
         extra: Default::default(),
     };
     let now = OffsetDateTime::now_utc();

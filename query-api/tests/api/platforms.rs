@@ -59,6 +59,7 @@ fn campaign_day(account: usize, campaign: usize, day: i64, version: u64) -> Dail
         conversion_value_micros: (seed % 90_000_000_000) as i64,
         reach: impressions * 2 / 3,
         video_views: seed % 500,
+        organic: Default::default(),
         extra: BTreeMap::new(),
     }
 }
