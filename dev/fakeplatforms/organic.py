@@ -87,13 +87,12 @@ INSTAGRAM_RETIRED = {"impressions", "plays"}
 class PageToken:
     user: str
     page: str
+    revoked: bool = False
 
 
 @dataclass
 class State:
     page_tokens: dict[str, PageToken] = field(default_factory=dict)
-    # Users whose grants were revoked: their Page tokens die with them.
-    revoked: set[str] = field(default_factory=set)
     # Unix times of restatements, per product.
     restated_at: dict[str, list[float]] = field(default_factory=dict)
     # Metrics retired by a control (a deprecation the connector's table does not know yet).
@@ -204,8 +203,7 @@ def graph(request: Request, version: str, path: str, params: dict[str, str]) -> 
 def _page_of_token(token: str) -> PageToken | None:
     with _lock:
         found = _state.page_tokens.get(token)
-        revoked = found is not None and found.user in _state.revoked
-    if revoked:
+    if found is not None and found.revoked:
         raise meta.GraphError("Error validating access token: The session has been invalidated because the user "
                               "changed their password or Facebook has changed the session for security reasons.", 190, 460)
     return found
@@ -389,12 +387,14 @@ def control(product: str, request: Request) -> Response:
     if request.method != "POST":
         return Response.json(405, {"error": f"{request.method} {name}"})
     if name == "revoke":
-        # The user's grant and every Page token issued from it.
+        # The user's grant and every Page token issued from it so far.
         user = params.get("user", "")
         meta.handle(Request("POST", "/_fake/meta/revoke", {"user": user}, {}, b""))
         with _lock:
-            _state.revoked.add(user)
-        return Response.json(200, {"revoke": user})
+            hit = [t for t in _state.page_tokens.values() if t.user == user]
+            for token in hit:
+                token.revoked = True
+        return Response.json(200, {"revoke": user, "page_tokens": len(hit)})
     with _lock:
         if name == "reset":
             # Both products share the Graph: a reset is of the whole organic surface.
