@@ -76,14 +76,9 @@ impl Fake {
     /// scopes, consent, the redirect back, and the exchange.
     async fn link(&self, platform: &Organic, user: &str) -> Credentials {
         let redirect = format!("http://127.0.0.1:8080/oauth/callback/{}", platform.id());
-        let url = url::Url::parse(&platform.authorize(&redirect, "state-1", "unused").url).unwrap();
-        let mut form: Vec<(String, String)> = url.query_pairs().into_owned().filter(|(k, _)| k != "response_type").collect();
-        form.push(("user".into(), user.into()));
-        let consent = self.browser.post(format!("{}/meta/www/v25.0/dialog/oauth/consent", self.base)).form(&form).send().await.unwrap();
-        assert_eq!(consent.status(), 302);
-        let back = url::Url::parse(consent.headers()["location"].to_str().unwrap()).unwrap();
-        let code = back.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
-        platform.exchange_code(&redirect, &code, "").await.unwrap()
+        let callback = fakes::consent(&platform.authorize(&redirect, "state-1", "unused").url, user, "allow").await;
+        assert_eq!(callback.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).as_deref(), Some("state-1"));
+        platform.exchange_code(&redirect, &fakes::code_of(&callback), "").await.unwrap()
     }
 
     /// `user` linked, account `id` discovered, and the credentials stored for it.

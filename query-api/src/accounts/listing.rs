@@ -75,7 +75,7 @@ pub fn platform_label(platform: &str) -> &'static str {
 impl AccountView {
     /// `grant_ends_at`: when the account's grant ends by itself, if it does.
     pub fn new(account: &LinkedAccount, days_done: u64, grant_ends_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Self {
-        let ending = grant_ends_at.filter(|ends| account.status == AccountStatus::Active && *ends - now < time::Duration::days(WARN_BEFORE_DAYS)).map(|ends| {
+        let warning = grant_ends_at.filter(|ends| account.status == AccountStatus::Active && *ends - now < time::Duration::days(WARN_BEFORE_DAYS)).map(|ends| {
             let date = ends.date();
             let verb = if ends > now { "ends" } else { "ended" };
             format!(
@@ -83,20 +83,16 @@ impl AccountView {
                 platform_label(&account.platform)
             )
         });
-        // An active account's detail holds the last sync's warnings (metrics
-        // the platform no longer serves).
-        let sync = (account.status == AccountStatus::Active && !account.status_detail.is_empty()).then(|| account.status_detail.clone());
-        let warning = match (ending, sync) {
-            (Some(ending), Some(sync)) => Some(format!("{ending} {sync}")),
-            (ending, sync) => ending.or(sync),
-        };
-        let detail = (account.status == AccountStatus::NeedsRelink).then(|| {
-            format!(
+        let detail = match account.status {
+            AccountStatus::NeedsRelink => Some(format!(
                 "{} no longer lets adhouse read this account: access was removed or has expired. \
                  New numbers stop until you re-link it; what was fetched stays.",
                 platform_label(&account.platform)
-            )
-        });
+            )),
+            // The last sync's warnings: metrics the platform no longer serves.
+            AccountStatus::Active if !account.status_detail.is_empty() => Some(account.status_detail.clone()),
+            AccountStatus::Active | AccountStatus::NeedsRelink | AccountStatus::Unlinked => None,
+        };
         Self {
             platform: account.platform.clone(),
             id: account.account_id.clone(),

@@ -401,24 +401,18 @@ async fn stored_organic(api: &Api) -> Vec<DailyRow> {
     let today = api.today.date();
     let mut latest = BTreeMap::new();
     for (a, (platform, id)) in ORGANIC.iter().enumerate() {
-        let mut linked = LinkedAccount {
-            tenant: "acme".into(),
-            platform: (*platform).into(),
-            account_id: (*id).into(),
+        let account = adhouse_connectors::Account {
+            id: (*id).into(),
             kind: String::new(),
-            manager_id: String::new(),
             name: format!("{platform} {id}"),
             currency: String::new(),
             timezone: "UTC".into(),
-            status: AccountStatus::Active,
-            status_detail: String::new(),
-            linked_at: OffsetDateTime::now_utc(),
-            backfill_since: today - Duration::days(DAYS),
-            backfill_until: today - Duration::days(1),
-            last_sync_at: None,
-            last_error: String::new(),
-            updated_at: OffsetDateTime::now_utc(),
+            manager_id: String::new(),
+            active: true,
         };
+        let range = adhouse_connectors::DateRange { since: today - Duration::days(DAYS), until: today - Duration::days(1) };
+        let platform_id = adhouse_connectors::PlatformId::parse(platform).expect("a platform");
+        let mut linked = LinkedAccount::linked("acme", platform_id, &account, range, OffsetDateTime::now_utc());
         store.put_account(&mut linked).await.expect("account stored");
         for version in [0u64, 1] {
             let days = if version == 0 { 1..=DAYS } else { 1..=10 };
