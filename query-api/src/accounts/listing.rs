@@ -91,7 +91,7 @@ impl AccountView {
             )),
             // The last sync's warnings: metrics the platform no longer serves.
             AccountStatus::Active if !account.status_detail.is_empty() => Some(account.status_detail.clone()),
-            AccountStatus::Active | AccountStatus::NeedsRelink | AccountStatus::Unlinked => None,
+            AccountStatus::Active | AccountStatus::Unlinked => None,
         };
         Self {
             platform: account.platform.clone(),
