@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use adhouse_connectors::fakes::{self, comparable};
 use adhouse_connectors::http::{Http, Pacer};
+use adhouse_connectors::platform::Consent;
 use adhouse_connectors::meta::organic::metrics::Product;
 use adhouse_connectors::meta::organic::{INSTAGRAM_SCOPES, Organic, PAGES_SCOPES, TIMEZONE};
 use adhouse_connectors::{Account, Credentials, DailyRow, DateRange, ErrorKind, Level, Platform, PlatformId};
@@ -76,9 +77,12 @@ impl Fake {
     /// scopes, consent, the redirect back, and the exchange.
     async fn link(&self, platform: &Organic, user: &str) -> Credentials {
         let redirect = format!("http://127.0.0.1:8080/oauth/callback/{}", platform.id());
-        let callback = fakes::consent(&platform.authorize(&redirect, "state-1", "unused").url, user, "allow").await;
+        let authorization = platform.authorize(&redirect, "state-1", "unused").await.unwrap();
+        assert!(authorization.temporary.is_none(), "OAuth 2.0: nothing kept besides the state");
+        let callback = fakes::consent(&authorization.url, user, "allow").await;
         assert_eq!(callback.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).as_deref(), Some("state-1"));
-        platform.exchange_code(&redirect, &fakes::code_of(&callback), "").await.unwrap()
+        let code = fakes::code_of(&callback);
+        platform.exchange_code(Consent { redirect_uri: &redirect, code: &code, code_verifier: "", temporary: None }).await.unwrap()
     }
 
     /// `user` linked, account `id` discovered, and the credentials stored for it.
@@ -118,7 +122,7 @@ async fn consent_asks_each_products_scopes_and_discovery_finds_pages_and_their_i
     let pages = fake.organic(Product::Pages, "v25.0");
     let instagram = fake.organic(Product::Instagram, "v25.0");
     for (platform, scopes) in [(&pages, PAGES_SCOPES), (&instagram, INSTAGRAM_SCOPES)] {
-        let url = url::Url::parse(&platform.authorize("http://127.0.0.1:8080/oauth/callback/x", "s", "c").url).unwrap();
+        let url = url::Url::parse(&platform.authorize("http://127.0.0.1:8080/oauth/callback/x", "s", "c").await.unwrap().url).unwrap();
         let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
         assert_eq!((query["client_id"].as_str(), query["scope"].as_str()), ("fake-meta-app", scopes), "Meta's app, the product's scopes");
     }
