@@ -83,19 +83,22 @@ until curl -sf "http://$addr/healthz" >/dev/null; do
     sleep 0.5
 done
 
-echo "linking a demo Meta, Google Ads, Yahoo! JAPAN Ads and X Ads account on the fake platforms ..."
+echo "linking a demo Meta, Google Ads, Yahoo! JAPAN Ads and X Ads account, a Facebook Page and an Instagram account on the fake platforms ..."
 .venv/bin/python dev/demo_link.py "http://$addr" "$token" meta 1001
 .venv/bin/python dev/demo_link.py "http://$addr" "$token" google 1111111111
 .venv/bin/python dev/demo_link.py "http://$addr" "$token" yahoo 1000000011
 # X: OAuth 1.0a; the fake's "Authorize app" form works like the others'.
 .venv/bin/python dev/demo_link.py "http://$addr" "$token" x 18ce54d4x5t
+.venv/bin/python dev/demo_link.py "http://$addr" "$token" facebook 5001
+.venv/bin/python dev/demo_link.py "http://$addr" "$token" instagram 17841400000000501
 
 cat <<DONE
 
 adhouse demo is running.
   Dashboard   http://$addr/   (sign in with the token below; tenant acme)
   Token       $token
-  Accounts    a demo Meta, Google Ads, Yahoo! JAPAN Ads and X Ads account, linked on the fake platforms ($ADHOUSE_DEV_PLATFORMS_URL);
+  Accounts    a demo Meta, Google Ads, Yahoo! JAPAN Ads and X Ads account, a Facebook Page and an Instagram account,
+              linked on the fake platforms ($ADHOUSE_DEV_PLATFORMS_URL);
               their year of daily numbers is synced by the ingester: curl -H "Authorization: Bearer $token" http://$addr/api/v1/accounts
   ClickHouse  $CLICKHOUSE_URL   e.g. curl "$CLICKHOUSE_URL/?query=SELECT+count()+FROM+adhouse.events_1h"
   Partners    one live-metrics feed (.dev/feeds/) polls the fake partner API every minute:

@@ -52,7 +52,7 @@ def link(api: str, token: str, platform: str, account_ids: list[str]) -> None:
     answer = session.post(f"{api}/api/v1/accounts", json={"grant": grant, "account_ids": account_ids}, headers=auth, timeout=60)
     answer.raise_for_status()
     linked = ", ".join(f"{a['platform']} {a['id']}" for a in answer.json()["linked"])
-    print(f"linked {linked}; its year of daily numbers is being fetched in the background")
+    print(f"linked {linked}; its daily numbers are being fetched in the background")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use time::Date;
 
-use crate::model::{DailyRow, DateRange, Level, PlatformId};
+use crate::model::{DailyRow, DateRange, Level, OrganicMeasures, PlatformId};
 
 #[derive(Deserialize)]
 struct Answer {
@@ -25,6 +25,15 @@ struct Row {
     conversion_value_micros: i64,
     reach: u64,
     video_views: u64,
+    /// The organic fakes' measures; absent in the ad platforms' oracles.
+    #[serde(default)]
+    followers: Option<u64>,
+    #[serde(default)]
+    follows: u64,
+    #[serde(default)]
+    profile_views: u64,
+    #[serde(default)]
+    engagements: u64,
 }
 
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
@@ -57,6 +66,7 @@ pub async fn oracle(base_url: &str, platform: PlatformId, account: &str, level: 
                 conversion_value_micros: r.conversion_value_micros,
                 reach: r.reach,
                 video_views: r.video_views,
+                organic: OrganicMeasures { followers: r.followers, follows: r.follows, profile_views: r.profile_views, engagements: r.engagements },
                 extra: Default::default(),
             })
             .collect(),

@@ -1,4 +1,5 @@
-//! Ad-platform connectors (Meta, Google Ads, Yahoo! JAPAN Ads, X Ads): one module per platform behind the narrow
+//! Ad-platform connectors (Meta Ads, Google Ads, Yahoo! JAPAN Ads, X Ads, and
+//! the organic insights of Facebook Pages and Instagram): one module per platform behind the narrow
 //! [`Platform`] trait (discover accounts, fetch daily rows, refresh
 //! credentials), a shared rate-limited HTTP layer (`http`), OAuth helpers
 //! (`oauth`; OAuth 1.0a signing: `oauth1`), the token vault (`vault`), and the live-metrics feeds of
@@ -25,7 +26,7 @@ pub mod yahoo;
 
 pub use error::{Error, ErrorKind, Result};
 pub use job::SyncJob;
-pub use model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
+pub use model::{Account, Credentials, Daily, DailyRow, DateRange, Level, OrganicMeasures, PlatformId};
 pub use platform::Platform;
 
 use std::collections::BTreeMap;
@@ -47,6 +48,14 @@ pub fn registry(settings: &PlatformsSettings, http: &http::Http) -> BTreeMap<Pla
     }
     if settings.x.enabled {
         platforms.insert(PlatformId::X, Arc::new(x::X::new(&settings.x, http.clone())));
+    }
+    for (id, product, organic) in [
+        (PlatformId::Facebook, meta::organic::metrics::Product::Pages, &settings.facebook),
+        (PlatformId::Instagram, meta::organic::metrics::Product::Instagram, &settings.instagram),
+    ] {
+        if organic.enabled {
+            platforms.insert(id, Arc::new(meta::organic::Organic::new(product, organic, &settings.meta, http.clone())));
+        }
     }
     platforms
 }

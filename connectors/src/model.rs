@@ -16,10 +16,14 @@ pub enum PlatformId {
     Yahoo,
     /// X (Twitter) Ads.
     X,
+    /// Facebook Pages' organic insights (Meta's Graph API and login).
+    Facebook,
+    /// Instagram business accounts' organic insights (Meta's Graph API and login).
+    Instagram,
 }
 
 impl PlatformId {
-    pub const ALL: [PlatformId; 4] = [Self::Meta, Self::Google, Self::Yahoo, Self::X];
+    pub const ALL: [PlatformId; 6] = [Self::Meta, Self::Google, Self::Yahoo, Self::X, Self::Facebook, Self::Instagram];
 
     /// The name in settings, URLs and the `platform` columns.
     pub fn as_str(self) -> &'static str {
@@ -28,6 +32,8 @@ impl PlatformId {
             Self::Google => "google",
             Self::Yahoo => "yahoo",
             Self::X => "x",
+            Self::Facebook => "facebook",
+            Self::Instagram => "instagram",
         }
     }
 
@@ -188,7 +194,39 @@ pub struct DailyRow {
     pub conversion_value_micros: i64,
     pub reach: u64,
     pub video_views: u64,
+    /// The organic measures of Pages and Instagram accounts; zero (and no
+    /// followers) for ad platforms.
+    pub organic: OrganicMeasures,
     /// Platform-specific measures under the platform's own names, exact
     /// decimal text as the platform sent it.
     pub extra: BTreeMap<String, String>,
+}
+
+/// What organic insights add to a day. `followers` is a gauge: the audience
+/// at the end of the day, never summed over days; `None` where the platform
+/// gives no value for the day (Instagram keeps no follower history).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganicMeasures {
+    pub followers: Option<u64>,
+    /// New followers that day (a sum).
+    pub follows: u64,
+    /// Visits of the Page or the Instagram profile.
+    pub profile_views: u64,
+    /// Reactions, comments, shares, saves and clicks on the content.
+    pub engagements: u64,
+}
+
+/// What one `fetch_daily` call brings: the rows, and what the account's
+/// owner should know about them (metrics the platform no longer serves and
+/// that were left out).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Daily {
+    pub rows: Vec<DailyRow>,
+    pub warnings: Vec<String>,
+}
+
+impl From<Vec<DailyRow>> for Daily {
+    fn from(rows: Vec<DailyRow>) -> Self {
+        Self { rows, warnings: Vec::new() }
+    }
 }

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::error::Result;
-use crate::model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
+use crate::model::{Account, Credentials, Daily, DateRange, Level, PlatformId};
 
 /// A boxed future, so that platforms can sit behind `dyn Platform`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -40,7 +40,8 @@ pub struct Consent<'a> {
 ///   do (retry, split, relink, fatal);
 /// * `fetch_daily` returns every (entity, day) row of `range` at `level`,
 ///   all pages read, days in the account's own timezone; a day without
-///   activity may be absent;
+///   activity may be absent; a measure the platform no longer serves is
+///   left out with a warning, never a failed fetch;
 /// * no method logs a token.
 pub trait Platform: Send + Sync {
     fn id(&self) -> PlatformId;
@@ -62,6 +63,18 @@ pub trait Platform: Send + Sync {
     /// Every ad account the grant can report on.
     fn discover<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Vec<Account>>>;
 
+    /// The credentials stored for `account` when it is linked from a grant:
+    /// the grant's own, or one the platform issues for that account alone
+    /// (a Facebook Page's token).
+    fn account_credentials<'a>(&'a self, grant: &'a Credentials, _account: &'a Account) -> BoxFuture<'a, Result<Credentials>> {
+        Box::pin(async move { Ok(grant.clone()) })
+    }
+
+    /// The levels the platform reports at (organic insights: the account only).
+    fn levels(&self) -> &'static [Level] {
+        &Level::ALL
+    }
+
     /// Daily rows of `account` at `level` for `range`.
     fn fetch_daily<'a>(
         &'a self,
@@ -69,7 +82,7 @@ pub trait Platform: Send + Sync {
         account: &'a Account,
         level: Level,
         range: DateRange,
-    ) -> BoxFuture<'a, Result<Vec<DailyRow>>>;
+    ) -> BoxFuture<'a, Result<Daily>>;
 
     /// The longest range one `fetch_daily` call should ask for; callers cut
     /// backfills into windows of this size (and halve them on `Split`).

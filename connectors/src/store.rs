@@ -1,6 +1,7 @@
 //! Linked accounts, their sealed credentials, daily rows and sync
-//! checkpoints in ClickHouse (schema/0008_platform_accounts.sql). Every
-//! table keeps versions; reads take the latest (`FINAL`).
+//! checkpoints in ClickHouse (schema/0008_platform_accounts.sql, organic
+//! measures from 0012). Every table keeps versions; reads take the latest
+//! (`FINAL`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -149,6 +150,10 @@ struct DailyRecord<'a> {
     conversion_value_micros: i64,
     reach: u64,
     video_views: u64,
+    followers: Option<u64>,
+    follows: u64,
+    profile_views: u64,
+    engagements: u64,
     extra: Vec<(&'a str, &'a str)>,
     #[serde(with = "clickhouse::serde::time::datetime64::millis")]
     fetched_at: OffsetDateTime,
@@ -268,6 +273,10 @@ impl Store {
                     conversion_value_micros: row.conversion_value_micros,
                     reach: row.reach,
                     video_views: row.video_views,
+                    followers: row.organic.followers,
+                    follows: row.organic.follows,
+                    profile_views: row.organic.profile_views,
+                    engagements: row.organic.engagements,
                     extra: row.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
                     fetched_at,
                 })

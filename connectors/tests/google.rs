@@ -195,7 +195,7 @@ async fn every_level_over_90_days_equals_the_oracle_for_a_usd_and_the_jpy_accoun
         control("batch", &[("customer", id), ("rows", "250")]).await;
         let account = account(&google, &credentials, id).await;
         for level in Level::ALL {
-            let rows = google.fetch_daily(&credentials, &account, level, range).await.unwrap();
+            let rows = google.fetch_daily(&credentials, &account, level, range).await.unwrap().rows;
             let expected = oracle(id, level, range).await;
             assert!(expected.len() > 250 || level != Level::Ad, "{id} {level:?}: {} rows span several batches", expected.len());
             assert_eq!(sorted(rows), sorted(expected), "{id} at {level:?}");
@@ -209,9 +209,9 @@ async fn a_restatement_is_seen_on_the_next_fetch_and_older_days_stay() {
     let credentials = link(&google, "other").await;
     let account = account(&google, &credentials, "4444444444").await;
     let range = last_days(40, 0);
-    let before = sorted(google.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap());
+    let before = sorted(google.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap().rows);
     control("restate", &[("customer", "4444444444")]).await;
-    let after = sorted(google.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap());
+    let after = sorted(google.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap().rows);
     assert_eq!(after, sorted(oracle("4444444444", Level::Campaign, range).await));
     let settled = today() - time::Duration::days(15);
     let old = |rows: &[DailyRow]| rows.iter().filter(|r| r.date <= settled).cloned().collect::<Vec<_>>();
@@ -250,7 +250,7 @@ async fn throttling_is_retried_after_googles_delay_and_paced_with_nothing_lost()
     assert_eq!(throttled.kind(), ErrorKind::Retry);
     assert_eq!(throttled.retry_after(), Some(Duration::from_secs(2)));
     assert!(throttled.to_string().contains("quotaError.RESOURCE_EXHAUSTED"), "{throttled}");
-    let rows = once.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap();
+    let rows = once.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap().rows;
     assert!(pacer.waited() > Duration::ZERO, "the next call to the customer waited for the hold");
     assert_eq!(sorted(rows), sorted(oracle(customer, Level::Campaign, range).await));
 
@@ -258,7 +258,7 @@ async fn throttling_is_retried_after_googles_delay_and_paced_with_nothing_lost()
     let retrying = google();
     let before = calls().await;
     control("throttle", &[("customer", customer), ("calls", "2"), ("retry_delay_secs", "1")]).await;
-    let rows = retrying.fetch_daily(&credentials, &account, Level::Ad, range).await.unwrap();
+    let rows = retrying.fetch_daily(&credentials, &account, Level::Ad, range).await.unwrap().rows;
     assert_eq!(sorted(rows), sorted(oracle(customer, Level::Ad, range).await));
     let after = calls().await;
     let key = format!("searchStream.{customer}");

@@ -142,7 +142,7 @@ async fn ninety_days_at_every_level_equal_the_oracle_exactly() {
     let (credentials, act) = linked(&fake, &meta, "demo", "1001").await;
     let range = last_days(90);
     for level in Level::ALL {
-        let rows = meta.fetch_daily(&credentials, &act, level, range).await.unwrap();
+        let rows = meta.fetch_daily(&credentials, &act, level, range).await.unwrap().rows;
         assert!(rows.iter().all(|r| r.level == level));
         let expected = fake.oracle("1001", level, range).await;
         assert!(!expected.is_empty());
@@ -159,9 +159,9 @@ async fn a_restatement_is_visible_on_refetch_in_the_last_28_days_only() {
     let meta = fake.meta();
     let (credentials, act) = linked(&fake, &meta, "demo", "1002").await;
     let range = last_days(60);
-    let before = comparable(meta.fetch_daily(&credentials, &act, Level::Campaign, range).await.unwrap());
+    let before = comparable(meta.fetch_daily(&credentials, &act, Level::Campaign, range).await.unwrap().rows);
     fake.control("restate", &[]).await;
-    let after = comparable(meta.fetch_daily(&credentials, &act, Level::Campaign, range).await.unwrap());
+    let after = comparable(meta.fetch_daily(&credentials, &act, Level::Campaign, range).await.unwrap().rows);
     assert_eq!(after, fake.oracle("1002", Level::Campaign, range).await);
     let changed: Vec<_> = before.iter().filter(|row| !after.contains(row)).collect();
     assert!(!changed.is_empty());
@@ -192,7 +192,7 @@ async fn throttled_calls_are_retried_after_metas_wait_and_nothing_is_lost() {
     // answer 80000 with the account at 100 % and access back in 0 minutes.
     fake.control("throttle", &[("calls", "3"), ("minutes", "0")]).await;
     let range = last_days(30);
-    let rows = meta.fetch_daily(&credentials, &act, Level::Ad, range).await.unwrap();
+    let rows = meta.fetch_daily(&credentials, &act, Level::Ad, range).await.unwrap().rows;
     assert_eq!(comparable(rows), fake.oracle("1001", Level::Ad, range).await);
     assert_eq!(fake.calls("throttled").await, 3);
     assert_eq!(fake.calls("insights_async").await, 4, "three throttled creations, then one report run");
@@ -207,7 +207,7 @@ async fn a_year_at_ad_level_is_answered_split() {
     assert_eq!(err.kind(), ErrorKind::Split, "{err}");
     let (first, second) = last_days(365).halves().unwrap();
     for half in [first, second] {
-        let rows = meta.fetch_daily(&credentials, &act, Level::Ad, half).await.unwrap();
+        let rows = meta.fetch_daily(&credentials, &act, Level::Ad, half).await.unwrap().rows;
         assert_eq!(comparable(rows), fake.oracle("1001", Level::Ad, half).await);
     }
 }

@@ -160,7 +160,7 @@ async fn every_level_equals_the_oracle_through_async_jobs_and_synchronous_stats(
         // 100 days: two windows of async jobs (90 + 10 days); 7 days: synchronous.
         for range in [last_days(100, 1), last_days(7, 1)] {
             for level in Level::ALL {
-                let rows = x.fetch_daily(&credentials, &account, level, range).await.unwrap();
+                let rows = x.fetch_daily(&credentials, &account, level, range).await.unwrap().rows;
                 let expected = oracle(id, level, range).await;
                 assert!(!expected.is_empty());
                 assert_eq!(fakes::comparable(rows), expected, "{id} at {level:?} over {} days", range.days());
@@ -176,9 +176,9 @@ async fn a_restatement_of_billing_is_seen_on_the_next_fetch_and_older_days_stay(
     let credentials = link(&x, "other").await;
     let account = account(&x, &credentials, "5gvk9h").await;
     let range = last_days(7, 0);
-    let before = fakes::comparable(x.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap());
+    let before = fakes::comparable(x.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap().rows);
     control("restate", &[("account", "5gvk9h")]).await;
-    let after = fakes::comparable(x.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap());
+    let after = fakes::comparable(x.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap().rows);
     assert_eq!(after, oracle("5gvk9h", Level::Campaign, range).await);
     let settled = today() - time::Duration::days(4);
     let old = |rows: &[DailyRow]| rows.iter().filter(|r| r.date <= settled).cloned().collect::<Vec<_>>();
@@ -212,13 +212,13 @@ async fn a_429_is_waited_out_until_the_reset_with_nothing_lost() {
     control("throttle", &[("account", id), ("calls", "1")]).await;
     let throttled = once.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap_err();
     assert_eq!((throttled.kind(), throttled.to_string().contains("TOO_MANY_REQUESTS")), (ErrorKind::Retry, true), "{throttled}");
-    let rows = once.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap();
+    let rows = once.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap().rows;
     assert!(pacer.waited() > Duration::ZERO, "the next call waited for the exhausted limit's reset");
     assert_eq!(fakes::comparable(rows), oracle(id, Level::Campaign, range).await);
 
     let before = calls("throttled").await;
     control("throttle", &[("account", id), ("calls", "3")]).await;
-    let rows = x().fetch_daily(&credentials, &account, Level::Ad, range).await.unwrap();
+    let rows = x().fetch_daily(&credentials, &account, Level::Ad, range).await.unwrap().rows;
     assert_eq!(fakes::comparable(rows), oracle(id, Level::Ad, range).await);
     assert!(calls("throttled").await - before >= 3);
 }

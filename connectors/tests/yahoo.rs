@@ -151,7 +151,7 @@ async fn every_level_of_a_search_and_a_display_account_equals_the_oracle_without
     for id in ["1000000011", "2000000031"] {
         let account = account(&yahoo, &credentials, id).await;
         for level in Level::ALL {
-            let rows = yahoo.fetch_daily(&credentials, &account, level, range).await.unwrap();
+            let rows = yahoo.fetch_daily(&credentials, &account, level, range).await.unwrap().rows;
             let expected = oracle(id, level, range).await;
             assert!(!expected.is_empty());
             assert_eq!(rows.len(), expected.len(), "{id} {level:?}: no summary row among the rows");
@@ -166,9 +166,9 @@ async fn a_restatement_is_seen_on_the_next_fetch_and_older_days_stay() {
     let credentials = link(&yahoo, "other").await;
     let account = account(&yahoo, &credentials, "1000000041").await;
     let range = last_days(30, 0);
-    let before = fakes::comparable(yahoo.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap());
+    let before = fakes::comparable(yahoo.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap().rows);
     control("restate", &[("account", "1000000041")]).await;
-    let after = fakes::comparable(yahoo.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap());
+    let after = fakes::comparable(yahoo.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap().rows);
     assert_eq!(after, oracle("1000000041", Level::Campaign, range).await);
     let settled = today() - time::Duration::days(8);
     let old = |rows: &[DailyRow]| rows.iter().filter(|r| r.date <= settled).cloned().collect::<Vec<_>>();
@@ -213,13 +213,13 @@ async fn the_frequency_limit_is_retried_and_paced_with_nothing_lost() {
     let throttled = once.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap_err();
     assert_eq!(throttled.kind(), ErrorKind::Retry, "{throttled}");
     assert!(throttled.to_string().contains("0003"), "{throttled}");
-    let rows = once.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap();
+    let rows = once.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap().rows;
     assert!(pacer.waited() > Duration::ZERO, "the next call to the account waited for the hold");
     assert_eq!(fakes::comparable(rows), oracle(id, Level::Campaign, range).await);
 
     let before = calls(&format!("throttled.{id}")).await;
     control("throttle", &[("account", id), ("calls", "3")]).await;
-    let rows = yahoo().fetch_daily(&credentials, &account, Level::Ad, range).await.unwrap();
+    let rows = yahoo().fetch_daily(&credentials, &account, Level::Ad, range).await.unwrap().rows;
     assert_eq!(fakes::comparable(rows), oracle(id, Level::Ad, range).await);
     assert_eq!(calls(&format!("throttled.{id}")).await - before, 3);
 }

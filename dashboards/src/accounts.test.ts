@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 
 import { ApiProblem, type LinkedAccount } from "./api";
-import { isBackfilling, linkingMessage, progressPercent } from "./views/accounts";
+import { currencyViews, isBackfilling, linkingMessage, progressPercent } from "./views/accounts";
 
 const account = (status: LinkedAccount["status"], days_done: number, days_total: number): LinkedAccount => ({
   platform: "meta",
@@ -23,6 +23,12 @@ describe("ad accounts menu", () => {
     expect(isBackfilling(account("needs_relink", 10, 365))).toBe(false);
     expect(progressPercent(account("active", 73, 365))).toBe(20);
     expect(progressPercent(account("active", 0, 0))).toBe(100);
+  });
+
+  test("one All-accounts view per currency, none for organic accounts, which have no currency", () => {
+    const page = { ...account("active", 1, 1), platform: "facebook", id: "5001", currency: "" };
+    const euros = { ...account("active", 1, 1), id: "1002", currency: "EUR" };
+    expect(currencyViews([account("active", 1, 1), page, euros, account("active", 2, 2)])).toEqual(["EUR", "USD"]);
   });
 
   test("failures are told in a marketer's words", () => {

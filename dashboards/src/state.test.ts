@@ -53,8 +53,8 @@ describe("one set of rules for every new state", () => {
     datasets: {
       logs: { metrics: [], dimensions: [] },
       platforms: {
-        metrics: ["spend", "impressions", "clicks", "ctr", "cpc", "conversions", "cpa", "roas"].map((name) => ({ name, label: name, unit: "count" as const, description: "", combine: "sum" })),
-        dimensions: [{ name: "campaign", label: "Campaign" }, { name: "ad", label: "Ad" }],
+        metrics: ["spend", "impressions", "clicks", "ctr", "cpc", "conversions", "cpa", "roas", "followers", "follows", "profile_views", "engagements", "video_views"].map((name) => ({ name, label: name, unit: "count" as const, description: "", combine: "sum" })),
+        dimensions: [{ name: "campaign", label: "Campaign" }, { name: "ad", label: "Ad" }, { name: "account", label: "Account" }],
       },
     },
   };
@@ -96,6 +96,11 @@ describe("one set of rules for every new state", () => {
     expect(parseState("?" + serializeState(account))).toEqual(normalize(account));
     const back = changeState(account, { source: null }, catalog);
     expect([back.scope, back.metrics]).toEqual([null, defaultState().metrics]);
+    // A Page or an Instagram account: organic tiles (followers first), by account; back to an ad account, its tiles again.
+    const page = changeState(account, { scope: { platform: "facebook", account: "5001" } }, catalog);
+    expect([page.metrics[0], page.breakdown]).toEqual(["followers", "account"]);
+    expect(parseState("?" + serializeState(page))).toEqual(normalize(page));
+    expect(changeState(page, { scope: { platform: "meta", account: "1001" } }, catalog).metrics[0]).toBe("spend");
     expect(parseState("?acct=all:EUR").scope).toEqual({ currency: "EUR" });
     expect(parseState("?acct=all:euros").scope).toBeNull();
   });

@@ -51,6 +51,9 @@ export const DEFAULT_METRICS = ["impressions", "revenue", "ecpm", "fill_rate", "
 const DEFAULT_BREAKDOWN = "publisher_id";
 export const PLATFORM_METRICS = ["spend", "impressions", "clicks", "ctr", "cpc", "conversions", "cpa", "roas"];
 const PLATFORM_BREAKDOWN = "campaign";
+/** Organic accounts (Facebook Pages, Instagram): no money, no campaigns; followers a gauge. */
+export const ORGANIC_METRICS = ["followers", "follows", "impressions", "profile_views", "engagements", "video_views"];
+const ORGANIC_PLATFORMS = ["facebook", "instagram"];
 
 export type Dataset = "logs" | "platforms";
 
@@ -66,12 +69,20 @@ export function catalogFor<C extends CatalogChoices>(catalog: C, state: Pick<Pag
   return { ...catalog, metrics: platforms.metrics, dimensions: platforms.dimensions, granularities: daily };
 }
 
-function defaultsOf(dataset: Dataset): Pick<PageState, "metrics" | "chartMetric" | "breakdown" | "sort"> {
-  const metrics = dataset === "logs" ? DEFAULT_METRICS : PLATFORM_METRICS;
+/** What a page shows: logs, ad accounts, or organic accounts, each with its own default tiles. */
+type View = "logs" | "ads" | "organic";
+
+function viewOf(state: Pick<PageState, "scope">): View {
+  if (!state.scope) return "logs";
+  return "platform" in state.scope && ORGANIC_PLATFORMS.includes(state.scope.platform) ? "organic" : "ads";
+}
+
+function defaultsOf(view: View): Pick<PageState, "metrics" | "chartMetric" | "breakdown" | "sort"> {
+  const metrics = { logs: DEFAULT_METRICS, ads: PLATFORM_METRICS, organic: ORGANIC_METRICS }[view];
   return {
     metrics: [...metrics],
     chartMetric: metrics[0],
-    breakdown: dataset === "logs" ? DEFAULT_BREAKDOWN : PLATFORM_BREAKDOWN,
+    breakdown: { logs: DEFAULT_BREAKDOWN, ads: PLATFORM_BREAKDOWN, organic: "account" }[view],
     sort: { field: metrics[0], direction: "desc" },
   };
 }
@@ -105,7 +116,7 @@ export function parseState(search: string): PageState {
   const source = params.get("src");
   if (source) state.source = source;
   const scope = parseScope(params.get("acct") ?? "");
-  if (scope) Object.assign(state, { scope, ...defaultsOf("platforms") });
+  if (scope) Object.assign(state, { scope, ...defaultsOf(viewOf({ scope })) });
   state.discrepancy = params.get("view") === "discrepancy";
 
   const range = params.get("range");
@@ -122,7 +133,7 @@ export function parseState(search: string): PageState {
   if (COMPARES.includes(compare as PageState["compare"])) state.compare = compare as PageState["compare"];
 
   const metrics = (params.get("m") ?? "").split(",").filter((name) => NAME.test(name));
-  const defaults = defaultsOf(datasetOf(state));
+  const defaults = defaultsOf(viewOf(state));
   if (metrics.length > 0) state.metrics = [...new Set(metrics)];
   // An absent chart metric or sort means the first tile (as serializeState writes it).
   const chart = params.get("chart");
@@ -152,7 +163,7 @@ export type CatalogChoices = Pick<Catalog, "metrics" | "dimensions" | "granulari
  */
 export function normalize(state: PageState, all?: CatalogChoices): PageState {
   const next: PageState = { ...state };
-  const defaults = defaultsOf(datasetOf(next));
+  const defaults = defaultsOf(viewOf(next));
   // An account view is not scoped to a log source, nor filtered by log dimensions.
   if (next.scope) Object.assign(next, { source: null, filters: [] });
   // The discrepancy report covers every partner of the tenant: no source, account or filter.
@@ -207,8 +218,8 @@ export function changeState(state: PageState, patch: Partial<PageState>, catalog
   if ("source" in patch && !("scope" in patch)) next.scope = null;
   // Picking a source or an account leaves the discrepancy report.
   if (("source" in patch || "scope" in patch) && !("discrepancy" in patch)) next.discrepancy = false;
-  // Another dataset has other metrics and dimensions: its defaults apply.
-  if (datasetOf(next) !== datasetOf(state)) next = { ...next, ...defaultsOf(datasetOf(next)), filters: [] };
+  // Another dataset (or organic accounts after ad accounts) has other metrics and dimensions: its defaults apply.
+  if (viewOf(next) !== viewOf(state)) next = { ...next, ...defaultsOf(viewOf(next)), filters: [] };
   // A granularity picked for one range is not carried to another: the new range's default applies.
   if (patch.range) next.granularity = null;
   return normalize(next, catalog);
@@ -242,7 +253,7 @@ function formatFilter(filter: Filter): string {
 
 /** The URL query string of a state (without `?`); defaults are omitted. */
 export function serializeState(state: PageState): string {
-  const defaults = { ...defaultState(), ...defaultsOf(datasetOf(state)) };
+  const defaults = { ...defaultState(), ...defaultsOf(viewOf(state)) };
   const params = new URLSearchParams();
   if (state.source) params.set("src", state.source);
   if (state.scope) params.set("acct", formatScope(state.scope));

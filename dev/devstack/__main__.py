@@ -147,6 +147,14 @@ def _platform_settings(fakes: str) -> dict[str, str]:
         # The fake partner reporting API's OAuth client secret, which a feed's
         # `auth.client_secret_env` names (ingester/examples/feeds/, make demo).
         "ADHOUSE_DEV_PARTNER_CLIENT_SECRET": "fake-partner-secret",
+        # Pages and Instagram share the Meta fake's Graph host and app
+        # (empty client_id: [platforms.meta]'s).
+        "ADHOUSE__PLATFORMS__FACEBOOK__ENABLED": "true",
+        "ADHOUSE__PLATFORMS__FACEBOOK__GRAPH_URL": f"{fakes}/meta/graph",
+        "ADHOUSE__PLATFORMS__FACEBOOK__DIALOG_URL": f"{fakes}/meta/www/v25.0/dialog/oauth",
+        "ADHOUSE__PLATFORMS__INSTAGRAM__ENABLED": "true",
+        "ADHOUSE__PLATFORMS__INSTAGRAM__GRAPH_URL": f"{fakes}/meta/graph",
+        "ADHOUSE__PLATFORMS__INSTAGRAM__DIALOG_URL": f"{fakes}/meta/www/v25.0/dialog/oauth",
     }
 
 

@@ -31,6 +31,7 @@ import base64
 import datetime as dt
 import html
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -48,9 +49,13 @@ APP_ID = "fake-meta-app"
 APP_SECRET = "fake-meta-secret"
 APP_NAME = "adhouse (local)"
 # Meta requires the exact redirect URI registered under "Valid OAuth Redirect
-# URIs"; adhouse registers <public_url>/oauth/callback/meta. The fake accepts
-# that path on loopback hosts on any port (tests pick their ports).
-REDIRECT_PATH = "/oauth/callback/meta"
+# URIs"; adhouse registers <public_url>/oauth/callback/<platform> for Meta Ads,
+# Facebook Pages and Instagram (one app). The fake accepts those paths on
+# loopback hosts on any port (tests pick their ports).
+REDIRECT_PATHS = {"/oauth/callback/meta", "/oauth/callback/facebook", "/oauth/callback/instagram"}
+# Any version's Graph path: the fake serves one surface for all (a version
+# decides which organic metrics exist, see `organic`).
+GRAPH_VERSIONED = re.compile(r"^/meta/graph/(v\d+\.0)(/.*)$")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost"}
 
 # Documented lifetimes: a long-lived user token lasts about 60 days
@@ -432,7 +437,12 @@ def handle(request: Request) -> Response:
         return _control(request)
     if request.path.startswith(DIALOG):
         return _dialog(request)
-    if request.path.startswith(GRAPH + "/"):
+    if (versioned := GRAPH_VERSIONED.match(request.path)) is not None:
+        from . import organic  # it builds on this module
+        version, path = versioned.groups()
+        if organic.serves(path):
+            return organic.graph(request, version, path, _params(request))
+        request.path = GRAPH + path
         return _graph(request)
     return _error_response(GraphError(f"Unknown path components: {request.path}", 2500))
 
@@ -537,14 +547,23 @@ def _run_account(run_id: str) -> str | None:
     return run.account if run else None
 
 
-def _user(request: Request, params: dict[str, str]) -> str:
-    """The user of the token in `access_token` or an `Authorization: Bearer|OAuth` header."""
+def _bearer(request: Request, params: dict[str, str]) -> str:
+    """The token in `access_token` or an `Authorization: Bearer|OAuth` header."""
     token = params.get("access_token", "")
     auth = request.header("authorization")
     if not token and auth.split(" ")[0].lower() in ("bearer", "oauth"):
         token = auth.partition(" ")[2].strip()
     if not token:
         raise GraphError("An active access token must be used to query information about the current user.", 2500)
+    return token
+
+
+def _user(request: Request, params: dict[str, str]) -> str:
+    """The user of the request's token."""
+    return _user_of_token(_bearer(request, params))
+
+
+def _user_of_token(token: str) -> str:
     with _lock:
         found = _state.tokens.get(token)
     if found is None:
@@ -705,7 +724,7 @@ def _report_run_insights(user: str, run_id: str, params: dict[str, str], path: s
 
 def _redirect_ok(uri: str) -> bool:
     parts = urlsplit(uri)
-    return parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS and parts.path == REDIRECT_PATH
+    return parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS and parts.path in REDIRECT_PATHS
 
 
 def _error_page(title: str, detail: str) -> Response:

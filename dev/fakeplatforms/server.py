@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 from .common import Request, Response
 
 # Each module: PREFIX and handle(request). Added here as platforms are faked.
-PLATFORM_MODULES: list[str] = ["google", "meta", "partner", "x", "yahoo"]
+PLATFORM_MODULES: list[str] = ["google", "meta", "partner", "x", "yahoo", "facebook", "instagram"]
 
 
 def _platforms():

@@ -1,4 +1,4 @@
-//! Platform sync jobs end to end: the Google Ads and Yahoo! JAPAN Ads fakes of the local stack
+//! Platform sync jobs end to end: the Google Ads, Yahoo! JAPAN Ads and organic (Facebook Pages, Instagram) fakes of the local stack
 //! (`make stack-up`, `.dev/env` sourced), a database of this test's own, and
 //! the stored rows compared with the fake's oracle exactly.
 
@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use adhouse_connectors::google::Google;
 use adhouse_connectors::x::X;
+use adhouse_connectors::meta::organic::Organic;
+use adhouse_connectors::meta::organic::metrics::Product;
 use adhouse_connectors::yahoo::Yahoo;
 use adhouse_connectors::http::{Http, Pacer};
 use adhouse_connectors::platform::Consent;
@@ -15,7 +17,7 @@ use adhouse_connectors::oauth::pkce_pair;
 use adhouse_connectors::store::{AccountStatus, LinkedAccount, Store};
 use adhouse_connectors::vault::Vault;
 use adhouse_connectors::fakes;
-use adhouse_connectors::{Account, Credentials, DailyRow, DateRange, Level, Platform, PlatformId};
+use adhouse_connectors::{Account, Credentials, DailyRow, DateRange, Level, OrganicMeasures, Platform, PlatformId};
 use adhouse_core::Settings;
 use adhouse_core::schema::Migrator;
 use adhouse_ingester::metrics::Metrics;
@@ -40,6 +42,9 @@ struct Stack {
     x: Arc<X>,
     /// What the HTTP layer and the syncer reported.
     metrics: Arc<Metrics>,
+    facebook: Arc<Organic>,
+    instagram: Arc<Organic>,
+    http: Http,
 }
 
 impl Stack {
@@ -57,15 +62,25 @@ impl Stack {
             .with_observer(metrics.clone());
         let google = Arc::new(Google::new(&settings.platforms.google, http.clone()));
         let yahoo = Arc::new(Yahoo::new(&settings.platforms.yahoo, http.clone()));
-        let x = Arc::new(X::new(&settings.platforms.x, http));
-        Self { store: Store::new(clickhouse.clone()), settings, clickhouse, vault, google, yahoo, x, metrics }
+        let x = Arc::new(X::new(&settings.platforms.x, http.clone()));
+        let p = &settings.platforms;
+        let facebook = Arc::new(Organic::new(Product::Pages, &p.facebook, &p.meta, http.clone()));
+        let instagram = Arc::new(Organic::new(Product::Instagram, &p.instagram, &p.meta, http.clone()));
+        Self { store: Store::new(clickhouse.clone()), settings, clickhouse, vault, google, yahoo, x, metrics, facebook, instagram, http }
     }
 
     fn syncer(&self) -> Syncer {
+        self.syncer_with(self.instagram.clone())
+    }
+
+    /// Every platform, with `instagram` as the Instagram client.
+    fn syncer_with(&self, instagram: Arc<Organic>) -> Syncer {
         let platforms = [
             (PlatformId::Google, self.google.clone() as Arc<dyn Platform>),
             (PlatformId::Yahoo, self.yahoo.clone() as Arc<dyn Platform>),
             (PlatformId::X, self.x.clone() as Arc<dyn Platform>),
+            (PlatformId::Facebook, self.facebook.clone() as Arc<dyn Platform>),
+            (PlatformId::Instagram, instagram as Arc<dyn Platform>),
         ]
         .into();
         Syncer::new(self.store.clone(), self.vault.clone(), platforms, Level::ALL.to_vec(), self.metrics.clone())
@@ -75,6 +90,14 @@ impl Stack {
     fn metric(&self, series: &str) -> f64 {
         let text = self.metrics.encode();
         text.lines().find_map(|line| line.strip_prefix(series)?.trim().parse().ok()).unwrap_or(0.0)
+    }
+
+    /// Meta's login dialog for `platform`, "Allow" as `user`, and the code exchanged.
+    async fn grant_meta(&self, platform: &Organic, user: &str) -> Credentials {
+        let redirect = format!("http://127.0.0.1:8080/oauth/callback/{}", platform.id());
+        let authorization = platform.authorize(&redirect, "s", "").await.expect("a consent URL");
+        let code = fakes::code_of(&fakes::consent(&authorization.url, user, "allow").await);
+        platform.exchange_code(Consent { redirect_uri: &redirect, code: &code, code_verifier: "", temporary: None }).await.expect("the code exchanges")
     }
 
     /// The consent page, "Allow" as `user`, and the code exchanged.
@@ -120,7 +143,10 @@ impl Stack {
         linked.backfill_until = yesterday;
         linked.backfill_since = yesterday - time::Duration::days(days - 1);
         self.store.put_account(&mut linked).await.unwrap();
-        self.store.put_credentials(&self.vault, &linked, credentials).await.unwrap();
+        // What the API stores on link: the account's own credentials where the platform issues them.
+        let target = linked.account();
+        let stored = platform.account_credentials(credentials, &target).await.unwrap();
+        self.store.put_credentials(&self.vault, &linked, &stored).await.unwrap();
         linked
     }
 
@@ -128,7 +154,7 @@ impl Stack {
     /// range, latest versions only, as the oracle has it.
     async fn stored(&self, account: &LinkedAccount, level: Level) -> Vec<DailyRow> {
         let sql = "SELECT entity_id, entity_name, date, impressions, clicks, spend_micros, conversions_micros, \
-                   conversion_value_micros, reach, video_views FROM platform_daily FINAL \
+                   conversion_value_micros, reach, video_views, followers, follows, profile_views, engagements FROM platform_daily FINAL \
                    WHERE tenant = ? AND platform = ? AND account_id = ? AND level = ? AND date BETWEEN ? AND ? \
                    ORDER BY entity_id, date";
         let query = self.clickhouse.query(sql).bind(TENANT).bind(&account.platform).bind(&account.account_id).bind(level.as_str());
@@ -152,6 +178,10 @@ struct Row {
     conversion_value_micros: i64,
     reach: u64,
     video_views: u64,
+    followers: Option<u64>,
+    follows: u64,
+    profile_views: u64,
+    engagements: u64,
 }
 
 impl Row {
@@ -168,6 +198,7 @@ impl Row {
             conversion_value_micros: self.conversion_value_micros,
             reach: self.reach,
             video_views: self.video_views,
+            organic: OrganicMeasures { followers: self.followers, follows: self.follows, profile_views: self.profile_views, engagements: self.engagements },
             extra: Default::default(),
         }
     }
@@ -227,7 +258,7 @@ async fn a_365_day_backfill_delivered_twice_equals_the_oracle_and_a_restatement_
     }
     assert_equals_oracle(&stack, &account).await;
     // Every day is checkpointed now: a third delivery fetches and writes nothing.
-    assert_eq!(syncer.run(&job, &stop).await.unwrap(), JobOutcome::Done { rows: 0, calls: 0 });
+    assert_eq!(syncer.run(&job, &stop).await.unwrap(), JobOutcome::Done { rows: 0, calls: 0, warnings: vec![] });
 
     // The platform restates its last 14 days; the daily job re-reads them
     // and every reader sees only the new values, with no extra rows.
@@ -415,4 +446,79 @@ async fn a_revoked_x_token_marks_its_account_needs_relink_and_another_grants_acc
     assert!(!stored.status_detail.contains(&first.access_token) && !stored.status_detail.contains(&first.token_secret), "{stored:?}");
     assert!(matches!(syncer.run(&backfill(&healthy), &stop).await.unwrap(), JobOutcome::Done { .. }));
     assert_equals_oracle(&stack, &healthy).await;
+}
+
+/// Stored rows at account level, and that no other level was synced.
+async fn assert_organic_equals_oracle(stack: &Stack, account: &LinkedAccount) {
+    let (stored, expected) = (stack.stored(account, Level::Account).await, oracle(account, Level::Account).await);
+    assert_eq!(expected.len() as i64, (account.backfill_until - account.backfill_since).whole_days() + 1, "every day kept");
+    assert_eq!(stored, expected, "{} {}", account.platform, account.account_id);
+    let sql = "SELECT count() FROM platform_sync_days WHERE account_id = ? AND level != 'account'";
+    let other_levels: u64 = stack.clickhouse.query(sql).bind(&account.account_id).fetch_one().await.unwrap();
+    assert_eq!(other_levels, 0, "organic insights have the account level only");
+}
+
+#[tokio::test]
+async fn a_page_and_an_instagram_account_backfill_the_two_years_kept_exactly_and_a_restatement_replaces_values() {
+    let stack = Stack::new("organic").await;
+    let page_grant = stack.grant_meta(&stack.facebook, "demo").await;
+    let page = stack.link_on(stack.facebook.as_ref(), &page_grant, "5001", 730).await;
+    let instagram_grant = stack.grant_meta(&stack.instagram, "demo").await;
+    let instagram = stack.link_on(stack.instagram.as_ref(), &instagram_grant, "17841400000000501", 730).await;
+    let syncer = stack.syncer();
+    let stop = CancellationToken::new();
+    // Throttled along the way (Page request limit): retried, nothing lost.
+    control_on(PlatformId::Facebook, "throttle", &[("calls", "2"), ("code", "32")]).await;
+    for account in [&page, &instagram] {
+        let outcome = syncer.run(&backfill(account), &stop).await.unwrap();
+        assert!(matches!(&outcome, JobOutcome::Done { warnings, .. } if warnings.is_empty()), "{outcome:?}");
+        assert_organic_equals_oracle(&stack, account).await;
+    }
+
+    // Organic numbers settle within days: the daily job re-reads the last
+    // three and FINAL leaves only the new values.
+    let before = oracle(&page, Level::Account).await;
+    control_on(PlatformId::Facebook, "restate", &[]).await;
+    assert_ne!(oracle(&page, Level::Account).await, before, "the fake restated some days");
+    let today = schedule::account_today(&page, jiff::Timestamp::now());
+    let mut daily = schedule::daily_job(&page, PlatformId::Facebook, stack.settings.platforms.facebook.restate_days, today);
+    daily.until = page.backfill_until;
+    let JobOutcome::Done { rows, .. } = syncer.run(&daily, &stop).await.unwrap() else { panic!("daily job") };
+    assert_eq!(rows, 3, "the restated days fetched again");
+    assert_organic_equals_oracle(&stack, &page).await;
+}
+
+#[tokio::test]
+async fn a_revoked_page_grant_marks_its_account_needs_relink() {
+    let stack = Stack::new("organic_revoked").await;
+    let grant = stack.grant_meta(&stack.facebook, "other").await;
+    let page = stack.link_on(stack.facebook.as_ref(), &grant, "5003", 30).await;
+    control_on(PlatformId::Facebook, "revoke", &[("user", "other")]).await;
+    let outcome = stack.syncer().run(&backfill(&page), &CancellationToken::new()).await.unwrap();
+    assert!(matches!(outcome, JobOutcome::NeedsRelink(_)), "{outcome:?}");
+    let stored = stack.store.account(TENANT, "facebook", "5003").await.unwrap().unwrap();
+    assert_eq!(stored.status, AccountStatus::NeedsRelink);
+    assert!(stored.status_detail.contains("190/460") && !stored.status_detail.contains(&grant.access_token), "{stored:?}");
+}
+
+#[tokio::test]
+async fn a_retired_metric_is_dropped_with_a_warning_on_the_account_and_the_rest_is_stored() {
+    let stack = Stack::new("organic_retired").await;
+    // Instagram at v21.0 still asks for impressions, which Meta retired in every version.
+    let mut settings = stack.settings.platforms.instagram.clone();
+    settings.api_version = "v21.0".into();
+    let old = Arc::new(Organic::new(Product::Instagram, &settings, &stack.settings.platforms.meta, stack.http.clone()));
+    let grant = stack.grant_meta(&old, "demo").await;
+    let account = stack.link_on(old.as_ref(), &grant, "17841400000000501", 60).await;
+    let outcome = stack.syncer_with(old).run(&backfill(&account), &CancellationToken::new()).await.unwrap();
+    let JobOutcome::Done { warnings, .. } = outcome else { panic!("{outcome:?}") };
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let stored = stack.store.account(TENANT, "instagram", &account.account_id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.status_detail.as_str()), (AccountStatus::Active, warnings[0].as_str()));
+    assert!(stored.status_detail.contains("impressions"), "{stored:?}");
+    let mut expected = oracle(&account, Level::Account).await;
+    for row in &mut expected {
+        row.impressions = 0;
+    }
+    assert_eq!(stack.stored(&account, Level::Account).await, expected);
 }

@@ -24,7 +24,7 @@ use self::report::{Batch, CUSTOMER_CLIENTS, ClientRow, ReportRow, daily_query};
 use crate::error::{Error, Result};
 use crate::http::{Http, json};
 use crate::oauth::TokenEndpoint;
-use crate::model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
+use crate::model::{Account, Credentials, Daily, DailyRow, DateRange, Level, PlatformId};
 use crate::platform::{Authorization, BoxFuture, Consent, Platform};
 
 /// The Google Ads API scope.
@@ -247,8 +247,8 @@ impl Platform for Google {
         account: &'a Account,
         level: Level,
         range: DateRange,
-    ) -> BoxFuture<'a, Result<Vec<DailyRow>>> {
-        Box::pin(self.fetch_all(credentials, account, level, range))
+    ) -> BoxFuture<'a, Result<Daily>> {
+        Box::pin(async move { self.fetch_all(credentials, account, level, range).await.map(Daily::from) })
     }
 
     fn window_days(&self) -> i64 {

@@ -146,6 +146,7 @@ impl ReportRow {
             // Google reports no daily reach at these levels.
             reach: 0,
             video_views: count(m.video_views)?,
+            organic: Default::default(),
             extra: BTreeMap::new(),
         })
     }

@@ -33,10 +33,12 @@ const SLOW_DOWN_MAX: Duration = Duration::from_secs(60);
 /// (its windows roll over an hour; a minute is a cheap probe).
 const FULL_WAIT: Duration = Duration::from_secs(60);
 
-/// Meta's dialect for calls about `account` (the ad account without `act_`)
-/// or about no account (login, discovery): `x-ad-account-usage` does not say
-/// which account it counts, so the dialect is told.
+/// Meta's dialect for calls about `account` (the ad account without `act_`,
+/// a Page, an Instagram account) or about no account (login, discovery):
+/// `x-ad-account-usage` does not say which account it counts, so the
+/// dialect is told. `platform` names the Meta product in errors.
 pub(crate) struct MetaDialect<'a> {
+    pub platform: PlatformId,
     pub account: Option<&'a str>,
 }
 
@@ -93,7 +95,7 @@ struct BusinessUseCase {
 
 impl Dialect for MetaDialect<'_> {
     fn remote(&self) -> Remote {
-        PlatformId::Meta.into()
+        self.platform.into()
     }
 
     fn check(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Result<()> {
@@ -105,7 +107,7 @@ impl Dialect for MetaDialect<'_> {
             // No Graph error body (a proxy's page, a gateway timeout).
             let kind = if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS { ErrorKind::Retry } else { ErrorKind::Fatal };
             return Err(Error::Platform {
-                remote: PlatformId::Meta.into(),
+                remote: self.platform.into(),
                 status: status.as_u16(),
                 code: format!("http_{}", status.as_u16()),
                 message: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
@@ -118,7 +120,7 @@ impl Dialect for MetaDialect<'_> {
             None => error.code.to_string(),
         };
         Err(Error::Platform {
-            remote: PlatformId::Meta.into(),
+            remote: self.platform.into(),
             status: status.as_u16(),
             kind: kind_of(status, &error),
             code,
@@ -218,7 +220,7 @@ mod tests {
     }
 
     fn checked(status: u16, body: &str, head: &HeaderMap) -> Error {
-        MetaDialect { account: Some("1") }.check(StatusCode::from_u16(status).unwrap(), head, body.as_bytes()).unwrap_err()
+        MetaDialect { platform: PlatformId::Meta, account: Some("1") }.check(StatusCode::from_u16(status).unwrap(), head, body.as_bytes()).unwrap_err()
     }
 
     fn code_and_kind(err: &Error) -> (String, ErrorKind) {
@@ -261,7 +263,7 @@ mod tests {
 
     #[test]
     fn usage_below_90_percent_holds_nothing_above_it_in_proportion_and_at_100_until_access_returns() {
-        let dialect = MetaDialect { account: Some("1001") };
+        let dialect = MetaDialect { platform: PlatformId::Meta, account: Some("1001") };
         let calm = headers(&[
             ("x-app-usage", r#"{"call_count":12,"total_cputime":3,"total_time":5}"#),
             ("x-ad-account-usage", r#"{"acc_id_util_pct":9.67,"reset_time_duration":0,"ads_api_access_tier":"standard_access"}"#),

@@ -105,6 +105,7 @@ impl InsightRow {
             conversion_value_micros: micros("action_values", action_value(&self.action_values, CONVERSION_ACTION))?,
             reach: count("reach", self.reach.as_deref())?,
             video_views: count("video_play_actions", action_value(&self.video_play_actions, VIDEO_VIEW_ACTION))?,
+            organic: Default::default(),
             extra,
             entity_id,
         })

@@ -64,10 +64,10 @@ impl Meta {
             ("time_range", time_range),
             ("time_increment", "1".to_owned()),
         ];
-        let created: Created = self.post(Some(&account.id), &format!("act_{}/insights", account.id), token, &params, "report run").await?;
+        let created: Created = self.graph.post(Some(&account.id), &format!("act_{}/insights", account.id), token, &params, "report run").await?;
         let run = created.report_run_id;
         self.wait_for(&account.id, &run, token).await?;
-        self.pages(Some(&account.id), &format!("{run}/insights"), token, &[], "report run rows").await
+        self.graph.pages(Some(&account.id), &format!("{run}/insights"), token, &[], "report run rows").await
     }
 
     /// Polls `run` until it completes. A failed run is `Split`: Meta gives no
@@ -76,7 +76,7 @@ impl Meta {
     async fn wait_for(&self, account_id: &str, run: &str, token: &str) -> Result<()> {
         let mut polls = Polls::default();
         loop {
-            let state: RunState = self.get(Some(account_id), run, token, &[], "report run status").await?;
+            let state: RunState = self.graph.get(Some(account_id), run, token, &[], "report run status").await?;
             let status = RunStatus::parse(&state.async_status)
                 .ok_or_else(|| Error::Decode { remote: PlatformId::Meta.into(), detail: format!("async_status {:?}", state.async_status) })?;
             match status {

@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use self::dialect::XDialect;
 use crate::error::{Error, Result};
 use crate::http::{Http, json};
-use crate::model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
+use crate::model::{Account, Credentials, Daily, DateRange, Level, PlatformId};
 use crate::oauth1::{Consumer, Signed, Token};
 use crate::platform::{Authorization, BoxFuture, Consent, Platform};
 
@@ -241,8 +241,8 @@ impl Platform for X {
         Box::pin(self.discover_all(credentials))
     }
 
-    fn fetch_daily<'a>(&'a self, credentials: &'a Credentials, account: &'a Account, level: Level, range: DateRange) -> BoxFuture<'a, Result<Vec<DailyRow>>> {
-        Box::pin(self.stats(credentials, account, level, range))
+    fn fetch_daily<'a>(&'a self, credentials: &'a Credentials, account: &'a Account, level: Level, range: DateRange) -> BoxFuture<'a, Result<Daily>> {
+        Box::pin(async move { self.stats(credentials, account, level, range).await.map(Daily::from) })
     }
 
     fn window_days(&self) -> i64 {

@@ -194,6 +194,7 @@ impl X {
                 conversion_value_micros: 0,
                 reach: 0,
                 video_views: 0,
+                organic: Default::default(),
                 extra: EXTRA.iter().zip(day.extra).map(|(name, value)| ((*name).to_owned(), value.to_string())).collect(),
             })
             .collect())

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use self::dialect::{AUTH_FAILED, YahooDialect};
 use crate::error::{Error, Result};
 use crate::http::{Http, json};
-use crate::model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
+use crate::model::{Account, Credentials, Daily, DateRange, Level, PlatformId};
 use crate::oauth::TokenEndpoint;
 use crate::platform::{Authorization, BoxFuture, Consent, Platform};
 
@@ -317,8 +317,8 @@ impl Platform for Yahoo {
         })
     }
 
-    fn fetch_daily<'a>(&'a self, credentials: &'a Credentials, account: &'a Account, level: Level, range: DateRange) -> BoxFuture<'a, Result<Vec<DailyRow>>> {
-        Box::pin(self.report(credentials, account, level, range))
+    fn fetch_daily<'a>(&'a self, credentials: &'a Credentials, account: &'a Account, level: Level, range: DateRange) -> BoxFuture<'a, Result<Daily>> {
+        Box::pin(async move { self.report(credentials, account, level, range).await.map(Daily::from) })
     }
 
     fn window_days(&self) -> i64 {

@@ -287,6 +287,7 @@ fn parse_csv(csv: &[u8], level: Level) -> Result<Vec<DailyRow>, String> {
             // Yahoo! JAPAN reports neither reach nor video views in these reports.
             reach: 0,
             video_views: 0,
+            organic: Default::default(),
             extra: BTreeMap::new(),
         });
     }

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0010, "grant_expiry"),
     migration!(0011, "oauth_flows"),
     migration!(0012, "partner_metrics"),
+    migration!(0013, "platform_organic"),
 ];
 
 /// Shared column lists that several migrations splice in as `${name}`.

@@ -23,7 +23,7 @@ pub use feeds::{
     ValueRule, secret_from_env,
 };
 pub use ingest::{FieldRule, Format, IngestSettings, MoneyUnit, SourceSettings, TenantRule};
-pub use platforms::{AppSettings, GoogleSettings, MetaSettings, PlatformsSettings, XSettings, YahooSettings};
+pub use platforms::{AppSettings, GoogleSettings, MetaSettings, OrganicSettings, PlatformsSettings, XSettings, YahooSettings};
 
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 

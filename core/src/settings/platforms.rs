@@ -29,6 +29,10 @@ pub struct PlatformsSettings {
     pub google: GoogleSettings,
     pub yahoo: YahooSettings,
     pub x: XSettings,
+    /// Facebook Pages (organic insights), through Meta's login.
+    pub facebook: OrganicSettings,
+    /// Instagram business accounts (organic insights), through Meta's login.
+    pub instagram: OrganicSettings,
 }
 
 /// What every platform's settings have, for checks and schedules that treat
@@ -56,7 +60,11 @@ impl<'a> AppSettings<'a> {
 
 impl PlatformsSettings {
     /// Every platform's common settings, in registry order.
-    pub fn apps(&self) -> [AppSettings<'_>; 4] {
+    pub fn apps<'a>(&'a self) -> [AppSettings<'a>; 6] {
+        let organic = |name, app: &'a OrganicSettings| {
+            let (client_id, client_secret) = app.client(&self.meta);
+            AppSettings::oauth2(name, app.enabled, client_id, client_secret, app.restate_days)
+        };
         [
             AppSettings::oauth2("meta", self.meta.enabled, &self.meta.client_id, &self.meta.client_secret, self.meta.restate_days),
             AppSettings::oauth2("google", self.google.enabled, &self.google.client_id, &self.google.client_secret, self.google.restate_days),
@@ -70,6 +78,8 @@ impl PlatformsSettings {
                 client_secret_key: "consumer_secret",
                 restate_days: self.x.restate_days,
             },
+            organic("facebook", &self.facebook),
+            organic("instagram", &self.instagram),
         ]
     }
 
@@ -160,4 +170,34 @@ pub struct XSettings {
     /// Recent days re-read by the daily sync (billing stays an estimate for
     /// up to 3 days).
     pub restate_days: u32,
+}
+
+/// Organic insights of a Meta product (Facebook Pages, Instagram business
+/// accounts): the same Graph API, login and app as Meta Ads, with scopes of
+/// their own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganicSettings {
+    pub enabled: bool,
+    /// The Meta app's id and secret; empty takes `platforms.meta`'s (one app
+    /// with the Pages and Instagram permissions serves all three).
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Graph API base without the version, e.g. `https://graph.facebook.com`.
+    pub graph_url: String,
+    /// Login dialog, e.g. `https://www.facebook.com/v25.0/dialog/oauth`.
+    pub dialog_url: String,
+    /// Graph API version, `vNN.0`; it decides which insights metrics are
+    /// asked for (connectors/src/meta/organic/metrics.rs). Meta serves a
+    /// version for about two years.
+    pub api_version: String,
+    /// Recent days re-read by the daily sync (insights settle within days).
+    pub restate_days: u32,
+}
+
+impl OrganicSettings {
+    /// The app's id and secret: these settings' own, or Meta's when empty.
+    pub fn client<'a>(&'a self, meta: &'a MetaSettings) -> (&'a str, &'a Secret) {
+        if self.client_id.is_empty() { (&meta.client_id, &meta.client_secret) } else { (&self.client_id, &self.client_secret) }
+    }
 }

@@ -131,8 +131,7 @@ export class AccountsMenu {
         h("ul", { class: "account-list" }, ...accounts.map((account) => this.item(account))),
       );
     });
-    // Money of different currencies never adds up: one "All accounts" view per currency.
-    const currencies = [...new Set(response.accounts.map((account) => account.currency))].sort();
+    const currencies = currencyViews(response.accounts);
     const all = h(
       "div",
       { class: "account-group all-accounts" },
@@ -181,7 +180,7 @@ export class AccountsMenu {
     const detail = account.detail ?? account.warning;
     return h(
       "li",
-      { class: "account", "data-account": account.id, "data-status": account.status, title: account.detail ?? `${account.currency} · ${account.timezone}` },
+      { class: "account", "data-account": account.id, "data-status": account.status, title: account.detail ?? [account.currency, account.timezone].filter(Boolean).join(" · ") },
       this.opener(
         { platform: account.platform, account: account.id },
         account.name,
@@ -266,7 +265,7 @@ export class AccountsMenu {
               {},
               boxes[i],
               ` ${account.name} `,
-              h("span", { class: "muted" }, `${account.id}${account.kind ? ` · ${kindLabel(account.kind)}` : ""} · ${account.currency}${account.linked === "active" ? " · already linked" : account.linked === "needs_relink" ? " · needs re-link" : ""}${account.active ? "" : " · inactive"}`),
+              h("span", { class: "muted" }, `${account.id}${account.kind ? ` · ${kindLabel(account.kind)}` : ""}${account.currency ? ` · ${account.currency}` : ""}${account.linked === "active" ? " · already linked" : account.linked === "needs_relink" ? " · needs re-link" : ""}${account.active ? "" : " · inactive"}`),
             ),
           ),
         ),
@@ -303,6 +302,15 @@ export class AccountsMenu {
     fill(this.dialog, form);
     this.dialog.showModal();
   }
+}
+
+/**
+ * The currencies of the "All in …" views: money of different currencies
+ * never adds up, so one view each. Organic accounts (Facebook Pages,
+ * Instagram) have no money and no currency, so none of their own.
+ */
+export function currencyViews(accounts: LinkedAccount[]): string[] {
+  return [...new Set(accounts.map((account) => account.currency).filter(Boolean))].sort();
 }
 
 /** Yahoo! JAPAN's account kinds as its own products are called. */

@@ -16,7 +16,7 @@ use std::time::Duration;
 use adhouse_connectors::http::{Http, Pacer};
 use adhouse_connectors::store::{AccountStatus, LinkedAccount, Store};
 use adhouse_connectors::vault::Vault;
-use adhouse_connectors::{Credentials, DateRange, ErrorKind, Level, Platform, PlatformId};
+use adhouse_connectors::{Credentials, Daily, DateRange, ErrorKind, Level, Platform, PlatformId};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
@@ -31,7 +31,8 @@ use crate::metrics::Metrics;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
     /// Every day due is stored; `rows` fetched in `calls` platform requests.
-    Done { rows: u64, calls: u64 },
+    /// `warnings` (metrics the platform no longer serves) are on the account.
+    Done { rows: u64, calls: u64, warnings: Vec<String> },
     /// The account is not (or no longer) active: nothing to do.
     Skipped(&'static str),
     /// The grant is revoked or expired: the account is marked `needs_relink`.
@@ -50,6 +51,14 @@ impl JobOutcome {
             Self::Stopped => "stopped",
         }
     }
+}
+
+/// What storing one window took: rows, platform requests, and the
+/// platform's warnings about them.
+struct Fetched {
+    rows: u64,
+    calls: u64,
+    warnings: Vec<String>,
 }
 
 pub struct Syncer {
@@ -117,9 +126,11 @@ impl Syncer {
         let result = self.sync_account(platform.as_ref(), &account, job, stop).await;
         match result {
             Ok(outcome) => {
-                if let JobOutcome::Done { .. } = outcome {
+                if let JobOutcome::Done { warnings, .. } = &outcome {
                     account.last_sync_at = Some(OffsetDateTime::now_utc());
                     account.last_error.clear();
+                    // An active account's detail says what its numbers lack.
+                    account.status_detail = warnings.join("; ");
                     self.store.put_account(&mut account).await?;
                 }
                 Ok(outcome)
@@ -150,27 +161,32 @@ impl Syncer {
     ) -> Result<JobOutcome, adhouse_connectors::Error> {
         let mut credentials = self.current_credentials(platform, account).await?;
         let target = account.account();
-        let (mut rows, mut calls) = (0, 0);
+        let (mut rows, mut calls, mut warnings) = (0, 0, Vec::new());
         let Some(range) = job.range_within(platform.lookback_days(), OffsetDateTime::now_utc().date()) else {
-            return Ok(JobOutcome::Done { rows, calls });
+            return Ok(JobOutcome::Done { rows, calls, warnings });
         };
-        for level in &self.levels {
+        for level in self.levels.iter().filter(|level| platform.levels().contains(level)) {
             let done = self.store.synced_days(account, *level, range).await?;
             for window in windows::due(range, job.refetch_from, &done, platform.window_days()) {
                 if stop.is_cancelled() {
                     return Ok(JobOutcome::Stopped);
                 }
                 credentials = self.refreshed(platform, account, credentials).await?;
-                let (stored, requests) = self.fetch_and_store(platform, &credentials, account, &target, *level, window).await?;
-                rows += stored;
-                calls += requests;
+                let fetched = self.fetch_and_store(platform, &credentials, account, &target, *level, window).await?;
+                rows += fetched.rows;
+                calls += fetched.calls;
+                for warning in fetched.warnings {
+                    if !warnings.contains(&warning) {
+                        warnings.push(warning);
+                    }
+                }
             }
         }
-        Ok(JobOutcome::Done { rows, calls })
+        Ok(JobOutcome::Done { rows, calls, warnings })
     }
 
     /// Fetches `window` and stores it, halving it as often as the platform
-    /// says it asks for too much. Returns (rows, requests).
+    /// says it asks for too much.
     fn fetch_and_store<'a>(
         &'a self,
         platform: &'a dyn Platform,
@@ -179,24 +195,24 @@ impl Syncer {
         target: &'a adhouse_connectors::Account,
         level: Level,
         window: DateRange,
-    ) -> adhouse_connectors::platform::BoxFuture<'a, Result<(u64, u64), adhouse_connectors::Error>> {
+    ) -> adhouse_connectors::platform::BoxFuture<'a, Result<Fetched, adhouse_connectors::Error>> {
         Box::pin(async move {
             let fetched_at = OffsetDateTime::now_utc();
             match platform.fetch_daily(credentials, target, level, window).await {
-                Ok(rows) => {
+                Ok(Daily { rows, warnings }) => {
                     // Rows first, then the checkpoint: a crash between the two
                     // re-fetches the window, whose newer version replaces.
                     self.store.put_daily(account, &rows, fetched_at).await?;
                     self.store.mark_synced(account, level, window, &rows, fetched_at).await?;
                     self.metrics.platform_rows(platform.id().as_str(), rows.len() as u64);
-                    Ok((rows.len() as u64, 1))
+                    Ok(Fetched { rows: rows.len() as u64, calls: 1, warnings })
                 }
                 Err(err) if err.kind() == ErrorKind::Split => match window.halves() {
                     Some((first, second)) => {
                         tracing::info!(platform = %platform.id(), account = %account.account_id, days = window.days(), "the platform asks for less: halving the window");
-                        let (a, calls_a) = self.fetch_and_store(platform, credentials, account, target, level, first).await?;
-                        let (b, calls_b) = self.fetch_and_store(platform, credentials, account, target, level, second).await?;
-                        Ok((a + b, calls_a + calls_b + 1))
+                        let a = self.fetch_and_store(platform, credentials, account, target, level, first).await?;
+                        let b = self.fetch_and_store(platform, credentials, account, target, level, second).await?;
+                        Ok(Fetched { rows: a.rows + b.rows, calls: a.calls + b.calls + 1, warnings: [a.warnings, b.warnings].concat() })
                     }
                     None => Err(err),
                 },

@@ -32,7 +32,8 @@ pub fn backfill_range(today: Date, backfill_days: u32, lookback_days: i64) -> Da
 
 /// Links `account_ids` of `grant` for its tenant: each account's row
 /// (active, linked now, its backfill range), its credentials (the grant's,
-/// sealed again for the account), and a backfill job. Linking again updates
+/// or the one the platform issues for the account, sealed for the account),
+/// and a backfill job. Linking again updates
 /// all three; the repeated job skips the days already fetched.
 pub async fn link(linking: &Linking, grant: &Grant, account_ids: &[String], now: OffsetDateTime) -> Result<Vec<LinkedAccount>> {
     let platform = linking
@@ -59,7 +60,8 @@ pub async fn link(linking: &Linking, grant: &Grant, account_ids: &[String], now:
             ..LinkedAccount::linked(&grant.tenant, grant.platform, account, range, now)
         };
         // Credentials first: a row that is active must have them.
-        linking.store.put_credentials(&linking.vault, &row, &credentials).await?;
+        let account_credentials = platform.account_credentials(&credentials, account).await?;
+        linking.store.put_credentials(&linking.vault, &row, &account_credentials).await?;
         linking.store.put_account(&mut row).await?;
         let job = SyncJob {
             tenant: row.tenant.clone(),

@@ -146,6 +146,11 @@ pub fn validate(platforms: &PlatformsSettings) -> adhouse_core::Result<()> {
     if platforms.x.enabled && (version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit())) {
         return Err(config(format!("platforms.x.api_version {version:?} must be digits like 12 (the first path segment of the Ads API)")));
     }
+    for (name, organic) in [("facebook", &platforms.facebook), ("instagram", &platforms.instagram)] {
+        if organic.enabled && adhouse_connectors::meta::organic::metrics::major(&organic.api_version).is_none() {
+            return Err(config(format!("platforms.{name}.api_version {:?} must look like v25.0 (a Graph API version)", organic.api_version)));
+        }
+    }
     Ok(())
 }
 
@@ -170,7 +175,7 @@ mod tests {
     fn each_missing_setting_is_named_when_a_platform_is_enabled() {
         assert!(validate(&enabled()).is_ok());
         type Break = fn(&mut PlatformsSettings);
-        let cases: [(&str, Break); 9] = [
+        let cases: [(&str, Break); 10] = [
             ("platforms.state_secret", |p| p.state_secret = Secret::new("short")),
             ("platforms.vault_keys is empty", |p| p.vault_keys = Secret::new(" ")),
             ("platforms.sync_queue_url", |p| p.sync_queue_url.clear()),
@@ -194,6 +199,10 @@ mod tests {
                 p.x.consumer_secret = Secret::new("app secret");
                 p.x.api_version = "v12".into();
             }),
+            ("platforms.instagram.api_version", |p| {
+                p.instagram.enabled = true;
+                p.instagram.api_version = "25".into();
+            }),
         ];
         for (key, break_it) in cases {
             let mut platforms = enabled();
@@ -211,6 +220,8 @@ mod tests {
         settings.platforms.google.enabled = false;
         settings.platforms.yahoo.enabled = false;
         settings.platforms.x.enabled = false;
+        settings.platforms.facebook.enabled = false;
+        settings.platforms.instagram.enabled = false;
         settings.platforms.vault_keys = Secret::default();
         assert!(Linking::from_settings(&settings).await.expect("no platform, no checks").is_none());
     }

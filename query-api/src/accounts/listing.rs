@@ -66,6 +66,8 @@ pub fn platform_label(platform: &str) -> &'static str {
         Some(PlatformId::Google) => "Google Ads",
         Some(PlatformId::Yahoo) => "Yahoo! JAPAN Ads",
         Some(PlatformId::X) => "X Ads",
+        Some(PlatformId::Facebook) => "Facebook Pages",
+        Some(PlatformId::Instagram) => "Instagram",
         None => "the ad platform",
     }
 }
@@ -81,13 +83,16 @@ impl AccountView {
                 platform_label(&account.platform)
             )
         });
-        let detail = (account.status == AccountStatus::NeedsRelink).then(|| {
-            format!(
+        let detail = match account.status {
+            AccountStatus::NeedsRelink => Some(format!(
                 "{} no longer lets adhouse read this account: access was removed or has expired. \
                  New numbers stop until you re-link it; what was fetched stays.",
                 platform_label(&account.platform)
-            )
-        });
+            )),
+            // The last sync's warnings: metrics the platform no longer serves.
+            AccountStatus::Active if !account.status_detail.is_empty() => Some(account.status_detail.clone()),
+            AccountStatus::Active | AccountStatus::Unlinked => None,
+        };
         Self {
             platform: account.platform.clone(),
             id: account.account_id.clone(),

@@ -36,6 +36,11 @@ pub enum Measure {
     VideoViews,
     PartnerImpressions,
     PartnerRevenueMicros,
+    /// Organic followers at the end of a day: a gauge (see [`Formula::Gauge`]).
+    Followers,
+    Follows,
+    ProfileViews,
+    Engagements,
 }
 
 impl Measure {
@@ -80,6 +85,10 @@ impl Measure {
 
     /// The aggregate over `platform_daily FINAL` at one level. Reach is the
     /// day's value where a cell holds exactly one entity-day, else -1 (null).
+    /// Followers are each entity's last known value in the cell (the latest
+    /// day with a value: the key packs the day above the count, so the
+    /// largest is the latest), summed across entities; -1 (null) when no
+    /// entity has one.
     pub fn platform_sql(self) -> Option<&'static str> {
         Some(match self {
             Self::AdImpressions => "sum(impressions)",
@@ -89,6 +98,14 @@ impl Measure {
             Self::ConversionValueMicros => "sum(conversion_value_micros)",
             Self::Reach => "if(count() = 1, toInt64(any(reach)), -1)",
             Self::VideoViews => "sum(video_views)",
+            Self::Followers => {
+                "if(countIf(followers IS NOT NULL) = 0, -1, toInt64(arraySum(v -> v % 4294967296, tupleElement(maxMapIf(\
+                 [concat(platform, '/', account_id, '/', entity_id)], [toUInt64(toUInt16(date)) * 4294967296 + assumeNotNull(followers)], \
+                 followers IS NOT NULL), 2))))"
+            }
+            Self::Follows => "sum(follows)",
+            Self::ProfileViews => "sum(profile_views)",
+            Self::Engagements => "sum(engagements)",
             _ => return None,
         })
     }
@@ -140,6 +157,10 @@ pub enum Formula {
     /// A measure that does not add up across days or entities (reach): known
     /// only where a cell covers a single entity-day, null elsewhere.
     NotAdditive(Measure),
+    /// A level at the end of each day (followers): a range has the last
+    /// value of each entity, summed across entities, never summed over
+    /// days; null where no day has a value.
+    Gauge(Measure),
     /// `(numerator - minus) / denominator * scale`, from summed values.
     Ratio { numerator: Measure, minus: Option<Measure>, denominator: Measure, scale: i64 },
 }
@@ -171,6 +192,10 @@ const fn ratio(
 
 const fn not_additive(name: &'static str, label: &'static str, measure: Measure, description: &'static str) -> Metric {
     Metric { name, label, unit: Unit::Count, formula: Formula::NotAdditive(measure), description }
+}
+
+const fn gauge(name: &'static str, label: &'static str, measure: Measure, description: &'static str) -> Metric {
+    Metric { name, label, unit: Unit::Count, formula: Formula::Gauge(measure), description }
 }
 
 use Measure as M;
@@ -208,6 +233,10 @@ pub static PLATFORM_METRICS: &[Metric] = &[
     base("conversion_value", "Conversion value", Currency, M::ConversionValueMicros, "Value of the conversions in the account currency"),
     not_additive("reach", "Reach", M::Reach, "People reached in one day by one entity; not additive, so null over several days or entities"),
     base("video_views", "Video views", Count, M::VideoViews, "Video views the platform counted"),
+    gauge("followers", "Followers", M::Followers, "Followers of the Pages at the end of the range (each Page's last known day, summed across Pages); never summed over days"),
+    base("follows", "New followers", Count, M::Follows, "New followers of the Pages and Instagram accounts"),
+    base("profile_views", "Profile views", Count, M::ProfileViews, "Visits of the Pages and Instagram profiles"),
+    base("engagements", "Engagements", Count, M::Engagements, "Reactions, comments, shares, saves and clicks on organic content"),
     ratio("ctr", "CTR", Percent, (M::AdClicks, None), M::AdImpressions, 100, "clicks / impressions"),
     ratio("cpc", "CPC", Currency, (M::SpendMicros, None), M::AdClicks, 1, "spend / clicks"),
     ratio("cpm", "CPM", Currency, (M::SpendMicros, None), M::AdImpressions, 1000, "spend / impressions * 1000"),
@@ -251,7 +280,7 @@ impl Metric {
     /// The measures this metric is computed from.
     pub fn measures(&self) -> Vec<Measure> {
         match self.formula {
-            Formula::Measure(measure) | Formula::NotAdditive(measure) => vec![measure],
+            Formula::Measure(measure) | Formula::NotAdditive(measure) | Formula::Gauge(measure) => vec![measure],
             Formula::Ratio { numerator, minus, denominator, .. } => {
                 [Some(numerator), minus, Some(denominator)].into_iter().flatten().collect()
             }
@@ -264,6 +293,7 @@ impl Metric {
             Formula::Measure(Measure::Users) => "distinct_sketch_merge",
             Formula::Measure(_) => "sum",
             Formula::NotAdditive(_) => "not_additive",
+            Formula::Gauge(_) => "gauge",
             Formula::Ratio { .. } => "ratio_of_sums",
         }
     }
@@ -272,7 +302,7 @@ impl Metric {
     /// aggregate (the catalog's own SQL, never request text).
     pub fn order_sql(&self, aggregate: impl Fn(Measure) -> &'static str) -> String {
         match self.formula {
-            Formula::Measure(measure) | Formula::NotAdditive(measure) => aggregate(measure).to_owned(),
+            Formula::Measure(measure) | Formula::NotAdditive(measure) | Formula::Gauge(measure) => aggregate(measure).to_owned(),
             Formula::Ratio { numerator, minus, denominator, .. } => {
                 let numerator = match minus {
                     Some(minus) => format!("({} - {})", aggregate(numerator), aggregate(minus)),
@@ -291,7 +321,8 @@ impl Metric {
                 Unit::Decimal => MetricValue::Decimal { micros: sum(measure) },
                 _ => MetricValue::Count(sum(measure)),
             },
-            Formula::NotAdditive(measure) => match sum(measure) {
+            // Both come as -1 from SQL where they have no value.
+            Formula::NotAdditive(measure) | Formula::Gauge(measure) => match sum(measure) {
                 value if value < 0 => MetricValue::Null,
                 value => MetricValue::Count(value),
             },

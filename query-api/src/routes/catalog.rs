@@ -12,7 +12,8 @@ struct MetricEntry {
     label: &'static str,
     unit: Unit,
     description: &'static str,
-    /// `sum`, `ratio_of_sums`, `distinct_sketch_merge` or `not_additive`.
+    /// `sum`, `ratio_of_sums`, `distinct_sketch_merge`, `not_additive` or
+    /// `gauge` (the last value of a range, never summed over days).
     combine: &'static str,
 }
 

@@ -248,6 +248,14 @@ async fn google_consent_with_pkce_links_an_account_lists_it_and_queues_its_backf
     the_whole_dance("accounts_google", PlatformId::Google).await;
 }
 
+/// Pages and Instagram log in through Meta's dialog, and the account keeps
+/// its Page's own token, which does not expire: no end, no warning.
+#[actix_web::test]
+async fn facebook_and_instagram_consent_links_an_account_with_its_page_token_and_queues_its_backfill() {
+    the_whole_dance("accounts_facebook", PlatformId::Facebook).await;
+    the_whole_dance("accounts_instagram", PlatformId::Instagram).await;
+}
+
 #[actix_web::test]
 async fn x_oauth_1_consent_links_an_account_lists_it_and_queues_its_backfill() {
     the_whole_dance("accounts_x", PlatformId::X).await;
@@ -382,6 +390,7 @@ async fn progress_counts_checkpointed_days_and_unlinking_keeps_the_data_while_pu
         conversion_value_micros: 0,
         reach: 0,
         video_views: 0,
+        organic: Default::default(),
         extra: Default::default(),
     };
     let now = OffsetDateTime::now_utc();

@@ -59,6 +59,7 @@ fn campaign_day(account: usize, campaign: usize, day: i64, version: u64) -> Dail
         conversion_value_micros: (seed % 90_000_000_000) as i64,
         reach: impressions * 2 / 3,
         video_views: seed % 500,
+        organic: Default::default(),
         extra: BTreeMap::new(),
     }
 }
@@ -365,4 +366,143 @@ async fn requests_a_daily_dataset_cannot_answer_are_refused_with_the_field() {
     }
     let (status, text) = api.post(&api.acme, &json!({ "metrics": ["spend"], "time_range": range })).await;
     assert_eq!((status.as_u16(), serde_json::from_str::<Value>(&text).unwrap()["code"].clone()), (400, json!("unknown_metric")), "spend is not a log metric");
+}
+
+/// Organic accounts: two Pages (the second stops reporting followers five
+/// days before the end, as a Page whose insights lag would) and an Instagram
+/// account, which has no follower history. (tenant acme)
+const ORGANIC: [(&str, &str); 3] = [("facebook", "5001"), ("facebook", "5002"), ("instagram", "1784")];
+
+fn organic_day(account: usize, back: i64, date: Date) -> DailyRow {
+    let seed = mix((account as u64) << 40 ^ back as u64);
+    let (platform, id) = ORGANIC[account];
+    let followers = (platform == "facebook" && !(account == 1 && back <= 5)).then(|| 10_000 * (account as u64 + 1) + 900 - back as u64 * 7 + seed % 5);
+    DailyRow {
+        level: Level::Account,
+        entity_id: id.into(),
+        entity_name: format!("{platform} {id}"),
+        date,
+        impressions: 1_000 + seed % 500,
+        clicks: 0,
+        spend_micros: 0,
+        conversions_micros: 0,
+        conversion_value_micros: 0,
+        reach: 400 + seed % 100,
+        video_views: 0,
+        organic: adhouse_connectors::OrganicMeasures { followers, follows: seed % 9, profile_views: seed % 40, engagements: seed % 70 },
+        extra: BTreeMap::new(),
+    }
+}
+
+/// The organic rows, stored twice (the second fetch of the last ten days
+/// restates them), and the latest of each day.
+async fn stored_organic(api: &Api) -> Vec<DailyRow> {
+    let store = Store::new(api.db.client.clone());
+    let today = api.today.date();
+    let mut latest = BTreeMap::new();
+    for (a, (platform, id)) in ORGANIC.iter().enumerate() {
+        let account = adhouse_connectors::Account {
+            id: (*id).into(),
+            kind: String::new(),
+            name: format!("{platform} {id}"),
+            currency: String::new(),
+            timezone: "UTC".into(),
+            manager_id: String::new(),
+            active: true,
+        };
+        let range = adhouse_connectors::DateRange { since: today - Duration::days(DAYS), until: today - Duration::days(1) };
+        let platform_id = adhouse_connectors::PlatformId::parse(platform).expect("a platform");
+        let mut linked = LinkedAccount::linked("acme", platform_id, &account, range, OffsetDateTime::now_utc());
+        store.put_account(&mut linked).await.expect("account stored");
+        for version in [0u64, 1] {
+            let days = if version == 0 { 1..=DAYS } else { 1..=10 };
+            let rows: Vec<DailyRow> = days
+                .map(|back| {
+                    let mut row = organic_day(a, back, today - Duration::days(back));
+                    row.organic.follows += version * 3;
+                    row.organic.followers = row.organic.followers.map(|f| f + version * 11);
+                    row
+                })
+                .collect();
+            store.put_daily(&linked, &rows, OffsetDateTime::now_utc() + Duration::seconds(version as i64)).await.expect("rows stored");
+            for row in rows {
+                latest.insert((a, row.date), row);
+            }
+        }
+    }
+    latest.into_values().collect()
+}
+
+/// Followers of `rows` as the gauge is defined: each entity's value on its
+/// latest day with one, summed across entities; null when none has one.
+fn gauge(rows: &[&DailyRow]) -> String {
+    let mut last: BTreeMap<&str, (Date, u64)> = BTreeMap::new();
+    for row in rows {
+        if let Some(followers) = row.organic.followers {
+            let entry = last.entry(&row.entity_id).or_insert((row.date, followers));
+            if row.date >= entry.0 {
+                *entry = (row.date, followers);
+            }
+        }
+    }
+    if last.is_empty() { "null".into() } else { last.values().map(|(_, f)| f).sum::<u64>().to_string() }
+}
+
+fn organic_expected(rows: &[&DailyRow]) -> Vec<String> {
+    let sum = |f: fn(&DailyRow) -> u64| rows.iter().map(|r| f(r)).sum::<u64>().to_string();
+    vec![gauge(rows), sum(|r| r.organic.follows), sum(|r| r.organic.profile_views), sum(|r| r.organic.engagements), sum(|r| r.impressions)]
+}
+
+const ORGANIC_METRICS: [&str; 5] = ["followers", "follows", "profile_views", "engagements", "impressions"];
+
+#[actix_web::test]
+async fn followers_are_a_gauge_the_last_value_of_a_range_and_its_change_while_organic_counts_add_up() {
+    let api = Api::empty("platforms_organic").await;
+    let rows = stored_organic(&api).await;
+    let today = api.today.date();
+    let within = |since: Date, until: Date| rows.iter().filter(|r| r.date >= since && r.date <= until).collect::<Vec<_>>();
+    let (first, last) = (today - Duration::days(20), today - Duration::days(1));
+    let answer = api
+        .query(&api.acme, &json!({
+            "dataset": "platforms", "metrics": ORGANIC_METRICS, "granularity": "day",
+            "time_range": { "from": api.date(-20), "to": api.date(-1) }, "compare": "previous_period",
+        }))
+        .await;
+    assert_eq!(answer.rows.len(), 20);
+    for (i, row) in answer.rows.iter().enumerate() {
+        let date = first + Duration::days(i as i64);
+        assert_eq!(shown_row(row, 1, &ORGANIC_METRICS), organic_expected(&within(date, date)), "{date}");
+    }
+    // The range: each Page's last known followers (the second Page's from
+    // five days before the end), summed; never the sum of the days.
+    let main = within(first, last);
+    assert_eq!(shown_totals(&answer.totals, &ORGANIC_METRICS), organic_expected(&main));
+    let previous = within(first - Duration::days(20), first - Duration::days(1));
+    let comparison = answer.comparison.expect("compared");
+    assert_eq!(shown_totals(&comparison.totals, &ORGANIC_METRICS), organic_expected(&previous));
+    let change = gauge(&main).parse::<i64>().unwrap() - gauge(&previous).parse::<i64>().unwrap();
+    assert_eq!(comparison.change["followers"]["absolute"], json!(change), "the change of the gauge between the two ends");
+
+    // Per account and month: the month's last value, not a sum; Instagram has none.
+    let monthly = api
+        .query(&api.acme, &json!({
+            "dataset": "platforms", "metrics": ["followers"], "granularity": "month", "dimensions": ["account"],
+            "time_range": { "from": api.date(-DAYS), "to": api.date(-1) },
+        }))
+        .await;
+    let mut months: BTreeMap<(i32, u8, String), Vec<&DailyRow>> = BTreeMap::new();
+    for row in within(today - Duration::days(DAYS), last) {
+        months.entry((row.date.year(), row.date.month().into(), row.entity_id.clone())).or_default().push(row);
+    }
+    let mut got: Vec<Vec<String>> = monthly.rows.iter().map(|row| shown_row(row, 1, &["followers"])).collect();
+    let mut want: Vec<Vec<String>> = months.iter().map(|((_, _, id), rows)| vec![id.clone(), gauge(rows)]).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+
+    let (_, _, catalog) = api.call(actix_web::test::TestRequest::get().uri("/api/v1/catalog")).await;
+    let catalog: Value = serde_json::from_str(&catalog).unwrap();
+    let metrics = catalog["datasets"]["platforms"]["metrics"].as_array().unwrap();
+    let combine = |name: &str| metrics.iter().find(|m| m["name"] == name).map(|m| m["combine"].clone());
+    assert_eq!((combine("followers"), combine("follows"), combine("reach")), (Some(json!("gauge")), Some(json!("sum")), Some(json!("not_additive"))));
 }
