@@ -232,3 +232,31 @@ pub fn decode_passes(value: Cow<'_, str>, passes: u8, plus_is_space: bool) -> Co
     }
     value
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast path of `%Y-%m-%d %H:%M:%S[%.f]` answers exactly as the
+    /// generic parser does, leap seconds and odd shapes included.
+    #[test]
+    fn plain_date_time_fast_path_agrees_with_the_generic_parser() {
+        let texts = [
+            "2026-05-10 12:34:56", "2026-05-10 12:34:60", "2026-02-30 00:00:00", "2024-02-29 23:59:59",
+            "0000-01-01 00:00:00", "2026-05-10 24:00:00", "2026-05-10T12:34:56", "2026-05-10 12:34:56Z",
+            " 2026-05-10 12:34:56", "2026-05-10 12:34:56.123", "2026-05-10 12:34:56.", "2026-05-10 12:34:56.1234",
+            "2026-05-10 12:34:56.12x", "2026-5-10 12:34:56",
+        ];
+        for spec in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S%.3f"] {
+            let fast = TimeFormat::parse_spec(spec).unwrap();
+            let mut generic = TimeFormat::parse_spec(spec).unwrap();
+            let TimeFormat::Pattern { plain, .. } = &mut generic else { panic!("{spec} is a pattern") };
+            assert!(*plain, "{spec}");
+            *plain = false;
+            for text in texts {
+                assert_eq!(fast.parse(text), generic.parse(text), "{spec} {text:?}");
+            }
+        }
+        assert_eq!(TimeFormat::parse_spec("%Y-%m-%d %H:%M:%S").unwrap().parse("1970-01-01 00:00:01"), Some(1000));
+    }
+}
