@@ -4,15 +4,15 @@ use std::borrow::Cow;
 
 use crate::error::Unreadable;
 
-use super::{ParseError, Parsed, RecordParser, slot_columns};
+use super::{Layout, ParseError, Parsed, RecordParser};
 use crate::mapping::Rejection;
 
 pub struct DelimitedParser {
     fields: Vec<String>,
     delimiter: u8,
     quoted: bool,
-    /// Column index of each slot and the column count, once known.
-    layout: Option<(Vec<usize>, usize)>,
+    /// Once the column names are known.
+    layout: Option<Layout>,
 }
 
 impl DelimitedParser {
@@ -20,30 +20,38 @@ impl DelimitedParser {
     pub fn new(fields: Vec<String>, delimiter: u8, quoted: bool, columns: &[String]) -> Result<Self, Unreadable> {
         let layout = match columns {
             [] => None,
-            columns => Some((slot_columns(&fields, columns)?, columns.len())),
+            columns => Some(Layout::new(&fields, columns)?),
         };
         Ok(Self { fields, delimiter, quoted, layout })
     }
 
-    fn split<'a>(&self, record: &'a str) -> Result<Vec<Cow<'a, str>>, Rejection> {
+    /// Calls `each` with every column's index and value, in order; returns
+    /// the number of columns.
+    fn columns<'a>(&self, record: &'a str, mut each: impl FnMut(usize, Cow<'a, str>)) -> Result<usize, Rejection> {
         if !self.quoted {
-            return Ok(record.split(self.delimiter as char).map(Cow::Borrowed).collect());
+            let mut count = 0;
+            for (column, value) in record.split(self.delimiter as char).enumerate() {
+                each(column, Cow::Borrowed(value));
+                count += 1;
+            }
+            return Ok(count);
         }
         let bytes = record.as_bytes();
-        let mut columns = Vec::new();
+        let mut column = 0;
         let mut at = 0;
         loop {
             if bytes.get(at) == Some(&b'"') {
                 let (value, end) = quoted_field(record, at + 1)?;
-                columns.push(value);
+                each(column, value);
                 at = end;
             } else {
-                let end = record[at..].find(self.delimiter as char).map_or(record.len(), |i| at + i);
-                columns.push(Cow::Borrowed(&record[at..end]));
+                let end = memchr::memchr(self.delimiter, &bytes[at..]).map_or(record.len(), |i| at + i);
+                each(column, Cow::Borrowed(&record[at..end]));
                 at = end;
             }
+            column += 1;
             match bytes.get(at) {
-                None => return Ok(columns),
+                None => return Ok(column),
                 Some(&b) if b == self.delimiter => at += 1,
                 Some(_) => return Err(Rejection::new("bad_quoting", "text after a closing quote")),
             }
@@ -82,16 +90,14 @@ impl RecordParser for DelimitedParser {
         if record.is_empty() {
             return Ok(Parsed::Skip);
         }
-        let Some((slots, width)) = &self.layout else {
+        let Some(layout) = &self.layout else {
             self.observe(record).map_err(ParseError::File)?;
             return Ok(Parsed::Skip);
         };
-        let columns = self.split(record)?;
-        if columns.len() != *width {
-            return Err(Rejection::new("column_count", format!("{} columns, expected {width}", columns.len())).into());
-        }
         values.clear();
-        values.extend(slots.iter().map(|&column| Some(columns[column].clone())));
+        values.resize(self.fields.len(), None);
+        let count = self.columns(record, |column, value| layout.put(column, || Some(value), values))?;
+        layout.check_width(count)?;
         Ok(Parsed::Record)
     }
 
@@ -99,9 +105,11 @@ impl RecordParser for DelimitedParser {
         if self.layout.is_some() || record.is_empty() {
             return Ok(());
         }
-        let header = self.split(record).map_err(|r| Unreadable(format!("unreadable header row: {}", r.detail)))?;
+        let mut header = Vec::new();
+        self.columns(record, |_, name| header.push(name))
+            .map_err(|r| Unreadable(format!("unreadable header row: {}", r.detail)))?;
         let header: Vec<&str> = header.iter().map(|c| c.trim()).collect();
-        self.layout = Some((slot_columns(&self.fields, &header)?, header.len()));
+        self.layout = Some(Layout::new(&self.fields, &header)?);
         Ok(())
     }
 

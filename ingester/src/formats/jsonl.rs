@@ -1,15 +1,22 @@
 //! JSON lines: one object per line; only the mapped keys are materialized.
+//!
+//! A hand-written scanner rather than serde: a line holds a flat object of
+//! which the mapping reads most keys, and building serde's key strings and
+//! visiting ignored values cost more than the rest of the row. Unmapped
+//! values are validated (the grammar of RFC 8259, as strictly as serde_json
+//! reads it) and skipped without being built; mapped strings are borrowed
+//! from the line and unescaped only when they hold an escape.
 
 use std::borrow::Cow;
-use std::fmt;
-
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
-use serde_json::value::RawValue;
 
 use crate::error::Unreadable;
 
 use super::{ParseError, Parsed, RecordParser};
 use crate::mapping::Rejection;
+
+/// Nesting accepted inside a skipped value; serde_json's own limit, so that
+/// a runaway `[[[[…` line is rejected instead of exhausting the stack.
+const MAX_DEPTH: usize = 128;
 
 pub struct JsonlParser {
     fields: Vec<String>,
@@ -28,11 +35,10 @@ impl RecordParser for JsonlParser {
         }
         values.clear();
         values.resize(self.fields.len(), None);
-        let mut deserializer = serde_json::Deserializer::from_str(record);
-        Slots { fields: &self.fields, values }
-            .deserialize(&mut deserializer)
-            .and_then(|()| deserializer.end())
-            .map_err(|err| Rejection::new("bad_json", err.to_string()))?;
+        let mut scanner = Scanner { text: record, at: 0 };
+        scanner
+            .object(&self.fields, values)
+            .map_err(|what| Rejection::new("bad_json", format!("{what} at column {}", scanner.at + 1)))?;
         Ok(Parsed::Record)
     }
 
@@ -41,52 +47,282 @@ impl RecordParser for JsonlParser {
     }
 }
 
-/// Deserializes an object, keeping the raw text of the mapped keys' values.
-struct Slots<'s, 'a> {
-    fields: &'s [String],
-    values: &'s mut Vec<Option<Cow<'a, str>>>,
+/// A position in one line; errors say what was expected there.
+struct Scanner<'a> {
+    text: &'a str,
+    at: usize,
 }
 
-impl<'de, 's> DeserializeSeed<'de> for Slots<'s, 'de> {
-    type Value = ();
+type Scan<T> = Result<T, &'static str>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de, 's> Visitor<'de> for Slots<'s, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
     }
 
-    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            match self.fields.iter().position(|field| *field == key) {
-                Some(slot) => {
-                    let raw: &'de RawValue = map.next_value()?;
-                    self.values[slot] = scalar(raw.get()).map_err(de::Error::custom)?;
+    fn whitespace(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    fn expect(&mut self, byte: u8, what: &'static str) -> Scan<()> {
+        if self.peek() != Some(byte) {
+            return Err(what);
+        }
+        self.at += 1;
+        Ok(())
+    }
+
+    /// The whole line as one object, each mapped key's value in its slot
+    /// (the last one wins when a key repeats, as with serde).
+    fn object(&mut self, fields: &[String], values: &mut [Option<Cow<'a, str>>]) -> Scan<()> {
+        self.whitespace();
+        self.expect(b'{', "expected a JSON object")?;
+        self.whitespace();
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+        } else {
+            loop {
+                let key = self.string()?;
+                self.whitespace();
+                self.expect(b':', "expected `:`")?;
+                self.whitespace();
+                match fields.iter().position(|field| *field == key) {
+                    Some(slot) => values[slot] = self.scalar()?,
+                    None => self.skip_value(0)?,
                 }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
+                self.whitespace();
+                match self.peek() {
+                    Some(b',') => {
+                        self.at += 1;
+                        self.whitespace();
+                    }
+                    Some(b'}') => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return Err("expected `,` or `}`"),
                 }
             }
+        }
+        self.whitespace();
+        if self.at != self.text.len() {
+            return Err("trailing characters");
+        }
+        Ok(())
+    }
+
+    /// A mapped value: strings unquoted (unescaped only when they contain
+    /// escapes), numbers and booleans verbatim so that money stays exact,
+    /// `null` as absent.
+    fn scalar(&mut self) -> Scan<Option<Cow<'a, str>>> {
+        match self.peek() {
+            Some(b'"') => self.string().map(Some),
+            Some(b'n') => self.literal("null").map(|()| None),
+            Some(b'{' | b'[') => Err("nested value where a scalar was expected"),
+            _ => {
+                let start = self.at;
+                self.skip_value(0)?;
+                Ok(Some(Cow::Borrowed(&self.text[start..self.at])))
+            }
+        }
+    }
+
+    /// The string starting at the opening quote.
+    fn string(&mut self) -> Scan<Cow<'a, str>> {
+        self.expect(b'"', "expected a string")?;
+        let start = self.at;
+        let escaped = self.skip_string_body()?;
+        let body = &self.text[start..self.at - 1];
+        if !escaped {
+            return Ok(Cow::Borrowed(body));
+        }
+        // Rare: let serde_json apply the escapes (and check surrogate pairs).
+        serde_json::from_str::<String>(&self.text[start - 1..self.at])
+            .map(Cow::Owned)
+            .map_err(|_| "invalid escape in a string")
+    }
+
+    /// Moves past a string's closing quote (the opening one is consumed);
+    /// says whether it held an escape.
+    fn skip_string_body(&mut self) -> Scan<bool> {
+        let bytes = self.text.as_bytes();
+        let mut escaped = false;
+        loop {
+            let Some(&byte) = bytes.get(self.at) else {
+                return Err("unterminated string");
+            };
+            self.at += 1;
+            match byte {
+                b'"' => return Ok(escaped),
+                b'\\' => {
+                    escaped = true;
+                    match bytes.get(self.at) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.at += 1,
+                        Some(b'u') if bytes.get(self.at + 1..self.at + 5).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) => {
+                            self.at += 5;
+                        }
+                        _ => return Err("invalid escape in a string"),
+                    }
+                }
+                0..=0x1f => return Err("control character in a string"),
+                _ => {}
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &'static str) -> Scan<()> {
+        if !self.text[self.at..].starts_with(word) {
+            return Err("expected a value");
+        }
+        self.at += word.len();
+        Ok(())
+    }
+
+    /// Moves past one value of any kind, checking its grammar.
+    fn skip_value(&mut self, depth: usize) -> Scan<()> {
+        match self.peek() {
+            Some(b'"') => {
+                self.at += 1;
+                self.skip_string_body().map(drop)
+            }
+            Some(b't') => self.literal("true"),
+            Some(b'f') => self.literal("false"),
+            Some(b'n') => self.literal("null"),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(open @ (b'{' | b'[')) => {
+                if depth == MAX_DEPTH {
+                    return Err("nested too deeply");
+                }
+                self.at += 1;
+                self.whitespace();
+                let close = if open == b'{' { b'}' } else { b']' };
+                if self.peek() == Some(close) {
+                    self.at += 1;
+                    return Ok(());
+                }
+                loop {
+                    if open == b'{' {
+                        self.string()?;
+                        self.whitespace();
+                        self.expect(b':', "expected `:`")?;
+                        self.whitespace();
+                    }
+                    self.skip_value(depth + 1)?;
+                    self.whitespace();
+                    match self.peek() {
+                        Some(b',') => {
+                            self.at += 1;
+                            self.whitespace();
+                        }
+                        Some(byte) if byte == close => {
+                            self.at += 1;
+                            return Ok(());
+                        }
+                        _ => return Err("expected `,` or the end of a nested value"),
+                    }
+                }
+            }
+            _ => Err("expected a value"),
+        }
+    }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    fn number(&mut self) -> Scan<()> {
+        if self.peek() == Some(b'-') {
+            self.at += 1;
+        }
+        match self.peek() {
+            Some(b'0') => {
+                self.at += 1;
+                if self.peek().is_some_and(|b| b.is_ascii_digit()) {
+                    return Err("invalid number");
+                }
+            }
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err("invalid number"),
+        }
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            self.required_digits()?;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            self.required_digits()?;
+        }
+        Ok(())
+    }
+
+    fn digits(&mut self) {
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.at += 1;
+        }
+    }
+
+    fn required_digits(&mut self) -> Scan<()> {
+        let start = self.at;
+        self.digits();
+        if self.at == start {
+            return Err("invalid number");
         }
         Ok(())
     }
 }
 
-/// The text of a scalar: strings unquoted (and unescaped only when they
-/// contain escapes), numbers and booleans verbatim so that money stays exact,
-/// `null` as absent.
-fn scalar(raw: &str) -> Result<Option<Cow<'_, str>>, String> {
-    match raw.as_bytes().first() {
-        Some(b'"') if !raw.contains('\\') => Ok(Some(Cow::Borrowed(&raw[1..raw.len() - 1]))),
-        Some(b'"') => serde_json::from_str::<String>(raw).map(|s| Some(Cow::Owned(s))).map_err(|e| e.to_string()),
-        Some(b'n') => Ok(None),
-        Some(b'{' | b'[') => Err(format!("nested value {raw} where a scalar was expected")),
-        _ => Ok(Some(Cow::Borrowed(raw))),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Vec<Option<String>>, String> {
+        let mut parser = JsonlParser::new(vec!["a".into(), "b".into()]);
+        let mut values = Vec::new();
+        match parser.parse(line, &mut values) {
+            Ok(_) => Ok(values.into_iter().map(|v| v.map(Cow::into_owned)).collect()),
+            Err(ParseError::Line(rejection)) => Err(rejection.detail),
+            Err(ParseError::File(err)) => Err(err.0),
+        }
+    }
+
+    #[test]
+    fn scanner_accepts_and_rejects_what_serde_json_does() {
+        let lines = [
+            r#"{"a":"x","b":1.5e-3}"#,
+            r#" { "b" : -0 , "z" : {"k":[1,true,false,null,"s\"\u00e9",{}]}, "a":"p\u00e9\n" } "#,
+            r#"{"a":null,"a":"last"}"#,
+            "{}",
+            r#"{"a":01}"#,
+            r#"{"z":01}"#,
+            r#"{"z":1.}"#,
+            r#"{"z":-}"#,
+            r#"{"z":1e}"#,
+            r#"{"z":"\x"}"#,
+            r#"{"z":"\u12"}"#,
+            r#"{"a":"\ud800"}"#,
+            "{\"z\":\"tab\there\"}",
+            r#"{"z":[1,]}"#,
+            r#"{"z":1,}"#,
+            r#"{"z":1} x"#,
+            r#"{"z":tru}"#,
+            r#"{"z" 1}"#,
+            r#"[1]"#,
+            r#"{"a":{"n":1}}"#,
+            r#"{"z":"#,
+        ];
+        for line in lines {
+            let ours = parse(line);
+            let theirs = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line);
+            let nested_mapped = line.contains(r#""a":{"#);
+            assert_eq!(ours.is_ok(), theirs.is_ok() && !nested_mapped, "{line}: {ours:?} vs {theirs:?}");
+        }
+        assert_eq!(parse(r#"{"a":"x","b":1.5e-3}"#).unwrap(), [Some("x".into()), Some("1.5e-3".into())]);
+        assert_eq!(parse(lines[1]).unwrap(), [Some("pé\n".into()), Some("-0".into())]);
+        assert_eq!(parse(lines[2]).unwrap(), [Some("last".into()), None]);
+        assert_eq!(parse("[[[").unwrap_err(), "expected a JSON object at column 1");
+        let deep = format!("{{\"z\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert!(parse(&deep).is_err());
     }
 }

@@ -65,6 +65,40 @@ pub fn parser(source: &Source) -> Result<Box<dyn RecordParser>, Unreadable> {
     })
 }
 
+/// Which slot each column of a delimited record fills, from the column
+/// names: records are read column by column into their slots, without a
+/// vector of columns per record.
+struct Layout {
+    /// Per column, the slot the mapping reads it into, if any.
+    slots: Vec<Option<usize>>,
+}
+
+impl Layout {
+    fn new(fields: &[String], columns: &[impl AsRef<str>]) -> Result<Self, Unreadable> {
+        let mut slots = vec![None; columns.len()];
+        for (slot, column) in slot_columns(fields, columns)?.into_iter().enumerate() {
+            slots[column] = Some(slot);
+        }
+        Ok(Self { slots })
+    }
+
+    /// Stores column `column`'s value in its slot, if the mapping reads it.
+    fn put<'a>(&self, column: usize, value: impl FnOnce() -> Option<Cow<'a, str>>, values: &mut [Option<Cow<'a, str>>]) {
+        if let Some(&Some(slot)) = self.slots.get(column) {
+            values[slot] = value();
+        }
+    }
+
+    /// Rejects a record of `count` columns unless the header declared as many.
+    fn check_width(&self, count: usize) -> Result<(), Rejection> {
+        let width = self.slots.len();
+        if count != width {
+            return Err(Rejection::new("column_count", format!("{count} columns, expected {width}")));
+        }
+        Ok(())
+    }
+}
+
 /// Maps each slot to its column index once the column names are known.
 fn slot_columns(fields: &[String], columns: &[impl AsRef<str>]) -> Result<Vec<usize>, Unreadable> {
     fields

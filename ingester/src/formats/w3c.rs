@@ -5,13 +5,12 @@ use std::borrow::Cow;
 
 use crate::error::Unreadable;
 
-use super::{ParseError, Parsed, RecordParser, slot_columns};
-use crate::mapping::Rejection;
+use super::{Layout, ParseError, Parsed, RecordParser};
 
 pub struct W3cParser {
     fields: Vec<String>,
-    /// Column index of each slot and the column count, from `#Fields:`.
-    layout: Option<(Vec<usize>, usize)>,
+    /// From `#Fields:`.
+    layout: Option<Layout>,
 }
 
 impl W3cParser {
@@ -26,25 +25,24 @@ impl RecordParser for W3cParser {
             self.observe(record).map_err(ParseError::File)?;
             return Ok(Parsed::Skip);
         }
-        let Some((slots, width)) = &self.layout else {
+        let Some(layout) = &self.layout else {
             return Err(ParseError::File(Unreadable("data before the #Fields: directive; is this a W3C log?".into())));
         };
-        let columns: Vec<&str> = record.split('\t').collect();
-        if columns.len() != *width {
-            return Err(Rejection::new("column_count", format!("{} columns, expected {width}", columns.len())).into());
-        }
         values.clear();
-        values.extend(slots.iter().map(|&column| match columns[column] {
-            "-" => None,
-            value => Some(Cow::Borrowed(value)),
-        }));
+        values.resize(self.fields.len(), None);
+        let mut count = 0;
+        for (column, value) in record.split('\t').enumerate() {
+            layout.put(column, || (value != "-").then_some(Cow::Borrowed(value)), values);
+            count += 1;
+        }
+        layout.check_width(count)?;
         Ok(Parsed::Record)
     }
 
     fn observe(&mut self, record: &str) -> Result<(), Unreadable> {
         if let Some(names) = record.strip_prefix("#Fields:") {
             let names: Vec<&str> = names.split_whitespace().collect();
-            self.layout = Some((slot_columns(&self.fields, &names)?, names.len()));
+            self.layout = Some(Layout::new(&self.fields, &names)?);
         }
         Ok(())
     }
