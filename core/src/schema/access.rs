@@ -26,6 +26,9 @@ pub const ANALYST_TABLES: &[(&str, bool)] = &[
     ("platform_accounts", true),
     ("platform_daily", true),
     ("platform_sync_days", true),
+    ("partner_metrics", true),
+    ("partner_feed_status", true),
+    ("partner_quarantine", true),
 ];
 
 /// Tables never granted: API token hashes and their history, sealed platform

@@ -42,7 +42,7 @@ async fn changing_a_rendered_setting_after_migrating_is_reported_as_drift() {
         .filter(|(_, state)| matches!(state, MigrationState::Drifted { .. }))
         .map(|(id, _)| id.to_string())
         .collect();
-    assert_eq!(drifted, ["0001_events", "0003_ingest_ledger", "0010_partner_metrics"]);
+    assert_eq!(drifted, ["0001_events", "0003_ingest_ledger", "0012_partner_metrics"]);
 }
 
 #[tokio::test]
