@@ -16,7 +16,7 @@ from deploycheck import binary, clean_env
 
 ALICE = "alice@example.com=acme,o'hara"
 # What analysts must never read: token hashes, sealed credentials and grants, OAuth nonces.
-SECRET_TABLES = {"api_tokens", "api_token_events", "platform_credentials", "platform_grants", "oauth_used_states"}
+SECRET_TABLES = {"api_tokens", "api_token_events", "platform_credentials", "platform_grants", "oauth_used_states", "oauth_flows"}
 
 
 def print_grants(*args: str, **settings: str) -> list[str]:
