@@ -56,9 +56,12 @@ pub trait Platform: Send + Sync {
     /// token, Google's refresh token, X's access token and secret.
     fn exchange_code<'a>(&'a self, consent: Consent<'a>) -> BoxFuture<'a, Result<Credentials>>;
 
-    /// Fresh credentials when the access token is near its expiry (or
-    /// `credentials` unchanged when the platform has nothing to refresh).
-    fn refresh<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Credentials>>;
+    /// Fresh credentials when the access token is near its expiry. By
+    /// default `credentials` unchanged: platforms without a refresh flow
+    /// (Meta's long-lived tokens, Page tokens, X's OAuth 1.0a tokens).
+    fn refresh<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Credentials>> {
+        Box::pin(async move { Ok(credentials.clone()) })
+    }
 
     /// Every ad account the grant can report on.
     fn discover<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Vec<Account>>>;

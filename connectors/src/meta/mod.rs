@@ -72,12 +72,6 @@ impl Platform for Meta {
         Box::pin(self.graph.exchange_code(consent.redirect_uri, consent.code))
     }
 
-    /// Meta has no refresh token: the credentials stay as they are, and a
-    /// long-lived token near its end needs the user (the caller warns).
-    fn refresh<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Credentials>> {
-        Box::pin(async move { Ok(credentials.clone()) })
-    }
-
     fn discover<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Vec<Account>>> {
         Box::pin(async move {
             let fields = [("fields", "account_id,name,currency,timezone_name,account_status".to_owned())];

@@ -232,11 +232,6 @@ impl Platform for X {
         })
     }
 
-    /// X's tokens do not expire: nothing to refresh.
-    fn refresh<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Credentials>> {
-        Box::pin(async move { Ok(credentials.clone()) })
-    }
-
     fn discover<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Vec<Account>>> {
         Box::pin(self.discover_all(credentials))
     }

@@ -195,12 +195,6 @@ impl Platform for Organic {
         Box::pin(self.graph.exchange_code(consent.redirect_uri, consent.code))
     }
 
-    /// Nothing to refresh: Page tokens do not expire, and a user token near
-    /// its end needs the user (as for Meta Ads).
-    fn refresh<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Credentials>> {
-        Box::pin(async move { Ok(credentials.clone()) })
-    }
-
     fn discover<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Result<Vec<Account>>> {
         Box::pin(async move {
             let fields = match self.product {
