@@ -42,38 +42,54 @@ ADHOUSE__INGEST__SOURCES_DIR=ingester/examples/sources
 ADHOUSE__INGEST__POLL_WAIT_SECS=1
 ADHOUSE__LOG__FORMAT=json
 ADHOUSE__PARTNERS__FEEDS_DIR=.dev/feeds
+# A database of the demo's own: it keeps raw events 460 days (the default is
+# 90), so that last year's weeks can go in through the ingester like any log
+# and "compared with the previous year" has something to compare with.
+ADHOUSE__CLICKHOUSE__DATABASE=adhouse_demo
+ADHOUSE__SCHEMA__EVENTS_TTL_DAYS=460
 set +a
 
-days=${DEMO_DAYS:-14}
+days=${DEMO_DAYS:-90}
 
 # One live-metrics feed: the example, pointed at the fake partner reporting
-# API, re-reading the whole demo range so the discrepancy view covers it.
+# API, re-reading the demo range (at most the 90 days a feed may re-read) so
+# the discrepancy view covers it.
 mkdir -p .dev/feeds
 sed -e "s|https://reports.partner.example|$ADHOUSE_DEV_PLATFORMS_URL/partner|" \
-    -e "s|^reread_hours = .*|reread_hours = $(( (days + 1) * 24 ))|" \
+    -e "s|^reread_hours = .*|reread_hours = $(( days < 90 ? (days + 1) * 24 : 2160 ))|" \
     ingester/examples/feeds/mediation-hourly.toml >.dev/feeds/mediation-hourly.toml
 
 stop
+"$INGESTER" migrate >/dev/null
 start ingester "$INGESTER" run
 
+# The last $days days up to the current hour, and the same weeks of last year
+# (52 weeks back, so weekdays line up) at a quarter of the traffic.
+begun=$(date +%s)
+now=$(date -u +%FT%H:00:00Z)
 start_day=$(date -u -d "$days days ago" +%F)
-echo "generating $days days of ad logs from $start_day and uploading them to s3://$ADHOUSE_BUCKET ..."
-"$GEN" --upload "s3://$ADHOUSE_BUCKET/" --out .dev/sample-logs --start "$start_day" --days "$days" \
-    --files 2 --rows-per-file 10000 --bad-every 1000 >/dev/null 2>.dev/logs/gen.log
-keys=$(cd .dev/sample-logs && find logs -type f -printf "'%p',")
+echo "generating $days days of ad logs up to $now, and the same weeks a year before, into s3://$ADHOUSE_BUCKET ..."
+rm -rf .dev/sample-logs .dev/sample-logs-last-year
+"$GEN" --upload "s3://$ADHOUSE_BUCKET/" --out .dev/sample-logs --start "$start_day" --days "$((days + 1))" --until "$now" \
+    --files 1 --rows-per-file 5000 --bad-every 1000 >/dev/null 2>.dev/logs/gen.log
+"$GEN" --upload "s3://$ADHOUSE_BUCKET/" --out .dev/sample-logs-last-year --seed 2 \
+    --start "$(date -u -d "$start_day 364 days ago" +%F)" --days "$((days + 1))" --until "$(date -u -d "$now 364 days ago" +%FT%H:00:00Z)" \
+    --files 1 --rows-per-file 1250 --bad-every 1000 >/dev/null 2>>.dev/logs/gen.log
+keys=$(cd .dev/sample-logs && find logs -type f -printf "'%p',"; cd ../sample-logs-last-year && find logs -type f -printf "'%p',")
 
 # The partner reports the same traffic, with its designed differences
 # (dev/fakeplatforms/partner.py); the feed's next poll picks it up.
 { printf '{"manifest": '; cat .dev/sample-logs/manifest.json; printf '}'; } |
     curl -sf -X POST "$ADHOUSE_DEV_PLATFORMS_URL/_fake/partner/load" -H 'Content-Type: application/json' --data-binary @- >/dev/null
-files=$(find .dev/sample-logs/logs -type f | wc -l)
+files=$(find .dev/sample-logs/logs .dev/sample-logs-last-year/logs -type f | wc -l)
 
 echo "ingesting through SQS ($files objects) ..."
-until [ "$(clickhouse "SELECT count() FROM adhouse.ingest_files FINAL WHERE status = 'done' AND key IN (${keys%,})")" -ge "$files" ]; do
+until [ "$(clickhouse "SELECT count() FROM adhouse_demo.ingest_files FINAL WHERE status = 'done' AND key IN (${keys%,})")" -ge "$files" ]; do
     kill -0 "$(cat "$PIDS/ingester.pid")" 2>/dev/null || { echo "the ingester stopped; see .dev/logs/ingester.log" >&2; exit 1; }
     sleep 1
 done
-clickhouse "SELECT 'events: ' || toString(count()) || ' rows, ' || toString(uniqExact(file)) || ' files' FROM adhouse.events"
+clickhouse "SELECT 'events: ' || toString(count()) || ' rows, ' || toString(uniqExact(file)) || ' files' FROM adhouse_demo.events"
+echo "generated and ingested in $(( $(date +%s) - begun )) s"
 
 token=$("$API" token create --tenant acme --timezone America/New_York | tail -n 1)
 start api "$API" serve
@@ -100,7 +116,7 @@ adhouse demo is running.
   Accounts    a demo Meta, Google Ads, Yahoo! JAPAN Ads and X Ads account, a Facebook Page and an Instagram account,
               linked on the fake platforms ($ADHOUSE_DEV_PLATFORMS_URL);
               their year of daily numbers is synced by the ingester: curl -H "Authorization: Bearer $token" http://$addr/api/v1/accounts
-  ClickHouse  $CLICKHOUSE_URL   e.g. curl "$CLICKHOUSE_URL/?query=SELECT+count()+FROM+adhouse.events_1h"
+  ClickHouse  $CLICKHOUSE_URL   database adhouse_demo, e.g. curl "$CLICKHOUSE_URL/?query=SELECT+count()+FROM+adhouse_demo.events_1h"
   Partners    one live-metrics feed (.dev/feeds/) polls the fake partner API every minute:
               curl -H "Authorization: Bearer $token" http://$addr/api/v1/feeds
               the discrepancy report: POST http://$addr/api/v1/discrepancy (the dashboard's Discrepancy view)

@@ -102,6 +102,39 @@ fn same_seed_writes_identical_bytes_and_another_seed_does_not() {
 }
 
 #[test]
+fn until_leaves_out_the_traffic_from_an_instant_on_and_keeps_what_came_before() {
+    let (whole_dir, cut_dir) = (ScratchDir::new("until-whole"), ScratchDir::new("until-cut"));
+    let args = ["--rows-per-file", "2000", "--days", "2", "--formats", "jsonl,csv"];
+    let whole = generate(&whole_dir, &args);
+    let cut = generate(&cut_dir, &[&args[..], &["--until", "2026-05-11T13:00:00Z"]].concat());
+    assert_eq!(cut.generator.until.as_deref(), Some("2026-05-11T13:00:00Z"));
+    let whole_files: BTreeMap<_, _> = whole.files.iter().map(|file| (file.key.as_str(), file)).collect();
+    for file in &cut.files {
+        let lines = decompressed_lines(&cut_dir.join(&file.key), file.compression);
+        let uncut = decompressed_lines(&whole_dir.join(&file.key), file.compression);
+        assert!(lines.len() <= uncut.len() && lines[..] == uncut[..lines.len()], "{} is not a prefix of the uncut file", file.key);
+        if file.key.contains("2026-05-10") {
+            assert_eq!(lines.len(), uncut.len(), "{}: the day before the cut is whole", file.key);
+        }
+        // Around the cut, lines carry times of opportunities that began up to
+        // about a minute earlier or later (JSON lines have theirs in `ts`).
+        if file.format == ExampleSource::Jsonl && lines.len() < uncut.len() {
+            let next: serde_json::Value = serde_json::from_str(&uncut[lines.len()]).unwrap();
+            let last: serde_json::Value = serde_json::from_str(&lines[lines.len() - 1]).unwrap();
+            let at = |line: &serde_json::Value| line["ts"].as_str().unwrap().to_owned();
+            assert!(at(&next).as_str() >= "2026-05-11T12:58:00.000Z", "{}: {next}", file.key);
+            assert!(at(&last).as_str() < "2026-05-11T13:02:00.000Z", "{}: {last}", file.key);
+        }
+        assert!(whole_files.contains_key(file.key.as_str()));
+    }
+    let lines = |manifest: &Manifest| manifest.files.iter().map(|file| file.physical_lines).sum::<u64>();
+    assert!(lines(&cut) < lines(&whole) && lines(&cut) > lines(&whole) / 2, "{} of {}", lines(&cut), lines(&whole));
+    // The partners' hours before the cut's are as without it.
+    let before = |manifest: &Manifest| manifest.partner_hours.iter().filter(|hour| hour.hour < 1_778_500_800).cloned().collect::<Vec<_>>();
+    assert_eq!(before(&cut), before(&whole));
+}
+
+#[test]
 fn partner_hours_add_up_to_the_good_impressions_and_their_revenue() {
     let dir = ScratchDir::new("partners");
     let manifest = generate(&dir, &["--rows-per-file", "3000", "--bad-every", "50", "--days", "2"]);

@@ -57,6 +57,10 @@ pub struct GeneratorParams {
     pub files: u32,
     /// Data lines (good and bad) per file, header lines not included.
     pub rows_per_file: u64,
+    /// The instant the traffic was cut at (`--until`), RFC 3339; files hold
+    /// fewer lines from there on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
     /// Every this-many-th data line is malformed; 0 for none.
     pub bad_every: u64,
 }

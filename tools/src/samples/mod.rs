@@ -69,6 +69,13 @@ pub struct GenArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub days: u32,
 
+    /// Cut the logs at this instant (RFC 3339, e.g. 2026-12-01T15:00:00Z), as
+    /// if they were read then: a file ends at the line its server would have
+    /// written at that time (lines near it carry times up to a minute either
+    /// side, as chained events do), and files not begun by then are left out.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
+    pub until: Option<OffsetDateTime>,
+
     /// Files per format, tenant and day; they split the day's traffic in time.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
     pub files: u32,
@@ -89,6 +96,11 @@ pub struct GenArgs {
     /// unknown event type, missing publisher); 0 for none.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub bad_every: u64,
+}
+
+fn parse_instant(text: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|err| format!("{text:?} is not an RFC 3339 instant: {err}"))
 }
 
 fn parse_date(text: &str) -> Result<Date, String> {
@@ -127,7 +139,12 @@ pub async fn run(args: GenArgs) -> anyhow::Result<()> {
     });
     // A tenant's viewers: about one per three lines of its traffic, so that
     // repeat visits are common but most users are seen a few times only.
+    // Counted before any cut, so that `--until` only ever leaves lines out.
     let tenant_lines = plans.len() as u64 / args.tenants.len() as u64 * args.rows_per_file;
+    let plans = match args.until {
+        Some(until) => plan::cut(plans, (until.unix_timestamp_nanos() / 1_000_000) as i64),
+        None => plans,
+    };
     let user_pool = (tenant_lines / 3).clamp(1_000, MAX_USER_POOL);
     let inventories: BTreeMap<&str, Arc<Inventory>> = args
         .tenants
@@ -139,7 +156,7 @@ pub async fn run(args: GenArgs) -> anyhow::Result<()> {
         None => None,
     };
 
-    let progress = ProgressBar::new(plans.len() as u64 * args.rows_per_file).with_style(
+    let progress = ProgressBar::new(plans.iter().map(|plan| plan.rows).sum()).with_style(
         ProgressStyle::with_template(
             "{spinner} [{elapsed}] {wide_bar} {human_pos}/{human_len} lines ({per_sec}, eta {eta})",
         )
@@ -175,6 +192,7 @@ pub async fn run(args: GenArgs) -> anyhow::Result<()> {
             formats,
             files: args.files,
             rows_per_file: args.rows_per_file,
+            until: args.until.map(|until| until.format(&time::format_description::well_known::Rfc3339)).transpose()?,
             bad_every: args.bad_every,
         },
         args.upload.as_ref().map(|target| target.bucket.clone()),

@@ -75,3 +75,21 @@ pub fn files(params: &PlanParams<'_>) -> Vec<FilePlan> {
     }
     plans
 }
+
+/// The plans with every line from `until_ms` on left out: a file keeps the
+/// lines that start before it (times grow with the line), and a file left
+/// with none is dropped.
+pub fn cut(plans: Vec<FilePlan>, until_ms: i64) -> Vec<FilePlan> {
+    plans
+        .into_iter()
+        .filter_map(|mut plan| {
+            let (mut kept, mut beyond) = (0, plan.rows);
+            while kept < beyond {
+                let middle = kept + (beyond - kept) / 2;
+                if plan.line_start_ms(middle) < until_ms { kept = middle + 1 } else { beyond = middle }
+            }
+            plan.rows = kept;
+            (kept > 0).then_some(plan)
+        })
+        .collect()
+}

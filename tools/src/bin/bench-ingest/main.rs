@@ -243,6 +243,7 @@ async fn generate(
         tenants: vec![TENANT.to_owned()],
         start: Some(start),
         days: 1,
+        until: None,
         files,
         rows_per_file: rows,
         seed,
