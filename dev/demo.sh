@@ -42,11 +42,8 @@ ADHOUSE__INGEST__SOURCES_DIR=ingester/examples/sources
 ADHOUSE__INGEST__POLL_WAIT_SECS=1
 ADHOUSE__LOG__FORMAT=json
 ADHOUSE__PARTNERS__FEEDS_DIR=.dev/feeds
-# A database of the demo's own: it keeps raw events 460 days (the default is
-# 90), so that last year's weeks can go in through the ingester like any log
-# and "compared with the previous year" has something to compare with.
-ADHOUSE__CLICKHOUSE__DATABASE=adhouse_demo
-ADHOUSE__SCHEMA__EVENTS_TTL_DAYS=460
+# Its own database, raw events kept 460 days, display names of the sources.
+ADHOUSE_CONFIG=dev/demo.toml
 set +a
 
 days=${DEMO_DAYS:-90}

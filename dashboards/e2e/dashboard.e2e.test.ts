@@ -309,6 +309,19 @@ describe("report", () => {
     await page.close();
   });
 
+  test("a source's configured display name shows in the sidebar and the breakdown; the name stays what filters use", async () => {
+    const page = await openSignedIn(browser.context, stack.baseUrl, stack.tokens.acme, "by=source");
+    await settled(page);
+    expect((await page.textContent(".source[data-source=cdn-w3c] span"))?.trim()).toBe("CDN (CloudFront)");
+    expect(await page.getAttribute(".source[data-source=cdn-w3c]", "title")).toBe("Source cdn-w3c");
+    expect((await page.textContent(".source[data-source=vast-tsv] span"))?.trim()).toBe("vast-tsv");
+    const row = page.locator("#breakdown tbody th[data-value=cdn-w3c]");
+    expect((await row.textContent())?.trim()).toBe("CDN (CloudFront)");
+    expect(await row.getAttribute("title")).toBe("cdn-w3c");
+    expect((await page.textContent("#breakdown tbody th[data-value=vast-tsv]"))?.trim()).toBe("vast-tsv");
+    await page.close();
+  });
+
   test("the CSV download holds exactly the table as shown", async () => {
     const page = await openSignedIn(browser.context, stack.baseUrl, stack.tokens.acme, "by=demand_partner");
     await queryDuring(page, isBreakdown, () => page.click("#breakdown thead button[data-column=revenue]"));

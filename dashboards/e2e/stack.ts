@@ -134,7 +134,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     revocable: createToken(database, "acme"),
   };
 
-  const api = await startApi(database);
+  // One source with a display name (api.source_labels), the others without.
+  const api = await startApi(database, { "ADHOUSE__API__SOURCE_LABELS__CDN-W3C": "CDN (CloudFront)" });
   const baseUrl = api.baseUrl;
   const stack: Stack = { database, baseUrl, tokens };
   writeFileSync(path.join(ARTIFACTS, "stack.json"), JSON.stringify({ database, baseUrl }, null, 2));

@@ -92,7 +92,8 @@ export interface ComparisonUnavailable {
 
 export interface ValuesResponse {
   dimension: string;
-  values: { value: string; impressions: number; requests: number }[];
+  /** `label`: a display name, where the operator configured one (sources). */
+  values: { value: string; label?: string; impressions: number; requests: number }[];
 }
 
 /** An enabled ad platform (`GET /api/v1/accounts`). */

@@ -115,3 +115,6 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 export function formatDay(rfc3339: string): string {
   return formatBucket(rfc3339, "day");
 }
+
+/** What "(empty)" stands for, told where it is shown. */
+export const EMPTY_MEANS = "The log lines had no value for this field (or the source does not record it)";

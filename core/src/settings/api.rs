@@ -29,7 +29,14 @@ pub struct ApiSettings {
     /// Tenants whose logs are in another currency: tenant → ISO 4217 code.
     #[serde(default)]
     pub tenant_currencies: BTreeMap<String, String>,
+    /// Display names of log sources in the dashboard: source name (`source`
+    /// in the events) → label. Queries and filters keep the names.
+    #[serde(default)]
+    pub source_labels: BTreeMap<String, String>,
 }
+
+/// Longest display name of a log source.
+const MAX_LABEL_CHARS: usize = 60;
 
 impl ApiSettings {
     /// Checks the ranges; the error names the key.
@@ -47,6 +54,14 @@ impl ApiSettings {
         for (key, code) in currencies {
             if !super::feeds::is_currency(code) {
                 return Err(Error::Config(format!("{key}: {code:?} is not an ISO 4217 currency code such as \"USD\" or \"EUR\"")));
+            }
+        }
+        for (source, label) in &self.source_labels {
+            let chars = label.trim().chars().count();
+            if chars == 0 || chars > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
+                return Err(Error::Config(format!(
+                    "api.source_labels.{source}: a display name is 1 to {MAX_LABEL_CHARS} characters, without control characters"
+                )));
             }
         }
         Ok(())
@@ -72,6 +87,7 @@ mod tests {
             max_body_bytes: 4_096,
             reporting_currency: reporting.to_owned(),
             tenant_currencies: tenants.iter().map(|(t, c)| ((*t).to_owned(), (*c).to_owned())).collect(),
+            source_labels: BTreeMap::new(),
         }
     }
 
@@ -83,5 +99,17 @@ mod tests {
         let bad = settings("USD", &[("acme", "euro")]).validate().unwrap_err().to_string();
         assert!(bad.contains("api.tenant_currencies.acme"), "{bad}");
         assert!(settings("$", &[]).validate().unwrap_err().to_string().contains("api.reporting_currency"));
+    }
+
+    #[test]
+    fn a_source_label_is_a_short_line_of_text() {
+        let mut api = settings("USD", &[]);
+        api.source_labels.insert("ssp-csv".into(), "SSP (CSV export)".into());
+        assert!(api.validate().is_ok());
+        for bad in ["", "  ", "two\nlines", &"x".repeat(61)] {
+            api.source_labels.insert("ssp-csv".into(), bad.to_owned());
+            let error = api.validate().unwrap_err().to_string();
+            assert!(error.contains("api.source_labels.ssp-csv"), "{bad:?}: {error}");
+        }
     }
 }

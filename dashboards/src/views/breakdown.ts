@@ -5,7 +5,7 @@
 import type { Catalog, Cell, QueryResponse } from "../api";
 import { toCsv, type CsvCell } from "../csv";
 import { h, fill } from "../dom";
-import { formatChange, formatValue } from "../format";
+import { EMPTY_MEANS, formatChange, formatValue } from "../format";
 import { BREAKDOWN_LIMIT } from "../requests";
 import { currencyOf, type PageState, type SortState } from "../state";
 
@@ -78,7 +78,7 @@ export function renderBreakdown(
           const name = response.labels?.[column.name]?.[String(cell)];
           const shown =
             cell === ""
-              ? h("em", { title: "The log lines had no value for this field" }, "(empty)")
+              ? h("em", { title: EMPTY_MEANS }, "(empty)")
               : column.name === "country"
                 ? h("span", {}, String(cell), countryName(String(cell)))
                 : (name ?? String(cell));

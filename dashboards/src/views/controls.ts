@@ -49,7 +49,7 @@ export function renderSidebar(
   selected: string | null | undefined,
   onSelect: (source: string | null) => void,
 ): void {
-  const item = (label: string, value: string | null, detail?: string) =>
+  const item = (label: string, value: string | null, detail?: string, title?: string) =>
     h(
       "li",
       {},
@@ -60,6 +60,7 @@ export function renderSidebar(
           class: "source",
           "data-source": value ?? "",
           "aria-current": value === selected ? "true" : null,
+          title: title ?? null,
           onclick: () => onSelect(value),
         },
         h("span", {}, label),
@@ -70,7 +71,7 @@ export function renderSidebar(
   fill(
     list,
     item("All", null),
-    ...entries.map((entry) => item(entry.value || "(unnamed)", entry.value, `${compact(entry.impressions)} imp.`)),
+    ...entries.map((entry) => item(entry.label ?? (entry.value || "(unnamed)"), entry.value, `${compact(entry.impressions)} imp.`, entry.label ? `Source ${entry.value}` : undefined)),
     // A scoped view of a source with no recent events still shows, so the scope is visible.
     typeof selected === "string" && !entries.some((entry) => entry.value === selected) ? item(selected, selected) : null,
   );

@@ -3,6 +3,7 @@
 
 import type { ApiClient, Catalog } from "../api";
 import { h, fill } from "../dom";
+import { EMPTY_MEANS } from "../format";
 import type { Filter, FilterOp } from "../state";
 
 const OP_LABELS: Record<FilterOp, string> = { in: "is any of", not_in: "is none of", contains: "contains" };
@@ -77,6 +78,7 @@ export function editFilter(
       if (abort.signal.aborted) return;
       // Picked values stay listed even when a search hides them.
       const values = [...new Set([...[...selected].filter((value) => !answer.values.some((entry) => entry.value === value)), ...answer.values.map((entry) => entry.value)])];
+      const labels = new Map(answer.values.flatMap((entry) => (entry.label ? [[entry.value, entry.label] as const] : [])));
       fill(
         list,
         ...values.map((value) =>
@@ -97,7 +99,8 @@ export function editFilter(
                 },
               }),
               " ",
-              value === "" ? h("em", {}, "(empty)") : value,
+              value === "" ? h("em", { title: EMPTY_MEANS }, "(empty)") : (labels.get(value) ?? value),
+              labels.has(value) ? h("span", { class: "muted small" }, ` ${value}`) : null,
             ),
           ),
         ),

@@ -2,7 +2,7 @@
 //! totals (for the main and the comparison period, concurrently), and
 //! assembles dense rows.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use clickhouse::Row;
 use serde::Deserialize;
@@ -48,6 +48,8 @@ pub struct Executor<'a> {
     pub now: i64,
     /// Counts rows outside the expected buckets.
     pub metrics: &'a Metrics,
+    /// Display names of log sources (`api.source_labels`).
+    pub source_labels: &'a BTreeMap<String, String>,
 }
 
 impl Executor<'_> {
@@ -149,6 +151,7 @@ impl Executor<'_> {
                 stats.add(label_stats);
                 Some(labels)
             }
+            Source::Events(_) => labels::of_sources(query, &groups, self.source_labels),
             _ => None,
         };
         Ok(QueryResponse {

@@ -1,6 +1,7 @@
-//! Display names for the ids a platforms query groups by: account names
-//! from the linked accounts, campaign, ad group and ad names from the
-//! latest day the platform reported them. Rows carry ids (stable, and what
+//! Display names for the ids a query groups by: for platforms, account
+//! names from the linked accounts, campaign, ad group and ad names from the
+//! latest day the platform reported them; for logs, the configured names of
+//! log sources (`api.source_labels`). Rows carry ids (stable, and what
 //! filters take); the dashboard shows the names.
 
 use std::collections::BTreeMap;
@@ -13,7 +14,7 @@ use super::request::Query;
 use super::sql::names_statement;
 use crate::db::{Db, Stats};
 use crate::error::Result;
-use crate::metrics_catalog::{AnyDimension, PlatformDimension};
+use crate::metrics_catalog::{AnyDimension, Dimension, PlatformDimension};
 
 /// Dimension name → id → display name.
 pub type Labels = BTreeMap<&'static str, BTreeMap<String, String>>;
@@ -49,4 +50,16 @@ pub async fn fetch(db: &Db, tenant: &str, query: &Query, level: Level, groups: &
         labels.insert(dimension.name(), rows.into_iter().map(|row| (row.id, row.name)).collect());
     }
     Ok((labels, stats))
+}
+
+/// The configured display names of the log sources among `groups`, if the
+/// query groups by source and any of them has one.
+pub fn of_sources(query: &Query, groups: &[Vec<String>], configured: &BTreeMap<String, String>) -> Option<Labels> {
+    let i = query.dimensions.iter().position(|dimension| *dimension == AnyDimension::Log(Dimension::Source))?;
+    let named: BTreeMap<String, String> = groups
+        .iter()
+        .filter_map(|group| group.get(i))
+        .filter_map(|source| configured.get(source).map(|label| (source.clone(), label.clone())))
+        .collect();
+    (!named.is_empty()).then(|| Labels::from([(AnyDimension::Log(Dimension::Source).name(), named)]))
 }

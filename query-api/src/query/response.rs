@@ -15,8 +15,9 @@ pub struct QueryResponse {
     pub totals: ByMetric<MetricValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
-    /// Platforms: display names of the account, campaign, ad group and ad
-    /// ids in `rows` (dimension → id → name).
+    /// Display names of ids in `rows` (dimension → id → name): platforms'
+    /// accounts, campaigns, ad groups and ads; logs' sources where
+    /// `api.source_labels` names them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<super::labels::Labels>,
     pub meta: Meta,

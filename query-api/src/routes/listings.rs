@@ -10,7 +10,6 @@ use crate::error::{ApiError, ErrorCode, Result};
 use crate::query::request::{Filter, FilterOp, Query};
 use crate::query::response::Cell;
 use crate::query::time::{self, Compare, Granularity, TimeRangeRequest};
-use crate::query::Executor;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -23,6 +22,9 @@ pub struct ValuesParams {
 #[derive(Debug, Serialize)]
 struct ValueEntry {
     value: String,
+    /// Its display name, where one is configured (sources: `api.source_labels`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<String>,
     impressions: MetricValue,
     requests: MetricValue,
 }
@@ -60,15 +62,17 @@ async fn top_values(
         offset: 0,
         use_rollups: true,
     };
-    let currency = state.api.currency_of(&tenant.id);
-    let executor = Executor { db: &state.db, tables: &state.tables, tenant: &tenant.id, currency, now, metrics: &state.metrics };
-    let response = executor.run(&query).await?;
+    let response = super::query::executor(state, tenant, now).run(&query).await?;
     state.metrics.observe_clickhouse(response.meta.table, &response.meta.clickhouse);
+    let labels = response.labels.as_ref().and_then(|labels| labels.get(dimension.name())).cloned().unwrap_or_default();
     let values: Vec<ValueEntry> = response
         .rows
         .into_iter()
         .filter_map(|row| match <[Cell; 3]>::try_from(row).ok()? {
-            [Cell::Text(value), Cell::Metric(impressions), Cell::Metric(requests)] => Some(ValueEntry { value, impressions, requests }),
+            [Cell::Text(value), Cell::Metric(impressions), Cell::Metric(requests)] => {
+                let label = labels.get(value.as_str()).cloned();
+                Some(ValueEntry { value, label, impressions, requests })
+            }
             _ => None,
         })
         .collect();

@@ -24,6 +24,15 @@ pub async fn discrepancy(state: web::Data<AppState>, tenant: Tenant, request: we
     Ok(HttpResponse::Ok().json(report))
 }
 
-fn executor<'a>(state: &'a AppState, tenant: &'a Tenant, now: i64) -> Executor<'a> {
-    Executor { db: &state.db, tables: &state.tables, tenant: &tenant.id, currency: state.api.currency_of(&tenant.id), now, metrics: &state.metrics }
+/// The executor of `tenant`'s queries at `now`.
+pub(super) fn executor<'a>(state: &'a AppState, tenant: &'a Tenant, now: i64) -> Executor<'a> {
+    Executor {
+        db: &state.db,
+        tables: &state.tables,
+        tenant: &tenant.id,
+        currency: state.api.currency_of(&tenant.id),
+        now,
+        metrics: &state.metrics,
+        source_labels: &state.api.source_labels,
+    }
 }

@@ -56,11 +56,23 @@ async fn dimension_values_come_from_a_rollup_and_only_from_the_tenant() {
 }
 
 #[actix_web::test]
-async fn sources_list_what_fed_the_tenant() {
-    let api = Api::loaded("sources").await;
+async fn sources_list_what_fed_the_tenant_with_their_configured_display_names() {
+    let mut api = Api::loaded("sources").await;
     let answer = json_of(&api, get("/api/v1/sources", Some(&api.globex))).await;
     assert_eq!(answer["values"][0]["value"], "synthetic");
     assert_eq!(answer["values"].as_array().unwrap().len(), 1);
+    assert!(answer["values"][0].get("label").is_none(), "no display name configured, none claimed");
+
+    let mut settings = api.db.settings.clone();
+    settings.api.source_labels.insert("synthetic".into(), "Synthetic traffic".into());
+    settings.api.source_labels.insert("unused".into(), "Never seen".into());
+    api.state = actix_web::web::Data::new(adhouse_api::AppState::new(&settings));
+    let answer = json_of(&api, get("/api/v1/sources", Some(&api.globex))).await;
+    assert_eq!(answer["values"][0]["label"], "Synthetic traffic");
+    let by_source = api.query(&api.acme, &json!({ "metrics": ["impressions"], "dimensions": ["source"], "time_range": { "preset": "last_7_days" } })).await;
+    assert_eq!(by_source.labels, json!({ "source": { "synthetic": "Synthetic traffic" } }), "only the sources in the rows");
+    let by_country = api.query(&api.acme, &json!({ "metrics": ["impressions"], "dimensions": ["country"], "time_range": { "preset": "last_7_days" } })).await;
+    assert!(by_country.labels.is_null(), "{}", by_country.labels);
 }
 
 #[actix_web::test]
