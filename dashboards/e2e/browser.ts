@@ -84,11 +84,17 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
-/** Opens the dashboard with a token already in the tab's session storage. */
-export async function openSignedIn(context: BrowserContext, baseUrl: string, token: string, query = ""): Promise<Page> {
+/** A new tab with `token` in its session storage, about to open the dashboard (the test navigates). */
+export async function withToken(context: BrowserContext, baseUrl: string, token: string): Promise<Page> {
   const page = await context.newPage();
   await page.goto(`${baseUrl}/`);
   await page.evaluate((value) => sessionStorage.setItem("adhouse.token", value), token);
+  return page;
+}
+
+/** Opens the dashboard with a token already in the tab's session storage. */
+export async function openSignedIn(context: BrowserContext, baseUrl: string, token: string, query = ""): Promise<Page> {
+  const page = await withToken(context, baseUrl, token);
   await page.goto(`${baseUrl}/${query ? "?" + query : ""}`);
   await settled(page);
   return page;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 
 import type { QueryResponse } from "../src/api";
 import { formatValue } from "../src/format";
-import { type Browser, isBreakdown, isSeries, launch, openSignedIn, queryDuring, screenshot, settled } from "./browser";
+import { type Browser, isBreakdown, isSeries, launch, openSignedIn, queryDuring, screenshot, settled, withToken } from "./browser";
 import { clickhouse, rows } from "./clickhouse";
 import { asExpected, expectedTotals, type RawFilter } from "./expected";
 
@@ -222,9 +222,7 @@ describe("report", () => {
   });
 
   test("today so far is compared with yesterday until the same minute, and says so", async () => {
-    const page = await browser.context.newPage();
-    await page.goto(`${stack.baseUrl}/`);
-    await page.evaluate((value) => sessionStorage.setItem("adhouse.token", value), stack.tokens.acme);
+    const page = await withToken(browser.context, stack.baseUrl, stack.tokens.acme);
     const sent = await queryDuring(page, isSeries, () => page.goto(`${stack.baseUrl}/?range=today`));
     await settled(page);
     expect(sent.request).toMatchObject({ time_range: { preset: "today" }, compare: "previous_period_to_date" });
@@ -332,7 +330,7 @@ describe("report", () => {
     expect(params(page).get("sort")).toBe("revenue.asc");
 
     const table = await page.$eval("#breakdown", (element) => ({
-      header: [...element.querySelectorAll("thead th")].map((cell) => cell.textContent!.replace(/[↑↓]/g, "").trim()),
+      header: [...element.querySelectorAll("thead th button[data-column]")].map((button) => button.textContent!.replace(/[↑↓]/g, "").trim()),
       rows: [...element.querySelectorAll("tbody tr")].map((row) => [...row.children].map((cell) => (cell as HTMLElement).dataset.value!)),
     }));
     const revenues = table.rows.map((row) => Number(row[table.header.indexOf("Revenue")]));
@@ -348,9 +346,7 @@ describe("report", () => {
   });
 
   test("the breakdown has a totals row, each row's share and its change; the chart marks the hour still running", async () => {
-    const page = await browser.context.newPage();
-    await page.goto(`${stack.baseUrl}/`);
-    await page.evaluate((value) => sessionStorage.setItem("adhouse.token", value), stack.tokens.acme);
+    const page = await withToken(browser.context, stack.baseUrl, stack.tokens.acme);
     const sent = await queryDuring(page, isBreakdown, () => page.goto(`${stack.baseUrl}/?by=demand_partner&range=last_30_days`));
     await settled(page);
     expect(sent.request).toMatchObject({ compare: "previous_period" });
@@ -370,6 +366,74 @@ describe("report", () => {
     const partial = await page.$eval("#chart", (figure) => JSON.parse((figure as HTMLElement).dataset.partial!) as boolean[]);
     const hour = new Date().getUTCHours();
     expect(partial.map((flag, i) => (flag ? i : -1)).filter((i) => i >= 0)).toEqual([hour]);
+    await page.close();
+  });
+
+  test("ordering the breakdown by change sorts the shown rows by their percent change, and the URL keeps it", async () => {
+    const page = await withToken(browser.context, stack.baseUrl, stack.tokens.acme);
+    const sent = await queryDuring(page, isBreakdown, () => page.goto(`${stack.baseUrl}/?by=creative_id&range=last_30_days`));
+    await settled(page);
+    // The same top groups by impressions stay: the page orders them, with no new request.
+    let requests = 0;
+    page.on("request", (request) => void (request.url().endsWith("/api/v1/query") && (requests += 1)));
+    await page.click("#breakdown thead button[data-change-column=impressions]");
+    await settled(page);
+    expect(sent.request.order_by).toEqual([{ field: "impressions", direction: "desc" }]);
+    expect(params(page).get("sort")).toBe("impressions.change.desc");
+    const i = sent.response.columns.findIndex((column) => column.name === "impressions");
+    const percent = (r: number) => {
+      const [now, before] = [sent.response.rows[r][i], sent.response.comparison!.rows[r][i]];
+      return typeof now === "number" && typeof before === "number" && before !== 0 ? ((now - before) / Math.abs(before)) * 100 : null;
+    };
+    // Independently: by the change (rises first, or falls first), rows without a previous value last, ties in the API's order.
+    const ordered = (sign: number) =>
+      sent.response.rows
+        .map((row, r) => ({ id: String(row[0]), change: percent(r), r }))
+        .sort((a, b) => {
+          if (a.change === null || b.change === null) return a.change === b.change ? a.r - b.r : a.change === null ? 1 : -1;
+          return sign * (a.change - b.change) || a.r - b.r;
+        })
+        .map((row) => row.id);
+    expect(ordered(-1).length).toBeGreaterThan(10);
+    expect(ordered(-1)).not.toEqual(sent.response.rows.map((row) => String(row[0])));
+    const shown = () => page.$$eval("#breakdown tbody th", (cells) => cells.map((cell) => (cell as HTMLElement).dataset.value));
+    expect(await shown()).toEqual(ordered(-1));
+    expect(await page.textContent("#breakdown caption")).toContain("ordered by change in Impressions");
+    await page.click("#breakdown thead button[data-change-column=impressions]");
+    await page.waitForFunction(() => new URLSearchParams(location.search).get("sort") === "impressions.change.asc");
+    expect(await shown()).toEqual(ordered(1));
+    expect(requests).toBe(0);
+    await page.close();
+  });
+
+  test("while the numbers load, placeholders of the same size hold the layout: nothing moves when they arrive", async () => {
+    const page = await withToken(browser.context, stack.baseUrl, stack.tokens.acme);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route("**/api/v1/query", async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${stack.baseUrl}/?range=last_30_days`);
+    await page.waitForSelector(".tile .skeleton-bar");
+    await page.waitForSelector("#breakdown tbody tr.skeleton-row");
+    const layout = () =>
+      page.evaluate(() => {
+        const box = (selector: string) => {
+          const rect = document.querySelector(selector)!.getBoundingClientRect();
+          return { top: Math.round(rect.top), height: Math.round(rect.height) };
+        };
+        return { tiles: box(".tiles-panel"), tile: box(".tile"), chart: box(".chart-panel"), table: box(".table-panel").top };
+      });
+    const loading = await layout();
+    expect(await page.getAttribute(".chart-panel", "aria-busy")).toBe("true");
+    expect(await page.$eval("#chart", (figure) => figure.classList.contains("skeleton"))).toBe(true);
+    await screenshot(page, "loading");
+    release();
+    await settled(page);
+    expect(await page.$$(".skeleton-bar")).toHaveLength(0);
+    expect(await page.$eval("#chart", (figure) => figure.classList.contains("skeleton"))).toBe(false);
+    expect(JSON.stringify(await layout())).toBe(JSON.stringify(loading));
     await page.close();
   });
 
@@ -452,12 +516,35 @@ describe("report", () => {
     await page.close();
   });
 
-  test("works at phone width without sideways scrolling", async () => {
-    const page = await openSignedIn(browser.context, stack.baseUrl, stack.tokens.acme);
+  test("at phone width one bar folds the settings away, tiles come first, and the breakdown scrolls with its first column held", async () => {
+    const page = await openSignedIn(browser.context, stack.baseUrl, stack.tokens.acme, "by=publisher_id");
+    expect(await page.isVisible(".phone-bar")).toBe(false);
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForFunction(() => document.documentElement.scrollWidth <= 390);
+    expect(await page.isVisible("#menu-toggle")).toBe(true);
+    expect(await page.textContent("#menu-toggle")).toMatch(/^All sources · Last 7 days · Day/);
+    for (const folded of ["#sidebar", "#topbar", ".chips"]) expect(await page.isVisible(folded), folded).toBe(false);
+    const top = (selector: string) => page.$eval(selector, (element) => element.getBoundingClientRect().top);
+    expect(await top(".tiles-panel")).toBeLessThan(160);
     expect(await page.isVisible(".tile[data-metric=vtr]")).toBe(true);
     await screenshot(page, "overview-phone");
+
+    // The breakdown: wider than the screen, it says so and keeps the publisher in view.
+    expect(await page.isVisible(".scroll-hint")).toBe(true);
+    const name = "#breakdown tbody tr:first-child th";
+    const before = await page.$eval(name, (cell) => cell.getBoundingClientRect().left);
+    await page.$eval(".table-scroll", (scroller) => scroller.scrollBy(300, 0));
+    await page.waitForFunction(() => document.querySelector(".table-scroll")!.scrollLeft > 0);
+    expect(await page.$eval(name, (cell) => cell.getBoundingClientRect().left)).toBe(before);
+
+    await page.click("#menu-toggle");
+    expect(await page.getAttribute("#menu-toggle", "aria-expanded")).toBe("true");
+    for (const shown of ["#sidebar", "#topbar", "#range"]) expect(await page.isVisible(shown), shown).toBe(true);
+    await screenshot(page, "overview-phone-menu");
+    await page.selectOption("#range", "last_30_days");
+    await page.waitForFunction(() => document.querySelector("#menu-toggle")!.textContent!.includes("Last 30 days"));
+    await page.click("#menu-toggle");
+    expect(await page.isVisible("#topbar")).toBe(false);
     await page.close();
   });
 });

@@ -6,7 +6,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, test } from "vitest";
 
-import { type Browser, launch, openSignedIn, screenshot, settled } from "./browser";
+import { type Browser, launch, openSignedIn, screenshot, settled, withToken } from "./browser";
 import { clickhouse } from "./clickhouse";
 import { Gate } from "./gate";
 import { createToken, startApi, type Api } from "./stack";
@@ -55,9 +55,7 @@ async function detailsBehindDisclosure(page: Page): Promise<void> {
 describe("outage", () => {
   test("loading the page while ClickHouse is down keeps the token, retries on its own and opens the report once it is back", async () => {
     await gate.shut();
-    const page = await browser.context.newPage();
-    await page.goto(`${api.baseUrl}/`);
-    await page.evaluate((value) => sessionStorage.setItem("adhouse.token", value), stack.tokens.acme);
+    const page = await withToken(browser.context, api.baseUrl, stack.tokens.acme);
     const first = sourcesAnswer(page, 503);
     await page.goto(`${api.baseUrl}/`);
     await first;

@@ -77,7 +77,7 @@ export interface QueryResponse {
     totals: Record<string, MetricValue>;
     change: Record<string, { absolute: MetricValue; percent: number | null }>;
   };
-  /** Platforms: display names of the ids in `rows` (dimension → id → name). */
+  /** Display names of the ids in `rows` (dimension → id → name): platform entities, configured log source names. */
   labels?: Record<string, Record<string, string>>;
   /** `currency`: platforms, the currency of every money value. */
   meta: { table: string; granularity: string; time_range: ResolvedRange; currency?: string; level?: string };

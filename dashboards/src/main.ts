@@ -183,12 +183,12 @@ class Dashboard {
     }
     const loads = [
       this.load(this.series, seriesRequest(this.state, chosen), force, {
-        loading: () => page.seriesLoading(),
-        show: (response) => page.series(this.state, response, chosen),
+        loading: () => page.seriesLoading(this.state),
+        show: (response) => page.series(this.state, response),
         failed: (error) => page.seriesFailed(this.state, error),
       }),
       this.load(this.breakdown, breakdownRequest(this.state), force, {
-        loading: () => page.breakdownLoading(),
+        loading: () => page.breakdownLoading(this.state),
         show: (response) => page.breakdown(this.state, response),
         failed: (error) => page.breakdownFailed(error),
       }),

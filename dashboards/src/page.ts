@@ -6,8 +6,8 @@ import { ApiProblem, failureOf, type Catalog, type QueryResponse, type ValuesRes
 import { fill, h, setPanelState } from "./dom";
 import { formatDay } from "./format";
 import { catalogFor, currencyOf, datasetOf, type PageState } from "./state";
-import { addDays } from "./time";
-import { breakdownCsv, download, renderBreakdown, saveAs } from "./views/breakdown";
+import { addDays, GRANULARITY_LABELS, PRESETS } from "./time";
+import { breakdownCsv, download, renderBreakdown, renderBreakdownSkeleton, saveAs } from "./views/breakdown";
 import { SeriesChart, seriesView } from "./views/chart";
 import { renderSidebar, renderTopBar } from "./views/controls";
 import { renderChips } from "./views/filters";
@@ -36,6 +36,9 @@ export class ReportPage {
   private readonly tablePanel = h("section", { class: "panel table-panel", "aria-labelledby": "table-title" });
   private readonly table = h("table", { class: "breakdown", id: "breakdown" });
   private readonly tableMessage = h("div", { class: "panel-message", role: "status" });
+  private readonly tableScroll = h("div", { class: "table-scroll" }, this.table);
+  /** Shown while the table is wider than its panel (phones): more columns are a swipe away. */
+  private readonly scrollHint = h("p", { class: "scroll-hint muted", hidden: true }, "Swipe sideways for more columns →");
   private readonly breakdownSelect: HTMLSelectElement;
   private readonly csv = h("button", { type: "button", id: "download-csv", class: "secondary" }, "Download CSV");
   readonly dialog = h("dialog", { class: "filter-dialog", "aria-label": "Filter" });
@@ -47,8 +50,12 @@ export class ReportPage {
   readonly discrepancy = new DiscrepancyView();
   private readonly outage: OutageNotice;
   private readonly chart: SeriesChart;
+  private readonly figure = h("figure", { class: "chart", id: "chart" });
+  private readonly shell = h("div", { class: "shell", "data-menu": "closed" });
+  /** The phone bar's button: what the report shows, in a few words; it opens the settings. */
+  private readonly menuButton = h("button", { type: "button", id: "menu-toggle", class: "secondary", "aria-expanded": "false", "aria-controls": "sidebar topbar" });
   /** The table as shown, for its CSV. */
-  private shownTable: { breakdown: string; response: QueryResponse } | null = null;
+  private shownTable: { breakdown: string; response: QueryResponse; state: PageState } | null = null;
 
   constructor(
     root: HTMLElement,
@@ -59,7 +66,7 @@ export class ReportPage {
     this.csv.addEventListener("click", () => this.downloadCsv());
     this.outage = new OutageNotice(h("div", { class: "banner", role: "alert" }), handlers.refresh);
 
-    const figure = h("figure", { class: "chart", id: "chart" });
+    const figure = this.figure;
     const canvas = h("canvas", { role: "img" });
     figure.append(canvas);
     this.chart = new SeriesChart(figure, canvas);
@@ -74,19 +81,25 @@ export class ReportPage {
         h("span", { class: "field" }, h("label", { for: "breakdown-dimension" }, "by"), this.breakdownSelect),
         this.csv,
       ),
-      h("div", { class: "table-scroll" }, this.table),
+      this.tableScroll,
+      this.scrollHint,
       this.tableMessage,
     );
 
+    this.menuButton.addEventListener("click", () => this.toggleMenu());
+    new ResizeObserver(() => this.syncScrollHint()).observe(this.tableScroll);
     fill(
       root,
       h("a", { class: "skip-link", href: "#content" }, "Skip to report"),
-      h(
-        "div",
-        { class: "shell" },
+      this.shell,
+      this.dialog,
+    );
+    this.shell.append(
+      // Phones: sources, accounts and the report's settings fold into this one bar, so the tiles come first.
+      h("div", { class: "phone-bar" }, h("span", { class: "brand" }, "adhouse"), this.menuButton),
         h(
           "nav",
-          { class: "sidebar", "aria-label": "Data" },
+          { class: "sidebar", id: "sidebar", "aria-label": "Data" },
           h("div", { class: "brand" }, "adhouse"),
           h("h2", { class: "sidebar-heading" }, "Log sources"),
           this.sidebar,
@@ -97,15 +110,13 @@ export class ReportPage {
         h(
           "main",
           { class: "content", id: "content", tabindex: "-1" },
-          h("header", { class: "topbar" }, this.topbar),
+          h("header", { class: "topbar", id: "topbar" }, this.topbar),
           h("div", { class: "filter-row" }, this.chips, h("div", { class: "captions" }, this.range, this.asOf)),
           this.outage.element,
           this.tilesPanel,
           this.chartPanel,
           this.tablePanel,
         ),
-      ),
-      this.dialog,
     );
   }
 
@@ -114,6 +125,9 @@ export class ReportPage {
     const catalog = catalogFor(this.catalog, state);
     document.title = `${catalog.metrics.find((metric) => metric.name === state.chartMetric)?.label ?? "Report"} · adhouse`;
     renderTopBar(this.topbar, state, catalog, granularities, granularity, { change: this.handlers.change, refresh: this.handlers.refresh });
+    const charted = catalog.metrics.find((entry) => entry.name === state.chartMetric);
+    this.chartTitle.textContent = `${charted?.label ?? state.chartMetric} by ${granularity}`;
+    this.menuButton.textContent = `${summaryOf(state, sources)} · ${GRANULARITY_LABELS[granularity] ?? granularity} ▾`;
     this.sources(state, sources);
     renderChips(
       this.chips,
@@ -157,25 +171,37 @@ export class ReportPage {
     this.asOf.dataset.latest = latest;
   }
 
-  seriesLoading(): void {
+  /**
+   * While loading, what is shown stays (dimmed); with nothing shown yet, or
+   * other tiles asked for, placeholders of the same size take its place, so
+   * the page does not jump when the numbers arrive. Screen readers hear
+   * `aria-busy`.
+   */
+  seriesLoading(state: PageState): void {
     setPanelState(this.tilesPanel, "loading");
     setPanelState(this.chartPanel, "loading");
-    this.chartMessage.textContent = "Loading…";
+    this.chartMessage.replaceChildren();
+    const shown = [...this.tiles.querySelectorAll<HTMLElement>(".tile")].map((tile) => tile.dataset.metric);
+    if (shown.join() !== state.metrics.join() || this.tiles.querySelector(".tile[data-value]") === null) {
+      const catalog = catalogFor(this.catalog, state);
+      renderTiles(this.tiles, state, catalog, null, (metric) => this.handlers.change({ chartMetric: metric }), currencyOf(state, null));
+    }
+    this.figure.classList.toggle("skeleton", !this.chart.drawn);
   }
 
   /** Tiles, chart and the range caption. Also when nothing was fetched: the chart metric or the currency may have changed. */
-  series(state: PageState, response: QueryResponse, granularity: string): void {
+  series(state: PageState, response: QueryResponse): void {
     const empty = Object.values(response.totals).every((value) => value === null || value === 0);
     const catalog = catalogFor(this.catalog, state);
     const currency = currencyOf(state, response);
     renderTiles(this.tiles, state, catalog, response, (metric) => this.handlers.change({ chartMetric: metric }), currency);
     const metric = catalog.metrics.find((entry) => entry.name === state.chartMetric)!;
-    this.chartTitle.textContent = `${metric.label} by ${granularity}`;
     const range = response.meta.time_range;
     const previous = response.comparison?.time_range;
     this.range.textContent =
       `${spanText(range.from, range.to)} (${range.timezone})` + (previous ? ` compared with ${spanText(previous.from, previous.to)}` : "");
     this.chart.show(seriesView(response, metric.name, response.meta.granularity), metric.label, metric.unit, currency);
+    this.figure.classList.remove("skeleton");
     this.chartMessage.textContent = !empty
       ? ""
       : state.scope
@@ -189,20 +215,22 @@ export class ReportPage {
   seriesFailed(state: PageState, error: unknown): void {
     this.failed(error, [this.tilesPanel, this.chartPanel], this.chartMessage);
     const change = (metric: string) => this.handlers.change({ chartMetric: metric });
-    renderTiles(this.tiles, state, catalogFor(this.catalog, state), null, change, currencyOf(state, null), "—");
+    renderTiles(this.tiles, state, catalogFor(this.catalog, state), null, change, currencyOf(state, null), "failed");
   }
 
-  breakdownLoading(): void {
+  breakdownLoading(state: PageState): void {
     setPanelState(this.tablePanel, "loading");
-    this.tableMessage.textContent = "Loading…";
+    this.tableMessage.replaceChildren();
+    if (!this.shownTable || this.shownTable.breakdown !== state.breakdown) renderBreakdownSkeleton(this.table, state, catalogFor(this.catalog, state));
   }
 
   breakdown(state: PageState, response: QueryResponse): void {
     renderBreakdown(this.table, state, catalogFor(this.catalog, state), response, {
       onSort: (sort) => this.handlers.change({ sort }),
     });
-    this.shownTable = { breakdown: state.breakdown, response };
+    this.shownTable = { breakdown: state.breakdown, response, state };
     this.syncActions();
+    this.syncScrollHint();
     const empty = response.rows.length === 0;
     this.tableMessage.textContent = empty ? "No rows: nothing matches this period and these filters." : "";
     setPanelState(this.tablePanel, empty ? "empty" : "ready");
@@ -225,6 +253,17 @@ export class ReportPage {
   hideOutage(): void {
     this.outage.hide();
     this.syncActions();
+  }
+
+  private syncScrollHint(): void {
+    this.scrollHint.hidden = this.tableScroll.scrollWidth <= this.tableScroll.clientWidth + 1;
+  }
+
+  /** Phones: opens or folds the bar's settings (sources, accounts, dates, filters). */
+  private toggleMenu(): void {
+    const open = this.shell.dataset.menu !== "open";
+    this.shell.dataset.menu = open ? "open" : "closed";
+    this.menuButton.setAttribute("aria-expanded", String(open));
   }
 
   /** Leaves the page: no more retries. */
@@ -267,10 +306,19 @@ export class ReportPage {
 
   private downloadCsv(): void {
     if (!this.shownTable) return;
-    const { breakdown, response } = this.shownTable;
+    const { breakdown, response, state } = this.shownTable;
     const range = response.meta.time_range;
-    download(`adhouse-${breakdown}-${range.from.slice(0, 10)}-${range.to.slice(0, 10)}.csv`, breakdownCsv(response));
+    download(`adhouse-${breakdown}-${range.from.slice(0, 10)}-${range.to.slice(0, 10)}.csv`, breakdownCsv(response, state));
   }
+}
+
+/** What the page shows, in a few words: the range, the scope, how many filters. */
+function summaryOf(state: PageState, sources: ValuesResponse | null): string {
+  const range = "preset" in state.range ? (PRESETS.find((preset) => preset.name === (state.range as { preset: string }).preset)?.label ?? "") : `${state.range.from} – ${state.range.to}`;
+  const source = state.source === null ? null : (sources?.values.find((entry) => entry.value === state.source)?.label ?? state.source);
+  const scope = state.discrepancy ? "Discrepancy" : state.scope ? "Ad accounts" : (source ?? "All sources");
+  const filters = state.filters.length > 0 ? ` · ${state.filters.length} filter${state.filters.length === 1 ? "" : "s"}` : "";
+  return `${scope} · ${range.replace(/ \(to yesterday\)$/, "")}${filters}`;
 }
 
 /** `[from, to)` as the days it covers: `May 4, 2026 – May 10, 2026`. */

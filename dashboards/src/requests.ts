@@ -55,7 +55,8 @@ export function breakdownRequest(state: PageState): QueryRequest {
     ...common(state),
     ...compareOf(state),
     dimensions: [state.breakdown],
-    order_by: [{ field: state.sort.field, direction: state.sort.direction }],
+    // Ordered by change, the table shows the largest groups by that metric (their order is the page's).
+    order_by: [{ field: state.sort.field, direction: state.sort.byChange ? "desc" : state.sort.direction }],
     limit: BREAKDOWN_LIMIT,
   };
 }

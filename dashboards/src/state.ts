@@ -19,6 +19,12 @@ export interface Filter {
 export interface SortState {
   field: string;
   direction: "asc" | "desc";
+  /**
+   * Order the table by the change of `field` against the comparison period
+   * instead of its value: the top groups by value are fetched, and ordered
+   * by their change (groups without a previous value last).
+   */
+  byChange?: boolean;
 }
 
 /**
@@ -141,8 +147,10 @@ export function parseState(search: string): PageState {
 
   const breakdown = params.get("by");
   state.breakdown = breakdown && NAME.test(breakdown) ? breakdown : defaults.breakdown;
-  const sort = /^([a-z_]{1,64})\.(asc|desc)$/.exec(params.get("sort") ?? "");
-  state.sort = sort ? { field: sort[1], direction: sort[2] as SortState["direction"] } : { field: state.metrics[0], direction: "desc" };
+  const sort = /^([a-z_]{1,64})(\.change)?\.(asc|desc)$/.exec(params.get("sort") ?? "");
+  state.sort = sort
+    ? { field: sort[1], direction: sort[3] as SortState["direction"], ...(sort[2] ? { byChange: true } : {}) }
+    : { field: state.metrics[0], direction: "desc" };
 
   state.filters = params.getAll("f").flatMap((text) => {
     const filter = parseFilter(text);
@@ -179,6 +187,8 @@ export function normalize(state: PageState, all?: CatalogChoices): PageState {
   if (!next.metrics.includes(next.chartMetric)) next.chartMetric = next.metrics[0];
   // The table sorts by a metric it shows or by its own dimension.
   if (!next.metrics.includes(next.sort.field) && next.sort.field !== next.breakdown) next.sort = { field: next.metrics[0], direction: "desc" };
+  // A change needs a metric and a comparison.
+  if (next.sort.byChange && (next.compare === "none" || !next.metrics.includes(next.sort.field))) next.sort = { field: next.sort.field, direction: next.sort.direction };
   // Only a granularity the user picked and the range allows is kept; otherwise the range's default applies.
   if (catalog && next.granularity !== null && !granularities(next, catalog).valid.includes(next.granularity)) next.granularity = null;
   return next;
@@ -271,8 +281,8 @@ export function serializeState(state: PageState): string {
   if (state.metrics.join(",") !== defaults.metrics.join(",")) params.set("m", state.metrics.join(","));
   if (state.chartMetric !== state.metrics[0]) params.set("chart", state.chartMetric);
   if (state.breakdown !== defaults.breakdown) params.set("by", state.breakdown);
-  if (state.sort.field !== state.metrics[0] || state.sort.direction !== "desc") {
-    params.set("sort", `${state.sort.field}.${state.sort.direction}`);
+  if (state.sort.field !== state.metrics[0] || state.sort.direction !== "desc" || state.sort.byChange) {
+    params.set("sort", `${state.sort.field}${state.sort.byChange ? ".change" : ""}.${state.sort.direction}`);
   }
   for (const filter of state.filters) params.append("f", formatFilter(filter));
   if (state.autoRefresh) params.set("live", "1");

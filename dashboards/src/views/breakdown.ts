@@ -8,6 +8,7 @@ import { h, fill } from "../dom";
 import { EMPTY_MEANS, formatChange, formatValue } from "../format";
 import { BREAKDOWN_LIMIT } from "../requests";
 import { currencyOf, type PageState, type SortState } from "../state";
+import { skeleton } from "./tiles";
 
 export interface BreakdownHandlers {
   onSort: (sort: SortState) => void;
@@ -24,13 +25,14 @@ export function renderBreakdown(
     "tr",
     {},
     ...response.columns.map((column) => {
-      const sorted = state.sort.field === column.name;
+      const sorted = state.sort.field === column.name && !state.sort.byChange;
       const direction = sorted ? state.sort.direction : null;
       const next: SortState = {
         field: column.name,
         // A metric first sorts high to low, a name A to Z.
         direction: sorted ? (direction === "desc" ? "asc" : "desc") : column.kind === "metric" ? "desc" : "asc",
       };
+      const byChange = state.sort.field === column.name && state.sort.byChange ? state.sort.direction : null;
       const cell = h(
         "th",
         {
@@ -44,6 +46,23 @@ export function renderBreakdown(
           column.label,
           h("span", { class: "sort-mark", "aria-hidden": "true" }, direction === "asc" ? " ↑" : direction === "desc" ? " ↓" : ""),
         ),
+        // With a comparison, a metric can also order the rows by its change: biggest rise first, then biggest fall.
+        column.kind === "metric" && response.comparison?.rows
+          ? h(
+              "button",
+              {
+                type: "button",
+                class: "sort sort-change",
+                "data-change-column": column.name,
+                "aria-pressed": String(byChange !== null),
+                title: `Order by change in ${column.label}`,
+                "aria-label": `Order by change in ${column.label}`,
+                onclick: () => handlers.onSort({ field: column.name, direction: byChange === "desc" ? "asc" : "desc", byChange: true }),
+              },
+              "Δ",
+              h("span", { class: "sort-mark", "aria-hidden": "true" }, byChange === "asc" ? "↑" : byChange === "desc" ? "↓" : ""),
+            )
+          : null,
       );
       return cell;
     }),
@@ -67,7 +86,7 @@ export function renderBreakdown(
       name === shareOf ? share(value) : null,
       previous ? changeMark(name, value, before) : null,
     );
-  const rows = response.rows.map((row, r) =>
+  const rows = rowOrder(response, state).map((r) => [response.rows[r], r] as const).map(([row, r]) =>
     h(
       "tr",
       {},
@@ -105,9 +124,45 @@ export function renderBreakdown(
   );
   fill(table, h("thead", {}, header), h("tbody", {}, ...rows), response.rows.length > 0 ? h("tfoot", {}, totals) : null);
   const caption = table.createCaption();
-  caption.textContent = `Top ${Math.min(response.rows.length, BREAKDOWN_LIMIT)} by ${
-    response.columns.find((column) => column.name === state.sort.field)?.label ?? state.sort.field
-  }`;
+  const sortedBy = response.columns.find((column) => column.name === state.sort.field)?.label ?? state.sort.field;
+  caption.textContent =
+    `Top ${Math.min(response.rows.length, BREAKDOWN_LIMIT)} by ${sortedBy}` + (state.sort.byChange ? `, ordered by change in ${sortedBy}` : "");
+}
+
+/**
+ * The order rows are shown in: as the API sorted them, or, ordered by
+ * change, by each row's percent change of the sort metric (rows without a
+ * previous value last, ties as the API sorted them).
+ */
+export function rowOrder(response: QueryResponse, state: PageState): number[] {
+  const order = response.rows.map((_, r) => r);
+  const i = response.columns.findIndex((column) => column.name === state.sort.field);
+  const previous = response.comparison?.rows;
+  if (!state.sort.byChange || i < 0 || !previous) return order;
+  const sign = state.sort.direction === "desc" ? -1 : 1;
+  const change = order.map((r) => percentChange(response.rows[r][i], previous[r]?.[i]));
+  return order.sort((a, b) => {
+    const [x, y] = [change[a], change[b]];
+    if (x === null || y === null) return x === y ? a - b : x === null ? 1 : -1;
+    return x === y ? a - b : sign * (x - y);
+  });
+}
+
+function percentChange(value: Cell | null | undefined, before: Cell | null | undefined): number | null {
+  return typeof value === "number" && typeof before === "number" && before !== 0 ? ((value - before) / Math.abs(before)) * 100 : null;
+}
+
+/** Rows of grey bars under the real headers while the first table loads. */
+const SKELETON_ROWS = 8;
+
+/** The table's shape before its rows arrive: its headers, and bars where values will be. */
+export function renderBreakdownSkeleton(table: HTMLTableElement, state: PageState, catalog: Catalog): void {
+  const dimension = catalog.dimensions.find((entry) => entry.name === state.breakdown)?.label ?? state.breakdown;
+  const metrics = state.metrics.map((name) => catalog.metrics.find((entry) => entry.name === name)?.label ?? name);
+  const header = h("tr", {}, h("th", { scope: "col" }, dimension), ...metrics.map((label) => h("th", { scope: "col", class: "num" }, label)));
+  const row = () => h("tr", { class: "skeleton-row" }, h("th", { scope: "row" }, skeleton()), ...metrics.map(() => h("td", { class: "num" }, skeleton("short"))));
+  fill(table, h("thead", {}, header), h("tbody", {}, ...Array.from({ length: SKELETON_ROWS }, row)));
+  table.caption?.remove();
 }
 
 const regions = new Intl.DisplayNames(["en"], { type: "region" });
@@ -125,16 +180,16 @@ function countryName(code: string): HTMLElement | null {
 
 /** The change against the comparison period under a value, coloured by whether up is good. */
 function changeMark(metric: string, value: Cell | null, before: Cell | null | undefined): HTMLElement {
-  const percent = typeof value === "number" && typeof before === "number" && before !== 0 ? ((value - before) / Math.abs(before)) * 100 : null;
+  const percent = percentChange(value, before);
   const change = formatChange(metric, percent);
   return h("span", { class: `cell-change ${change.tone}`, "data-percent": String(percent ?? "null") }, change.arrow ? `${change.arrow} ${change.text}` : "new");
 }
 
-/** The CSV of a breakdown response: column labels, then each row's raw values. */
-export function breakdownCsv(response: QueryResponse): string {
+/** The CSV of a breakdown response: column labels, then each row's raw values, in the order shown. */
+export function breakdownCsv(response: QueryResponse, state: PageState): string {
   return toCsv(
     response.columns.map((column) => column.label),
-    response.rows.map((row) => row.map((cell: Cell): CsvCell => cell)),
+    rowOrder(response, state).map((r) => response.rows[r].map((cell: Cell): CsvCell => cell)),
   );
 }
 

@@ -91,6 +91,11 @@ export class SeriesChart {
     private readonly canvas: HTMLCanvasElement,
   ) {}
 
+  /** Whether anything has been drawn yet. */
+  get drawn(): boolean {
+    return this.chart !== null;
+  }
+
   /** The chart as drawn, as a PNG data URL (null before the first draw). */
   png(): string | null {
     return this.chart?.toBase64Image("image/png", 1) ?? null;

@@ -14,14 +14,18 @@ export function renderTiles(
   onSelect: (metric: string) => void,
   /** What the money is in (the response's `meta.currency`). */
   currency: string,
-  /** Shown instead of values without a response: "…" while loading, "—" after an error. */
-  placeholder = "…",
+  /** Without a response: a placeholder of the value's size while loading (the layout stays), "—" after an error. */
+  placeholder: "loading" | "failed" = "loading",
 ): void {
   const tiles = state.metrics.map((name) => {
     const metric = catalog.metrics.find((entry) => entry.name === name);
     const label = metric?.label ?? name;
     const value = response?.totals[name];
-    const shown = response ? formatValue(value ?? null, metric?.unit ?? "count", currency) : placeholder;
+    const shown = response
+      ? formatValue(value ?? null, metric?.unit ?? "count", currency)
+      : placeholder === "loading"
+        ? skeleton()
+        : "—";
     const selected = name === state.chartMetric;
     const unavailable = response?.comparison?.unavailable;
     const change = response?.comparison && !unavailable ? formatChange(name, response.comparison.change[name]?.percent) : null;
@@ -60,10 +64,15 @@ export function renderTiles(
               },
               "comparison unavailable",
             )
-          : h("span", { class: "tile-change flat" }, state.compare === "none" ? "no comparison" : ""),
+          : h("span", { class: "tile-change flat" }, !response && placeholder === "loading" ? skeleton("short") : state.compare === "none" ? "no comparison" : ""),
     );
   });
   fill(container, ...tiles);
+}
+
+/** A grey bar where text will be, one line high, so that nothing moves when the text arrives. */
+export function skeleton(size: "short" | "long" = "long"): HTMLElement {
+  return h("span", { class: `skeleton-bar ${size}`, "aria-hidden": "true" }, "\u00a0");
 }
 
 /** Why a comparison has no numbers, for people rather than operators. */
