@@ -17,9 +17,13 @@ REDIRECT = "http://127.0.0.1:9/oauth/callback/yahoo"
 FIELDS = ["DAY", "CAMPAIGN_ID", "CAMPAIGN_NAME", "IMPS", "CLICKS", "COST", "CONVERSIONS", "CONV_VALUE"]
 
 
-@pytest.fixture(scope="session")
-def fake(stack) -> str:
-    return stack["ADHOUSE_DEV_PLATFORMS_URL"]
+@pytest.fixture(scope="module")
+def fake(stack):
+    url = stack["ADHOUSE_DEV_PLATFORMS_URL"]
+    yield url
+    # The report jobs, throttles and revocations these tests leave would meet
+    # whatever uses the fake next (other suites, `make demo`).
+    assert requests.post(f"{url}/_fake/yahoo/reset").json() == {"reset": True}
 
 
 def _grant(fake: str, user: str = "demo") -> dict:
