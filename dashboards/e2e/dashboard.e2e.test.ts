@@ -360,6 +360,9 @@ describe("report", () => {
     const impressions = sent.response.columns.findIndex((column) => column.name === "impressions");
     const [now, before] = [Number(sent.response.rows[0][impressions]), Number(sent.response.comparison!.rows[0][impressions])];
     expect(Number(marks[0])).toBeCloseTo(((now - before) / before) * 100, 9);
+    // The previous value is on the mark (hover, and said to screen readers).
+    const mark = page.locator("#breakdown tbody tr:first-child td:nth-child(2) .cell-change");
+    expect(await mark.getAttribute("title")).toBe(`Comparison period: ${formatValue(before, "count", "USD")}`);
 
     await queryDuring(page, isSeries, () => page.goto(`${stack.baseUrl}/?range=today&g=hour`));
     await settled(page);

@@ -84,7 +84,7 @@ export function renderBreakdown(
       { class: "num", "data-value": String(value ?? "") },
       formatValue(value as number | null, unit(name), currency),
       name === shareOf ? share(value) : null,
-      previous ? changeMark(name, value, before) : null,
+      previous ? changeMark(name, value, before, formatValue((before ?? null) as number | null, unit(name), currency)) : null,
     );
   const rows = rowOrder(response, state).map((r) => [response.rows[r], r] as const).map(([row, r]) =>
     h(
@@ -118,7 +118,7 @@ export function renderBreakdown(
         "td",
         { class: "num", "data-total": String(value ?? "") },
         formatValue(value, unit(column.name), currency),
-        changeOf ? changeMark(column.name, value, response.comparison?.totals?.[column.name] ?? null) : null,
+        changeOf ? changeMark(column.name, value, response.comparison?.totals?.[column.name] ?? null, formatValue(response.comparison?.totals?.[column.name] ?? null, unit(column.name), currency)) : null,
       );
     }),
   );
@@ -178,11 +178,16 @@ function countryName(code: string): HTMLElement | null {
   return name && name !== code ? h("span", { class: "muted country-name" }, ` ${name}`) : null;
 }
 
-/** The change against the comparison period under a value, coloured by whether up is good. */
-function changeMark(metric: string, value: Cell | null, before: Cell | null | undefined): HTMLElement {
+/** The change against the comparison period under a value, coloured by whether up is good; the previous value on hover. */
+function changeMark(metric: string, value: Cell | null, before: Cell | null | undefined, shownBefore: string): HTMLElement {
   const percent = percentChange(value, before);
   const change = formatChange(metric, percent);
-  return h("span", { class: `cell-change ${change.tone}`, "data-percent": String(percent ?? "null") }, change.arrow ? `${change.arrow} ${change.text}` : "new");
+  return h(
+    "span",
+    { class: `cell-change ${change.tone}`, "data-percent": String(percent ?? "null"), title: `Comparison period: ${shownBefore}` },
+    change.arrow ? `${change.arrow} ${change.text}` : "new",
+    h("span", { class: "visually-hidden" }, ` (comparison period: ${shownBefore})`),
+  );
 }
 
 /** The CSV of a breakdown response: column labels, then each row's raw values, in the order shown. */
