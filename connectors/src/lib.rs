@@ -2,7 +2,8 @@
 //! the organic insights of Facebook Pages and Instagram): one module per platform behind the narrow
 //! [`Platform`] trait (discover accounts, fetch daily rows, refresh
 //! credentials), a shared rate-limited HTTP layer (`http`), OAuth helpers
-//! (`oauth`; OAuth 1.0a signing: `oauth1`), the token vault (`vault`), and the live-metrics feeds of
+//! (`oauth`; OAuth 1.0a signing: `oauth1`), the token vault (`vault`), the checks of `platforms.*`
+//! (`settings`), and the live-metrics feeds of
 //! partners' reporting APIs (`partners`), on the same HTTP layer. Every platform response is parsed
 //! into typed structs at the edge; callers see [`model`] types only.
 
@@ -19,6 +20,7 @@ pub mod oauth1;
 pub mod partners;
 pub mod platform;
 pub mod poll;
+pub mod settings;
 pub mod store;
 pub mod vault;
 pub mod x;

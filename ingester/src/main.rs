@@ -151,6 +151,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             for source in sources.iter() {
                 println!("  {:<16} s3://{}/{}  ({:?})", source.name, source.bucket, source.pattern_text, source.format);
             }
+            let platforms: Vec<&str> = settings.platforms.apps().into_iter().filter(|app| app.enabled).map(|app| app.name).collect();
+            adhouse_connectors::settings::check(&settings.platforms).context("configuration")?;
+            match platforms.as_slice() {
+                [] => println!("account sync off (no platform enabled)"),
+                enabled => println!("account sync on: {}", enabled.join(", ")),
+            }
             let feeds = feeds::feeds(&settings).context("configuration")?;
             println!("{} partner feed(s):", feeds.len());
             for feed in &feeds {

@@ -49,3 +49,24 @@ fn the_example_sources_pass_check_config_and_a_broken_one_names_its_field() {
     assert!(!output.status.success());
     assert!(stderr.contains("ingest.sources[vast-jsonl].fields.ts"), "{stderr}");
 }
+
+#[test]
+fn check_config_checks_the_platforms_the_ingester_syncs() {
+    let meta = [
+        ("ADHOUSE__INGEST__SOURCES_DIR", "examples/sources"),
+        ("ADHOUSE__PLATFORMS__META__ENABLED", "true"),
+        ("ADHOUSE__PLATFORMS__META__CLIENT_ID", "app"),
+        ("ADHOUSE__PLATFORMS__META__CLIENT_SECRET", "app secret"),
+        ("ADHOUSE__PLATFORMS__SYNC_QUEUE_URL", "http://127.0.0.1:1/000000000000/sync"),
+    ];
+    let output = ingester(&["check-config"], &[&meta[..], &[("ADHOUSE__PLATFORMS__VAULT_KEYS", "")]].concat());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("platforms.vault_keys is empty") && !stderr.contains("app secret"), "{stderr}");
+
+    let vault = ("ADHOUSE__PLATFORMS__VAULT_KEYS", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    let output = ingester(&["check-config"], &[&meta[..], &[vault]].concat());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("account sync on: meta"), "{stdout}");
+}

@@ -81,15 +81,15 @@ impl Syncer {
     }
 
     /// The enabled platforms of `settings` on one paced HTTP layer, every
-    /// level; `None` when no platform is enabled.
-    pub fn from_settings(settings: &Settings, metrics: Arc<Metrics>) -> Result<Option<Self>, adhouse_connectors::Error> {
+    /// level, once `platforms.*` passes its checks; `None` when no platform
+    /// is enabled.
+    pub fn from_settings(settings: &Settings, metrics: Arc<Metrics>) -> adhouse_core::Result<Option<Self>> {
+        let Some(vault) = adhouse_connectors::settings::check(&settings.platforms)? else {
+            return Ok(None);
+        };
         let timeout = Duration::from_secs(u64::from(settings.platforms.request_timeout_secs));
         let http = Http::new(timeout, 5, Pacer::default()).with_observer(metrics.clone());
         let platforms = adhouse_connectors::registry(&settings.platforms, &http);
-        if platforms.is_empty() {
-            return Ok(None);
-        }
-        let vault = Vault::from_setting(settings.platforms.vault_keys.expose())?;
         let store = Store::new(adhouse_core::clickhouse::client(&settings.clickhouse));
         Ok(Some(Self::new(store, Arc::new(vault), platforms, Level::ALL.to_vec(), metrics)))
     }

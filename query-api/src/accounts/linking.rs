@@ -79,17 +79,14 @@ impl Linking {
 }
 
 /// Every check of `platforms.*` that linking makes before it builds
-/// anything (`adhouse-api check-config` runs it too): `None` when no
-/// platform is enabled, else the opened token vault.
+/// anything (`adhouse-api check-config` runs it too): those the ingester
+/// shares (`adhouse_connectors::settings::check`), then the API's own.
+/// `None` when no platform is enabled, else the opened token vault.
 pub fn check(platforms: &PlatformsSettings) -> adhouse_core::Result<Option<Vault>> {
-    if !platforms.apps().iter().any(|app| app.enabled) {
+    let Some(vault) = adhouse_connectors::settings::check(platforms)? else {
         return Ok(None);
-    }
+    };
     validate(platforms)?;
-    let vault = Vault::from_setting(platforms.vault_keys.expose()).map_err(|err| match err {
-        adhouse_connectors::Error::Vault(message) if message.starts_with("platforms.vault_keys") => config(message),
-        other => config(format!("platforms.vault_keys: {other}")),
-    })?;
     Ok(Some(vault))
 }
 
@@ -104,8 +101,9 @@ fn config(message: impl Into<String>) -> adhouse_core::Error {
     adhouse_core::Error::Config(message.into())
 }
 
-/// What linking needs beyond what serde already checked, key by key.
-pub fn validate(platforms: &PlatformsSettings) -> adhouse_core::Result<()> {
+/// What the API's half of linking needs beyond the shared checks: where
+/// platforms send users back, and the key that signs the OAuth state.
+fn validate(platforms: &PlatformsSettings) -> adhouse_core::Result<()> {
     let url = &platforms.public_url;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(config(format!(
@@ -117,40 +115,6 @@ pub fn validate(platforms: &PlatformsSettings) -> adhouse_core::Result<()> {
             "platforms.state_secret is shorter than {MIN_STATE_SECRET_BYTES} characters; set it to a long random string (e.g. `openssl rand -base64 48`)"
         )));
     }
-    if platforms.vault_keys.expose().trim().is_empty() {
-        return Err(config("platforms.vault_keys is empty; set it to id:base64-of-32-random-bytes (e.g. k1:$(openssl rand -base64 32))"));
-    }
-    if platforms.sync_queue_url.is_empty() {
-        return Err(config("platforms.sync_queue_url is empty; linked accounts are backfilled through that SQS queue"));
-    }
-    if platforms.backfill_days == 0 {
-        return Err(config("platforms.backfill_days must be at least 1"));
-    }
-    if platforms.request_timeout_secs == 0 {
-        return Err(config("platforms.request_timeout_secs must be at least 1"));
-    }
-    for app in platforms.apps().into_iter().filter(|app| app.enabled) {
-        let name = app.name;
-        if app.client_id.is_empty() {
-            return Err(config(format!("platforms.{name}.{} is empty, yet platforms.{name}.enabled is true", app.client_id_key)));
-        }
-        if app.client_secret.expose().is_empty() {
-            return Err(config(format!("platforms.{name}.{} is empty, yet platforms.{name}.enabled is true", app.client_secret_key)));
-        }
-    }
-    let version = &platforms.yahoo.api_version;
-    if platforms.yahoo.enabled && !(version.len() > 1 && version.starts_with('v') && version[1..].bytes().all(|b| b.is_ascii_digit())) {
-        return Err(config(format!("platforms.yahoo.api_version {version:?} must look like v18 (the path segment of the Ads APIs)")));
-    }
-    let version = &platforms.x.api_version;
-    if platforms.x.enabled && (version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(config(format!("platforms.x.api_version {version:?} must be digits like 12 (the first path segment of the Ads API)")));
-    }
-    for (name, organic) in [("facebook", &platforms.facebook), ("instagram", &platforms.instagram)] {
-        if organic.enabled && adhouse_connectors::meta::organic::metrics::major(&organic.api_version).is_none() {
-            return Err(config(format!("platforms.{name}.api_version {:?} must look like v25.0 (a Graph API version)", organic.api_version)));
-        }
-    }
     Ok(())
 }
 
@@ -161,53 +125,23 @@ mod tests {
     use super::*;
 
     fn enabled() -> PlatformsSettings {
-        let mut platforms = Settings::load(None).expect("defaults load").platforms;
-        platforms.meta.enabled = true;
-        platforms.meta.client_id = "app".into();
-        platforms.meta.client_secret = Secret::new("app secret");
-        platforms.state_secret = Secret::new("s".repeat(40));
-        platforms.vault_keys = Secret::new("k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
-        platforms.sync_queue_url = "http://127.0.0.1:1/000000000000/sync".into();
-        platforms
+        adhouse_connectors::settings::meta_enabled_example()
     }
 
     #[test]
-    fn each_missing_setting_is_named_when_a_platform_is_enabled() {
-        assert!(validate(&enabled()).is_ok());
+    fn the_api_names_its_own_settings_when_a_platform_is_enabled() {
+        assert!(check(&enabled()).expect("valid").is_some());
         type Break = fn(&mut PlatformsSettings);
-        let cases: [(&str, Break); 10] = [
+        let cases: [(&str, Break); 3] = [
             ("platforms.state_secret", |p| p.state_secret = Secret::new("short")),
-            ("platforms.vault_keys is empty", |p| p.vault_keys = Secret::new(" ")),
-            ("platforms.sync_queue_url", |p| p.sync_queue_url.clear()),
             ("platforms.public_url", |p| p.public_url = "adhouse.example".into()),
-            ("platforms.meta.client_id", |p| p.meta.client_id.clear()),
-            ("platforms.backfill_days", |p| p.backfill_days = 0),
-            ("platforms.yahoo.api_version", |p| {
-                p.yahoo.enabled = true;
-                p.yahoo.client_id = "y".into();
-                p.yahoo.client_secret = Secret::new("app secret");
-                p.yahoo.api_version = "18".into();
-            }),
-            ("platforms.x.consumer_secret", |p| {
-                p.x.enabled = true;
-                p.x.consumer_key = "k".into();
-                p.x.consumer_secret = Secret::default();
-            }),
-            ("platforms.x.api_version", |p| {
-                p.x.enabled = true;
-                p.x.consumer_key = "k".into();
-                p.x.consumer_secret = Secret::new("app secret");
-                p.x.api_version = "v12".into();
-            }),
-            ("platforms.instagram.api_version", |p| {
-                p.instagram.enabled = true;
-                p.instagram.api_version = "25".into();
-            }),
+            // The shared checks come first.
+            ("platforms.sync_queue_url", |p| p.sync_queue_url.clear()),
         ];
         for (key, break_it) in cases {
             let mut platforms = enabled();
             break_it(&mut platforms);
-            let err = validate(&platforms).expect_err(key).to_string();
+            let err = check(&platforms).err().expect(key).to_string();
             assert!(err.contains(key), "{err}");
             assert!(!err.contains("app secret") && !err.contains(&"s".repeat(40)), "no secret in {err}");
         }
