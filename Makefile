@@ -79,10 +79,11 @@ bench-feeds: dev-up
 # ---- end bench-feeds ----
 
 # ---- bench-api: query API latency on rollups vs raw events (README "Query API") ----
+BENCH_API_ARGS ?=
 .PHONY: bench-api
 bench-api: dev-up
-	$(CARGO) build --release -p adhouse-tools --bin bench-api
-	$(WITH_ENV) target/release/bench-api
+	$(CARGO) build --release -p adhouse-tools --bin bench-api -p adhouse-api --bin adhouse-api
+	$(WITH_ENV) target/release/bench-api $(BENCH_API_ARGS)
 # ---- end bench-api ----
 
 # ---- bench-backfill: platform backfills through the sync path (README "Ad-platform accounts") ----

@@ -36,12 +36,14 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0011, "oauth_flows"),
     migration!(0012, "partner_metrics"),
     migration!(0013, "platform_organic"),
+    migration!(0014, "rollup_projections"),
 ];
 
 /// Shared column lists that several migrations splice in as `${name}`.
 pub(crate) const FRAGMENTS: &[(&str, &str)] = &[
     ("rollup_columns", include_str!("../../../schema/fragments/rollup_columns.sql")),
     ("rollup_measures", include_str!("../../../schema/fragments/rollup_measures.sql")),
+    ("rollup_sums", include_str!("../../../schema/fragments/rollup_sums.sql")),
 ];
 
 /// Creates the database and `schema_migrations`; run before any migration,

@@ -1,6 +1,6 @@
-//! Runs a validated query: picks the tables, fetches groups, series and
-//! totals (for the main and the comparison period, concurrently), and
-//! assembles dense rows.
+//! Runs a validated query: picks the tables, ranks the groups (with
+//! dimensions), fetches the series and totals of the main and the comparison
+//! period in one round trip, and assembles dense rows.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::labels;
 use super::request::Query;
 use super::response::{ByMetric, Cell, Change, Column, ColumnKind, Comparison, Meta, QueryResponse, Unavailable};
-use super::sql::{Shape, Source, currencies_statement, statement};
+use super::sql::{Shape, Source, Statement, currencies_statement, statement};
 use super::time::{Granularity, ResolvedRange, TimeRange};
 use crate::metrics_catalog::{Dataset, Measure, MetricValue};
 use crate::db::{Db, Stats};
@@ -18,10 +18,13 @@ use crate::error::{ApiError, Result};
 use crate::rollups::{BeyondRetention, Need, Tables};
 use crate::metrics::Metrics;
 
-/// Every statement returns this shape: bucket start (0 without a
-/// granularity), the group's dimension values, the measures in order.
+/// Every statement returns this shape (see [`Shape`]).
 #[derive(Debug, Row, Deserialize)]
 struct Fetched {
+    /// 0 for the main period, 1 for the comparison.
+    p: u8,
+    /// 1 for the period's totals row.
+    total: u8,
     t: u32,
     dims: Vec<String>,
     values: Vec<i64>,
@@ -36,7 +39,6 @@ struct Currencies {
 struct Period {
     rows: Vec<Vec<Cell>>,
     totals: Vec<MetricValue>,
-    stats: Stats,
 }
 
 pub struct Executor<'a> {
@@ -92,38 +94,47 @@ impl Executor<'_> {
         let (groups, ranked) = if query.dimensions.is_empty() {
             (vec![Vec::new()], None)
         } else {
-            let (rows, group_stats) = self.fetch(query, table, query.range, &measures, Shape::Groups).await?;
+            let (rows, group_stats) = self.fetch(&statement(query, table, query.range, self.tenant, &measures, Shape::Groups, 0)).await?;
             stats.add(group_stats);
             (rows.iter().map(|row| row.dims.clone()).collect(), Some(rows))
         };
-        let restrict = (!query.dimensions.is_empty()).then_some(groups.as_slice());
-
-        let main = async {
-            match ranked {
-                // Without a granularity the ranked groups are the rows already.
-                Some(rows) if query.granularity == Granularity::None => {
-                    let (totals, totals_stats) = self.totals(query, table, query.range, &measures).await?;
-                    assemble(query, query.range, &measures, &groups, rows, totals, totals_stats)
-                        .inspect_err(|_| self.metrics.observe_unexpected_bucket())
-                }
-                _ => self.fetch_period(query, table, query.range, &measures, &groups, restrict).await,
-            }
+        let series = Shape::Series { groups: (!query.dimensions.is_empty()).then_some(groups.as_slice()) };
+        // Without a granularity the ranked groups are the main period's rows already.
+        let main_ranked = ranked.filter(|_| query.granularity == Granularity::None);
+        let answered_comparison = match (comparison_range, comparison_table) {
+            (Some(range), Some(Ok(table))) => Some((range, table)),
+            _ => None,
         };
-        let comparison = async {
-            match (comparison_range, comparison_table) {
-                (Some(range), Some(Ok(table))) => {
-                    Ok(Some(self.fetch_period(query, table, range, &measures, &groups, restrict).await?))
-                }
-                _ => Ok(None),
-            }
-        };
-        let (main, compared): (Period, Option<Period>) = tokio::try_join!(main, comparison)?;
 
-        stats.add(main.stats);
+        // The rest in one round trip: the periods' series and totals.
+        let mut parts = vec![statement(query, table, query.range, self.tenant, &measures, Shape::Totals, 0)];
+        if main_ranked.is_none() {
+            parts.push(statement(query, table, query.range, self.tenant, &measures, series, 0));
+        }
+        if let Some((range, table)) = answered_comparison {
+            parts.push(statement(query, table, range, self.tenant, &measures, series, 1));
+            parts.push(statement(query, table, range, self.tenant, &measures, Shape::Totals, 1));
+        }
+        let (fetched, period_stats) = self.fetch(&Statement::union_all(parts)).await?;
+        stats.add(period_stats);
+        let (mut main_rows, mut compared_rows, mut totals) = (Vec::new(), Vec::new(), [None, None]);
+        for row in fetched {
+            match (row.p, row.total) {
+                (period, 1) => totals[usize::from(period)] = Some(row.values),
+                (0, _) => main_rows.push(row),
+                _ => compared_rows.push(row),
+            }
+        }
+        let [main_totals, compared_totals] = totals.map(|values| values.unwrap_or_else(|| vec![0; measures.len()]));
+        let main = self.assemble(query, query.range, &measures, &groups, main_ranked.unwrap_or(main_rows), main_totals)?;
+        let compared = match answered_comparison {
+            Some((range, _)) => Some(self.assemble(query, range, &measures, &groups, compared_rows, compared_totals)?),
+            None => None,
+        };
+
         let totals = by_metric(query, &main.totals);
         let comparison = match (comparison_range, comparison_table, compared) {
             (Some(range), _, Some(period)) => {
-                stats.add(period.stats);
                 let change = query
                     .metrics
                     .iter()
@@ -192,32 +203,13 @@ impl Executor<'_> {
         }
     }
 
-    async fn fetch(&self, query: &Query, table: Source<'_>, range: TimeRange, measures: &[Measure], shape: Shape<'_>) -> Result<(Vec<Fetched>, Stats)> {
-        self.db.fetch(&statement(query, table, range, self.tenant, measures, shape)).await
+    async fn fetch(&self, statement: &Statement) -> Result<(Vec<Fetched>, Stats)> {
+        self.db.fetch(statement).await
     }
 
-    async fn totals(&self, query: &Query, table: Source<'_>, range: TimeRange, measures: &[Measure]) -> Result<(Vec<i64>, Stats)> {
-        let (rows, stats) = self.fetch(query, table, range, measures, Shape::Totals).await?;
-        let values = rows.into_iter().next().map_or_else(|| vec![0; measures.len()], |row| row.values);
-        Ok((values, stats))
+    fn assemble(&self, query: &Query, range: TimeRange, measures: &[Measure], groups: &[Vec<String>], rows: Vec<Fetched>, totals: Vec<i64>) -> Result<Period> {
+        assemble(query, range, measures, groups, rows, totals).inspect_err(|_| self.metrics.observe_unexpected_bucket())
     }
-
-    async fn fetch_period(
-        &self,
-        query: &Query,
-        table: Source<'_>,
-        range: TimeRange,
-        measures: &[Measure],
-        groups: &[Vec<String>],
-        restrict: Option<&[Vec<String>]>,
-    ) -> Result<Period> {
-        let series = self.fetch(query, table, range, measures, Shape::Series { groups: restrict });
-        let totals = self.totals(query, table, range, measures);
-        let ((rows, series_stats), (totals, mut stats)) = tokio::try_join!(series, totals)?;
-        stats.add(series_stats);
-        assemble(query, range, measures, groups, rows, totals, stats).inspect_err(|_| self.metrics.observe_unexpected_bucket())
-    }
-
 }
 
 /// Dense rows: every group × every bucket, zeros where ClickHouse had no
@@ -231,7 +223,6 @@ fn assemble(
     groups: &[Vec<String>],
     fetched: Vec<Fetched>,
     totals: Vec<i64>,
-    stats: Stats,
 ) -> Result<Period> {
     let buckets: Vec<i64> = match query.granularity {
         Granularity::None => vec![0],
@@ -263,7 +254,7 @@ fn assemble(
             granularity: query.granularity.name(),
         });
     }
-    Ok(Period { rows, totals: metric_values(query, measures, &totals), stats })
+    Ok(Period { rows, totals: metric_values(query, measures, &totals) })
 }
 
 fn metric_values(query: &Query, measures: &[Measure], values: &[i64]) -> Vec<MetricValue> {
@@ -311,12 +302,12 @@ mod tests {
         let utc = Zone::parse("timezone", "UTC").unwrap();
         let query = Query::from_request(request, &Context { default_zone: &utc, now: 1_800_000_000, limits: Limits { max_rows: 10_000 } }).unwrap();
         let buckets = query.granularity.buckets(query.range, &query.zone);
-        let row = |t: i64| Fetched { t: u32::try_from(t).unwrap(), dims: Vec::new(), values: vec![1] };
+        let row = |t: i64| Fetched { p: 0, total: 0, t: u32::try_from(t).unwrap(), dims: Vec::new(), values: vec![1] };
         let measures = query.measures();
-        let fine = assemble(&query, query.range, &measures, &[Vec::new()], vec![row(buckets[3])], vec![1], Stats::default()).unwrap();
+        let fine = assemble(&query, query.range, &measures, &[Vec::new()], vec![row(buckets[3])], vec![1]).unwrap();
         assert_eq!(fine.rows.len(), buckets.len());
         // ClickHouse's toStartOfHour puts this hour half an hour off the API's.
-        let off = assemble(&query, query.range, &measures, &[Vec::new()], vec![row(buckets[3] + 1_800)], vec![1], Stats::default());
+        let off = assemble(&query, query.range, &measures, &[Vec::new()], vec![row(buckets[3] + 1_800)], vec![1]);
         assert!(matches!(off, Err(ApiError::UnexpectedBucket { unmatched: 1, .. })), "{:?}", off.err());
     }
 }

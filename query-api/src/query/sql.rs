@@ -83,7 +83,11 @@ fn time_range_sql(table: &str, time: &str, tenant: (String, Param), range: TimeR
     (sql, vec![tenant, ("from".to_owned(), Param::Number(epoch_param(range.from))), ("to".to_owned(), Param::Number(epoch_param(range.to)))])
 }
 
-/// What one statement returns; every shape selects `(t, dims, values)`.
+/// What one statement returns. Every shape selects `(p, total, t, dims,
+/// values)`: the period it is about, 1 for a totals row, the bucket start
+/// (0 without a granularity), the group's dimension values and the measures
+/// in order. Each is a plain `GROUP BY`, so that ClickHouse can answer it
+/// from a rollup's aggregate projection (`GROUPING SETS` cannot use one).
 #[derive(Debug, Clone, Copy)]
 pub enum Shape<'a> {
     /// One row per group of dimensions, ranked by `order_by`, limited.
@@ -120,6 +124,25 @@ impl Statement {
             Param::Number(number) => query.param(name, number),
             Param::Numbers(numbers) => query.param(name, numbers),
         })
+    }
+
+    /// Several statements as one, in one round trip; each part's parameters
+    /// are renamed `p{i}_…` so that the parts' ranges and buckets stay apart.
+    /// The parts' rows may come interleaved: only statements whose rows are
+    /// told apart by `(p, total)` and need no order may be joined.
+    pub fn union_all(parts: Vec<Statement>) -> Statement {
+        let mut sql = Vec::with_capacity(parts.len());
+        let mut params = Vec::new();
+        for (i, mut part) in parts.into_iter().enumerate() {
+            for (name, value) in part.params {
+                // Placeholders are `{name:Type}`: the colon keeps `f1` from matching `f10`.
+                let renamed = format!("p{i}_{name}");
+                part.sql = part.sql.replace(&format!("{{{name}:"), &format!("{{{renamed}:"));
+                params.push((renamed, value));
+            }
+            sql.push(format!("({})", part.sql));
+        }
+        Statement { sql: sql.join("\nUNION ALL\n"), params }
     }
 }
 
@@ -180,7 +203,8 @@ fn bucket_params(query: &Query, range: TimeRange) -> Vec<(String, Param)> {
     params
 }
 
-pub fn statement(query: &Query, source: Source<'_>, range: TimeRange, tenant: &str, measures: &[Measure], shape: Shape<'_>) -> Statement {
+/// The statement of `shape` over `range`, its rows tagged with `period`.
+pub fn statement(query: &Query, source: Source<'_>, range: TimeRange, tenant: &str, measures: &[Measure], shape: Shape<'_>, period: u8) -> Statement {
     let (from_where, mut params) = source.table_and_range(tenant, query, range);
     let dimension_columns: Vec<&str> = match shape {
         Shape::Totals => Vec::new(),
@@ -196,7 +220,11 @@ pub fn statement(query: &Query, source: Source<'_>, range: TimeRange, tenant: &s
         Shape::Groups | Shape::Totals => Granularity::None,
     };
     let values_sql = measures.iter().map(|m| format!("toInt64({})", source.measure_sql(*m))).collect::<Vec<_>>().join(", ");
-    let mut sql = format!("SELECT {} AS t, {dims_sql} AS dims, [{values_sql}] AS values\n{from_where}", source.bucket_sql(granularity));
+    let total = u8::from(matches!(shape, Shape::Totals));
+    let mut sql = format!(
+        "SELECT toUInt8({period}) AS p, toUInt8({total}) AS total, {} AS t, {dims_sql} AS dims, [{values_sql}] AS values\n{from_where}",
+        source.bucket_sql(granularity)
+    );
     if granularity != Granularity::None {
         params.extend(bucket_params(query, range));
     }
