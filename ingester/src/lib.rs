@@ -16,6 +16,7 @@ pub mod queue;
 pub mod metrics;
 pub mod preview;
 pub mod s3_event;
+mod text;
 pub mod store;
 pub mod sync;
 

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use crate::error::Unreadable;
+use crate::text::split_at;
 
 use super::{Layout, ParseError, Parsed, RecordParser};
 use crate::mapping::Rejection;
@@ -30,7 +31,7 @@ impl DelimitedParser {
     fn columns<'a>(&self, record: &'a str, mut each: impl FnMut(usize, Cow<'a, str>)) -> Result<usize, Rejection> {
         if !self.quoted {
             let mut count = 0;
-            for (column, value) in record.split(self.delimiter as char).enumerate() {
+            for (column, value) in split_at(record, self.delimiter).enumerate() {
                 each(column, Cow::Borrowed(value));
                 count += 1;
             }
@@ -65,8 +66,7 @@ fn quoted_field(record: &str, start: usize) -> Result<(Cow<'_, str>, usize), Rej
     let mut value: Option<String> = None;
     let mut from = start;
     loop {
-        let close = record[from..]
-            .find('"')
+        let close = memchr::memchr(b'"', &record.as_bytes()[from..])
             .map(|i| from + i)
             .ok_or_else(|| Rejection::new("bad_quoting", "unterminated quoted field"))?;
         if record.as_bytes().get(close + 1) == Some(&b'"') {

@@ -13,6 +13,7 @@ use crate::error::Unreadable;
 
 use super::{ParseError, Parsed, RecordParser};
 use crate::mapping::Rejection;
+use crate::text::same_name;
 
 /// Nesting accepted inside a skipped value; serde_json's own limit, so that
 /// a runaway `[[[[…` line is rejected instead of exhausting the stack.
@@ -88,7 +89,7 @@ impl<'a> Scanner<'a> {
                 self.whitespace();
                 self.expect(b':', "expected `:`")?;
                 self.whitespace();
-                match fields.iter().position(|field| *field == key) {
+                match fields.iter().position(|field| same_name(field, &key)) {
                     Some(slot) => values[slot] = self.scalar()?,
                     None => self.skip_value(0)?,
                 }

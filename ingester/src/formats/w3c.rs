@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 
 use crate::error::Unreadable;
+use crate::text::split_at;
 
 use super::{Layout, ParseError, Parsed, RecordParser};
 
@@ -31,7 +32,7 @@ impl RecordParser for W3cParser {
         values.clear();
         values.resize(self.fields.len(), None);
         let mut count = 0;
-        for (column, value) in record.split('\t').enumerate() {
+        for (column, value) in split_at(record, b'\t').enumerate() {
             layout.put(column, || (value != "-").then_some(Cow::Borrowed(value)), values);
             count += 1;
         }

@@ -1,11 +1,13 @@
 //! How an object is cut into chunks (both ways a pure function of its
-//! content): text formats by lines as the body streams in, Parquet by row
-//! groups of a spooled copy, since its footer comes last.
+//! content): text formats by lines as the body streams in, read one chunk
+//! ahead (`read_ahead`), Parquet by row groups of a spooled copy, since its
+//! footer comes last (read ahead by its own reader).
 
 use adhouse_core::settings::Format;
 
+use super::read_ahead::ReadAhead;
 use crate::chunker::{Chunk, Chunker};
-use crate::decode::{Decoded, decompress};
+use crate::decode::decompress;
 use crate::error::StreamError;
 use crate::formats::parquet::RowGroupChunks;
 use crate::mapping::Source;
@@ -13,7 +15,7 @@ use crate::store::Body;
 
 /// The chunks of one object, in order.
 pub enum ObjectChunks {
-    Lines(Chunker<Decoded>),
+    Lines(ReadAhead),
     RowGroups(RowGroupChunks),
 }
 
@@ -32,12 +34,12 @@ impl ObjectChunks {
             return RowGroupChunks::open(body, fields, chunk_lines, u64::from(next_chunk)).await.map(Self::RowGroups);
         }
         let (_, decoded) = decompress(body).await.map_err(|err| StreamError::from_io(1, err))?;
-        Ok(Self::Lines(Chunker::new(decoded, chunk_lines, quoted_newlines)))
+        Ok(Self::Lines(ReadAhead::spawn(Chunker::new(decoded, chunk_lines, quoted_newlines))))
     }
 
     pub async fn next_chunk(&mut self) -> Result<Option<Chunk>, StreamError> {
         match self {
-            Self::Lines(chunker) => chunker.next_chunk().await,
+            Self::Lines(lines) => lines.next_chunk().await,
             Self::RowGroups(row_groups) => row_groups.next_chunk().await,
         }
     }
@@ -45,7 +47,7 @@ impl ObjectChunks {
     /// Bytes read so far: decompressed text, or the whole Parquet object.
     pub fn bytes_read(&self) -> u64 {
         match self {
-            Self::Lines(chunker) => chunker.bytes_read,
+            Self::Lines(lines) => lines.bytes_read(),
             Self::RowGroups(row_groups) => row_groups.bytes_read,
         }
     }

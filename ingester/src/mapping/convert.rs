@@ -209,7 +209,9 @@ pub fn decode_component(raw: &str) -> Cow<'_, str> {
 /// values (`plus_is_space`) and stays a `+` elsewhere (a user agent's
 /// `(+https://...)`). Invalid UTF-8 is replaced, not fatal.
 fn percent_decoded(raw: &str, plus_is_space: bool) -> Cow<'_, str> {
-    if !(raw.contains('%') || plus_is_space && raw.contains('+')) {
+    let bytes = raw.as_bytes();
+    let encoded = if plus_is_space { memchr::memchr2(b'%', b'+', bytes) } else { memchr::memchr(b'%', bytes) };
+    if encoded.is_none() {
         return Cow::Borrowed(raw);
     }
     let spaced = if plus_is_space { Cow::Owned(raw.replace('+', " ")) } else { Cow::Borrowed(raw) };
@@ -218,17 +220,17 @@ fn percent_decoded(raw: &str, plus_is_space: bool) -> Cow<'_, str> {
 
 /// `passes` rounds of percent-decoding, for logs that encode a value more
 /// than once: CloudFront writes a query string, already encoded by the
-/// client, encoded again, so its parameters need two passes.
+/// client, encoded again, so its parameters need two passes. A value with
+/// nothing to decode (most are) is scanned once, not once per pass: a pass
+/// that leaves it unchanged would leave it so again.
 pub fn decode_passes(value: Cow<'_, str>, passes: u8, plus_is_space: bool) -> Cow<'_, str> {
     let mut value = value;
     for _ in 0..passes {
-        value = match value {
-            Cow::Borrowed(text) => percent_decoded(text, plus_is_space),
-            Cow::Owned(text) => match percent_decoded(&text, plus_is_space) {
-                Cow::Borrowed(_) => Cow::Owned(text),
-                Cow::Owned(decoded) => Cow::Owned(decoded),
-            },
+        let decoded = match percent_decoded(&value, plus_is_space) {
+            Cow::Borrowed(_) => break,
+            Cow::Owned(decoded) => decoded,
         };
+        value = Cow::Owned(decoded);
     }
     value
 }

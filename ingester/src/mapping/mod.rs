@@ -14,6 +14,8 @@ pub use adhouse_core::money::money_micros;
 pub use convert::{TimeFormat, decode_component, decode_passes, query_param, raw_query_param, user_hash};
 pub use pattern::KeyPattern;
 
+use crate::text::{same_name, split_at, split_once_at};
+
 /// A configured log source, validated.
 #[derive(Debug)]
 pub struct Source {
@@ -286,9 +288,9 @@ impl Mapping {
         let mut params: [Option<&'a str>; MAPPABLE_COLUMNS] = [None; MAPPABLE_COLUMNS];
         for (slot, wanted) in &self.query_params {
             if let Some(Cow::Borrowed(query)) = values[*slot] {
-                for pair in query.strip_prefix('?').unwrap_or(query).split('&') {
-                    let (key, raw) = pair.split_once('=').unwrap_or((pair, ""));
-                    if let Some((_, rule)) = wanted.iter().find(|(param, _)| param == key) {
+                for pair in split_at(query.strip_prefix('?').unwrap_or(query), b'&') {
+                    let (key, raw) = split_once_at(pair, b'=').unwrap_or((pair, ""));
+                    if let Some((_, rule)) = wanted.iter().find(|(param, _)| same_name(param, key)) {
                         params[*rule].get_or_insert(raw);
                     }
                 }
@@ -305,8 +307,15 @@ fn read<'a>(input: &'a Input, values: &[Option<Cow<'a, str>>], object: ObjectCon
     match input {
         Input::Slot(slot) => values[*slot].clone(),
         Input::Joined(slots) => {
-            let parts: Option<Vec<_>> = slots.iter().map(|slot| values[*slot].as_deref()).collect();
-            Some(Cow::Owned(parts?.join(" ")))
+            // One allocation per row (W3C's `date` + `time`), not a vector and a string.
+            let mut joined = String::with_capacity(32);
+            for (i, slot) in slots.iter().enumerate() {
+                if i > 0 {
+                    joined.push(' ');
+                }
+                joined.push_str(values[*slot].as_deref()?);
+            }
+            Some(Cow::Owned(joined))
         }
         Input::Constant(constant) => Some(Cow::Borrowed(constant)),
         Input::TenantFromKey => Some(Cow::Borrowed(object.tenant)),
