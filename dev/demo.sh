@@ -57,6 +57,9 @@ sed -e "s|https://reports.partner.example|$ADHOUSE_DEV_PLATFORMS_URL/partner|" \
     ingester/examples/feeds/mediation-hourly.toml >.dev/feeds/mediation-hourly.toml
 
 stop
+# A fresh demo each run: today's log file grows with the hour, so its object
+# would differ from the one a previous run ingested under the same key.
+clickhouse "DROP DATABASE IF EXISTS adhouse_demo SYNC" >/dev/null
 "$INGESTER" migrate >/dev/null
 start ingester "$INGESTER" run
 
