@@ -1,6 +1,6 @@
-//! Runs a validated query: picks the tables, ranks the groups (with
-//! dimensions), fetches the series and totals of the main and the comparison
-//! period in one round trip, and assembles dense rows.
+//! Runs a validated query: picks the tables, then fetches in one round trip
+//! the ranked groups (with dimensions) and the series and totals of the
+//! main and the comparison period, and assembles dense rows.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::labels;
 use super::request::Query;
 use super::response::{ByMetric, Cell, Change, Column, ColumnKind, Comparison, Meta, QueryResponse, Unavailable};
-use super::sql::{Shape, Source, Statement, currencies_statement, statement};
+use super::sql::{Shape, Source, Statement, currencies_statement, part, statement};
 use super::time::{Granularity, ResolvedRange, TimeRange};
 use crate::metrics_catalog::{Dataset, Measure, MetricValue};
 use crate::db::{Db, Stats};
@@ -23,8 +23,10 @@ use crate::metrics::Metrics;
 struct Fetched {
     /// 0 for the main period, 1 for the comparison.
     p: u8,
-    /// 1 for the period's totals row.
-    total: u8,
+    /// Which part of the answer (see [`part`]).
+    part: u8,
+    /// A ranked group's place.
+    rank: u64,
     t: u32,
     dims: Vec<String>,
     values: Vec<i64>,
@@ -88,45 +90,45 @@ impl Executor<'_> {
             Source::Events(_) => Some(self.currency.to_owned()),
         };
 
-        // With dimensions, the groups are ranked over the main period first,
-        // so that the series and the comparison show the same groups.
-        let mut stats = Stats::default();
-        let (groups, ranked) = if query.dimensions.is_empty() {
-            (vec![Vec::new()], None)
-        } else {
-            let (rows, group_stats) = self.fetch(&statement(query, table, query.range, self.tenant, &measures, Shape::Groups, 0)).await?;
-            stats.add(group_stats);
-            (rows.iter().map(|row| row.dims.clone()).collect(), Some(rows))
-        };
-        let series = Shape::Series { groups: (!query.dimensions.is_empty()).then_some(groups.as_slice()) };
-        // Without a granularity the ranked groups are the main period's rows already.
-        let main_ranked = ranked.filter(|_| query.granularity == Granularity::None);
+        // With dimensions, the groups are ranked over the main period, and
+        // both periods' series are restricted to them, so that the series and
+        // the comparison show the same groups.
+        let dimensioned = !query.dimensions.is_empty();
+        let ranked = dimensioned.then(|| statement(query, table, query.range, self.tenant, &measures, Shape::Groups, 0));
+        let series = Shape::Series { ranked: ranked.as_ref() };
         let answered_comparison = match (comparison_range, comparison_table) {
             (Some(range), Some(Ok(table))) => Some((range, table)),
             _ => None,
         };
-
-        // The rest in one round trip: the periods' series and totals.
         let mut parts = vec![statement(query, table, query.range, self.tenant, &measures, Shape::Totals, 0)];
-        if main_ranked.is_none() {
+        // Without a granularity the ranked groups are the main period's rows already.
+        let ranked_are_rows = dimensioned && query.granularity == Granularity::None;
+        if !ranked_are_rows {
             parts.push(statement(query, table, query.range, self.tenant, &measures, series, 0));
         }
         if let Some((range, table)) = answered_comparison {
             parts.push(statement(query, table, range, self.tenant, &measures, series, 1));
             parts.push(statement(query, table, range, self.tenant, &measures, Shape::Totals, 1));
         }
-        let (fetched, period_stats) = self.fetch(&Statement::union_all(parts)).await?;
-        stats.add(period_stats);
-        let (mut main_rows, mut compared_rows, mut totals) = (Vec::new(), Vec::new(), [None, None]);
+        parts.extend(ranked);
+        let (fetched, mut stats) = self.fetch(&Statement::union_all(parts)).await?;
+        let (mut main_rows, mut compared_rows, mut ranked_rows, mut totals) = (Vec::new(), Vec::new(), Vec::new(), [None, None]);
         for row in fetched {
-            match (row.p, row.total) {
-                (period, 1) => totals[usize::from(period)] = Some(row.values),
+            match (row.p, row.part) {
+                (period, part::TOTALS) => totals[usize::from(period)] = Some(row.values),
+                (_, part::RANKED) => ranked_rows.push(row),
                 (0, _) => main_rows.push(row),
                 _ => compared_rows.push(row),
             }
         }
+        ranked_rows.sort_unstable_by_key(|row| row.rank);
+        let groups: Vec<Vec<String>> =
+            if dimensioned { ranked_rows.iter().map(|row| row.dims.clone()).collect() } else { vec![Vec::new()] };
+        if ranked_are_rows {
+            main_rows = ranked_rows;
+        }
         let [main_totals, compared_totals] = totals.map(|values| values.unwrap_or_else(|| vec![0; measures.len()]));
-        let main = self.assemble(query, query.range, &measures, &groups, main_ranked.unwrap_or(main_rows), main_totals)?;
+        let main = self.assemble(query, query.range, &measures, &groups, main_rows, main_totals)?;
         let compared = match answered_comparison {
             Some((range, _)) => Some(self.assemble(query, range, &measures, &groups, compared_rows, compared_totals)?),
             None => None,
@@ -302,7 +304,7 @@ mod tests {
         let utc = Zone::parse("timezone", "UTC").unwrap();
         let query = Query::from_request(request, &Context { default_zone: &utc, now: 1_800_000_000, limits: Limits { max_rows: 10_000 } }).unwrap();
         let buckets = query.granularity.buckets(query.range, &query.zone);
-        let row = |t: i64| Fetched { p: 0, total: 0, t: u32::try_from(t).unwrap(), dims: Vec::new(), values: vec![1] };
+        let row = |t: i64| Fetched { p: 0, part: part::SERIES, rank: 0, t: u32::try_from(t).unwrap(), dims: Vec::new(), values: vec![1] };
         let measures = query.measures();
         let fine = assemble(&query, query.range, &measures, &[Vec::new()], vec![row(buckets[3])], vec![1]).unwrap();
         assert_eq!(fine.rows.len(), buckets.len());

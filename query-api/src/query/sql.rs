@@ -83,19 +83,31 @@ fn time_range_sql(table: &str, time: &str, tenant: (String, Param), range: TimeR
     (sql, vec![tenant, ("from".to_owned(), Param::Number(epoch_param(range.from))), ("to".to_owned(), Param::Number(epoch_param(range.to)))])
 }
 
-/// What one statement returns. Every shape selects `(p, total, t, dims,
-/// values)`: the period it is about, 1 for a totals row, the bucket start
-/// (0 without a granularity), the group's dimension values and the measures
-/// in order. Each is a plain `GROUP BY`, so that ClickHouse can answer it
-/// from a rollup's aggregate projection (`GROUPING SETS` cannot use one).
+/// What one statement returns. Every shape selects `(p, part, rank, t,
+/// dims, values)`: the period it is about, which [`Part`] of the answer the
+/// row is, a ranked group's place (1, 2, …), the bucket start (0 without a
+/// granularity), the group's dimension values and the measures in order.
+/// Each is a plain `GROUP BY`, so that ClickHouse can answer it from a
+/// rollup's aggregate projection (`GROUPING SETS` cannot use one).
 #[derive(Debug, Clone, Copy)]
 pub enum Shape<'a> {
     /// One row per group of dimensions, ranked by `order_by`, limited.
     Groups,
-    /// One row per time bucket and group, restricted to `groups` if given.
-    Series { groups: Option<&'a [Vec<String>]> },
+    /// One row per time bucket and group, restricted to the groups that
+    /// `ranked` (a [`Shape::Groups`] statement) returns, if given.
+    Series { ranked: Option<&'a Statement> },
     /// One row for everything in the range.
     Totals,
+}
+
+/// Which part of an answer a row is, as the `part` column tells.
+pub mod part {
+    /// A bucket of a series (or a group's row without a granularity).
+    pub const SERIES: u8 = 0;
+    /// A period's totals.
+    pub const TOTALS: u8 = 1;
+    /// A ranked group of the main period, in place `rank`.
+    pub const RANKED: u8 = 2;
 }
 
 /// A value bound to a `{name:Type}` placeholder.
@@ -103,13 +115,12 @@ pub enum Shape<'a> {
 enum Param {
     Text(String),
     Texts(Vec<String>),
-    Groups(Vec<Vec<String>>),
     Number(u32),
     Numbers(Vec<i64>),
 }
 
 /// SQL text plus its parameters, ready to bind to a client query.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Statement {
     pub sql: String,
     params: Vec<(String, Param)>,
@@ -120,7 +131,6 @@ impl Statement {
         self.params.iter().fold(client.query(&self.sql), |query, (name, value)| match value {
             Param::Text(text) => query.param(name, text),
             Param::Texts(texts) => query.param(name, texts),
-            Param::Groups(groups) => query.param(name, groups),
             Param::Number(number) => query.param(name, number),
             Param::Numbers(numbers) => query.param(name, numbers),
         })
@@ -129,20 +139,28 @@ impl Statement {
     /// Several statements as one, in one round trip; each part's parameters
     /// are renamed `p{i}_…` so that the parts' ranges and buckets stay apart.
     /// The parts' rows may come interleaved: only statements whose rows are
-    /// told apart by `(p, total)` and need no order may be joined.
+    /// told apart by `(p, part)` and ordered by `rank` may be joined.
     pub fn union_all(parts: Vec<Statement>) -> Statement {
         let mut sql = Vec::with_capacity(parts.len());
         let mut params = Vec::new();
-        for (i, mut part) in parts.into_iter().enumerate() {
-            for (name, value) in part.params {
-                // Placeholders are `{name:Type}`: the colon keeps `f1` from matching `f10`.
-                let renamed = format!("p{i}_{name}");
-                part.sql = part.sql.replace(&format!("{{{name}:"), &format!("{{{renamed}:"));
-                params.push((renamed, value));
-            }
+        for (i, part) in parts.into_iter().enumerate() {
+            let part = part.renamed(&format!("p{i}_"));
             sql.push(format!("({})", part.sql));
+            params.extend(part.params);
         }
         Statement { sql: sql.join("\nUNION ALL\n"), params }
+    }
+
+    /// The same statement with every parameter named `{prefix}{name}`, to
+    /// sit beside other statements' parameters in one text.
+    fn renamed(mut self, prefix: &str) -> Statement {
+        for (name, _) in &mut self.params {
+            // Placeholders are `{name:Type}`: the colon keeps `f1` from matching `f10`.
+            let renamed = format!("{prefix}{name}");
+            self.sql = self.sql.replace(&format!("{{{name}:"), &format!("{{{renamed}:"));
+            *name = renamed;
+        }
+        self
     }
 }
 
@@ -220,18 +238,27 @@ pub fn statement(query: &Query, source: Source<'_>, range: TimeRange, tenant: &s
         Shape::Groups | Shape::Totals => Granularity::None,
     };
     let values_sql = measures.iter().map(|m| format!("toInt64({})", source.measure_sql(*m))).collect::<Vec<_>>().join(", ");
-    let total = u8::from(matches!(shape, Shape::Totals));
+    let order = order_sql(query, source).join(", ");
+    let (part, rank) = match shape {
+        Shape::Series { .. } => (part::SERIES, "toUInt64(0)".to_owned()),
+        Shape::Totals => (part::TOTALS, "toUInt64(0)".to_owned()),
+        // The window numbers the groups in the statement's own order; rows
+        // of a `UNION ALL` keep no order, their rank does.
+        Shape::Groups => (part::RANKED, format!("row_number() OVER (ORDER BY {order})")),
+    };
     let mut sql = format!(
-        "SELECT toUInt8({period}) AS p, toUInt8({total}) AS total, {} AS t, {dims_sql} AS dims, [{values_sql}] AS values\n{from_where}",
+        "SELECT toUInt8({period}) AS p, toUInt8({part}) AS part, {rank} AS rank, {} AS t, {dims_sql} AS dims, [{values_sql}] AS values\n{from_where}",
         source.bucket_sql(granularity)
     );
     if granularity != Granularity::None {
         params.extend(bucket_params(query, range));
     }
     sql.push_str(&filters_sql(query, &mut params));
-    if let Shape::Series { groups: Some(groups) } = shape {
-        sql.push_str(&format!("\n  AND has({{groups:Array(Array(String))}}, {dims_sql})"));
-        params.push(("groups".to_owned(), Param::Groups(groups.to_vec())));
+    if let Shape::Series { ranked: Some(ranked) } = shape {
+        // ClickHouse builds the set of the subquery's groups once, before reading.
+        let ranked = ranked.clone().renamed("r_");
+        sql.push_str(&format!("\n  AND {dims_sql} IN (SELECT dims FROM ({}))", ranked.sql));
+        params.extend(ranked.params);
     }
     let mut group_by: Vec<&str> = Vec::new();
     if let Shape::Series { .. } = shape {
@@ -242,7 +269,7 @@ pub fn statement(query: &Query, source: Source<'_>, range: TimeRange, tenant: &s
         sql.push_str(&format!("\nGROUP BY {}", group_by.join(", ")));
     }
     if let (Shape::Groups, false) = (shape, dimension_columns.is_empty()) {
-        sql.push_str(&format!("\nORDER BY {}", order_sql(query, source).join(", ")));
+        sql.push_str(&format!("\nORDER BY {order}"));
         sql.push_str("\nLIMIT {limit:UInt32} OFFSET {offset:UInt32}");
         params.push(("limit".to_owned(), Param::Number(query.limit)));
         params.push(("offset".to_owned(), Param::Number(query.offset)));
