@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0012, "partner_metrics"),
     migration!(0013, "platform_organic"),
     migration!(0014, "rollup_projections"),
+    migration!(0015, "events_by_source"),
 ];
 
 /// Shared column lists that several migrations splice in as `${name}`.

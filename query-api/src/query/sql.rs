@@ -8,7 +8,7 @@ use clickhouse::Client;
 use super::request::{Direction, FilterOp, OrderKey, Query};
 use super::time::{Granularity, TimeRange};
 use crate::metrics_catalog::Measure;
-use crate::rollups::Table;
+use crate::rollups::{Table, TableKind};
 
 /// What a statement reads.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +43,13 @@ impl Source<'_> {
     fn table_and_range(self, tenant: &str, query: &Query, range: TimeRange) -> (String, Vec<(String, Param)>) {
         let tenant = ("tenant".to_owned(), Param::Text(tenant.to_owned()));
         match self {
+            // Whole hours of raw events are bounded by their hour, which
+            // selects the same events and lets ClickHouse answer from
+            // migration 0015's projection by source; never when the query
+            // asks for raw events themselves (`use_rollups: false`).
+            Self::Events(table) if table.kind == TableKind::Raw && query.use_rollups && range.whole_hours() => {
+                time_range_sql(table.name, "toStartOfHour(ts)", tenant, range)
+            }
             Self::Events(table) => time_range_sql(table.name, table.time_column(), tenant, range),
             // Periods are whole UTC hours (or days); a period belongs to the
             // range its start is in.

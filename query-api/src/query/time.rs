@@ -127,6 +127,11 @@ impl TimeRange {
     pub fn days(self) -> f64 {
         (self.to - self.from) as f64 / 86_400.0
     }
+
+    /// Whether both ends fall on whole UTC hours.
+    pub fn whole_hours(self) -> bool {
+        self.from % 3_600 == 0 && self.to % 3_600 == 0
+    }
 }
 
 /// How a resolved range is reported back.
