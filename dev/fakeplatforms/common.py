@@ -10,7 +10,7 @@ under /_fake/<platform>/ and are never part of a platform's surface.
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from urllib.parse import parse_qs
 
 
@@ -80,3 +80,12 @@ def controls(request: Request, name: str, state, oracle, action) -> Response:
         return Response.json(405, {"error": f"{name} wants POST"})
     with state.lock:
         return action(name, request.query)
+
+
+def reset(state) -> None:
+    """Puts every field of a fake's state dataclass back to its default, in
+    place: handlers hold the object, and its lock stays the one they use."""
+    fresh = type(state)()
+    for f in fields(state):
+        if f.name != "lock":
+            setattr(state, f.name, getattr(fresh, f.name))

@@ -47,7 +47,7 @@ from html import escape
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from .common import Request, Response, Sums, controls, stable_int
+from .common import Request, Response, Sums, controls, reset, stable_int
 
 PREFIX = "/google"
 VERSION = "v26"
@@ -674,9 +674,7 @@ def _action(name: str, q: dict[str, str]) -> Response:
         STATE.batch_rows[q["customer"]] = int(q["rows"])
         return Response.json(200, {"customer": q["customer"], "rows": int(q["rows"])})
     if name == "reset":
-        fresh = State()
-        for attr in ("codes", "grants", "access", "restatements", "throttles", "batch_rows", "calls"):
-            setattr(STATE, attr, getattr(fresh, attr))
+        reset(STATE)
         return Response.json(200, {"reset": True})
     return Response.json(404, {"error": f"no control {name}"})
 

@@ -24,7 +24,7 @@ What it follows, from Meta's documentation:
 Where Meta publishes no number, the fake picks one and says so (the "too much
 data" thresholds, usage budgets, how many polls a report run takes).
 
-Test controls and the oracle live under /_fake/meta/ (see `_CONTROLS`).
+Test controls and the oracle live under /_fake/meta/ (see `_action`).
 """
 
 import base64
@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from .common import Request, Response, stable_int
+from .common import Request, Response, controls, reset, stable_int
 
 PREFIX = "/meta"
 GRAPH = "/meta/graph/v25.0"
@@ -207,6 +207,7 @@ class ReportRun:
 
 @dataclass
 class State:
+    lock: threading.Lock = field(default_factory=threading.Lock)
     tokens: dict[str, Token] = field(default_factory=dict)
     codes: dict[str, Code] = field(default_factory=dict)
     runs: dict[str, ReportRun] = field(default_factory=dict)
@@ -222,13 +223,12 @@ class State:
     serial: int = 0
 
 
-_lock = threading.Lock()
-_state = State()
+STATE = State()
 
 
 def _next_serial() -> int:
-    _state.serial += 1
-    return _state.serial
+    STATE.serial += 1
+    return STATE.serial
 
 
 def _new_secret(kind: str) -> str:
@@ -248,7 +248,7 @@ def _version(account: AdAccount, day: dt.date) -> int:
     """How many restatements reached `day`: one reaches the days within the
     last 28 (account-local) at its time, so a day leaves the window for good."""
     return sum(
-        1 for at in _state.restated_at.get(account.number, [])
+        1 for at in STATE.restated_at.get(account.number, [])
         if 0 <= (_today(account, at) - day).days < RESTATE_DAYS
     )
 
@@ -383,11 +383,11 @@ def _usage_pct(calls: deque, budget: int, now: float) -> float:
 
 def _count_usage(account: str | None) -> tuple[float, float | None]:
     now = time.time()
-    _state.app_calls.append(now)
-    app = _usage_pct(_state.app_calls, APP_BUDGET_CALLS, now)
+    STATE.app_calls.append(now)
+    app = _usage_pct(STATE.app_calls, APP_BUDGET_CALLS, now)
     if account is None:
         return app, None
-    calls = _state.account_calls.setdefault(account, deque())
+    calls = STATE.account_calls.setdefault(account, deque())
     calls.append(now)
     return app, _usage_pct(calls, ACCOUNT_BUDGET_CALLS, now)
 
@@ -453,7 +453,7 @@ def _error_response(err: GraphError, headers: dict[str, str] | None = None) -> R
         body["error_subcode"] = err.subcode
     if err.code in (1, 2, 4, 17, 613) or 80000 <= err.code <= 80014:
         body["is_transient"] = True
-    with _lock:
+    with STATE.lock:
         body["fbtrace_id"] = "A" + base64.urlsafe_b64encode(
             stable_int("trace", _next_serial(), modulo=2 ** 63).to_bytes(8, "big")).decode().rstrip("=")
     return Response.json(err.status, {"error": body}, headers)
@@ -499,15 +499,15 @@ def _graph(request: Request) -> Response:
         kind, account = "report_run_insights", _run_account(path.strip("/").split("/")[0])
     else:
         kind, account = "report_run", _run_account(path.strip("/"))
-    with _lock:
-        _state.calls[kind] = _state.calls.get(kind, 0) + 1
+    with STATE.lock:
+        STATE.calls[kind] = STATE.calls.get(kind, 0) + 1
         app, acc = _count_usage(account)
-        minutes = _state.throttle_minutes
-        throttled = _state.throttle_calls > 0
+        minutes = STATE.throttle_minutes
+        throttled = STATE.throttle_calls > 0
         if throttled:
-            _state.throttle_calls -= 1
-            _state.calls["throttled"] = _state.calls.get("throttled", 0) + 1
-            code = _state.throttle_code
+            STATE.throttle_calls -= 1
+            STATE.calls["throttled"] = STATE.calls.get("throttled", 0) + 1
+            code = STATE.throttle_code
             # The budget the code names is the one at 100 %: the app's or
             # user's for 4 and 17, the ad account's for the others.
             if code in (4, 17) or account is None:
@@ -535,15 +535,15 @@ def _graph(request: Request) -> Response:
             else:
                 body = _report_run_insights(user, path.strip("/").split("/")[0], params, path)
     except GraphError as err:
-        with _lock:
-            _state.calls["errors"] = _state.calls.get("errors", 0) + 1
+        with STATE.lock:
+            STATE.calls["errors"] = STATE.calls.get("errors", 0) + 1
         return _error_response(err, headers)
     return Response.json(200, body, headers)
 
 
 def _run_account(run_id: str) -> str | None:
-    with _lock:
-        run = _state.runs.get(run_id)
+    with STATE.lock:
+        run = STATE.runs.get(run_id)
     return run.account if run else None
 
 
@@ -564,8 +564,8 @@ def _user(request: Request, params: dict[str, str]) -> str:
 
 
 def _user_of_token(token: str) -> str:
-    with _lock:
-        found = _state.tokens.get(token)
+    with STATE.lock:
+        found = STATE.tokens.get(token)
     if found is None:
         raise GraphError("Invalid OAuth access token - Cannot parse access token", 190)
     _check_token(found)
@@ -587,18 +587,18 @@ def _access_token(params: dict[str, str]) -> dict:
     if params.get("client_secret") != APP_SECRET:
         raise GraphError("Error validating client secret.", 1)
     if params.get("grant_type") == "fb_exchange_token":
-        with _lock:
-            old = _state.tokens.get(params.get("fb_exchange_token", ""))
+        with STATE.lock:
+            old = STATE.tokens.get(params.get("fb_exchange_token", ""))
             if old is None:
                 raise GraphError("Invalid OAuth access token - Cannot parse access token", 190)
             _check_token(old)
             token = _new_secret("long")
-            _state.tokens[token] = Token(old.user, time.time() + LONG_LIVED_SECS)
+            STATE.tokens[token] = Token(old.user, time.time() + LONG_LIVED_SECS)
         return {"access_token": token, "token_type": "bearer", "expires_in": LONG_LIVED_SECS}
     if "code" not in params:
         raise GraphError("Missing authorization code", 1)
-    with _lock:
-        code = _state.codes.get(params["code"])
+    with STATE.lock:
+        code = STATE.codes.get(params["code"])
         if code is None or code.expires_at < time.time():
             raise GraphError("Invalid verification code format.", 100)
         if code.used:
@@ -608,7 +608,7 @@ def _access_token(params: dict[str, str]) -> dict:
                              "to the one you used in the OAuth dialog request", 100, 36008)
         code.used = True
         token = _new_secret("short")
-        _state.tokens[token] = Token(code.user, time.time() + SHORT_LIVED_SECS)
+        STATE.tokens[token] = Token(code.user, time.time() + SHORT_LIVED_SECS)
     return {"access_token": token, "token_type": "bearer", "expires_in": SHORT_LIVED_SECS}
 
 
@@ -673,25 +673,25 @@ def _insights_sync(user: str, number: str | None, params: dict[str, str], path: 
     account, level, fields, since, until, rows = _query(user, number, params)
     if rows > SYNC_MAX_ROWS:
         raise GraphError("Please reduce the amount of data you're asking for, then retry your request", 1)
-    with _lock:
+    with STATE.lock:
         items = [_api_row(account, level, fields, r) for r in _rows(account, level, since, until)]
     return _page(items, params, path)
 
 
 def _insights_async(user: str, number: str | None, params: dict[str, str]) -> dict:
     account, level, fields, since, until, rows = _query(user, number, params)
-    with _lock:
+    with STATE.lock:
         items = [_api_row(account, level, fields, r) for r in _rows(account, level, since, until)]
         run_id = str(6_000_000_000_000 + _next_serial())
         # Too big a run is accepted and then fails, as Meta's do.
-        _state.runs[run_id] = ReportRun(run_id, user, account.number, level, since, until, items,
+        STATE.runs[run_id] = ReportRun(run_id, user, account.number, level, since, until, items,
                                         failed=rows > ASYNC_MAX_ROWS)
     return {"report_run_id": run_id}
 
 
 def _run_of(user: str, run_id: str) -> ReportRun:
-    with _lock:
-        run = _state.runs.get(run_id)
+    with STATE.lock:
+        run = STATE.runs.get(run_id)
     if run is None or run.user != user:
         raise GraphError(f"Unsupported get request. Object with ID '{run_id}' does not exist, cannot be loaded due "
                          "to missing permissions, or does not support this operation.", 100, 33)
@@ -700,7 +700,7 @@ def _run_of(user: str, run_id: str) -> ReportRun:
 
 def _report_run(user: str, run_id: str) -> dict:
     run = _run_of(user, run_id)
-    with _lock:
+    with STATE.lock:
         status, percent = RUN_SEQUENCE[min(run.polls, len(RUN_SEQUENCE) - 1)]
         if run.failed and run.polls >= 2:
             status, percent = "Job Failed", 50
@@ -711,7 +711,7 @@ def _report_run(user: str, run_id: str) -> dict:
 
 def _report_run_insights(user: str, run_id: str, params: dict[str, str], path: str) -> dict:
     run = _run_of(user, run_id)
-    with _lock:
+    with STATE.lock:
         completed = run.polls >= len(RUN_SEQUENCE) and not run.failed
     if not completed:
         raise GraphError("(#100) The report is not ready yet: poll the report run until async_status is "
@@ -778,9 +778,9 @@ def _consent(form: dict[str, str]) -> Response:
     user = form.get("user", "")
     if user not in USERS:
         return _error_page("Log in", "Choose who you are.")
-    with _lock:
+    with STATE.lock:
         code = _new_secret("code")
-        _state.codes[code] = Code(user, redirect_uri, form.get("scope", ""), time.time() + CODE_LIFETIME_SECS)
+        STATE.codes[code] = Code(user, redirect_uri, form.get("scope", ""), time.time() + CODE_LIFETIME_SECS)
     # Meta appends "#_=_" to the redirect; browsers drop fragments before the
     # request reaches the server, so the fake leaves it out.
     return Response.redirect(redirect_uri + joiner + urlencode({"code": code, "state": state}))
@@ -790,41 +790,32 @@ def _consent(form: dict[str, str]) -> Response:
 
 
 def _control(request: Request) -> Response:
-    global _state
-    name = request.path.removeprefix("/_fake/meta/")
-    params = request.query
-    if name == "oracle" and request.method == "GET":
-        return _oracle(params)
-    if name == "calls" and request.method == "GET":
-        with _lock:
-            calls = dict(_state.calls)
-        return Response.json(200, {"calls": calls, "total": sum(v for k, v in calls.items()
-                                                                 if k not in ("throttled", "errors"))})
-    if request.method != "POST":
-        return Response.json(405, {"error": f"{request.method} {name}"})
-    with _lock:
-        if name == "reset":
-            _state = State()
-            return Response.json(200, {"reset": True})
-        if name == "restate":
-            numbers = [params["account"]] if params.get("account") else list(ACCOUNTS)
-            now = time.time()
-            for number in numbers:
-                _state.restated_at.setdefault(number, []).append(now)
-            return Response.json(200, {"restated": numbers, "versions": {
-                n: len(_state.restated_at[n]) for n in numbers}})
-        if name in ("revoke", "expire"):
-            user = params.get("user", "")
-            hit = [t for t in _state.tokens.values() if t.user == user]
-            for token in hit:
-                setattr(token, "revoked" if name == "revoke" else "expired", True)
-            return Response.json(200, {name: user, "tokens": len(hit)})
-        if name == "throttle":
-            _state.throttle_calls = int(params.get("calls", "1"))
-            _state.throttle_code = int(params.get("code", "80000"))
-            _state.throttle_minutes = int(params.get("minutes", "1"))
-            return Response.json(200, {"throttle_calls": _state.throttle_calls, "code": _state.throttle_code,
-                                       "minutes": _state.throttle_minutes})
+    return controls(request, request.path.removeprefix("/_fake/meta/"), STATE, _oracle, _action)
+
+
+def _action(name: str, params: dict[str, str]) -> Response:
+    if name == "reset":
+        reset(STATE)
+        return Response.json(200, {"reset": True})
+    if name == "restate":
+        numbers = [params["account"]] if params.get("account") else list(ACCOUNTS)
+        now = time.time()
+        for number in numbers:
+            STATE.restated_at.setdefault(number, []).append(now)
+        return Response.json(200, {"restated": numbers, "versions": {
+            n: len(STATE.restated_at[n]) for n in numbers}})
+    if name in ("revoke", "expire"):
+        user = params.get("user", "")
+        hit = [t for t in STATE.tokens.values() if t.user == user]
+        for token in hit:
+            setattr(token, "revoked" if name == "revoke" else "expired", True)
+        return Response.json(200, {name: user, "tokens": len(hit)})
+    if name == "throttle":
+        STATE.throttle_calls = int(params.get("calls", "1"))
+        STATE.throttle_code = int(params.get("code", "80000"))
+        STATE.throttle_minutes = int(params.get("minutes", "1"))
+        return Response.json(200, {"throttle_calls": STATE.throttle_calls, "code": STATE.throttle_code,
+                                   "minutes": STATE.throttle_minutes})
     return Response.json(404, {"error": f"no control {name}"})
 
 
@@ -837,6 +828,6 @@ def _oracle(params: dict[str, str]) -> Response:
         return Response.json(400, {"error": "since and until (YYYY-MM-DD) are required"})
     if account is None or level not in LEVELS:
         return Response.json(400, {"error": f"account one of {sorted(ACCOUNTS)}, level one of {LEVELS}"})
-    with _lock:
+    with STATE.lock:
         rows = [_oracle_row(account, r) for r in _rows(account, level, since, until)]
     return Response.json(200, {"rows": rows})

@@ -34,7 +34,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from . import meta
-from .common import Request, Response, stable_int
+from .common import Request, Response, controls, reset, stable_int
 
 # Insights days are Pacific days (Meta's reporting zone), whatever the Page's place.
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -92,6 +92,7 @@ class PageToken:
 
 @dataclass
 class State:
+    lock: threading.Lock = field(default_factory=threading.Lock)
     page_tokens: dict[str, PageToken] = field(default_factory=dict)
     # Unix times of restatements, per product.
     restated_at: dict[str, list[float]] = field(default_factory=dict)
@@ -102,8 +103,7 @@ class State:
     calls: dict[str, int] = field(default_factory=dict)
 
 
-_lock = threading.Lock()
-_state = State()
+STATE = State()
 
 
 # ---- numbers -------------------------------------------------------------------
@@ -122,7 +122,7 @@ def _served(day: dt.date) -> bool:
 def _version(product: str, day: dt.date) -> int:
     """How many restatements reached `day`: one reaches the last three
     complete days at its time."""
-    return sum(1 for at in _state.restated_at.get(product, []) if 0 < (_today(at) - day).days <= RESTATE_DAYS)
+    return sum(1 for at in STATE.restated_at.get(product, []) if 0 < (_today(at) - day).days <= RESTATE_DAYS)
 
 
 def _day(product: str, account: str, day: dt.date) -> dict:
@@ -170,14 +170,14 @@ def serves(path: str) -> bool:
 def graph(request: Request, version: str, path: str, params: dict[str, str]) -> Response:
     parts = path.strip("/").split("/")
     kind = "accounts" if path == "/me/accounts" else ("insights" if parts[-1] == "insights" else "node")
-    with _lock:
-        _state.calls[kind] = _state.calls.get(kind, 0) + 1
-        throttled = _state.throttle_calls > 0
+    with STATE.lock:
+        STATE.calls[kind] = STATE.calls.get(kind, 0) + 1
+        throttled = STATE.throttle_calls > 0
         if throttled:
-            _state.throttle_calls -= 1
-            _state.calls["throttled"] = _state.calls.get("throttled", 0) + 1
-        code = _state.throttle_code
-    with meta._lock:
+            STATE.throttle_calls -= 1
+            STATE.calls["throttled"] = STATE.calls.get("throttled", 0) + 1
+        code = STATE.throttle_code
+    with meta.STATE.lock:
         app, _ = meta._count_usage(None)
     headers = meta._usage_headers(100 if throttled and code == 4 else app, None, None, 1)
     try:
@@ -194,15 +194,15 @@ def graph(request: Request, version: str, path: str, params: dict[str, str]) -> 
         else:
             body = _instagram_insights(token, parts[0], params, version)
     except meta.GraphError as err:
-        with _lock:
-            _state.calls["errors"] = _state.calls.get("errors", 0) + 1
+        with STATE.lock:
+            STATE.calls["errors"] = STATE.calls.get("errors", 0) + 1
         return meta._error_response(err, headers)
     return Response.json(200, body, headers)
 
 
 def _page_of_token(token: str) -> PageToken | None:
-    with _lock:
-        found = _state.page_tokens.get(token)
+    with STATE.lock:
+        found = STATE.page_tokens.get(token)
     if found is not None and found.revoked:
         raise meta.GraphError("Error validating access token: The session has been invalidated because the user "
                               "changed their password or Facebook has changed the session for security reasons.", 190, 460)
@@ -250,8 +250,8 @@ def _split_fields(text: str) -> list[str]:
 
 def _new_page_token(user: str, page: str) -> str:
     token = meta._new_secret("page")
-    with _lock:
-        _state.page_tokens[token] = PageToken(user, page)
+    with STATE.lock:
+        STATE.page_tokens[token] = PageToken(user, page)
     return token
 
 
@@ -302,13 +302,13 @@ def _page_insights(token: str, page_id: str, params: dict[str, str], version: st
     if params.get("period", "day") != "day":
         raise meta.GraphError("(#100) The fake serves period=day only", 100)
     names = _metrics(params)
-    with _lock:
-        retired = PAGE_RETIRED | _state.retired.get("facebook", set())
+    with STATE.lock:
+        retired = PAGE_RETIRED | STATE.retired.get("facebook", set())
     for name in names:
         if name in retired or name not in PAGE_METRICS:
             raise meta.GraphError("(#100) The value must be a valid insights metric", 100)
     since, until = _range(params, PAGE_MAX_DAYS)
-    with _lock:
+    with STATE.lock:
         days = {d: _day("facebook", page_id, d) for d in _days(since, until)}
     data = [{
         "name": name, "period": "day",
@@ -334,8 +334,8 @@ def _instagram_insights(token: str, ig_id: str, params: dict[str, str], version:
         raise meta.GraphError("(#100) The fake serves period=day only", 100)
     names = _metrics(params)
     metric_type = params.get("metric_type", "time_series")
-    with _lock:
-        retired = INSTAGRAM_RETIRED | _state.retired.get("instagram", set())
+    with STATE.lock:
+        retired = INSTAGRAM_RETIRED | STATE.retired.get("instagram", set())
     for name in names:
         if name in retired:
             raise meta.GraphError(f"(#100) Starting from version v22.0 and above, the {name} metric is no longer "
@@ -347,7 +347,7 @@ def _instagram_insights(token: str, ig_id: str, params: dict[str, str], version:
             raise meta.GraphError(f"(#100) The following metrics ({name}) should be specified with parameter "
                                   f"metric_type={'total_value' if metric_type == 'time_series' else 'time_series'}", 100)
     since, until = _range(params, INSTAGRAM_MAX_DAYS)
-    with _lock:
+    with STATE.lock:
         days = {d: _day("instagram", ig_id, d) for d in _days(since, until)}
     data = []
     for name in names:
@@ -375,41 +375,33 @@ def handler(product: str):
 
 
 def control(product: str, request: Request) -> Response:
-    global _state
-    name = request.path.removeprefix(f"/_fake/{product}/")
-    params = request.query
-    if name == "oracle" and request.method == "GET":
-        return _oracle(product, params)
-    if name == "calls" and request.method == "GET":
-        with _lock:
-            calls = dict(_state.calls)
-        return Response.json(200, {"calls": calls})
-    if request.method != "POST":
-        return Response.json(405, {"error": f"{request.method} {name}"})
+    return controls(request, request.path.removeprefix(f"/_fake/{product}/"), STATE,
+                    lambda params: _oracle(product, params), lambda name, params: _action(product, name, params))
+
+
+def _action(product: str, name: str, params: dict[str, str]) -> Response:
     if name == "revoke":
         # The user's grant and every Page token issued from it so far.
         user = params.get("user", "")
         meta.handle(Request("POST", "/_fake/meta/revoke", {"user": user}, {}, b""))
-        with _lock:
-            hit = [t for t in _state.page_tokens.values() if t.user == user]
-            for token in hit:
-                token.revoked = True
+        hit = [t for t in STATE.page_tokens.values() if t.user == user]
+        for token in hit:
+            token.revoked = True
         return Response.json(200, {"revoke": user, "page_tokens": len(hit)})
-    with _lock:
-        if name == "reset":
-            # Both products share the Graph: a reset is of the whole organic surface.
-            _state = State()
-            return Response.json(200, {"reset": True})
-        if name == "restate":
-            _state.restated_at.setdefault(product, []).append(time.time())
-            return Response.json(200, {"restated": product, "versions": len(_state.restated_at[product])})
-        if name == "retire":
-            _state.retired.setdefault(product, set()).add(params["metric"])
-            return Response.json(200, {"retired": sorted(_state.retired[product])})
-        if name == "throttle":
-            _state.throttle_calls = int(params.get("calls", "1"))
-            _state.throttle_code = int(params.get("code", "32"))
-            return Response.json(200, {"throttle_calls": _state.throttle_calls, "code": _state.throttle_code})
+    if name == "reset":
+        # Both products share the Graph: a reset is of the whole organic surface.
+        reset(STATE)
+        return Response.json(200, {"reset": True})
+    if name == "restate":
+        STATE.restated_at.setdefault(product, []).append(time.time())
+        return Response.json(200, {"restated": product, "versions": len(STATE.restated_at[product])})
+    if name == "retire":
+        STATE.retired.setdefault(product, set()).add(params["metric"])
+        return Response.json(200, {"retired": sorted(STATE.retired[product])})
+    if name == "throttle":
+        STATE.throttle_calls = int(params.get("calls", "1"))
+        STATE.throttle_code = int(params.get("code", "32"))
+        return Response.json(200, {"throttle_calls": STATE.throttle_calls, "code": STATE.throttle_code})
     return Response.json(404, {"error": f"no control {name}"})
 
 
@@ -424,7 +416,7 @@ def _oracle(product: str, params: dict[str, str]) -> Response:
     if account not in accounts or params.get("level", "account") != "account":
         return Response.json(400, {"error": f"account one of {sorted(accounts)}, level account"})
     rows = []
-    with _lock:
+    with STATE.lock:
         for d in _days(since, until + dt.timedelta(days=1)):
             v = _day(product, account, d)
             rows.append({

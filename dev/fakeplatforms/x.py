@@ -55,7 +55,7 @@ from html import escape
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from .common import Request, Response, Sums, controls, stable_int
+from .common import Request, Response, Sums, controls, reset, stable_int
 
 PREFIX = "/x"
 VERSION = "12"
@@ -664,9 +664,7 @@ def _action(name: str, q: dict[str, str]) -> Response:
             STATE.restatements.setdefault(account_id, []).append(_today(ACCOUNTS[account_id]) - timedelta(RESTATE_DAYS - 1))
         return Response.json(200, {"versions": {a: len(STATE.restatements[a]) for a in targets}})
     if name == "reset":
-        fresh = State()
-        for attr in ("request_tokens", "access", "nonces", "windows", "restatements", "throttles", "jobs", "calls"):
-            setattr(STATE, attr, getattr(fresh, attr))
+        reset(STATE)
         return Response.json(200, {"reset": True})
     return Response.json(404, {"error": f"no control {name} (X tokens never expire: there is no expire)"})
 

@@ -45,7 +45,7 @@ from html import escape
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from .common import Request, Response, Sums, controls, stable_int
+from .common import Request, Response, Sums, controls, reset, stable_int
 
 PREFIX = "/yahoo"
 VERSION = "v18"
@@ -662,9 +662,7 @@ def _action(name: str, q: dict[str, str]) -> Response:
             STATE.restatements.setdefault(account_id, []).append(_today() - timedelta(RESTATE_DAYS - 1))
         return Response.json(200, {"versions": {str(a): len(STATE.restatements[a]) for a in targets}})
     if name == "reset":
-        fresh = State()
-        for attr in ("codes", "grants", "access", "restatements", "throttles", "denied", "failing", "jobs", "calls"):
-            setattr(STATE, attr, getattr(fresh, attr))
+        reset(STATE)
         return Response.json(200, {"reset": True})
     return Response.json(404, {"error": f"no control {name}"})
 
