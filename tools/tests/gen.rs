@@ -135,6 +135,18 @@ fn until_leaves_out_the_traffic_from_an_instant_on_and_keeps_what_came_before() 
 }
 
 #[test]
+fn an_until_that_is_not_an_instant_is_refused_naming_it_and_writes_nothing() {
+    let dir = ScratchDir::new("until-bad");
+    for until in ["2026-05-11", "2026-05-11 13:00", "tomorrow"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_adhouse-gen")).arg("--out").arg(&*dir).args(["--until", until]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{until}: {stderr}");
+        assert!(stderr.contains("--until") && stderr.contains(&format!("{until:?} is not an RFC 3339 instant")), "{stderr}");
+        assert!(!dir.exists(), "{until}: something was written");
+    }
+}
+
+#[test]
 fn partner_hours_add_up_to_the_good_impressions_and_their_revenue() {
     let dir = ScratchDir::new("partners");
     let manifest = generate(&dir, &["--rows-per-file", "3000", "--bad-every", "50", "--days", "2"]);
