@@ -1,17 +1,18 @@
-//! The insert of `events` rows: each row encoded straight into one reused
-//! RowBinary buffer, and every full buffer compressed (the client's LZ4
-//! framing) and sent by a task of its own, so that on a multi-thread runtime
-//! the compression runs beside the parsing instead of after it.
+//! The insert of `events` rows: each row encoded straight into a RowBinary
+//! block buffer, and every full block compressed (the client's LZ4 framing)
+//! and sent by a task of its own, so that on a multi-thread runtime the
+//! compression runs beside the parsing instead of after it.
 //!
 //! Not the client's `Insert<Event>`: its serde path, a serializer call per
-//! field into a `BytesMut` that checks capacity per byte written, was a
-//! tenth of the ingester's CPU time. The layout here is `Event`'s, field for
+//! field into a `BytesMut` whose `put_*` calls are not inlined here, was a
+//! tenth of the ingester's CPU time. A `Vec`'s are: a field is a capacity
+//! check and a copy. The layout here is `Event`'s, field for
 //! field; the pipeline tests compare what it stores with what
 //! `Insert<Event>` stores with the client's schema check on
 //! (`tests/pipeline/events_insert.rs`), so a layout that drifts fails there.
 
 use adhouse_core::event::Event;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use clickhouse::Client;
 use clickhouse::error::{Error, Result};
 use tokio::sync::mpsc;
@@ -33,7 +34,8 @@ const BUFFER_BYTES: usize = BLOCK_BYTES + 16 * 1024;
 /// it; dropped unfinished (an error while writing), it is aborted and the
 /// server stores none of its rows.
 pub struct EventsInsert {
-    buffer: BytesMut,
+    /// Rows not yet sent; allocated once per block, never grown.
+    buffer: Vec<u8>,
     /// Started with the first block: an insert without rows sends no
     /// request, as the client's does not.
     sender: Option<Sender>,
@@ -54,16 +56,16 @@ impl EventsInsert {
     /// An insert into `events` of `client`'s database under the
     /// de-duplication `token`.
     pub fn new(client: &Client, token: &str) -> Self {
-        Self { buffer: BytesMut::with_capacity(BUFFER_BYTES), sender: None, client: client.clone(), token: token.to_owned() }
+        Self { buffer: Vec::with_capacity(BUFFER_BYTES), sender: None, client: client.clone(), token: token.to_owned() }
     }
 
-    /// Adds `event`; hands the buffer to the sending task once it holds a block.
+    /// Adds `event`; hands the buffer to the sending task once it holds a block
+    /// (`Bytes` takes the `Vec` over without a copy).
     pub async fn write(&mut self, event: &Event<'_>) -> Result<()> {
         encode(event, &mut self.buffer);
         if self.buffer.len() >= BLOCK_BYTES {
-            let block = self.buffer.split().freeze();
-            self.buffer.reserve(BUFFER_BYTES);
-            self.send(Some(block)).await?;
+            let block = std::mem::replace(&mut self.buffer, Vec::with_capacity(BUFFER_BYTES));
+            self.send(Some(block.into())).await?;
         }
         Ok(())
     }
@@ -71,8 +73,8 @@ impl EventsInsert {
     /// Sends the last block and waits for the server to accept the insert.
     pub async fn end(mut self) -> Result<()> {
         if !self.buffer.is_empty() {
-            let block = self.buffer.split().freeze();
-            self.send(Some(block)).await?;
+            let block = std::mem::take(&mut self.buffer);
+            self.send(Some(block.into())).await?;
         }
         let Some(sender) = self.sender.take() else {
             return Ok(());
@@ -127,10 +129,10 @@ fn joined(result: std::result::Result<Result<()>, tokio::task::JoinError>) -> Re
 }
 
 /// Appends `event` in RowBinary with the layout of [`COLUMNS`].
-pub fn encode(event: &Event<'_>, out: &mut BytesMut) {
+pub fn encode(event: &Event<'_>, out: &mut Vec<u8>) {
     string(out, &event.tenant);
-    out.put_i64_le(unix_millis(event.ts));
-    out.put_i8(event.event_type as i8);
+    out.extend_from_slice(&unix_millis(event.ts).to_le_bytes());
+    out.push(event.event_type as i8 as u8);
     for dimension in [
         &event.publisher_id,
         &event.placement_id,
@@ -145,13 +147,13 @@ pub fn encode(event: &Event<'_>, out: &mut BytesMut) {
     ] {
         string(out, dimension);
     }
-    out.put_u64_le(event.user_id_hash);
-    out.put_i64_le(event.revenue_micros);
-    out.put_i64_le(event.cost_micros);
-    out.put_u16_le(event.error_code);
+    out.extend_from_slice(&event.user_id_hash.to_le_bytes());
+    out.extend_from_slice(&event.revenue_micros.to_le_bytes());
+    out.extend_from_slice(&event.cost_micros.to_le_bytes());
+    out.extend_from_slice(&event.error_code.to_le_bytes());
     string(out, &event.source);
     string(out, &event.file);
-    out.put_u64_le(event.line);
+    out.extend_from_slice(&event.line.to_le_bytes());
 }
 
 /// `DateTime64(3)`: milliseconds since the epoch, truncated toward zero as
@@ -165,14 +167,14 @@ fn unix_millis(ts: OffsetDateTime) -> i64 {
 }
 
 /// A `String`: its length as unsigned LEB128, then its bytes.
-fn string(out: &mut BytesMut, text: &str) {
+fn string(out: &mut Vec<u8>, text: &str) {
     let mut len = text.len() as u64;
     while len >= 0x80 {
-        out.put_u8(len as u8 | 0x80);
+        out.push(len as u8 | 0x80);
         len >>= 7;
     }
-    out.put_u8(len as u8);
-    out.put_slice(text.as_bytes());
+    out.push(len as u8);
+    out.extend_from_slice(text.as_bytes());
 }
 
 #[cfg(test)]
