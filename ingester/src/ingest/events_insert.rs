@@ -6,17 +6,17 @@
 //! Not the client's `Insert<Event>`: its serde path, a serializer call per
 //! field into a `BytesMut` whose `put_*` calls are not inlined here, was a
 //! tenth of the ingester's CPU time. A `Vec`'s are: a field is a capacity
-//! check and a copy. The layout here is `Event`'s, field for
-//! field; the pipeline tests compare what it stores with what
-//! `Insert<Event>` stores with the client's schema check on
-//! (`tests/pipeline/events_insert.rs`), so a layout that drifts fails there.
+//! check and a copy. The layout is `Event`'s, field for field; a pipeline
+//! test compares what this insert stores with what `Insert<Event>` stores
+//! with the client's schema check on (`tests/pipeline/events_insert.rs`),
+//! so a layout that drifts fails there.
 
 use adhouse_core::event::Event;
 use bytes::Bytes;
 use clickhouse::Client;
 use clickhouse::error::{Error, Result};
-use tokio::sync::mpsc;
 use time::OffsetDateTime;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// The columns in the order [`encode`] writes them (`ingested_at` is the
@@ -129,7 +129,7 @@ fn joined(result: std::result::Result<Result<()>, tokio::task::JoinError>) -> Re
 }
 
 /// Appends `event` in RowBinary with the layout of [`COLUMNS`].
-pub fn encode(event: &Event<'_>, out: &mut Vec<u8>) {
+fn encode(event: &Event<'_>, out: &mut Vec<u8>) {
     string(out, &event.tenant);
     out.extend_from_slice(&unix_millis(event.ts).to_le_bytes());
     out.push(event.event_type as i8 as u8);
