@@ -21,11 +21,14 @@ pub fn server_client(settings: &ClickHouseSettings) -> Client {
         })
 }
 
-/// Makes `insert` a de-duplicated write into `events` under `token`: a
-/// retry with the same token is dropped by `events` and by every rollup
-/// (schema/0002_rollups.sql explains why both settings are needed).
+/// The settings that make an insert a de-duplicated write into `events`
+/// under `token`: a retry with the same token is dropped by `events` and by
+/// every rollup (schema/0002_rollups.sql explains why both are needed).
+pub fn deduplication_settings(token: &str) -> [(&'static str, &str); 2] {
+    [("insert_deduplication_token", token), ("deduplicate_blocks_in_dependent_materialized_views", "1")]
+}
+
+/// Makes `insert` a de-duplicated write under `token` ([`deduplication_settings`]).
 pub fn deduplicated<T>(insert: clickhouse::insert::Insert<T>, token: &str) -> clickhouse::insert::Insert<T> {
-    insert
-        .with_setting("insert_deduplication_token", token)
-        .with_setting("deduplicate_blocks_in_dependent_materialized_views", "1")
+    deduplication_settings(token).into_iter().fold(insert, |insert, (name, value)| insert.with_setting(name, value))
 }

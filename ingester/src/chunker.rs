@@ -56,6 +56,8 @@ pub struct Chunker<R> {
     eof: bool,
     next_line: u64,
     next_index: u64,
+    /// Bytes and records of the last chunk, to size the next one.
+    last_chunk: (usize, usize),
     /// Decompressed bytes read so far.
     pub bytes_read: u64,
 }
@@ -71,13 +73,20 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
             eof: false,
             next_line: 1,
             next_index: 0,
+            last_chunk: (0, 0),
             bytes_read: 0,
         }
     }
 
     /// The next chunk, `None` after the last record.
     pub async fn next_chunk(&mut self) -> Result<Option<Chunk>, StreamError> {
-        let mut chunk = Chunk { index: self.next_index, data: Vec::new(), records: Vec::new() };
+        // Sized like the previous chunk: a chunk grown from empty copies
+        // its bytes over again and faults in fresh pages at each doubling.
+        let mut chunk = Chunk {
+            index: self.next_index,
+            data: Vec::with_capacity(self.last_chunk.0),
+            records: Vec::with_capacity(self.last_chunk.1),
+        };
         while chunk.records.len() < self.records_per_chunk {
             let start = chunk.data.len();
             let (oversized, newlines) = match self.record_end().await? {
@@ -103,6 +112,7 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
         if chunk.records.is_empty() {
             return Ok(None);
         }
+        self.last_chunk = (chunk.data.len(), chunk.records.len());
         self.next_index += 1;
         Ok(Some(chunk))
     }

@@ -84,13 +84,19 @@ impl<'a> Scanner<'a> {
         if self.peek() == Some(b'}') {
             self.at += 1;
         } else {
+            // Writers put the keys in one order, usually the mapping's, so
+            // the search starts after the last key found.
+            let mut next = 0;
             loop {
                 let key = self.string()?;
                 self.whitespace();
                 self.expect(b':', "expected `:`")?;
                 self.whitespace();
-                match fields.iter().position(|field| same_name(field, &key)) {
-                    Some(slot) => values[slot] = self.scalar()?,
+                match (next..fields.len()).chain(0..next).find(|&slot| same_name(&fields[slot], &key)) {
+                    Some(slot) => {
+                        values[slot] = self.scalar()?;
+                        next = slot + 1;
+                    }
                     None => self.skip_value(0)?,
                 }
                 self.whitespace();
@@ -151,6 +157,7 @@ impl<'a> Scanner<'a> {
         let bytes = self.text.as_bytes();
         let mut escaped = false;
         loop {
+            self.at += plain_run(&bytes[self.at..]);
             let Some(&byte) = bytes.get(self.at) else {
                 return Err("unterminated string");
             };
@@ -274,6 +281,29 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// How many bytes at the start of `bytes` a string holds as they are: up
+/// to the first quote, backslash or control character. Eight bytes at a
+/// time, since strings are most of a line and a match per byte cost more
+/// than the rest of the scan.
+fn plain_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A high bit for each byte below `n` (≤ 0x80). Only the lowest one is
+    // exact, as a borrow may flag the byte above a flagged one; the lowest
+    // is the one wanted.
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGH;
+    let mut at = 0;
+    while let Some(word) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let stops = below(word ^ (ONES * u64::from(b'"')), 1) | below(word ^ (ONES * u64::from(b'\\')), 1) | below(word, 0x20);
+        if stops != 0 {
+            return at + (stops.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + bytes[at..].iter().take_while(|&&byte| byte != b'"' && byte != b'\\' && byte >= 0x20).count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +315,26 @@ mod tests {
             Ok(_) => Ok(values.into_iter().map(|v| v.map(Cow::into_owned)).collect()),
             Err(ParseError::Line(rejection)) => Err(rejection.detail),
             Err(ParseError::File(err)) => Err(err.0),
+        }
+    }
+
+    #[test]
+    fn plain_run_stops_at_the_first_quote_backslash_or_control_character() {
+        let alphabet = [b'a', b'"', b'\\', 0x00, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xc3, 0xff, b'b', b'c', b'd'];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..40 {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                        // Mostly plain bytes, so that runs are long.
+                        let pick = (state >> 33) as usize % (alphabet.len() * 4);
+                        alphabet.get(pick).copied().unwrap_or(b'x')
+                    })
+                    .collect();
+                let expected = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(len);
+                assert_eq!(plain_run(&bytes), expected, "{bytes:?}");
+            }
         }
     }
 

@@ -5,11 +5,11 @@
 use std::borrow::Cow;
 
 use adhouse_core::event::Event;
-use clickhouse::insert::Insert;
 use clickhouse::{Client, Row};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::events_insert::EventsInsert;
 use super::window::{TimeWindow, Verdict};
 use crate::chunker::{Chunk, EXCERPT_BYTES, MAX_RECORD_BYTES, RecordSpan};
 use crate::error::{StreamError, Unreadable};
@@ -57,7 +57,7 @@ pub async fn commit_chunk(
     chunk: &Chunk,
     token: &str,
 ) -> Result<Committed, StreamError> {
-    let mut insert = events_insert(client, token).await?;
+    let mut insert = EventsInsert::new(client, token);
     let ChunkRows { rows, rejected, expired, later_days } = write_rows(source, context, window, parser, chunk, &mut insert).await?;
     insert.end().await?;
     insert_later_days(client, token, later_days).await?;
@@ -106,7 +106,7 @@ async fn insert_later_days(client: &Client, token: &str, mut rows: Vec<Event<'_>
             })
             .unwrap_or(rest.len());
         debug_assert!(end > 0 && first.ts.date() == rest[0].ts.date());
-        let mut insert = events_insert(client, &format!("{token}/days{block}")).await?;
+        let mut insert = EventsInsert::new(client, &format!("{token}/days{block}"));
         for event in &rest[..end] {
             insert.write(event).await?;
         }
@@ -140,7 +140,7 @@ pub async fn write_rows<'c>(
     window: &TimeWindow,
     parser: &mut dyn RecordParser,
     chunk: &'c Chunk,
-    insert: &mut Insert<Event<'static>>,
+    insert: &mut EventsInsert,
 ) -> Result<ChunkRows<'c>, StreamError> {
     let mut rejected: Vec<(u64, Rejection, &str)> = Vec::new();
     let mut later_days = Vec::new();
@@ -220,16 +220,6 @@ pub fn fate<'c>(
         },
         Err(rejection) => Fate::Rejected(rejection, record),
     })
-}
-
-/// The insert of one chunk into `events`, de-duplicated under `token`.
-/// Rows are sent as plain RowBinary, without the client's per-row check
-/// against the table schema (a quarter of the ingester's CPU time): the
-/// tests insert `Event` with that check on, so a layout that drifted from
-/// the schema fails there, not in production.
-pub async fn events_insert(client: &Client, token: &str) -> clickhouse::error::Result<Insert<Event<'static>>> {
-    let insert = client.clone().with_validation(false).insert::<Event<'static>>("events").await?;
-    Ok(adhouse_core::clickhouse::deduplicated(insert, token))
 }
 
 /// Feeds a committed chunk's records to the parser for their headers.

@@ -1,11 +1,12 @@
 //! Ingestion of one S3 object version, exactly once (DESIGN.md): claim it in
 //! the ledger (`claim`), cut it into chunks (`chunks`), and commit it chunk
-//! by chunk (`commit`), the next chunk read while one is committed
-//! (`read_ahead`).
+//! by chunk (`commit`, its rows through `events_insert`), the next chunk
+//! read while one is committed (`read_ahead`).
 
 mod chunks;
 mod claim;
 mod commit;
+mod events_insert;
 mod in_flight;
 mod read_ahead;
 mod window;
@@ -18,7 +19,8 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 pub use self::chunks::ObjectChunks;
-pub use self::commit::{ChunkRows, Fate, dedup_token, events_insert, fate, write_rows};
+pub use self::commit::{ChunkRows, Fate, dedup_token, fate, write_rows};
+pub use self::events_insert::EventsInsert;
 pub use self::read_ahead::ReadAhead;
 pub use self::window::{TimeLimits, TimeWindow, Verdict, rfc3339};
 use self::claim::{Claim, claim};

@@ -7,6 +7,7 @@ mod common;
 
 mod consumer;
 mod delivery;
+mod events_insert;
 mod failures;
 mod formats;
 mod long_span;

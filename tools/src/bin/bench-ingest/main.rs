@@ -398,8 +398,8 @@ fn render(args: &Args, version: &str, rows: &[Row], latencies: Option<&[Duration
     let _ = writeln!(
         out,
         "\nThroughput, one thread per side, {} rows per file, median of {} passes. MB = 10^6 decompressed bytes.\n\
-         ingester:   file -> decompress -> chunker (read one chunk ahead) -> parser -> mapping -> Insert::write\n\
-         \x20           (RowBinary as the ingester sends it, LZ4) -> HTTP to a discarding sink; on one thread: time = wall,\n\
+         ingester:   file -> decompress -> chunker (read one chunk ahead) -> parser -> mapping -> EventsInsert\n\
+         \x20           (RowBinary; LZ4 on a task of its own) -> HTTP to a discarding sink; on one thread: time = wall,\n\
          \x20           cpu = this thread's CPU time; 2-core = wall time on a runtime of two workers (one object)\n\
          ClickHouse: INSERT INTO <Null table> SELECT <same mapping> FROM file(<same file>), max_threads = 1, in a\n\
          \x20           chDB process of its own; time = engine elapsed, cpu = that process's CPU time\n\

@@ -1,7 +1,7 @@
 //! The ingester's side: one local file through the production path —
 //! content-sniffed decompression → [`Chunker`], read one chunk ahead
-//! ([`ReadAhead`]) → the source's parser → mapping → `Insert::write` (plain
-//! RowBinary, as [`events_insert`] sends it, LZ4 framing, HTTP upload) via
+//! ([`ReadAhead`]) → the source's parser → mapping → [`EventsInsert`]
+//! (RowBinary, LZ4 framing and HTTP upload on a task of its own) via
 //! [`write_rows`], one de-duplicated insert per chunk — into the discarding
 //! [`sink`](crate::sink). Timed twice: on the current thread only, for CPU
 //! time per row ([`ingest_file`]), and on a runtime of two workers, as the
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use adhouse_ingester::chunker::Chunker;
 use adhouse_ingester::decode::decompress;
 use adhouse_ingester::formats;
-use adhouse_ingester::ingest::{ReadAhead, TimeWindow, events_insert, write_rows};
+use adhouse_ingester::ingest::{EventsInsert, ReadAhead, TimeWindow, write_rows};
 use adhouse_ingester::mapping::{ObjectContext, Source};
 use anyhow::{Context as _, anyhow, bail};
 use clickhouse::Client;
@@ -37,9 +37,8 @@ pub struct Pass {
     pub cpu: Duration,
 }
 
-/// Ingests `path` as `source` into `sink`, which must be a client whose
-/// insert metadata for `events` is already cached (the sink serves no
-/// schema queries).
+/// Ingests `path` as `source` into `sink`, a client of the discarding sink
+/// (an insert into `events` asks the server nothing else).
 pub async fn ingest_file(
     sink: &Client,
     source: &Source,
@@ -60,7 +59,7 @@ pub async fn ingest_file(
     };
     let mut rows = 0;
     while let Some(chunk) = chunks.next_chunk().await? {
-        let mut insert = events_insert(sink, &format!("bench:{}", chunk.index)).await?;
+        let mut insert = EventsInsert::new(sink, &format!("bench:{}", chunk.index));
         let written = write_rows(source, context, &TimeWindow::unbounded(), parser.as_mut(), &chunk, &mut insert)
             .await
             .with_context(|| path.display().to_string())?;
