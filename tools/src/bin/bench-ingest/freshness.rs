@@ -2,7 +2,9 @@
 //! a bucket of the run's own, whose ObjectCreated notifications go to a queue
 //! of the run's own, consumed by a real `adhouse-ingester run` process; for
 //! each object, the time from the start of its PutObject to the moment all of
-//! its rows are counted in `events`, polled every [`POLL`].
+//! its rows are counted in `events`, polled every [`POLL`]. Over the measured
+//! objects it also takes the CPU time the ingester and ClickHouse spent, which
+//! says which of them a sustained load saturates.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -40,14 +42,27 @@ pub struct Params<'a> {
     pub put_interval: Duration,
 }
 
-/// Latency of each object after the first (which warms the stack up and
-/// is not counted), in PUT order.
+/// What a run measured over the objects after the first (which warms the
+/// stack up and is not counted).
+pub struct Measured {
+    /// Each object's latency, in PUT order.
+    pub latencies: Vec<Duration>,
+    /// From the first measured PUT until the last object was visible.
+    pub wall: Duration,
+    /// CPU time of the `adhouse-ingester` process in that time.
+    pub ingester_cpu: Duration,
+    /// CPU time ClickHouse accounted to its own threads in that time
+    /// (`system.events`: inserts, the rollup views, merges, and this
+    /// benchmark's polling queries).
+    pub clickhouse_cpu: Duration,
+}
+
 pub async fn measure(
     settings: &Settings,
     client: &Client,
     objects: &[Object],
     params: &Params<'_>,
-) -> anyhow::Result<Vec<Duration>> {
+) -> anyhow::Result<Measured> {
     let run_id = time::OffsetDateTime::now_utc().unix_timestamp();
     let bucket = format!("adhouse-bench-{run_id}");
     let (s3, queue_url) = provision(&bucket).await?;
@@ -171,6 +186,33 @@ fn stop(ingester: &mut Child) {
     let _ = ingester.wait();
 }
 
+/// CPU time of a process of ours (`/proc/<pid>/stat`: user and system
+/// time in clock ticks, which Linux fixes at 100 a second for user space).
+fn process_cpu(process: &Child) -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", process.id()))?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("unexpected /proc/<pid>/stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks = |index: usize| -> anyhow::Result<u64> {
+        Ok(fields.get(index).context("short /proc/<pid>/stat")?.parse()?)
+    };
+    // utime and stime are the 14th and 15th fields, the 12th and 13th after the name.
+    Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
+}
+
+async fn clickhouse_cpu(client: &Client) -> anyhow::Result<Duration> {
+    let micros: u64 = client
+        .query("SELECT sum(value) FROM system.events WHERE event IN ('UserTimeMicroseconds', 'SystemTimeMicroseconds')")
+        .fetch_one()
+        .await
+        .context("reading ClickHouse's CPU counters")?;
+    Ok(Duration::from_micros(micros))
+}
+
 #[derive(Debug, Row, Deserialize)]
 struct FileRows {
     file: String,
@@ -184,10 +226,12 @@ async fn put_and_watch(
     objects: &[Object],
     interval: Duration,
     ingester: &mut Child,
-) -> anyhow::Result<Vec<Duration>> {
+) -> anyhow::Result<Measured> {
     let file_of = |object: &Object| format!("s3://{bucket}/{}", object.key);
     let mut put_at: HashMap<String, (Instant, u64)> = HashMap::new();
     let mut visible: HashMap<String, Duration> = HashMap::new();
+    // (time, ingester CPU, ClickHouse CPU) when the first measured object goes.
+    let mut measured_from = None;
     let mut next = 0;
     let mut next_put = Instant::now();
     let mut last_put = Instant::now();
@@ -198,6 +242,9 @@ async fn put_and_watch(
         // The warm-up object goes alone; the others at the set pace.
         let warmed_up = visible.contains_key(&file_of(&objects[0]));
         if next < objects.len() && (next == 0 || warmed_up) && Instant::now() >= next_put {
+            if next == 1 {
+                measured_from = Some((Instant::now(), process_cpu(ingester)?, clickhouse_cpu(client).await?));
+            }
             let object = &objects[next];
             let body = ByteStream::from(std::fs::read(&object.path)?);
             let started = Instant::now();
@@ -210,10 +257,17 @@ async fn put_and_watch(
             put_at.insert(file_of(object), (started, object.rows));
             (next, next_put, last_put) = (next + 1, started + interval, started);
         }
-        let counts = client
-            .query("SELECT toString(file) AS file, count() AS rows FROM events GROUP BY file")
-            .fetch_all::<FileRows>()
-            .await?;
+        // Only the objects still awaited: a GROUP BY over every file costs
+        // ClickHouse more with each object, and it shares the machine.
+        let pending: Vec<&String> = put_at.keys().filter(|file| !visible.contains_key(*file)).collect();
+        let counts = match pending.is_empty() {
+            true => Vec::new(),
+            false => client
+                .query("SELECT toString(file) AS file, count() AS rows FROM events WHERE file IN ? GROUP BY file")
+                .bind(pending)
+                .fetch_all::<FileRows>()
+                .await?,
+        };
         let now = Instant::now();
         for FileRows { file, rows } in counts {
             if let Some((started, expected)) = put_at.get(&file)
@@ -231,8 +285,11 @@ async fn put_and_watch(
         }
         tokio::time::sleep(POLL).await;
     }
-    Ok(objects[1..]
-        .iter()
-        .map(|object| visible[&file_of(object)])
-        .collect())
+    let (started, ingester_from, clickhouse_from) = measured_from.context("no object after the warm-up one")?;
+    Ok(Measured {
+        latencies: objects[1..].iter().map(|object| visible[&file_of(object)]).collect(),
+        wall: started.elapsed(),
+        ingester_cpu: process_cpu(ingester)?.saturating_sub(ingester_from),
+        clickhouse_cpu: clickhouse_cpu(client).await?.saturating_sub(clickhouse_from),
+    })
 }

@@ -167,7 +167,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
-    let latencies = if args.objects == 0 {
+    let freshness = if args.objects == 0 {
         None
     } else {
         eprintln!("freshness: {} objects ...", args.objects);
@@ -195,7 +195,7 @@ async fn main() -> anyhow::Result<()> {
     };
 
     let version: String = client.query("SELECT version()").fetch_one().await?;
-    let report = render(&args, &version, &rows, latencies.as_deref());
+    let report = render(&args, &version, &rows, freshness.as_ref());
     print!("{report}");
     std::fs::write(&args.report, &report)
         .with_context(|| format!("writing {}", args.report.display()))?;
@@ -377,7 +377,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.min(sorted.len()) - 1]
 }
 
-fn render(args: &Args, version: &str, rows: &[Row], latencies: Option<&[Duration]>) -> String {
+fn render(args: &Args, version: &str, rows: &[Row], freshness: Option<&freshness::Measured>) -> String {
     let now = time::OffsetDateTime::now_utc();
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -450,7 +450,7 @@ fn render(args: &Args, version: &str, rows: &[Row], latencies: Option<&[Duration
             theirs_cpu / ours_cpu,
         );
     }
-    let mut sorted = latencies.map(<[Duration]>::to_vec).unwrap_or_default();
+    let mut sorted = freshness.map(|f| f.latencies.clone()).unwrap_or_default();
     sorted.sort();
     if !sorted.is_empty() {
         let _ = writeln!(
@@ -472,6 +472,21 @@ fn render(args: &Args, version: &str, rows: &[Row], latencies: Option<&[Duration
             percentile(&sorted, 95.0).as_secs_f64(),
             sorted[0].as_secs_f64(),
             sorted[sorted.len() - 1].as_secs_f64()
+        );
+    }
+    if let Some(measured) = freshness {
+        let wall = seconds(measured.wall);
+        let per_thousand_rows = 1000.0 / (args.object_rows * measured.latencies.len() as u64).max(1) as f64;
+        let _ = writeln!(
+            out,
+            "CPU in those {wall:.1} s: adhouse-ingester {:.1} s ({:.2} cores, {:.2} ms per 1,000 rows), \
+             ClickHouse {:.1} s ({:.2} cores, {:.2} ms per 1,000 rows; its system.events, polling included)",
+            measured.ingester_cpu.as_secs_f64(),
+            measured.ingester_cpu.as_secs_f64() / wall,
+            measured.ingester_cpu.as_secs_f64() * 1000.0 * per_thousand_rows,
+            measured.clickhouse_cpu.as_secs_f64(),
+            measured.clickhouse_cpu.as_secs_f64() / wall,
+            measured.clickhouse_cpu.as_secs_f64() * 1000.0 * per_thousand_rows,
         );
     }
     let _ = writeln!(out, "\nGoals (issues 3 and 15):");
