@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0013, "platform_organic"),
     migration!(0014, "rollup_projections"),
     migration!(0015, "events_by_source"),
+    migration!(0016, "rollup_by_publisher"),
 ];
 
 /// Shared column lists that several migrations splice in as `${name}`.

@@ -330,25 +330,30 @@ pub fn names_statement(level: Option<Level>, tenant: &str, ids: Vec<String>) -> 
 }
 
 /// The requested order, then the first metric descending, then every
-/// dimension ascending so that equal rows still come in a stable order.
+/// dimension ascending so that equal rows still come in a stable order. A
+/// term on an expression already ordered by could never decide and is left out.
 fn order_sql(query: &Query, source: Source<'_>) -> Vec<String> {
     let aggregate = |measure: Measure| source.measure_sql(measure);
-    let mut terms: Vec<String> = query
-        .order_by
-        .iter()
-        .map(|order| {
-            let direction = match order.direction {
-                Direction::Asc => "ASC",
-                Direction::Desc => "DESC",
-            };
-            match order.key {
-                OrderKey::Metric(metric) => format!("{} {direction} NULLS LAST", metric.order_sql(aggregate)),
-                OrderKey::Dimension(dimension) => format!("{} {direction}", dimension.column()),
-            }
-        })
-        .collect();
-    terms.push(format!("{} DESC NULLS LAST", query.metrics[0].order_sql(aggregate)));
-    terms.extend(query.dimensions.iter().map(|dimension| format!("{} ASC", dimension.column())));
+    let requested = query.order_by.iter().map(|order| {
+        let direction = match order.direction {
+            Direction::Asc => "ASC",
+            Direction::Desc => "DESC",
+        };
+        match order.key {
+            OrderKey::Metric(metric) => (metric.order_sql(aggregate), format!("{direction} NULLS LAST")),
+            OrderKey::Dimension(dimension) => (dimension.column().to_owned(), direction.to_owned()),
+        }
+    });
+    let tiebreakers = std::iter::once((query.metrics[0].order_sql(aggregate), "DESC NULLS LAST".to_owned()))
+        .chain(query.dimensions.iter().map(|dimension| (dimension.column().to_owned(), "ASC".to_owned())));
+    let mut seen = Vec::new();
+    let mut terms = Vec::new();
+    for (expression, direction) in requested.chain(tiebreakers) {
+        if !seen.contains(&expression) {
+            terms.push(format!("{expression} {direction}"));
+            seen.push(expression);
+        }
+    }
     terms
 }
 
@@ -356,4 +361,41 @@ fn order_sql(query: &Query, source: Source<'_>) -> Vec<String> {
 /// to lie far inside 1970..2106.
 fn epoch_param(epoch: i64) -> u32 {
     u32::try_from(epoch.max(0)).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics_catalog::Dimension;
+    use crate::query::request::{Context, Limits, QueryRequest};
+    use crate::query::time::Zone;
+    use adhouse_core::schema::Retention;
+
+    #[test]
+    fn an_order_term_is_written_once_however_often_it_is_asked_for() {
+        let request: QueryRequest = serde_json::from_value(serde_json::json!({
+            "metrics": ["impressions", "revenue"],
+            "dimensions": ["publisher_id"],
+            "time_range": { "from": "2026-10-01", "to": "2026-10-07" },
+            "order_by": [{ "field": "impressions" }, { "field": "publisher_id", "direction": "desc" }, { "field": "revenue" }],
+        }))
+        .unwrap();
+        let utc = Zone::parse("timezone", "UTC").unwrap();
+        let query = Query::from_request(request, &Context { default_zone: &utc, now: 1_800_000_000, limits: Limits { max_rows: 10_000 } }).unwrap();
+        let table = Table {
+            name: "events_1d",
+            kind: TableKind::Rollup,
+            bucket_secs: 86_400,
+            dimensions: &Dimension::ALL,
+            retention: Retention::Forever,
+            retention_days: None,
+        };
+        let terms = order_sql(&query, Source::Events(&table));
+        // The first metric and the dimension come again as tiebreakers; only
+        // their first, requested, direction is kept.
+        assert_eq!(terms.len(), 3, "{terms:?}");
+        assert!(terms[0].ends_with(" DESC NULLS LAST") && terms[0].contains("impressions"), "{terms:?}");
+        assert_eq!(terms[1], "publisher_id DESC");
+        assert!(terms[2].contains("revenue"), "{terms:?}");
+    }
 }
