@@ -3,7 +3,9 @@
 // clicks Allow → back through adhouse-api's callback → the chooser → Link →
 // the account in the menu with its backfill progress; and the backfill job
 // on an SQS queue of this test's own in moto. Then the same account with a
-// revoked grant, re-linked from the menu.
+// revoked grant, re-linked from the menu. X, Google Ads and Yahoo! JAPAN go
+// through their own consent pages the same way, each then synced and its
+// tiles compared with its fake's oracle.
 
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 
@@ -178,49 +180,83 @@ describe("ad accounts", () => {
   });
 
   test("connect → Authorize app on X's OAuth 1.0a consent page → choose → the X account is in the menu, and after its sync its tiles equal X's fake", async () => {
-    const id = "18ce54d4x5t";
-    const page = await openSignedIn(browser.context, api.baseUrl, stack.tokens.acme);
-    // The menu loaded (with or without the other tests' accounts) before Connect is clicked.
-    await page.waitForSelector(".account-group, .accounts-empty");
-    await page.click("#connect-account");
     // adhouse fetched a request token first: the consent page names it.
-    await Promise.all([page.waitForURL(/\/x\/api\/oauth\/authorize\?oauth_token=/), page.click('.platform-choice[data-platform="x"]')]);
-    expect(await page.title()).toBe("Authorize access");
-    await Promise.all([page.waitForURL(`${api.baseUrl}/?*`), page.click('button[value="allow"]')]);
-    await page.waitForSelector("dialog.account-chooser[open]");
-    const choices = await page.$$eval("dialog.account-chooser input[name=account]", (boxes) =>
-      boxes.map((box) => ({ id: (box as HTMLInputElement).value, checked: (box as HTMLInputElement).checked })),
-    );
-    expect(choices.map((choice) => choice.id)).toContain(id);
-    for (const choice of choices) {
-      if (choice.id !== id && choice.checked) await page.uncheck(`dialog.account-chooser input[value="${choice.id}"]`);
-      if (choice.id === id && !choice.checked) await page.check(`dialog.account-chooser input[value="${id}"]`);
-    }
-    await page.click("#link-accounts");
-    await page.waitForSelector("dialog.account-chooser", { state: "hidden" });
-    const item = page.locator(`.account-group[data-platform="x"] .account[data-account="${id}"]`);
-    await item.waitFor();
-    expect(await page.textContent('.account-group[data-platform="x"] .account-platform')).toContain("X Ads");
-    expect(await item.getAttribute("data-status")).toBe("active");
-    await screenshot(page, "accounts-x-linked");
+    await linkSyncAndCompare({ platform: "x", label: "X Ads", consent: /\/x\/api\/oauth\/authorize\?oauth_token=/, title: "Authorize access", allow: 'button[value="allow"]', account: "18ce54d4x5t", currency: "¥" });
+  });
 
-    ingester(stack.database, ["sync", "--tenant", "acme", "--platform", "x", "--account", id]);
-    const accountDays = await oracleRows("x", id, "account");
-    expect(accountDays.length).toBeGreaterThan(30);
-    await page.close();
-    const [from, to] = range();
-    const dashboard = await openSignedIn(browser.context, api.baseUrl, stack.tokens.acme, `range=custom&from=${from}&to=${to}`);
-    await dashboard.locator(`button.account-open[data-scope*='"account":"${id}"']`).click();
-    await dashboard.waitForSelector('.tiles-panel[data-state="ready"] .tile[data-metric="spend"]');
-    const tile = async (metric: string) => Number(await dashboard.getAttribute(`.tile[data-metric="${metric}"]`, "data-value"));
-    expect(await tile("impressions")).toBe(sum(accountDays, "impressions"));
-    expect(await tile("clicks")).toBe(sum(accountDays, "clicks"));
-    expect(Math.round((await tile("spend")) * 1e6)).toBe(sum(accountDays, "spend_micros"));
-    expect(await dashboard.textContent('.tile[data-metric="spend"] .tile-value')).toContain("¥");
-    await screenshot(dashboard, "accounts-x-dashboard");
-    await dashboard.close();
+  test("connect → Allow on Google's consent page → choose → the Google Ads customer is in the menu, and after its sync its tiles equal Google's fake", async () => {
+    await linkSyncAndCompare({ platform: "google", label: "Google Ads", consent: /\/google\/accounts\/o\/oauth2\/v2\/auth\?/, title: "Sign in - Google Accounts", allow: 'button[type="submit"]' });
+  });
+
+  test("connect → Allow on Yahoo! JAPAN's Business ID page → choose → the Yahoo! account is in the menu, and after its sync its tiles equal Yahoo!'s fake", async () => {
+    await linkSyncAndCompare({ platform: "yahoo", label: "Yahoo", consent: /\/yahoo\/biz-oauth\/oauth\/v1\/authorize\?/, title: "Yahoo! JAPAN ビジネスID", allow: 'button[value="allow"]', currency: "¥" });
   });
 });
+
+/** How one platform's consent page is reached and answered. */
+interface Consent {
+  platform: string;
+  /** What the menu's group calls the platform. */
+  label: string;
+  /** The consent page's address. */
+  consent: RegExp;
+  title: string;
+  /** The consent page's allow button. */
+  allow: string;
+  /** The account to link; the chooser's first active one if not given. */
+  account?: string;
+  /** A symbol the spend tile shows for the account's currency. */
+  currency?: string;
+}
+
+/**
+ * Connect account → the platform's consent page → Allow → the chooser, where
+ * only `account` stays checked → Link; the account is in the menu, active.
+ * Then the real sync, and the account's tiles equal the fake's oracle.
+ */
+async function linkSyncAndCompare(consent: Consent): Promise<void> {
+  const page = await openSignedIn(browser.context, api.baseUrl, stack.tokens.acme);
+  // The menu loaded (with or without the other tests' accounts) before Connect is clicked.
+  await page.waitForSelector(".account-group, .accounts-empty");
+  await page.click("#connect-account");
+  await Promise.all([page.waitForURL(consent.consent), page.click(`.platform-choice[data-platform="${consent.platform}"]`)]);
+  expect(await page.title()).toBe(consent.title);
+  await Promise.all([page.waitForURL(`${api.baseUrl}/?*`), page.click(consent.allow)]);
+  await page.waitForSelector("dialog.account-chooser[open]");
+  const choices = await page.$$eval("dialog.account-chooser input[name=account]", (boxes) =>
+    boxes.map((box) => ({ id: (box as HTMLInputElement).value, checked: (box as HTMLInputElement).checked, text: box.closest("label")!.textContent! })),
+  );
+  const id = consent.account ?? choices.find((choice) => !choice.text.includes("inactive"))?.id;
+  if (id === undefined) throw new Error(`${consent.platform}'s chooser offers no active account`);
+  expect(choices.map((choice) => choice.id)).toContain(id);
+  for (const choice of choices) {
+    if (choice.id !== id && choice.checked) await page.uncheck(`dialog.account-chooser input[value="${choice.id}"]`);
+    if (choice.id === id && !choice.checked) await page.check(`dialog.account-chooser input[value="${id}"]`);
+  }
+  await page.click("#link-accounts");
+  await page.waitForSelector("dialog.account-chooser", { state: "hidden" });
+  const item = page.locator(`.account-group[data-platform="${consent.platform}"] .account[data-account="${id}"]`);
+  await item.waitFor();
+  expect(await page.textContent(`.account-group[data-platform="${consent.platform}"] .account-platform`)).toContain(consent.label);
+  expect(await item.getAttribute("data-status")).toBe("active");
+  await screenshot(page, `accounts-${consent.platform}-linked`);
+  await page.close();
+
+  ingester(stack.database, ["sync", "--tenant", "acme", "--platform", consent.platform, "--account", id]);
+  const accountDays = await oracleRows(consent.platform, id, "account");
+  expect(accountDays.length).toBeGreaterThan(30);
+  const [from, to] = range();
+  const dashboard = await openSignedIn(browser.context, api.baseUrl, stack.tokens.acme, `range=custom&from=${from}&to=${to}`);
+  await dashboard.locator(`button.account-open[data-scope*='"account":"${id}"']`).click();
+  await dashboard.waitForSelector('.tiles-panel[data-state="ready"] .tile[data-metric="spend"]');
+  const tile = async (metric: string) => Number(await dashboard.getAttribute(`.tile[data-metric="${metric}"]`, "data-value"));
+  expect(await tile("impressions")).toBe(sum(accountDays, "impressions"));
+  expect(await tile("clicks")).toBe(sum(accountDays, "clicks"));
+  expect(Math.round((await tile("spend")) * 1e6)).toBe(sum(accountDays, "spend_micros"));
+  if (consent.currency) expect(await dashboard.textContent('.tile[data-metric="spend"] .tile-value')).toContain(consent.currency);
+  await screenshot(dashboard, `accounts-${consent.platform}-dashboard`);
+  await dashboard.close();
+}
 
 /** Whole days every account timezone has finished, well inside the backfill. */
 function range(): [string, string] {
