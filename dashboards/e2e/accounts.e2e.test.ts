@@ -3,11 +3,13 @@
 // clicks Allow → back through adhouse-api's callback → the chooser → Link →
 // the account in the menu with its backfill progress; and the backfill job
 // on an SQS queue of this test's own in moto. Then the same account with a
-// revoked grant, re-linked from the menu. X, Google Ads and Yahoo! JAPAN go
-// through their own consent pages the same way, each then synced and its
-// tiles compared with its fake's oracle.
+// revoked grant, re-linked from the menu. X, Google Ads, Yahoo! JAPAN,
+// Facebook Pages and Instagram go through their consent pages the same way,
+// each then synced and its tiles compared with its fake's oracle.
 
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+
+import type { Page } from "playwright-core";
 
 import { type Browser, launch, openSignedIn, screenshot } from "./browser";
 import { clickhouse } from "./clickhouse";
@@ -188,6 +190,14 @@ describe("ad accounts", () => {
     await linkSyncAndCompare({ platform: "google", label: "Google Ads", consent: /\/google\/accounts\/o\/oauth2\/v2\/auth\?/, title: "Sign in - Google Accounts", allow: 'button[type="submit"]' });
   });
 
+  test("connect → Allow on Meta's dialog for Pages → choose → the Page is in the menu, and after its sync its organic tiles equal the fake's", async () => {
+    await linkSyncAndCompareOrganic({ platform: "facebook", label: "Facebook Pages", consent: /\/meta\/www\/v25\.0\/dialog\/oauth\?/, title: "Log in with Facebook", allow: 'button[value="allow"]' });
+  });
+
+  test("connect → Allow on Meta's dialog for Instagram → choose → the account is in the menu, and after its sync its organic tiles equal the fake's, new followers first", async () => {
+    await linkSyncAndCompareOrganic({ platform: "instagram", label: "Instagram", consent: /\/meta\/www\/v25\.0\/dialog\/oauth\?/, title: "Log in with Facebook", allow: 'button[value="allow"]' });
+  });
+
   test("connect → Allow on Yahoo! JAPAN's Business ID page → choose → the Yahoo! account is in the menu, and after its sync its tiles equal Yahoo!'s fake", async () => {
     await linkSyncAndCompare({ platform: "yahoo", label: "Yahoo", consent: /\/yahoo\/biz-oauth\/oauth\/v1\/authorize\?/, title: "Yahoo! JAPAN ビジネスID", allow: 'button[value="allow"]', currency: "¥" });
   });
@@ -212,9 +222,9 @@ interface Consent {
 /**
  * Connect account → the platform's consent page → Allow → the chooser, where
  * only `account` stays checked → Link; the account is in the menu, active.
- * Then the real sync, and the account's tiles equal the fake's oracle.
+ * Returns the account's id.
  */
-async function linkSyncAndCompare(consent: Consent): Promise<void> {
+async function linkThroughConsent(consent: Consent): Promise<string> {
   const page = await openSignedIn(browser.context, api.baseUrl, stack.tokens.acme);
   // The menu loaded (with or without the other tests' accounts) before Connect is clicked.
   await page.waitForSelector(".account-group, .accounts-empty");
@@ -241,19 +251,55 @@ async function linkSyncAndCompare(consent: Consent): Promise<void> {
   expect(await item.getAttribute("data-status")).toBe("active");
   await screenshot(page, `accounts-${consent.platform}-linked`);
   await page.close();
+  return id;
+}
 
-  ingester(stack.database, ["sync", "--tenant", "acme", "--platform", consent.platform, "--account", id]);
-  const accountDays = await oracleRows(consent.platform, id, "account");
-  expect(accountDays.length).toBeGreaterThan(30);
+/** The real sync of a linked account, then the fake's oracle of its days over `range()`. */
+async function syncAndOracle(platform: string, id: string): Promise<OracleRow[]> {
+  ingester(stack.database, ["sync", "--tenant", "acme", "--platform", platform, "--account", id]);
+  const days = await oracleRows(platform, id, "account");
+  expect(days.length).toBeGreaterThan(30);
+  return days;
+}
+
+/** The dashboard over `range()` opened on one account from the menu, once its `metric` tile is ready. */
+async function openAccount(id: string, metric: string): Promise<{ dashboard: Page; tile: (metric: string) => Promise<string | null> }> {
   const [from, to] = range();
   const dashboard = await openSignedIn(browser.context, api.baseUrl, stack.tokens.acme, `range=custom&from=${from}&to=${to}`);
   await dashboard.locator(`button.account-open[data-scope*='"account":"${id}"']`).click();
-  await dashboard.waitForSelector('.tiles-panel[data-state="ready"] .tile[data-metric="spend"]');
-  const tile = async (metric: string) => Number(await dashboard.getAttribute(`.tile[data-metric="${metric}"]`, "data-value"));
-  expect(await tile("impressions")).toBe(sum(accountDays, "impressions"));
-  expect(await tile("clicks")).toBe(sum(accountDays, "clicks"));
-  expect(Math.round((await tile("spend")) * 1e6)).toBe(sum(accountDays, "spend_micros"));
+  await dashboard.waitForSelector(`.tiles-panel[data-state="ready"] .tile[data-metric="${metric}"]`);
+  return { dashboard, tile: (metric) => dashboard.getAttribute(`.tile[data-metric="${metric}"]`, "data-value") };
+}
+
+/** An ad account linked through its consent page and synced: its tiles equal the fake's oracle. */
+async function linkSyncAndCompare(consent: Consent): Promise<void> {
+  const id = await linkThroughConsent(consent);
+  const days = await syncAndOracle(consent.platform, id);
+  const { dashboard, tile } = await openAccount(id, "spend");
+  expect(Number(await tile("impressions"))).toBe(sum(days, "impressions"));
+  expect(Number(await tile("clicks"))).toBe(sum(days, "clicks"));
+  expect(Math.round(Number(await tile("spend")) * 1e6)).toBe(sum(days, "spend_micros"));
   if (consent.currency) expect(await dashboard.textContent('.tile[data-metric="spend"] .tile-value')).toContain(consent.currency);
+  await screenshot(dashboard, `accounts-${consent.platform}-dashboard`);
+  await dashboard.close();
+}
+
+/**
+ * A Facebook Page or an Instagram account linked through Meta's dialog and
+ * synced: its organic tiles equal the fake's oracle. Followers are a gauge,
+ * the range's last day; Instagram keeps no follower history, so it shows no
+ * followers tile.
+ */
+async function linkSyncAndCompareOrganic(consent: Consent): Promise<void> {
+  const id = await linkThroughConsent(consent);
+  const days = await syncAndOracle(consent.platform, id);
+  const { dashboard, tile } = await openAccount(id, "follows");
+  for (const metric of ["follows", "impressions", "profile_views", "engagements"] as const) {
+    expect(Number(await tile(metric)), metric).toBe(sum(days, metric));
+  }
+  const last = days[days.length - 1].followers;
+  if (last === null) expect(await dashboard.locator('.tile[data-metric="followers"]').count()).toBe(0);
+  else expect(await tile("followers")).toBe(String(last));
   await screenshot(dashboard, `accounts-${consent.platform}-dashboard`);
   await dashboard.close();
 }
@@ -283,4 +329,9 @@ interface OracleRow {
   impressions: number;
   clicks: number;
   spend_micros: number;
+  /** Organic accounts only; null where the platform keeps no history. */
+  followers: number | null;
+  follows: number;
+  profile_views: number;
+  engagements: number;
 }

@@ -101,6 +101,9 @@ describe("one set of rules for every new state", () => {
     expect([page.metrics[0], page.breakdown]).toEqual(["followers", "account"]);
     expect(parseState("?" + serializeState(page))).toEqual(normalize(page));
     expect(changeState(page, { scope: { platform: "meta", account: "1001" } }, catalog).metrics[0]).toBe("spend");
+    // Instagram keeps no follower history: new followers lead, and no followers tile stays empty.
+    const instagram = changeState(page, { scope: { platform: "instagram", account: "17841400000000001" } }, catalog);
+    expect([instagram.metrics[0], instagram.chartMetric, instagram.sort.field, instagram.metrics.includes("followers")]).toEqual(["follows", "follows", "follows", false]);
     expect(parseState("?acct=all:EUR").scope).toEqual({ currency: "EUR" });
     expect(parseState("?acct=all:euros").scope).toBeNull();
   });

@@ -57,9 +57,10 @@ export const DEFAULT_METRICS = ["impressions", "revenue", "ecpm", "fill_rate", "
 const DEFAULT_BREAKDOWN = "publisher_id";
 export const PLATFORM_METRICS = ["spend", "impressions", "clicks", "ctr", "cpc", "conversions", "cpa", "roas"];
 const PLATFORM_BREAKDOWN = "campaign";
-/** Organic accounts (Facebook Pages, Instagram): no money, no campaigns; followers a gauge. */
-export const ORGANIC_METRICS = ["followers", "follows", "impressions", "profile_views", "engagements", "video_views"];
-const ORGANIC_PLATFORMS = ["facebook", "instagram"];
+/** Organic accounts (Facebook Pages here, Instagram below): no money, no campaigns; followers a gauge. */
+const PAGES_METRICS = ["followers", "follows", "impressions", "profile_views", "engagements", "video_views"];
+/** Instagram keeps no follower history and reports no video views: new followers lead. */
+const INSTAGRAM_METRICS = ["follows", "impressions", "profile_views", "engagements"];
 
 export type Dataset = "logs" | "platforms";
 
@@ -76,19 +77,20 @@ export function catalogFor<C extends CatalogChoices>(catalog: C, state: Pick<Pag
 }
 
 /** What a page shows: logs, ad accounts, or organic accounts, each with its own default tiles. */
-type View = "logs" | "ads" | "organic";
+type View = "logs" | "ads" | "facebook" | "instagram";
 
 function viewOf(state: Pick<PageState, "scope">): View {
   if (!state.scope) return "logs";
-  return "platform" in state.scope && ORGANIC_PLATFORMS.includes(state.scope.platform) ? "organic" : "ads";
+  const platform = "platform" in state.scope ? state.scope.platform : "";
+  return platform === "facebook" || platform === "instagram" ? platform : "ads";
 }
 
 function defaultsOf(view: View): Pick<PageState, "metrics" | "chartMetric" | "breakdown" | "sort"> {
-  const metrics = { logs: DEFAULT_METRICS, ads: PLATFORM_METRICS, organic: ORGANIC_METRICS }[view];
+  const metrics = { logs: DEFAULT_METRICS, ads: PLATFORM_METRICS, facebook: PAGES_METRICS, instagram: INSTAGRAM_METRICS }[view];
   return {
     metrics: [...metrics],
     chartMetric: metrics[0],
-    breakdown: { logs: DEFAULT_BREAKDOWN, ads: PLATFORM_BREAKDOWN, organic: "account" }[view],
+    breakdown: { logs: DEFAULT_BREAKDOWN, ads: PLATFORM_BREAKDOWN, facebook: "account", instagram: "account" }[view],
     sort: { field: metrics[0], direction: "desc" },
   };
 }
