@@ -252,15 +252,11 @@ impl Mapping {
         self.rules.iter().map(|rule| rule.column.as_str())
     }
 
-    /// The `events` row of one record. `values` holds the record's value of
-    /// each slot of [`Mapping::fields`], `None` where absent.
-    pub fn apply<'a>(
-        &'a self,
-        values: &[Option<Cow<'a, str>>],
-        object: ObjectContext<'a>,
-        line: u64,
-    ) -> Result<Event<'a>, Rejection> {
-        let mut event = Event {
+    /// The row [`Mapping::apply_to`] maps the records of one object into:
+    /// what no rule sets (an unmapped column, `source`, `file`) keeps these
+    /// values.
+    pub fn blank<'a>(&self, object: ObjectContext<'a>) -> Event<'a> {
+        Event {
             tenant: Cow::Borrowed(""),
             ts: time::OffsetDateTime::UNIX_EPOCH,
             event_type: EventType::Request,
@@ -280,8 +276,37 @@ impl Mapping {
             error_code: 0,
             source: Cow::Borrowed(object.source),
             file: Cow::Borrowed(object.file),
-            line,
-        };
+            line: 0,
+        }
+    }
+
+    /// The `events` row of one record. `values` holds the record's value of
+    /// each slot of [`Mapping::fields`], `None` where absent.
+    pub fn apply<'a>(
+        &'a self,
+        values: &[Option<Cow<'a, str>>],
+        object: ObjectContext<'a>,
+        line: u64,
+    ) -> Result<Event<'a>, Rejection> {
+        let mut event = self.blank(object);
+        self.apply_to(values, object, line, &mut event)?;
+        Ok(event)
+    }
+
+    /// [`Mapping::apply`] into `event`, a [`Mapping::blank`] row of the same
+    /// object reused from record to record: the hot path builds no row per
+    /// record, whose moves (a row is 400 bytes) were most of the ingester's
+    /// `memmove`. Every column a rule maps, the tenant and the line are set
+    /// on success, so nothing of an earlier record survives into the row;
+    /// after a rejection `event` is partly overwritten and must not be used.
+    pub fn apply_to<'a>(
+        &'a self,
+        values: &[Option<Cow<'a, str>>],
+        object: ObjectContext<'a>,
+        line: u64,
+        event: &mut Event<'a>,
+    ) -> Result<(), Rejection> {
+        event.line = line;
         event.tenant = read(&self.tenant, values, object)
             .filter(|tenant| !tenant.is_empty())
             .ok_or_else(|| Rejection::new("missing_field", "no tenant"))?;
@@ -297,29 +322,37 @@ impl Mapping {
             }
         }
         for (rule, param) in self.rules.iter().zip(params) {
-            apply_rule(rule, param, values, object, &mut event)?;
+            apply_rule(rule, param, values, object, event)?;
         }
-        Ok(event)
+        Ok(())
     }
 }
 
+/// Inlined into each rule: a call per rule, with the registers the join
+/// needs saved and restored, cost more than the copy of a borrowed value it
+/// nearly always is.
+#[inline(always)]
 fn read<'a>(input: &'a Input, values: &[Option<Cow<'a, str>>], object: ObjectContext<'a>) -> Option<Cow<'a, str>> {
     match input {
         Input::Slot(slot) => values[*slot].clone(),
-        Input::Joined(slots) => {
-            // One allocation per row (W3C's `date` + `time`), not a vector and a string.
-            let mut joined = String::with_capacity(32);
-            for (i, slot) in slots.iter().enumerate() {
-                if i > 0 {
-                    joined.push(' ');
-                }
-                joined.push_str(values[*slot].as_deref()?);
-            }
-            Some(Cow::Owned(joined))
-        }
+        Input::Joined(slots) => joined(slots, values),
         Input::Constant(constant) => Some(Cow::Borrowed(constant)),
         Input::TenantFromKey => Some(Cow::Borrowed(object.tenant)),
     }
+}
+
+/// The values of `slots` joined by a space; one allocation per row (W3C's
+/// `date` + `time`), not a vector and a string.
+#[inline(never)]
+fn joined<'a>(slots: &[usize], values: &[Option<Cow<'a, str>>]) -> Option<Cow<'a, str>> {
+    let mut joined = String::with_capacity(32);
+    for (i, slot) in slots.iter().enumerate() {
+        if i > 0 {
+            joined.push(' ');
+        }
+        joined.push_str(values[*slot].as_deref()?);
+    }
+    Some(Cow::Owned(joined))
 }
 
 /// `param`: the rule's query parameter, already found in a borrowed query
@@ -344,45 +377,56 @@ fn apply_rule<'a>(
         Some(value) => value,
         None => match &rule.default {
             Some(default) => Cow::Borrowed(default.as_str()),
-            None => {
-                let what = match &rule.query {
-                    Some(param) => format!("query parameter {param:?} for {}", rule.column),
-                    None => format!("value for {}", rule.column),
-                };
-                return Err(Rejection::new("missing_field", format!("no {what}")));
-            }
+            None => return Err(missing(rule)),
         },
     };
     let value = match rule.values.as_ref().and_then(|values| values.get(value.as_ref())) {
         Some(mapped) => Cow::Borrowed(mapped.as_str()),
         None => value,
     };
-    let invalid = |reason: &'static str, what: &str| Rejection::new(reason, format!("{what} {value:?}"));
     match &rule.target {
         Target::Ts(format) => {
             event.ts = format
                 .parse(&value)
                 .and_then(convert::millis_to_datetime)
-                .ok_or_else(|| invalid("bad_timestamp", "unparsable timestamp"))?;
+                .ok_or_else(|| invalid("bad_timestamp", "unparsable timestamp", &value))?;
         }
         Target::EventType => {
             event.event_type =
-                EventType::from_name(&value).ok_or_else(|| invalid("unknown_enum", "unknown event type"))?;
+                EventType::from_name(&value).ok_or_else(|| invalid("unknown_enum", "unknown event type", &value))?;
         }
         Target::Text(dimension) => *event.dimension_mut(*dimension) = value,
         Target::UserIdHash => event.user_id_hash = user_hash(&value),
         Target::Revenue(unit) => {
             event.revenue_micros =
-                money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount"))?;
+                money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount", &value))?;
         }
         Target::Cost(unit) => {
             event.cost_micros =
-                money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount"))?;
+                money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount", &value))?;
         }
         Target::ErrorCode => {
-            event.error_code = value.parse().map_err(|_| invalid("bad_number", "invalid error code"))?;
+            event.error_code = value.parse().map_err(|_| invalid("bad_number", "invalid error code", &value))?;
         }
     }
     Ok(())
+}
+
+/// Rejections are built out of line: the rule loop then keeps its values in
+/// registers instead of where a closure over them could read them.
+#[cold]
+#[inline(never)]
+fn missing(rule: &Rule) -> Rejection {
+    let what = match &rule.query {
+        Some(param) => format!("query parameter {param:?} for {}", rule.column),
+        None => format!("value for {}", rule.column),
+    };
+    Rejection::new("missing_field", format!("no {what}"))
+}
+
+#[cold]
+#[inline(never)]
+fn invalid(reason: &'static str, what: &str, value: &str) -> Rejection {
+    Rejection::new(reason, format!("{what} {value:?}"))
 }
 
