@@ -99,7 +99,10 @@ struct Rule {
 #[derive(Debug)]
 enum Target {
     Ts(TimeFormat),
-    EventType,
+    /// The rule's `values`, resolved to event types when compiled: a short
+    /// scan of names per row instead of hashing the value for the map and
+    /// then matching the name it gives (the rule keeps no map of its own).
+    EventType(Vec<(String, EventType)>),
     Text(Dimension),
     UserIdHash,
     Revenue(MoneyUnit),
@@ -195,11 +198,11 @@ fn compile_rule(column: &str, rule: &FieldRule, fields: &mut Vec<String>) -> Res
         return Err(format!("`decode` is a number of percent-decodings, at most {MAX_DECODE_PASSES}"));
     }
     let money = |unit: Option<MoneyUnit>| unit.ok_or("money columns need `money` = \"units\", \"cpm\" or \"micros\"");
-    let target = match column {
+    let mut target = match column {
         "ts" => Target::Ts(TimeFormat::parse_spec(
             rule.time.as_deref().ok_or("`ts` needs `time` = rfc3339, epoch_s, epoch_ms or a strftime pattern")?,
         )?),
-        "event_type" => Target::EventType,
+        "event_type" => Target::EventType(Vec::new()),
         "user_id_hash" => Target::UserIdHash,
         "revenue_micros" => Target::Revenue(money(rule.money)?),
         "cost_micros" => Target::Cost(money(rule.money)?),
@@ -221,20 +224,17 @@ fn compile_rule(column: &str, rule: &FieldRule, fields: &mut Vec<String>) -> Res
     if rule.money.is_some() && !matches!(target, Target::Revenue(_) | Target::Cost(_)) {
         return Err("`money` applies to revenue_micros and cost_micros only".into());
     }
-    if let (Target::EventType, Some(values)) = (&target, &rule.values)
-        && let Some((from, to)) = values.iter().find(|(_, to)| EventType::from_name(to).is_none())
-    {
-        return Err(format!("values.{from} = {to:?} is not an event type"));
+    let mut values = rule.values.as_ref().map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+    if let (Target::EventType(types), Some(names)) = (&mut target, &rule.values) {
+        for (from, to) in names {
+            let Some(event_type) = EventType::from_name(to) else {
+                return Err(format!("values.{from} = {to:?} is not an event type"));
+            };
+            types.push((from.clone(), event_type));
+        }
+        values = None;
     }
-    Ok(Rule {
-        column: column.to_owned(),
-        target,
-        input,
-        query: rule.query.clone(),
-        decode,
-        values: rule.values.as_ref().map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-        default: rule.default.clone(),
-    })
+    Ok(Rule { column: column.to_owned(), target, input, query: rule.query.clone(), decode, values, default: rule.default.clone() })
 }
 
 /// The source that claims `key` in `bucket`, and the tenant its key
@@ -391,9 +391,11 @@ fn apply_rule<'a>(
                 .and_then(convert::millis_to_datetime)
                 .ok_or_else(|| invalid("bad_timestamp", "unparsable timestamp", &value))?;
         }
-        Target::EventType => {
-            event.event_type =
-                EventType::from_name(&value).ok_or_else(|| invalid("unknown_enum", "unknown event type", &value))?;
+        Target::EventType(types) => {
+            event.event_type = match types.iter().find(|(from, _)| same_name(from, &value)) {
+                Some((_, event_type)) => *event_type,
+                None => EventType::from_name(&value).ok_or_else(|| invalid("unknown_enum", "unknown event type", &value))?,
+            };
         }
         Target::Text(dimension) => *event.dimension_mut(*dimension) = value,
         Target::UserIdHash => event.user_id_hash = user_hash(&value),

@@ -244,3 +244,24 @@ fn a_row_mapped_in_place_equals_a_fresh_one_whatever_came_before() {
         assert!(rows >= 2, "{file}: only {rows} rows mapped; the test lines no longer fit the source");
     }
 }
+
+/// Event types are resolved through a rule's `values` when the source is
+/// compiled; per value, the row must get what the settings say: the mapped
+/// name's type, else the value's own, else `unknown_enum`.
+#[test]
+fn event_types_resolve_as_the_values_table_then_the_names_say() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sources/vast-jsonl.toml");
+    let settings = SourceSettings::from_file(&path).unwrap();
+    let table = settings.fields["event_type"].values.clone().unwrap();
+    let vast = Source::compile(&settings).unwrap();
+    let candidates = ["req", "imp", "clk", "start", "q1", "mid", "q3", "complete", "err", "impression", "video_midpoint", "Imp", "imp ", "im", "zzz", "error", "click"];
+    for value in candidates {
+        let line = format!(r#"{{"ts":"2026-05-10T00:00:01Z","ev":"{value}","pub":"p","plc":"x","dp":"d","fmt":"video"}}"#);
+        let expected = EventType::from_name(table.get(value).map_or(value, String::as_str));
+        let got = match run(&vast, &[&line]).pop().unwrap() {
+            reason if reason == "unknown_enum" => None,
+            row => Some(row.split(' ').nth(2).unwrap().to_owned()),
+        };
+        assert_eq!(got, expected.map(|t| format!("{t:?}")), "{value:?}");
+    }
+}
