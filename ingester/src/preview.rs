@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::error::Error;
 use crate::formats;
-use crate::ingest::{Fate, ObjectChunks, TimeLimits, TimeWindow, fate, rfc3339};
+use crate::ingest::{Fate, ObjectChunks, Scratch, TimeLimits, TimeWindow, fate, rfc3339};
 use crate::mapping::{ObjectContext, Source, source_for};
 use crate::s3_event::ObjectCreated;
 use crate::store::S3Store;
@@ -137,12 +137,14 @@ async fn judge_object(
     let context = ObjectContext { tenant, source: &source.name, file: &file };
     let mut preview = Preview { rows_text: columns.join("\t") + "\n", ..Preview::default() };
     while let Some(chunk) = chunks.next_chunk().await.map_err(about)? {
-        let mut values = Vec::new();
+        let text = chunk.text();
+        let mut scratch = Scratch::new(source, context);
         for span in &chunk.records {
-            match fate(source, context, window, parser.as_mut(), &mut values, &chunk, span).map_err(unreadable)? {
-                Fate::Row(event) => {
+            match fate(source, context, window, parser.as_mut(), &mut scratch, &text, span).map_err(unreadable)? {
+                Fate::Row => {
+                    let event = &scratch.event;
                     if preview.rows_ok < show as u64 {
-                        let line: Vec<String> = columns.iter().map(|c| column_text(&event, c)).collect();
+                        let line: Vec<String> = columns.iter().map(|c| column_text(event, c)).collect();
                         preview.rows_text.push_str(&(line.join("\t") + "\n"));
                     }
                     preview.rows_ok += 1;

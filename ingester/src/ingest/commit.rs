@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::events_insert::EventsInsert;
 use super::window::{TimeWindow, Verdict};
-use crate::chunker::{Chunk, EXCERPT_BYTES, MAX_RECORD_BYTES, RecordSpan};
+use crate::chunker::{Chunk, ChunkText, EXCERPT_BYTES, MAX_RECORD_BYTES, RecordSpan};
 use crate::error::{StreamError, Unreadable};
 use crate::formats::{ParseError, Parsed, RecordParser};
 use crate::mapping::{ObjectContext, Rejection, Source};
@@ -147,20 +147,22 @@ pub async fn write_rows<'c>(
     // The days written to `insert`, in order of first appearance; nearly
     // always one or two, so a scan beats a set.
     let mut days: Vec<time::Date> = Vec::new();
-    let mut values = Vec::new();
     let (mut rows, mut expired) = (0, 0);
+    let text = chunk.text();
+    let mut scratch = Scratch::new(source, context);
     for span in &chunk.records {
-        match fate(source, context, window, parser, &mut values, chunk, span)? {
-            Fate::Row(event) => {
+        match fate(source, context, window, parser, &mut scratch, &text, span)? {
+            Fate::Row => {
+                let event = &scratch.event;
                 let day = event.ts.date();
                 rows += 1;
                 if days.last() == Some(&day) || days.contains(&day) {
-                    insert.write(&event).await?;
+                    insert.write(event).await?;
                 } else if days.len() < MAX_DAYS_PER_INSERT {
                     days.push(day);
-                    insert.write(&event).await?;
+                    insert.write(event).await?;
                 } else {
-                    later_days.push(event);
+                    later_days.push(event.clone());
                 }
             }
             Fate::Expired => expired += 1,
@@ -171,12 +173,25 @@ pub async fn write_rows<'c>(
     Ok(ChunkRows { rows, rejected, expired, later_days })
 }
 
+/// What [`fate`] reuses from record to record: the values of the mapping's
+/// slots, and the row (a [`Mapping::blank`](crate::mapping::Mapping::blank) one, mapped in place).
+pub struct Scratch<'c> {
+    values: Vec<Option<Cow<'c, str>>>,
+    /// The last record's row, after [`Fate::Row`].
+    pub event: Event<'c>,
+}
+
+impl<'c> Scratch<'c> {
+    pub fn new(source: &Source, context: ObjectContext<'c>) -> Self {
+        Self { values: Vec::new(), event: source.mapping.blank(context) }
+    }
+}
+
 /// What one record of a chunk becomes.
 #[derive(Debug)]
-#[expect(clippy::large_enum_variant, reason = "nearly every record is a row; boxing it would cost an allocation per row")]
 pub enum Fate<'c> {
-    /// A row of `events` (and so of every rollup).
-    Row(Event<'c>),
+    /// A row of `events` (and so of every rollup), in [`Scratch::event`].
+    Row,
     /// A row older than the raw retention, stored nowhere.
     Expired,
     /// An `ingest_errors` row: why, and the record's text.
@@ -187,34 +202,34 @@ pub enum Fate<'c> {
 
 /// Parses and maps the record at `span` and judges its timestamp by
 /// `window`: the one decision per record that both the insert
-/// ([`write_rows`]) and the preview (`replay --dry-run`) make. `values` is
-/// scratch space, reused from record to record.
+/// ([`write_rows`]) and the preview (`replay --dry-run`) make. `text` is
+/// the chunk's.
 pub fn fate<'c>(
     source: &'c Source,
     context: ObjectContext<'c>,
     window: &TimeWindow,
     parser: &mut dyn RecordParser,
-    values: &mut Vec<Option<Cow<'c, str>>>,
-    chunk: &'c Chunk,
+    scratch: &mut Scratch<'c>,
+    text: &ChunkText<'c>,
     span: &RecordSpan,
 ) -> Result<Fate<'c>, Unreadable> {
-    let bytes = &chunk.data[span.range.clone()];
     if let Some(size) = span.oversized {
         let detail = format!("the line is {size} bytes, over the {MAX_RECORD_BYTES}-byte limit; is the format or compression right?");
-        return Ok(Fate::Rejected(Rejection::new("line_too_long", detail), utf8_prefix(bytes)));
+        return Ok(Fate::Rejected(Rejection::new("line_too_long", detail), utf8_prefix(text.bytes(span.range.clone()))));
     }
-    let Ok(record) = std::str::from_utf8(bytes) else {
+    let Some(record) = text.record(span.range.clone()) else {
         return Ok(Fate::Rejected(Rejection::new("bad_encoding", "the line is not valid UTF-8"), ""));
     };
+    let Scratch { values, event } = scratch;
     let mapped = match parser.parse(record, values) {
         Ok(Parsed::Skip) => return Ok(Fate::Skip),
-        Ok(Parsed::Record) => source.mapping.apply(values, context, span.line),
+        Ok(Parsed::Record) => source.mapping.apply_to(values, context, span.line, event),
         Err(ParseError::Line(rejection)) => Err(rejection),
         Err(ParseError::File(err)) => return Err(err),
     };
     Ok(match mapped {
-        Ok(event) => match window.judge(event.ts) {
-            Verdict::Keep => Fate::Row(event),
+        Ok(()) => match window.judge(event.ts) {
+            Verdict::Keep => Fate::Row,
             Verdict::Expired => Fate::Expired,
             Verdict::OutOfRange(rejection) => Fate::Rejected(rejection, record),
         },
@@ -224,8 +239,9 @@ pub fn fate<'c>(
 
 /// Feeds a committed chunk's records to the parser for their headers.
 pub fn observe(parser: &mut dyn RecordParser, chunk: &Chunk) -> Result<(), Unreadable> {
+    let text = chunk.text();
     for span in &chunk.records {
-        if let Ok(record) = std::str::from_utf8(&chunk.data[span.range.clone()]) {
+        if let Some(record) = text.record(span.range.clone()) {
             parser.observe(record)?;
         }
     }

@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 pub use self::chunks::ObjectChunks;
-pub use self::commit::{ChunkRows, Fate, dedup_token, fate, write_rows};
+pub use self::commit::{ChunkRows, Fate, Scratch, dedup_token, fate, write_rows};
 pub use self::events_insert::EventsInsert;
 pub use self::read_ahead::ReadAhead;
 pub use self::window::{TimeLimits, TimeWindow, Verdict, rfc3339};

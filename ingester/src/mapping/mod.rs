@@ -99,7 +99,10 @@ struct Rule {
 #[derive(Debug)]
 enum Target {
     Ts(TimeFormat),
-    EventType,
+    /// The rule's `values`, resolved to event types when compiled: a short
+    /// scan of names per row instead of hashing the value for the map and
+    /// then matching the name it gives (the rule keeps no map of its own).
+    EventType(Vec<(String, EventType)>),
     Text(Dimension),
     UserIdHash,
     Revenue(MoneyUnit),
@@ -195,11 +198,11 @@ fn compile_rule(column: &str, rule: &FieldRule, fields: &mut Vec<String>) -> Res
         return Err(format!("`decode` is a number of percent-decodings, at most {MAX_DECODE_PASSES}"));
     }
     let money = |unit: Option<MoneyUnit>| unit.ok_or("money columns need `money` = \"units\", \"cpm\" or \"micros\"");
-    let target = match column {
+    let mut target = match column {
         "ts" => Target::Ts(TimeFormat::parse_spec(
             rule.time.as_deref().ok_or("`ts` needs `time` = rfc3339, epoch_s, epoch_ms or a strftime pattern")?,
         )?),
-        "event_type" => Target::EventType,
+        "event_type" => Target::EventType(Vec::new()),
         "user_id_hash" => Target::UserIdHash,
         "revenue_micros" => Target::Revenue(money(rule.money)?),
         "cost_micros" => Target::Cost(money(rule.money)?),
@@ -221,20 +224,17 @@ fn compile_rule(column: &str, rule: &FieldRule, fields: &mut Vec<String>) -> Res
     if rule.money.is_some() && !matches!(target, Target::Revenue(_) | Target::Cost(_)) {
         return Err("`money` applies to revenue_micros and cost_micros only".into());
     }
-    if let (Target::EventType, Some(values)) = (&target, &rule.values)
-        && let Some((from, to)) = values.iter().find(|(_, to)| EventType::from_name(to).is_none())
-    {
-        return Err(format!("values.{from} = {to:?} is not an event type"));
+    let mut values = rule.values.as_ref().map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+    if let (Target::EventType(types), Some(names)) = (&mut target, &rule.values) {
+        for (from, to) in names {
+            let Some(event_type) = EventType::from_name(to) else {
+                return Err(format!("values.{from} = {to:?} is not an event type"));
+            };
+            types.push((from.clone(), event_type));
+        }
+        values = None;
     }
-    Ok(Rule {
-        column: column.to_owned(),
-        target,
-        input,
-        query: rule.query.clone(),
-        decode,
-        values: rule.values.as_ref().map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-        default: rule.default.clone(),
-    })
+    Ok(Rule { column: column.to_owned(), target, input, query: rule.query.clone(), decode, values, default: rule.default.clone() })
 }
 
 /// The source that claims `key` in `bucket`, and the tenant its key
@@ -252,15 +252,11 @@ impl Mapping {
         self.rules.iter().map(|rule| rule.column.as_str())
     }
 
-    /// The `events` row of one record. `values` holds the record's value of
-    /// each slot of [`Mapping::fields`], `None` where absent.
-    pub fn apply<'a>(
-        &'a self,
-        values: &[Option<Cow<'a, str>>],
-        object: ObjectContext<'a>,
-        line: u64,
-    ) -> Result<Event<'a>, Rejection> {
-        let mut event = Event {
+    /// The row [`Mapping::apply_to`] maps the records of one object into:
+    /// what no rule sets (an unmapped column, `source`, `file`) keeps these
+    /// values.
+    pub fn blank<'a>(&self, object: ObjectContext<'a>) -> Event<'a> {
+        Event {
             tenant: Cow::Borrowed(""),
             ts: time::OffsetDateTime::UNIX_EPOCH,
             event_type: EventType::Request,
@@ -280,8 +276,37 @@ impl Mapping {
             error_code: 0,
             source: Cow::Borrowed(object.source),
             file: Cow::Borrowed(object.file),
-            line,
-        };
+            line: 0,
+        }
+    }
+
+    /// The `events` row of one record. `values` holds the record's value of
+    /// each slot of [`Mapping::fields`], `None` where absent.
+    pub fn apply<'a>(
+        &'a self,
+        values: &[Option<Cow<'a, str>>],
+        object: ObjectContext<'a>,
+        line: u64,
+    ) -> Result<Event<'a>, Rejection> {
+        let mut event = self.blank(object);
+        self.apply_to(values, object, line, &mut event)?;
+        Ok(event)
+    }
+
+    /// [`Mapping::apply`] into `event`, a [`Mapping::blank`] row of the same
+    /// object reused from record to record: the hot path builds no row per
+    /// record, whose moves (a row is 400 bytes) were most of the ingester's
+    /// `memmove`. Every column a rule maps, the tenant and the line are set
+    /// on success, so nothing of an earlier record survives into the row;
+    /// after a rejection `event` is partly overwritten and must not be used.
+    pub fn apply_to<'a>(
+        &'a self,
+        values: &[Option<Cow<'a, str>>],
+        object: ObjectContext<'a>,
+        line: u64,
+        event: &mut Event<'a>,
+    ) -> Result<(), Rejection> {
+        event.line = line;
         event.tenant = read(&self.tenant, values, object)
             .filter(|tenant| !tenant.is_empty())
             .ok_or_else(|| Rejection::new("missing_field", "no tenant"))?;
@@ -297,29 +322,37 @@ impl Mapping {
             }
         }
         for (rule, param) in self.rules.iter().zip(params) {
-            apply_rule(rule, param, values, object, &mut event)?;
+            apply_rule(rule, param, values, object, event)?;
         }
-        Ok(event)
+        Ok(())
     }
 }
 
+/// Inlined into each rule: a call per rule, with the registers the join
+/// needs saved and restored, cost more than the copy of a borrowed value it
+/// nearly always is.
+#[inline(always)]
 fn read<'a>(input: &'a Input, values: &[Option<Cow<'a, str>>], object: ObjectContext<'a>) -> Option<Cow<'a, str>> {
     match input {
         Input::Slot(slot) => values[*slot].clone(),
-        Input::Joined(slots) => {
-            // One allocation per row (W3C's `date` + `time`), not a vector and a string.
-            let mut joined = String::with_capacity(32);
-            for (i, slot) in slots.iter().enumerate() {
-                if i > 0 {
-                    joined.push(' ');
-                }
-                joined.push_str(values[*slot].as_deref()?);
-            }
-            Some(Cow::Owned(joined))
-        }
+        Input::Joined(slots) => joined(slots, values),
         Input::Constant(constant) => Some(Cow::Borrowed(constant)),
         Input::TenantFromKey => Some(Cow::Borrowed(object.tenant)),
     }
+}
+
+/// The values of `slots` joined by a space; one allocation per row (W3C's
+/// `date` + `time`), not a vector and a string.
+#[inline(never)]
+fn joined<'a>(slots: &[usize], values: &[Option<Cow<'a, str>>]) -> Option<Cow<'a, str>> {
+    let mut joined = String::with_capacity(32);
+    for (i, slot) in slots.iter().enumerate() {
+        if i > 0 {
+            joined.push(' ');
+        }
+        joined.push_str(values[*slot].as_deref()?);
+    }
+    Some(Cow::Owned(joined))
 }
 
 /// `param`: the rule's query parameter, already found in a borrowed query
@@ -344,45 +377,58 @@ fn apply_rule<'a>(
         Some(value) => value,
         None => match &rule.default {
             Some(default) => Cow::Borrowed(default.as_str()),
-            None => {
-                let what = match &rule.query {
-                    Some(param) => format!("query parameter {param:?} for {}", rule.column),
-                    None => format!("value for {}", rule.column),
-                };
-                return Err(Rejection::new("missing_field", format!("no {what}")));
-            }
+            None => return Err(missing(rule)),
         },
     };
     let value = match rule.values.as_ref().and_then(|values| values.get(value.as_ref())) {
         Some(mapped) => Cow::Borrowed(mapped.as_str()),
         None => value,
     };
-    let invalid = |reason: &'static str, what: &str| Rejection::new(reason, format!("{what} {value:?}"));
     match &rule.target {
         Target::Ts(format) => {
             event.ts = format
                 .parse(&value)
                 .and_then(convert::millis_to_datetime)
-                .ok_or_else(|| invalid("bad_timestamp", "unparsable timestamp"))?;
+                .ok_or_else(|| invalid("bad_timestamp", "unparsable timestamp", &value))?;
         }
-        Target::EventType => {
-            event.event_type =
-                EventType::from_name(&value).ok_or_else(|| invalid("unknown_enum", "unknown event type"))?;
+        Target::EventType(types) => {
+            event.event_type = match types.iter().find(|(from, _)| same_name(from, &value)) {
+                Some((_, event_type)) => *event_type,
+                None => EventType::from_name(&value).ok_or_else(|| invalid("unknown_enum", "unknown event type", &value))?,
+            };
         }
         Target::Text(dimension) => *event.dimension_mut(*dimension) = value,
         Target::UserIdHash => event.user_id_hash = user_hash(&value),
         Target::Revenue(unit) => {
             event.revenue_micros =
-                money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount"))?;
+                money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount", &value))?;
         }
         Target::Cost(unit) => {
             event.cost_micros =
-                money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount"))?;
+                money_micros(&value, *unit).ok_or_else(|| invalid("bad_number", "invalid amount", &value))?;
         }
         Target::ErrorCode => {
-            event.error_code = value.parse().map_err(|_| invalid("bad_number", "invalid error code"))?;
+            event.error_code = value.parse().map_err(|_| invalid("bad_number", "invalid error code", &value))?;
         }
     }
     Ok(())
+}
+
+/// Rejections are built out of line: the rule loop then keeps its values in
+/// registers instead of where a closure over them could read them.
+#[cold]
+#[inline(never)]
+fn missing(rule: &Rule) -> Rejection {
+    let what = match &rule.query {
+        Some(param) => format!("query parameter {param:?} for {}", rule.column),
+        None => format!("value for {}", rule.column),
+    };
+    Rejection::new("missing_field", format!("no {what}"))
+}
+
+#[cold]
+#[inline(never)]
+fn invalid(reason: &'static str, what: &str, value: &str) -> Rejection {
+    Rejection::new(reason, format!("{what} {value:?}"))
 }
 

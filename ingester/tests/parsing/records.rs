@@ -177,3 +177,91 @@ fn a_decode_count_beyond_what_any_format_needs_is_rejected_with_its_key() {
     let err = Source::compile(&settings).unwrap_err();
     assert!(err.contains("ingest.sources[pixel-w3c].fields.publisher_id") && err.contains("decode"), "{err}");
 }
+
+/// The hot path maps every record of an object into one reused row
+/// (`Mapping::apply_to`); each row, and each rejection, must be what a
+/// fresh row (`Mapping::apply`) makes of the record, whatever came before:
+/// rows that set optional columns then rows that default them, rejections
+/// midway through the rules, owned (escaped, joined, decoded) values.
+#[test]
+fn a_row_mapped_in_place_equals_a_fresh_one_whatever_came_before() {
+    let objects: [(&str, &[&str]); 4] = [
+        ("vast-jsonl.toml", &[
+            r#"{"ts":"2026-05-10T00:00:01.5Z","ev":"imp","pub":"p\u00e9","plc":"x","dp":"d","cmp":"c","cr":"cr","fmt":"video","geo":"US","dev":"m","os":"ios","dom":"a.example","uid":"u1","price":"0.0042","cost":"1e-3","err":7}"#,
+            r#"{"ts":"2026-05-10T00:00:02Z","ev":"clk","pub":"p","plc":"x","dp":"d","fmt":"video"}"#,
+            r#"{"ts":"2026-05-10T00:00:03Z","ev":"zzz","pub":"q","plc":"y","dp":"e","cmp":"c2","fmt":"banner","geo":"FR"}"#,
+            r#"{"ts":"2026-05-10T00:00:04Z","ev":"mid","pub":"r","plc":"z","dp":"f","fmt":"video","price":"x"}"#,
+            r#"{"ts":"2026-05-10T00:00:05Z","ev":"q3","pub":"s\"t","plc":"z","dp":"f","fmt":"video","err":null,"geo":""}"#,
+            r#"{"ts":"2026-05-10T00:00:06Z","ev":"imp","plc":"x","dp":"d","fmt":"video","geo":"DE"}"#,
+            r#"{"ts":"2026-05-10T00:00:07Z","ev":"start","pub":"p","plc":"x","dp":"d","fmt":"video"}"#,
+        ]),
+        ("ssp-csv.toml", &[
+            "timestamp_ms,event,publisher,placement,partner,campaign,creative,format,country,device,os,site,user,revenue_cpm,cost_cpm,error_code",
+            r#"1778371201000,impression,"pub, ""q""",plc,dp,c,cr,banner,DE,mobile,ios,s.example,u,4.20,1.00,3"#,
+            "1778371202000,click,p,plc,dp,,,banner,,,,,,,,",
+            "1778371203000,impression,p,plc,dp,c,cr,banner,DE,mobile,ios,s,u,abc,1,0",
+            "1778371204000,impression,p,,dp,c,cr,banner,DE,mobile,ios,s,u,1,1,0",
+            "1778371205000,video_complete,p,plc,dp,c,cr,video,US,tv,tvos,s,u,0.5,0.25,0",
+        ]),
+        ("exchange-tsv.toml", &[
+            "2026-05-10 00:00:01.123\timpression\tp\tplc\tdp\tc\tcr\tbanner\tDE\tmobile\tios\ts\tu\t4200\t100\t0",
+            "2026-05-10 00:00:02.000\tclick\tp\tplc\tdp\t\t\tbanner\t\t\t\t\t\t\t\t",
+            "2026-05-10 00:00:60.000\tclick\tp\tplc\tdp\tc\tcr\tbanner\tDE\tmobile\tios\ts\tu\t1\t1\t0",
+            "2026-05-10 00:00:03.000\terror\tp\tplc\tdp\tc\tcr\tbanner\tDE\tmobile\tios\ts\tu\t1\t1\t405",
+        ]),
+        ("pixel-w3c.toml", &[
+            "#Version: 1.0",
+            "#Fields: date time x-edge-location cs-uri-query cs(Referer)",
+            "2026-05-10\t00:00:01\tFRA\tev=imp&pub=p%2520q&plc=x&dp=d&cmp=c&fmt=banner&geo=JP&p=0.5&uid=u\t-",
+            "2026-05-10\t00:00:02\tFRA\tev=clk&pub=p&plc=x&dp=d&fmt=banner\t-",
+            "2026-05-10\t00:00:03\tFRA\tev=nope&pub=p&plc=x&dp=d&fmt=banner&geo=US\t-",
+            "-\t00:00:04\tFRA\tev=imp&pub=p&plc=x&dp=d&fmt=banner\t-",
+            "2026-05-10\t00:00:05\tFRA\tev=q1&pub=p+q&plc=x&dp=d&fmt=video&err=402\t-",
+        ]),
+    ];
+    for (file, lines) in objects {
+        let source = source(file);
+        let mut parser = formats::parser(&source).unwrap();
+        let context = ObjectContext { tenant: "acme", source: &source.name, file: "s3://b/k" };
+        let mut reused = source.mapping.blank(context);
+        let mut rows = 0;
+        for (i, line) in lines.iter().enumerate() {
+            let mut values: Vec<Option<Cow<'_, str>>> = Vec::new();
+            if !matches!(parser.parse(line, &mut values), Ok(Parsed::Record)) {
+                continue;
+            }
+            let fresh = source.mapping.apply(&values, context, i as u64 + 1);
+            let in_place = source.mapping.apply_to(&values, context, i as u64 + 1, &mut reused);
+            match (fresh, in_place) {
+                (Ok(fresh), Ok(())) => {
+                    assert_eq!(reused, fresh, "{file} line {}", i + 1);
+                    rows += 1;
+                }
+                (Err(fresh), Err(in_place)) => assert_eq!(in_place, fresh, "{file} line {}", i + 1),
+                (fresh, in_place) => panic!("{file} line {}: fresh {fresh:?}, in place {in_place:?}", i + 1),
+            }
+        }
+        assert!(rows >= 2, "{file}: only {rows} rows mapped; the test lines no longer fit the source");
+    }
+}
+
+/// Event types are resolved through a rule's `values` when the source is
+/// compiled; per value, the row must get what the settings say: the mapped
+/// name's type, else the value's own, else `unknown_enum`.
+#[test]
+fn event_types_resolve_as_the_values_table_then_the_names_say() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sources/vast-jsonl.toml");
+    let settings = SourceSettings::from_file(&path).unwrap();
+    let table = settings.fields["event_type"].values.clone().unwrap();
+    let vast = Source::compile(&settings).unwrap();
+    let candidates = ["req", "imp", "clk", "start", "q1", "mid", "q3", "complete", "err", "impression", "video_midpoint", "Imp", "imp ", "im", "zzz", "error", "click"];
+    for value in candidates {
+        let line = format!(r#"{{"ts":"2026-05-10T00:00:01Z","ev":"{value}","pub":"p","plc":"x","dp":"d","fmt":"video"}}"#);
+        let expected = EventType::from_name(table.get(value).map_or(value, String::as_str));
+        let got = match run(&vast, &[&line]).pop().unwrap() {
+            reason if reason == "unknown_enum" => None,
+            row => Some(row.split(' ').nth(2).unwrap().to_owned()),
+        };
+        assert_eq!(got, expected.map(|t| format!("{t:?}")), "{value:?}");
+    }
+}
