@@ -315,7 +315,8 @@ impl Mapping {
             if let Some(Cow::Borrowed(query)) = values[*slot] {
                 for pair in split_at(query.strip_prefix('?').unwrap_or(query), b'&') {
                     let (key, raw) = split_once_at(pair, b'=').unwrap_or((pair, ""));
-                    if let Some((_, rule)) = wanted.iter().find(|(param, _)| same_name(param, key)) {
+                    // Every rule that reads this parameter: two columns may map the same one.
+                    for (_, rule) in wanted.iter().filter(|(param, _)| same_name(param, key)) {
                         params[*rule].get_or_insert(raw);
                     }
                 }

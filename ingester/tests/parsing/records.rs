@@ -88,6 +88,25 @@ fn w3c_reads_fields_from_its_directive_and_the_query_string() {
     assert!(out[0].contains("before the #Fields: directive"), "{out:?}");
 }
 
+/// Two columns read from one query parameter each get its value; a second
+/// rule must not fall back to its default as if the parameter were absent.
+#[test]
+fn two_rules_on_one_query_parameter_both_read_it() {
+    let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sources/pixel-w3c.toml"))
+        .unwrap()
+        .replace(r#"domain = { field = "cs-uri-query", query = "dom","#, r#"domain = { field = "cs-uri-query", query = "pub","#);
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pub-twice.toml");
+    std::fs::write(&path, text).unwrap();
+    let source = Source::compile(&SourceSettings::from_file(&path).unwrap()).unwrap();
+    let mut parser = formats::parser(&source).unwrap();
+    let context = ObjectContext { tenant: "acme", source: &source.name, file: "s3://b/k" };
+    let mut values: Vec<Option<Cow<'_, str>>> = Vec::new();
+    assert!(matches!(parser.parse("#Fields: date time cs-uri-query", &mut values), Ok(Parsed::Skip)));
+    assert!(matches!(parser.parse("2026-05-10\t00:00:01\tev=imp&pub=p%20q&plc=x&dp=d&fmt=banner", &mut values), Ok(Parsed::Record)));
+    let event = source.mapping.apply(&values, context, 1).unwrap();
+    assert_eq!((event.publisher_id.as_ref(), event.domain.as_ref()), ("p q", "p q"));
+}
+
 /// The 33 fields of a CloudFront standard log, in CloudFront's order.
 const CLOUDFRONT_FIELDS: &str = "date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end";
 
