@@ -157,7 +157,7 @@ async fn main() -> anyhow::Result<()> {
         page,
     ];
     // The floor of this server: a request whose one statement reads next to
-    // nothing (one hour a day ago, a row of a projection). No request is much
+    // nothing (one hour a day ago: a few hundred rows of a projection). No request is much
     // faster, so raw p50 over this p50 bounds the ratio any rollup can reach.
     let hour_ago = now - now % 3_600 - 86_400;
     let floor = api
