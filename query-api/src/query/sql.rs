@@ -346,15 +346,13 @@ fn order_sql(query: &Query, source: Source<'_>) -> Vec<String> {
     });
     let tiebreakers = std::iter::once((query.metrics[0].order_sql(aggregate), "DESC NULLS LAST".to_owned()))
         .chain(query.dimensions.iter().map(|dimension| (dimension.column().to_owned(), "ASC".to_owned())));
-    let mut seen = Vec::new();
-    let mut terms = Vec::new();
+    let mut terms: Vec<(String, String)> = Vec::new();
     for (expression, direction) in requested.chain(tiebreakers) {
-        if !seen.contains(&expression) {
-            terms.push(format!("{expression} {direction}"));
-            seen.push(expression);
+        if !terms.iter().any(|(ordered, _)| *ordered == expression) {
+            terms.push((expression, direction));
         }
     }
-    terms
+    terms.into_iter().map(|(expression, direction)| format!("{expression} {direction}")).collect()
 }
 
 /// Epoch seconds as ClickHouse `DateTime` takes them; ranges are validated
