@@ -162,7 +162,7 @@ impl Syncer {
         let mut credentials = self.current_credentials(platform, account).await?;
         let target = account.account();
         let (mut rows, mut calls, mut warnings) = (0, 0, Vec::new());
-        let Some(range) = job.range_within(platform.lookback_days(), OffsetDateTime::now_utc().date()) else {
+        let Some(range) = schedule::kept_range(job, platform.lookback_days(), account, jiff::Timestamp::now()) else {
             return Ok(JobOutcome::Done { rows, calls, warnings });
         };
         for level in self.levels.iter().filter(|level| platform.levels().contains(level)) {
