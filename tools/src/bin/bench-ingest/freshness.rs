@@ -1,8 +1,9 @@
 //! End-to-end freshness through the local stack: objects PUT one by one into
 //! a bucket of the run's own, whose ObjectCreated notifications go to a queue
 //! of the run's own, consumed by a real `adhouse-ingester run` process; for
-//! each object, the time from the start of its PutObject to the moment all of
-//! its rows are counted in `events`, polled every [`POLL`]. Over the measured
+//! each object, the time from the start of its PutObject to the moment the
+//! ingester's ledger marks it done, polled every [`POLL`] (its rows are in
+//! `events` by then, which is checked after the run). Over the measured
 //! objects it also takes the CPU time the ingester and ClickHouse spent, which
 //! says which of them a sustained load saturates.
 
@@ -12,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use adhouse_core::Settings;
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, bail, ensure};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Event as S3Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -23,6 +24,8 @@ use serde::Deserialize;
 const POLL: Duration = Duration::from_millis(50);
 /// Longest wait for the last object after its PUT.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
+/// Polls timed together after a run for the cost of one.
+const TIMED_POLLS: u32 = 20;
 
 /// One object to PUT: its key, local file and rows it holds.
 pub struct Object {
@@ -55,6 +58,9 @@ pub struct Measured {
     /// (`system.events`: inserts, the rollup views, merges, and this
     /// benchmark's polling queries).
     pub clickhouse_cpu: Duration,
+    /// The polling's part of `clickhouse_cpu`: the polls made, each at the
+    /// cost of one timed after the run.
+    pub polling_cpu: Duration,
 }
 
 pub async fn measure(
@@ -219,6 +225,47 @@ struct FileRows {
     rows: u64,
 }
 
+/// Which of `keys` the ingester's ledger marks done. It does so after the
+/// object's last chunk is in `events`, so its rows are visible by then. A
+/// count over `events` would tell the same later and cost ClickHouse more
+/// with every object: over a second of a run it took up to half a core of
+/// the two that the run measures.
+async fn poll(client: &Client, bucket: &str, keys: &[&str]) -> anyhow::Result<Vec<String>> {
+    Ok(client
+        .query("SELECT key FROM ingest_files FINAL WHERE bucket = ? AND key IN ? AND status = 'done'")
+        .bind(bucket)
+        .bind(keys)
+        .fetch_all::<String>()
+        .await?)
+}
+
+/// ClickHouse's CPU for one poll of `key`, averaged over [`TIMED_POLLS`].
+async fn poll_cpu(client: &Client, bucket: &str, key: &str) -> anyhow::Result<Duration> {
+    let from = clickhouse_cpu(client).await?;
+    for _ in 0..TIMED_POLLS {
+        poll(client, bucket, &[key]).await?;
+    }
+    Ok(clickhouse_cpu(client).await?.saturating_sub(from) / TIMED_POLLS)
+}
+
+/// That `events` holds exactly each object's rows, once the ledger says done.
+async fn check_rows(client: &Client, bucket: &str, objects: &[Object]) -> anyhow::Result<()> {
+    let files: Vec<String> = objects.iter().map(|object| format!("s3://{bucket}/{}", object.key)).collect();
+    let counted: HashMap<String, u64> = client
+        .query("SELECT toString(file) AS file, count() AS rows FROM events WHERE file IN ? GROUP BY file")
+        .bind(&files)
+        .fetch_all::<FileRows>()
+        .await?
+        .into_iter()
+        .map(|FileRows { file, rows }| (file, rows))
+        .collect();
+    for (file, object) in files.iter().zip(objects) {
+        let rows = counted.get(file).copied().unwrap_or(0);
+        ensure!(rows == object.rows, "{file}: the ledger says done, but events holds {rows} of its {} rows", object.rows);
+    }
+    Ok(())
+}
+
 async fn put_and_watch(
     client: &Client,
     s3: &aws_sdk_s3::Client,
@@ -227,11 +274,11 @@ async fn put_and_watch(
     interval: Duration,
     ingester: &mut Child,
 ) -> anyhow::Result<Measured> {
-    let file_of = |object: &Object| format!("s3://{bucket}/{}", object.key);
-    let mut put_at: HashMap<String, (Instant, u64)> = HashMap::new();
+    let mut put_at: HashMap<&str, Instant> = HashMap::new();
     let mut visible: HashMap<String, Duration> = HashMap::new();
     // (time, ingester CPU, ClickHouse CPU) when the first measured object goes.
     let mut measured_from = None;
+    let mut polls: u32 = 0;
     let mut next = 0;
     let mut next_put = Instant::now();
     let mut last_put = Instant::now();
@@ -240,7 +287,7 @@ async fn put_and_watch(
             bail!("adhouse-ingester exited ({status}); see ingester.log");
         }
         // The warm-up object goes alone; the others at the set pace.
-        let warmed_up = visible.contains_key(&file_of(&objects[0]));
+        let warmed_up = visible.contains_key(&objects[0].key);
         if next < objects.len() && (next == 0 || warmed_up) && Instant::now() >= next_put {
             if next == 1 {
                 measured_from = Some((Instant::now(), process_cpu(ingester)?, clickhouse_cpu(client).await?));
@@ -254,31 +301,27 @@ async fn put_and_watch(
                 .body(body)
                 .send()
                 .await?;
-            put_at.insert(file_of(object), (started, object.rows));
+            put_at.insert(&object.key, started);
             (next, next_put, last_put) = (next + 1, started + interval, started);
         }
-        // Only the objects still awaited: a GROUP BY over every file costs
-        // ClickHouse more with each object, and it shares the machine.
-        let pending: Vec<&String> = put_at.keys().filter(|file| !visible.contains_key(*file)).collect();
-        let counts = match pending.is_empty() {
+        let pending: Vec<&str> = put_at.keys().copied().filter(|key| !visible.contains_key(*key)).collect();
+        let done = match pending.is_empty() {
             true => Vec::new(),
-            false => client
-                .query("SELECT toString(file) AS file, count() AS rows FROM events WHERE file IN ? GROUP BY file")
-                .bind(pending)
-                .fetch_all::<FileRows>()
-                .await?,
+            false => {
+                polls += u32::from(measured_from.is_some());
+                poll(client, bucket, &pending).await?
+            }
         };
         let now = Instant::now();
-        for FileRows { file, rows } in counts {
-            if let Some((started, expected)) = put_at.get(&file)
-                && rows >= *expected
-            {
-                visible.entry(file).or_insert_with(|| now - *started);
+        for key in done {
+            if let Some(started) = put_at.get(key.as_str()) {
+                let latency = now - *started;
+                visible.entry(key).or_insert(latency);
             }
         }
         if next == objects.len() && last_put.elapsed() > GIVE_UP_AFTER {
             bail!(
-                "{} of {} objects still not visible {GIVE_UP_AFTER:?} after the last PUT",
+                "{} of {} objects still not done {GIVE_UP_AFTER:?} after the last PUT",
                 objects.len() - visible.len(),
                 objects.len()
             );
@@ -286,10 +329,14 @@ async fn put_and_watch(
         tokio::time::sleep(POLL).await;
     }
     let (started, ingester_from, clickhouse_from) = measured_from.context("no object after the warm-up one")?;
+    let (wall, ingester_cpu) = (started.elapsed(), process_cpu(ingester)?.saturating_sub(ingester_from));
+    let clickhouse_cpu = clickhouse_cpu(client).await?.saturating_sub(clickhouse_from);
+    check_rows(client, bucket, objects).await?;
     Ok(Measured {
-        latencies: objects[1..].iter().map(|object| visible[&file_of(object)]).collect(),
-        wall: started.elapsed(),
-        ingester_cpu: process_cpu(ingester)?.saturating_sub(ingester_from),
-        clickhouse_cpu: clickhouse_cpu(client).await?.saturating_sub(clickhouse_from),
+        latencies: objects[1..].iter().map(|object| visible[&object.key]).collect(),
+        wall,
+        ingester_cpu,
+        clickhouse_cpu,
+        polling_cpu: poll_cpu(client, bucket, &objects[objects.len() - 1].key).await? * polls,
     })
 }
