@@ -28,8 +28,10 @@ test: venv build dashboard
 	if [ $$status -eq 0 ]; then $(MAKE) --no-print-directory test-dashboard || status=$$?; fi; \
 	$(DEV_STACK) down; exit $$status
 
+# A passing run drops its test databases; a failing one leaves them to look at.
 test-rust:
 	$(WITH_ENV) $(CARGO) test --workspace --no-fail-fast
+	$(DEV_STACK) clean
 
 # ---- Dashboard (dashboards/) ------------------------------------------------
 # TypeScript + Vite + Chart.js, built into dashboards/dist, which adhouse-api
