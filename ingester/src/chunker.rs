@@ -161,7 +161,12 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
                     let newline = usize::from(record.last() == Some(&b'\n'));
                     let text = &record[..record.len() - newline];
                     chunk.data.extend_from_slice(text.strip_suffix(b"\r").unwrap_or(text));
-                    let newlines = memchr::memchr_iter(b'\n', record).count() as u64;
+                    // Unquoted, a record's one newline is its last byte:
+                    // counting them was a call per record (2 % of the instructions).
+                    let newlines = match self.quoted_newlines {
+                        true => memchr::memchr_iter(b'\n', record).count() as u64,
+                        false => 1,
+                    };
                     self.pos = end;
                     (None, newlines)
                 }
