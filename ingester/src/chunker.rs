@@ -7,6 +7,7 @@
 //! inside double quotes continue it.
 
 use std::ops::Range;
+use std::sync::{Mutex, PoisonError};
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -20,6 +21,15 @@ pub const MAX_RECORD_BYTES: usize = 1 << 20;
 pub const EXCERPT_BYTES: usize = 1024;
 const READ_BYTES: usize = 256 << 10;
 
+/// Buffers of dropped chunks, which the next chunks (of any object) fill
+/// again: a fresh buffer of a chunk's size (tens of MB) is faulted in and
+/// zeroed by the kernel page by page as it is first written, the largest
+/// kernel share of the ingesting thread. At most [`SPARE_CHUNKS`] wait here,
+/// in the whole process (DESIGN.md, "Memory").
+static SPARE: Mutex<Vec<(Vec<u8>, Vec<RecordSpan>)>> = Mutex::new(Vec::new());
+/// One object's worth: as many chunks as one object holds at a time.
+const SPARE_CHUNKS: usize = 3;
+
 /// Records `index * N ..` of an object, copied out of the stream.
 #[derive(Debug)]
 pub struct Chunk {
@@ -29,9 +39,34 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// An empty chunk with room for `bytes` and `records`, in a spare
+    /// buffer when there is one.
+    pub fn with_capacity(index: u64, bytes: usize, records: usize) -> Self {
+        let spare = SPARE.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let (mut data, mut spans) = spare.unwrap_or_default();
+        data.reserve(bytes);
+        spans.reserve(records);
+        Self { index, data, records: spans }
+    }
+
     /// The chunk's records as text, its UTF-8 checked once for all of them.
     pub fn text(&self) -> ChunkText<'_> {
         ChunkText { data: &self.data, whole: std::str::from_utf8(&self.data).ok() }
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        if self.data.capacity() == 0 {
+            return;
+        }
+        let mut spare = SPARE.lock().unwrap_or_else(PoisonError::into_inner);
+        if spare.len() < SPARE_CHUNKS {
+            let (mut data, mut records) = (std::mem::take(&mut self.data), std::mem::take(&mut self.records));
+            data.clear();
+            records.clear();
+            spare.push((data, records));
+        }
     }
 }
 
@@ -116,11 +151,7 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
     pub async fn next_chunk(&mut self) -> Result<Option<Chunk>, StreamError> {
         // Sized like the previous chunk: a chunk grown from empty copies
         // its bytes over again and faults in fresh pages at each doubling.
-        let mut chunk = Chunk {
-            index: self.next_index,
-            data: Vec::with_capacity(self.last_chunk.0),
-            records: Vec::with_capacity(self.last_chunk.1),
-        };
+        let mut chunk = Chunk::with_capacity(self.next_index, self.last_chunk.0, self.last_chunk.1);
         while chunk.records.len() < self.records_per_chunk {
             let start = chunk.data.len();
             let (oversized, newlines) = match self.record_end().await? {
@@ -130,7 +161,12 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
                     let newline = usize::from(record.last() == Some(&b'\n'));
                     let text = &record[..record.len() - newline];
                     chunk.data.extend_from_slice(text.strip_suffix(b"\r").unwrap_or(text));
-                    let newlines = memchr::memchr_iter(b'\n', record).count() as u64;
+                    // Unquoted, a record's one newline is its last byte:
+                    // counting them was a call per record (2 % of the instructions).
+                    let newlines = match self.quoted_newlines {
+                        true => memchr::memchr_iter(b'\n', record).count() as u64,
+                        false => 1,
+                    };
                     self.pos = end;
                     (None, newlines)
                 }

@@ -185,7 +185,7 @@ fn read_chunks(
                 let Ok(permit) = runtime.block_on(sender.reserve()) else { return Ok(()) };
                 let start = sub * rows_per_chunk;
                 let end = (start + rows_per_chunk).min(rows);
-                let mut chunk = Chunk { index: index + sub, data: Vec::new(), records: Vec::new() };
+                let mut chunk = Chunk::with_capacity(index + sub, 0, 0);
                 for row in start..end {
                     let begin = chunk.data.len();
                     match next_row()? {

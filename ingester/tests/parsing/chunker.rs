@@ -2,7 +2,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use adhouse_ingester::chunker::{Chunker, EXCERPT_BYTES, MAX_RECORD_BYTES};
+use adhouse_ingester::chunker::{Chunk, Chunker, EXCERPT_BYTES, MAX_RECORD_BYTES, RecordSpan};
 use tokio::io::{AsyncRead, ReadBuf};
 
 /// Hands out `data` in pieces of `step` bytes, as a slow network would.
@@ -25,7 +25,7 @@ async fn chunks(data: &[u8], step: usize, per_chunk: usize, quoted: bool) -> Vec
     let mut chunker = Chunker::new(Trickle { data: data.to_vec(), at: 0, step }, per_chunk, quoted);
     let mut out = Vec::new();
     while let Some(chunk) = chunker.next_chunk().await.unwrap() {
-        out.push((chunk.index, chunk.records.iter().map(|r| r.line).collect(), chunk.data));
+        out.push((chunk.index, chunk.records.iter().map(|r| r.line).collect(), chunk.data.clone()));
     }
     out
 }
@@ -53,6 +53,26 @@ async fn csv_records_continue_across_quoted_newlines_and_keep_their_first_line_n
         let lines: Vec<Vec<u64>> = chunks.iter().map(|c| c.1.clone()).collect();
         assert_eq!(lines, [vec![1, 2], vec![4, 5]], "read size {step}");
         assert_eq!(chunks[0].2, b"a,b\n1,\"two\nlines\"\n");
+    }
+}
+
+/// Chunks read into the spare buffers of dropped chunks, which held other
+/// records, hold exactly their own records under their own line numbers.
+#[tokio::test]
+async fn chunks_in_spare_buffers_hold_only_their_records() {
+    let data: String = (0..1000).map(|n| format!("record {n}\r\n")).collect();
+    for _ in 0..3 {
+        let mut junk = Chunk::with_capacity(0, 0, 0);
+        junk.data.extend_from_slice(&[b'x'; 1 << 16]);
+        junk.records.push(RecordSpan { line: 7, range: 0..1, oversized: None });
+        drop(junk);
+        let chunks = chunks(data.as_bytes(), 4096, 64, false).await;
+        assert_eq!(chunks.len(), 16);
+        for (index, (_, lines, bytes)) in chunks.iter().enumerate() {
+            let numbers = index * 64..(index * 64 + 64).min(1000);
+            assert_eq!(*lines, numbers.clone().map(|n| n as u64 + 1).collect::<Vec<_>>());
+            assert_eq!(String::from_utf8_lossy(bytes), numbers.map(|n| format!("record {n}\n")).collect::<String>());
+        }
     }
 }
 
