@@ -31,7 +31,7 @@ test: venv build dashboard
 # A passing run drops its test databases; a failing one leaves them to look at.
 test-rust:
 	$(WITH_ENV) $(CARGO) test --workspace --no-fail-fast
-	$(DEV_STACK) clean
+	$(WITH_ENV) $(DEV_STACK) clean
 
 # ---- Dashboard (dashboards/) ------------------------------------------------
 # TypeScript + Vite + Chart.js, built into dashboards/dist, which adhouse-api

@@ -172,8 +172,11 @@ def down(layout: Layout) -> None:
 
 
 def _clickhouse(layout: Layout, sql: str) -> str:
-    headers = {"X-ClickHouse-User": "default", "X-ClickHouse-Key": os.environ.get("ADHOUSE_DEV_CLICKHOUSE_PASSWORD", "")}
-    request = urllib.request.Request(f"{layout.clickhouse_url}/", data=sql.encode(), headers=headers)
+    """Runs `sql` on the server the tests used: `.dev/env`'s, when it is sourced."""
+    url = os.environ.get("CLICKHOUSE_URL", layout.clickhouse_url)
+    password = os.environ.get("CLICKHOUSE_PASSWORD", os.environ.get("ADHOUSE_DEV_CLICKHOUSE_PASSWORD", ""))
+    headers = {"X-ClickHouse-User": os.environ.get("CLICKHOUSE_USER", "default"), "X-ClickHouse-Key": password}
+    request = urllib.request.Request(f"{url}/", data=sql.encode(), headers=headers)
     with urllib.request.urlopen(request, timeout=60) as response:
         return response.read().decode()
 
