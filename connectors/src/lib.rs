@@ -28,7 +28,7 @@ pub mod yahoo;
 
 pub use error::{Error, ErrorKind, Result};
 pub use job::SyncJob;
-pub use model::{Account, Credentials, Daily, DailyRow, DateRange, Level, OrganicMeasures, PlatformId};
+pub use model::{Account, Credentials, Daily, DailyRow, DateRange, Level, OrganicMeasures, PlatformId, local_today};
 pub use platform::Platform;
 
 use std::collections::BTreeMap;

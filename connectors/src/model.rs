@@ -138,6 +138,18 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// The account-local day of `now` in `timezone` (an IANA name from the
+/// platform; UTC if the name is unknown to the bundled tz database).
+pub fn local_today(timezone: &str, now: jiff::Timestamp) -> Date {
+    let zone = jiff::tz::TimeZone::get(timezone).unwrap_or_else(|_| {
+        tracing::warn!(timezone, "account timezone unknown to the tz database; taking UTC days");
+        jiff::tz::TimeZone::UTC
+    });
+    let date = now.to_zoned(zone).date();
+    let month = time::Month::try_from(date.month() as u8).expect("jiff months are 1 to 12");
+    Date::from_calendar_date(i32::from(date.year()), month, date.day() as u8).expect("jiff dates are valid dates")
+}
+
 /// Inclusive range of account-local days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DateRange {
@@ -228,5 +240,22 @@ pub struct Daily {
 impl From<Vec<DailyRow>> for Daily {
     fn from(rows: Vec<DailyRow>) -> Self {
         Self { rows, warnings: Vec::new() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+
+    #[test]
+    fn the_local_day_is_the_accounts_own() {
+        // 2026-12-01 03:00 UTC is still November 30th in Los Angeles and
+        // already the 1st in Tokyo.
+        let now: jiff::Timestamp = "2026-12-01T03:00:00Z".parse().unwrap();
+        assert_eq!(local_today("America/Los_Angeles", now), date!(2026 - 11 - 30));
+        assert_eq!(local_today("Asia/Tokyo", now), date!(2026 - 12 - 01));
+        assert_eq!(local_today("Not/AZone", now), date!(2026 - 12 - 01));
     }
 }

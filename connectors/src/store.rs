@@ -11,7 +11,7 @@ use serde_repr::{Deserialize_repr, Serialize_repr};
 use time::{Date, OffsetDateTime};
 
 use crate::error::Result;
-use crate::model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId};
+use crate::model::{Account, Credentials, DailyRow, DateRange, Level, PlatformId, local_today};
 use crate::vault::Vault;
 
 /// `platform_accounts.status`; discriminants are the schema's Enum8 values.
@@ -61,6 +61,11 @@ pub struct LinkedAccount {
 }
 
 impl LinkedAccount {
+    /// The account's day now, in its own timezone ([`local_today`]).
+    pub fn today(&self, now: jiff::Timestamp) -> Date {
+        local_today(&self.timezone, now)
+    }
+
     /// `account` of `platform` as `tenant` links it now: active, its
     /// backfill covering `range`, never synced.
     pub fn linked(tenant: &str, platform: PlatformId, account: &Account, range: DateRange, now: OffsetDateTime) -> Self {

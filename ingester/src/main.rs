@@ -314,7 +314,7 @@ async fn sync_one(settings: &Settings, tenant: &str, platform: &str, account: &s
         .account(tenant, platform.as_str(), account)
         .await?
         .with_context(|| format!("{tenant} has no linked {platform} account {account}"))?;
-    let today = schedule::account_today(&linked, jiff::Timestamp::now());
+    let today = linked.today(jiff::Timestamp::now());
     let restate = refetch_days.unwrap_or_else(|| schedule::restate_days(&settings.platforms, platform));
     let job = schedule::daily_job(&linked, platform, restate, today);
     let stop = CancellationToken::new();
@@ -356,7 +356,7 @@ async fn schedule(settings: &Settings) -> anyhow::Result<()> {
     let mut enqueued = 0;
     for account in store.active_accounts().await? {
         let Some(platform) = account.platform_id() else { continue };
-        let today = schedule::account_today(&account, now);
+        let today = account.today(now);
         let job = schedule::daily_job(&account, platform, schedule::restate_days(&settings.platforms, platform), today);
         sqs.send_message().queue_url(url).message_body(job.to_body()).send().await.with_context(|| format!("SendMessage to {url}"))?;
         enqueued += 1;

@@ -139,7 +139,7 @@ impl Stack {
         let accounts: Vec<Account> = platform.discover(credentials).await.unwrap();
         let account = accounts.into_iter().find(|a| a.id == id).expect("discovered");
         let mut linked = LinkedAccount::linked(TENANT, platform.id(), &account, DateRange { since: Date::MIN, until: Date::MIN }, OffsetDateTime::now_utc());
-        let yesterday = schedule::account_today(&linked, jiff::Timestamp::now()).previous_day().unwrap();
+        let yesterday = linked.today(jiff::Timestamp::now()).previous_day().unwrap();
         linked.backfill_until = yesterday;
         linked.backfill_since = yesterday - time::Duration::days(days - 1);
         self.store.put_account(&mut linked).await.unwrap();
@@ -265,7 +265,7 @@ async fn a_365_day_backfill_delivered_twice_equals_the_oracle_and_a_restatement_
     let before = oracle(&account, Level::Campaign).await;
     control("restate", &[("customer", &account.account_id)]).await;
     assert_ne!(oracle(&account, Level::Campaign).await, before, "the fake restated some days");
-    let today = schedule::account_today(&account, jiff::Timestamp::now());
+    let today = account.today(jiff::Timestamp::now());
     let mut daily = schedule::daily_job(&account, PlatformId::Google, stack.settings.platforms.google.restate_days, today);
     daily.until = account.backfill_until; // the oracle's range
     let JobOutcome::Done { rows, .. } = syncer.run(&daily, &stop).await.unwrap() else { panic!("daily job") };
@@ -373,7 +373,7 @@ async fn yahoo_search_and_display_backfills_of_365_days_equal_the_oracle_and_a_r
     let before = oracle(&search, Level::Ad).await;
     control_on(PlatformId::Yahoo, "restate", &[("account", &search.account_id)]).await;
     assert_ne!(oracle(&search, Level::Ad).await, before, "the fake restated some days");
-    let today = schedule::account_today(&search, jiff::Timestamp::now());
+    let today = search.today(jiff::Timestamp::now());
     let mut daily = schedule::daily_job(&search, PlatformId::Yahoo, stack.settings.platforms.yahoo.restate_days, today);
     daily.until = search.backfill_until;
     let JobOutcome::Done { rows, .. } = syncer.run(&daily, &stop).await.unwrap() else { panic!("daily job") };
@@ -421,7 +421,7 @@ async fn x_backfills_of_365_days_through_async_jobs_equal_the_oracle_throttled_a
     let before = oracle(&tokyo, Level::Ad).await;
     control_on(PlatformId::X, "restate", &[("account", &tokyo.account_id)]).await;
     assert_ne!(oracle(&tokyo, Level::Ad).await, before, "the fake restated some days");
-    let today = schedule::account_today(&tokyo, jiff::Timestamp::now());
+    let today = tokyo.today(jiff::Timestamp::now());
     let mut daily = schedule::daily_job(&tokyo, PlatformId::X, stack.settings.platforms.x.restate_days, today);
     daily.until = tokyo.backfill_until;
     let JobOutcome::Done { rows, .. } = syncer.run(&daily, &stop).await.unwrap() else { panic!("daily job") };
@@ -480,7 +480,7 @@ async fn a_page_and_an_instagram_account_backfill_the_two_years_kept_exactly_and
     let before = oracle(&page, Level::Account).await;
     control_on(PlatformId::Facebook, "restate", &[]).await;
     assert_ne!(oracle(&page, Level::Account).await, before, "the fake restated some days");
-    let today = schedule::account_today(&page, jiff::Timestamp::now());
+    let today = page.today(jiff::Timestamp::now());
     let mut daily = schedule::daily_job(&page, PlatformId::Facebook, stack.settings.platforms.facebook.restate_days, today);
     daily.until = page.backfill_until;
     let JobOutcome::Done { rows, .. } = syncer.run(&daily, &stop).await.unwrap() else { panic!("daily job") };

@@ -12,19 +12,11 @@ pub fn restate_days(settings: &PlatformsSettings, platform: PlatformId) -> u32 {
     settings.app(platform.as_str()).expect("every platform has settings").restate_days
 }
 
-/// The account's day now, in its own timezone (UTC when the zone is unknown).
-pub fn account_today(account: &LinkedAccount, now: jiff::Timestamp) -> Date {
-    let zone = jiff::tz::TimeZone::get(&account.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let day = now.to_zoned(zone).date();
-    Date::from_calendar_date(i32::from(day.year()), time::Month::try_from(day.month() as u8).expect("1..=12"), day.day() as u8)
-        .expect("a calendar date")
-}
-
 /// The days of `job` that the platform still keeps: its `lookback_days`
 /// count back from the account's today, not UTC's, since the platform's
 /// days are the account's; `None` when none are left.
 pub fn kept_range(job: &SyncJob, lookback_days: i64, account: &LinkedAccount, now: jiff::Timestamp) -> Option<DateRange> {
-    job.range_within(lookback_days, account_today(account, now))
+    job.range_within(lookback_days, account.today(now))
 }
 
 /// The daily job of `account`: its whole backfill range up to today (so a

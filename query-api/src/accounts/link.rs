@@ -2,24 +2,12 @@
 //! credentials, and one backfill job each.
 
 use adhouse_connectors::store::LinkedAccount;
-use adhouse_connectors::{Account, DateRange, SyncJob};
+use adhouse_connectors::{Account, DateRange, SyncJob, local_today};
 use time::{Date, Duration, OffsetDateTime};
 
 use super::Linking;
 use super::grants::Grant;
 use crate::error::{ApiError, Result};
-
-/// The account-local day of `now` in `timezone` (an IANA name from the
-/// platform; UTC if the name is unknown to the bundled tz database).
-pub fn local_today(timezone: &str, now: jiff::Timestamp) -> Date {
-    let zone = jiff::tz::TimeZone::get(timezone).unwrap_or_else(|_| {
-        tracing::warn!(timezone, "account timezone unknown to the tz database; taking UTC days");
-        jiff::tz::TimeZone::UTC
-    });
-    let date = now.to_zoned(zone).date();
-    let month = time::Month::try_from(date.month() as u8).expect("jiff months are 1 to 12");
-    Date::from_calendar_date(i32::from(date.year()), month, date.day() as u8).expect("jiff dates are valid dates")
-}
 
 /// The last `backfill_days` days up to yesterday, but none older than the
 /// platform keeps (`lookback_days` before today, as the ingester cuts them).
@@ -90,15 +78,5 @@ mod tests {
         assert_eq!(backfill_range(today, 365, 37 * 30), DateRange { since: date!(2025 - 12 - 01), until: date!(2026 - 11 - 30) });
         assert_eq!(backfill_range(today, 365, 30), DateRange { since: date!(2026 - 11 - 01), until: date!(2026 - 11 - 30) });
         assert_eq!(backfill_range(today, 1, 30), DateRange { since: date!(2026 - 11 - 30), until: date!(2026 - 11 - 30) });
-    }
-
-    #[test]
-    fn the_local_day_is_the_accounts_own() {
-        // 2026-12-01 03:00 UTC is still November 30th in Los Angeles and
-        // already the 1st in Tokyo.
-        let now: jiff::Timestamp = "2026-12-01T03:00:00Z".parse().unwrap();
-        assert_eq!(local_today("America/Los_Angeles", now), date!(2026 - 11 - 30));
-        assert_eq!(local_today("Asia/Tokyo", now), date!(2026 - 12 - 01));
-        assert_eq!(local_today("Not/AZone", now), date!(2026 - 12 - 01));
     }
 }

@@ -11,7 +11,7 @@ use actix_web::http::StatusCode;
 use actix_web::{test, web};
 use adhouse_api::AppState;
 use adhouse_api::accounts::Linking;
-use adhouse_api::accounts::link::local_today;
+use adhouse_connectors::local_today;
 use adhouse_connectors::oauth::{StateClaims, StateSigner, random_token};
 use adhouse_connectors::store::{AccountStatus, Store};
 use adhouse_connectors::{DailyRow, DateRange, Level, PlatformId};

@@ -24,7 +24,7 @@ use adhouse_connectors::{DateRange, Level, Platform, PlatformId, SyncJob};
 use adhouse_core::Settings;
 use adhouse_core::schema::Migrator;
 use adhouse_ingester::metrics::Metrics;
-use adhouse_ingester::sync::{JobOutcome, Syncer, schedule};
+use adhouse_ingester::sync::{JobOutcome, Syncer};
 use anyhow::{Context, bail, ensure};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -80,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
         let account = &discovered[i % discovered.len()];
         let tenant = format!("bench{:03}", i / discovered.len());
         let probe = LinkedAccount::linked(&tenant, PlatformId::Meta, account, DateRange { since: time::Date::MIN, until: time::Date::MIN }, OffsetDateTime::now_utc());
-        let until = schedule::account_today(&probe, jiff::Timestamp::now()).previous_day().context("a yesterday")?;
+        let until = probe.today(jiff::Timestamp::now()).previous_day().context("a yesterday")?;
         let range = DateRange { since: until - time::Duration::days(args.days - 1), until };
         let mut row = LinkedAccount::linked(&tenant, PlatformId::Meta, account, range, OffsetDateTime::now_utc());
         store.put_credentials(&vault, &row, &credentials).await?;
