@@ -32,6 +32,8 @@ pub struct Object {
     pub key: String,
     pub path: PathBuf,
     pub rows: u64,
+    /// Size as PUT.
+    pub bytes: u64,
 }
 
 pub struct Params<'a> {
@@ -50,6 +52,10 @@ pub struct Params<'a> {
 pub struct Measured {
     /// Each object's latency, in PUT order.
     pub latencies: Vec<Duration>,
+    /// The traffic each object held, first event to last, in PUT order.
+    pub spans: Vec<Duration>,
+    /// The objects' size as PUT (compressed), in all.
+    pub bytes: u64,
     /// From the first measured PUT until the last object was visible.
     pub wall: Duration,
     /// CPU time of the `adhouse-ingester` process in that time.
@@ -223,6 +229,8 @@ async fn clickhouse_cpu(client: &Client) -> anyhow::Result<Duration> {
 struct FileRows {
     file: String,
     rows: u64,
+    /// From its first event's `ts` to its last, in milliseconds.
+    span_ms: i64,
 }
 
 /// Which of `keys` the ingester's ledger marks done. It does so after the
@@ -248,22 +256,29 @@ async fn poll_cpu(client: &Client, bucket: &str, key: &str) -> anyhow::Result<Du
     Ok(clickhouse_cpu(client).await?.saturating_sub(from) / TIMED_POLLS)
 }
 
-/// That `events` holds exactly each object's rows, once the ledger says done.
-async fn check_rows(client: &Client, bucket: &str, objects: &[Object]) -> anyhow::Result<()> {
+/// That `events` holds exactly each object's rows, once the ledger says
+/// done; returns the span of traffic each object held, in `objects` order.
+async fn check_rows(client: &Client, bucket: &str, objects: &[Object]) -> anyhow::Result<Vec<Duration>> {
     let files: Vec<String> = objects.iter().map(|object| format!("s3://{bucket}/{}", object.key)).collect();
-    let counted: HashMap<String, u64> = client
-        .query("SELECT toString(file) AS file, count() AS rows FROM events WHERE file IN ? GROUP BY file")
+    let counted: HashMap<String, (u64, i64)> = client
+        .query(
+            "SELECT toString(file) AS file, count() AS rows, \
+             toUnixTimestamp64Milli(max(ts)) - toUnixTimestamp64Milli(min(ts)) AS span_ms \
+             FROM events WHERE file IN ? GROUP BY file",
+        )
         .bind(&files)
         .fetch_all::<FileRows>()
         .await?
         .into_iter()
-        .map(|FileRows { file, rows }| (file, rows))
+        .map(|FileRows { file, rows, span_ms }| (file, (rows, span_ms)))
         .collect();
+    let mut spans = Vec::new();
     for (file, object) in files.iter().zip(objects) {
-        let rows = counted.get(file).copied().unwrap_or(0);
+        let (rows, span_ms) = counted.get(file).copied().unwrap_or((0, 0));
         ensure!(rows == object.rows, "{file}: the ledger says done, but events holds {rows} of its {} rows", object.rows);
+        spans.push(Duration::from_millis(span_ms.max(0) as u64));
     }
-    Ok(())
+    Ok(spans)
 }
 
 async fn put_and_watch(
@@ -331,9 +346,11 @@ async fn put_and_watch(
     let (started, ingester_from, clickhouse_from) = measured_from.context("no object after the warm-up one")?;
     let (wall, ingester_cpu) = (started.elapsed(), process_cpu(ingester)?.saturating_sub(ingester_from));
     let clickhouse_cpu = clickhouse_cpu(client).await?.saturating_sub(clickhouse_from);
-    check_rows(client, bucket, objects).await?;
+    let spans = check_rows(client, bucket, objects).await?;
     Ok(Measured {
         latencies: objects[1..].iter().map(|object| visible[&object.key]).collect(),
+        spans: spans[1..].to_vec(),
+        bytes: objects[1..].iter().map(|object| object.bytes).sum(),
         wall,
         ingester_cpu,
         clickhouse_cpu,

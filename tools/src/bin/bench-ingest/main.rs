@@ -55,6 +55,14 @@ struct Args {
     /// Pause between two freshness PUTs, in milliseconds.
     #[arg(long, default_value_t = 200)]
     put_interval_ms: u64,
+    /// Seconds of traffic a freshness object holds, on average over the day
+    /// (the generator's day curve stretches its night): 60 is a shipper that
+    /// rotates each server's log every minute. The rollups fold the events
+    /// of one insert that share a minute, an hour or a day, so this decides
+    /// how much ClickHouse writes per event; 86400 spreads each object's
+    /// rows over a whole day, where almost nothing folds.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    object_span_secs: u32,
     /// `ingest.workers` of the ingester under test.
     #[arg(long, default_value_t = 4)]
     workers: usize,
@@ -98,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
 
     let files = match args.freshness_only {
         true => Vec::new(),
-        false => generate(&args.work_dir.join("data"), START, 1, args.rows, 1).await?,
+        false => generate(&args.work_dir.join("data"), START, 1, None, args.rows, 1).await?,
     };
     let upstream = settings
         .clickhouse
@@ -174,15 +182,28 @@ async fn main() -> anyhow::Result<()> {
         let per_format = (args.objects + 1).div_ceil(ExampleSource::ALL.len()) as u32;
         // Today: older events would fall to the `events` TTL before they are counted.
         let today = time::OffsetDateTime::now_utc().date();
+        // The day in files of the span; only the first few are written: the
+        // cut leaves room for the night's stretch (up to twice the mean span)
+        // and the partial file it makes is left out.
+        let files_per_day = (86_400 / args.object_span_secs).max(per_format);
+        let cut_after_secs = i64::from(args.object_span_secs) * i64::from(per_format) * 3;
+        let until = (cut_after_secs < 86_400)
+            .then(|| today.midnight().assume_utc() + time::Duration::seconds(cut_after_secs));
         let generated = generate(
             &args.work_dir.join("fresh"),
             today,
-            per_format,
+            files_per_day,
+            until,
             args.object_rows,
             7,
         )
         .await?;
-        let objects = interleave(generated, args.objects + 1);
+        let whole: Vec<_> = generated
+            .into_iter()
+            .filter(|(entry, _)| entry.good_rows == args.object_rows)
+            .collect();
+        let objects = interleave(whole, args.objects + 1);
+        ensure!(objects.len() == args.objects + 1, "the generator wrote too few whole objects");
         let params = freshness::Params {
             ingester: &args.ingester,
             sources_dir: &args.sources,
@@ -257,6 +278,7 @@ async fn generate(
     out: &Path,
     start: time::Date,
     files: u32,
+    until: Option<time::OffsetDateTime>,
     rows: u64,
     seed: u64,
 ) -> anyhow::Result<Vec<(FileEntry, PathBuf)>> {
@@ -266,7 +288,7 @@ async fn generate(
         tenants: vec![TENANT.to_owned()],
         start: Some(start),
         days: 1,
-        until: None,
+        until,
         files,
         rows_per_file: rows,
         seed,
@@ -274,13 +296,17 @@ async fn generate(
         bad_every: 0,
     };
     let manifest_path = out.join(MANIFEST_KEY);
+    let until_text = until
+        .map(|until| until.format(&time::format_description::well_known::Rfc3339))
+        .transpose()?;
     let same = |m: &Manifest| {
         (
             m.generator.rows_per_file,
             m.generator.files,
             m.generator.seed,
             &m.generator.start,
-        ) == (rows, files, seed, &start.to_string())
+            &m.generator.until,
+        ) == (rows, files, seed, &start.to_string(), &until_text)
     };
     let manifest = match Manifest::load(&manifest_path).ok().filter(same) {
         Some(manifest) => manifest,
@@ -354,6 +380,7 @@ fn interleave(files: Vec<(FileEntry, PathBuf)>, count: usize) -> Vec<freshness::
                 key: entry.key,
                 path,
                 rows: entry.good_rows,
+                bytes: entry.bytes,
             },
         ));
         *nth += 1;
@@ -477,6 +504,18 @@ fn render(args: &Args, version: &str, rows: &[Row], freshness: Option<&freshness
     }
     if let Some(measured) = freshness {
         let wall = seconds(measured.wall);
+        let mut spans = measured.spans.clone();
+        spans.sort();
+        let _ = writeln!(
+            out,
+            "Each object held {:.0}-{:.0} s of traffic (median {:.0} s; --object-span-secs {}); \
+             {:.1} MB of objects as stored a second.",
+            spans[0].as_secs_f64(),
+            spans[spans.len() - 1].as_secs_f64(),
+            percentile(&spans, 50.0).as_secs_f64(),
+            args.object_span_secs,
+            measured.bytes as f64 / 1e6 / wall,
+        );
         let per_thousand_rows = 1000.0 / (args.object_rows * measured.latencies.len() as u64).max(1) as f64;
         let _ = writeln!(
             out,
