@@ -34,6 +34,10 @@ pub struct LedgerEntry {
     /// Records per chunk, fixed when the object was first claimed; 0 for an
     /// entry from before that was recorded (see [`LedgerEntry::chunking`]).
     pub chunk_lines: u32,
+    /// What every chunk token of the object is made of, fixed at its first
+    /// claim ([`crate::ingest::token_stem`]); empty for an entry from before
+    /// it was recorded, until its next claim pins one.
+    pub token_stem: String,
     pub rows_ok: u64,
     pub rows_bad: u64,
     /// Rows older than the raw retention as of `as_of`: stored nowhere.

@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0014, "rollup_projections"),
     migration!(0015, "events_by_source"),
     migration!(0016, "rollup_by_publisher"),
+    migration!(0017, "ingest_attempts"),
 ];
 
 /// Shared column lists that several migrations splice in as `${name}`.

@@ -2,6 +2,7 @@
 
 use time::OffsetDateTime;
 
+use super::commit::token_stem;
 use crate::ledger::{FileStatus, Ledger, LedgerEntry};
 use crate::mapping::Source;
 use crate::s3_event::ObjectCreated;
@@ -17,10 +18,10 @@ pub enum Claim {
 }
 
 /// Takes ownership of `object` for `worker_id`, resuming from its next chunk
-/// in the chunk size the object was first claimed with, judging its rows as
-/// of that first claim. Neither is ever changed afterwards, even when
-/// nothing seems committed: a worker may have
-/// died between an insert and its ledger update.
+/// in the chunk size the object was first claimed with, under the tokens of
+/// that first claim, judging its rows as of it. None is ever changed
+/// afterwards, even when nothing seems committed: a worker may have died
+/// between an insert and its ledger update.
 /// Declines when it is done, or when another worker updated it within
 /// `takeover_after` (a live owner). The ledger is advisory for ownership: a
 /// race on the claim lets two workers in, which the chunk tokens make
@@ -53,6 +54,7 @@ pub async fn claim(
             entry
         }
         None => LedgerEntry {
+            token_stem: token_stem(object, source, chunk_lines),
             bucket: object.bucket.clone(),
             key: object.key.clone(),
             etag: object.etag.clone(),
@@ -74,6 +76,21 @@ pub async fn claim(
             updated_at: OffsetDateTime::UNIX_EPOCH,
         },
     };
+    let current = token_stem(object, source, entry.chunk_lines);
+    if entry.token_stem.is_empty() {
+        // Claimed before stems were recorded: the settings in force are the
+        // best guess there is, and what earlier versions assumed.
+        entry.token_stem = current;
+    } else if entry.token_stem != current {
+        tracing::warn!(
+            key = %object.key,
+            source = %source.name,
+            next_chunk = entry.next_chunk,
+            "the source's name or mapping_version changed since this object was first claimed: it resumes under its \
+             first claim's tokens, so that a chunk sent before the change is not stored twice, and reads the chunks \
+             left with the mapping now configured"
+        );
+    }
     entry.status = FileStatus::Processing;
     entry.owner = worker_id.to_owned();
     entry.attempts += 1;

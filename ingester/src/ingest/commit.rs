@@ -8,6 +8,7 @@ use adhouse_core::event::Event;
 use clickhouse::{Client, Row};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
 
 use super::events_insert::EventsInsert;
 use super::window::{TimeWindow, Verdict};
@@ -32,6 +33,11 @@ struct IngestErrorRow<'a> {
     reason: &'a str,
     detail: &'a str,
     excerpt: &'a str,
+    /// The object's `as_of`: the same on every attempt, so that a retry's
+    /// block falls in the partition of the first one, whose token ClickHouse
+    /// knows (a retry in the next month was stored again).
+    #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+    at: OffsetDateTime,
 }
 
 /// Rows stored and records rejected by one chunk.
@@ -74,6 +80,7 @@ pub async fn commit_chunk(
                     reason: rejection.reason,
                     detail: &rejection.detail,
                     excerpt: excerpt(record),
+                    at: window.as_of(),
                 })
                 .await?;
         }
@@ -248,13 +255,15 @@ pub fn observe(parser: &mut dyn RecordParser, chunk: &Chunk) -> Result<(), Unrea
     Ok(())
 }
 
-/// The de-duplication token of a chunk: a function of the object version,
-/// the source and its mapping version, the object's chunk size and the chunk
-/// index, so that every attempt at the same chunk, by any worker, carries the
-/// same token, and a chunk of other boundaries never does. A `chunk_lines`
-/// of 0 (an object claimed before chunk sizes were recorded) keeps the
-/// tokens it was committed under.
-pub fn dedup_token(object: &ObjectCreated, source: &Source, chunk_lines: u32, chunk: u64) -> String {
+/// The stem of an object's chunk tokens: a function of the object version,
+/// the source and its mapping version and the object's chunk size, so that
+/// a chunk of other boundaries, or an object re-ingested on purpose under a
+/// new mapping, never shares a token. Fixed in the ledger at the first claim
+/// (every attempt, by any worker, sends the same tokens, even when the
+/// settings changed between a crash and its resume). A `chunk_lines` of 0
+/// (an object claimed before chunk sizes were recorded) keeps the tokens it
+/// was committed under.
+pub fn token_stem(object: &ObjectCreated, source: &Source, chunk_lines: u32) -> String {
     let mut hasher = Sha256::new();
     for part in [&object.bucket, &object.key, &object.etag, &source.name] {
         hasher.update(part.as_bytes());
@@ -265,8 +274,13 @@ pub fn dedup_token(object: &ObjectCreated, source: &Source, chunk_lines: u32, ch
         hasher.update(chunk_lines.to_le_bytes());
     }
     let digest = hasher.finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("adhouse:{hex}:{chunk}")
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The de-duplication token of chunk `chunk` of the object whose ledger
+/// entry holds `stem`.
+pub fn dedup_token(stem: &str, chunk: u64) -> String {
+    format!("adhouse:{stem}:{chunk}")
 }
 
 /// The longest valid UTF-8 prefix of an excerpt (its cut may split a character).

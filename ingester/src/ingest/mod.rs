@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 pub use self::chunks::ObjectChunks;
-pub use self::commit::{ChunkRows, Fate, Scratch, dedup_token, fate, write_rows};
+pub use self::commit::{ChunkRows, Fate, Scratch, dedup_token, fate, token_stem, write_rows};
 pub use self::events_insert::EventsInsert;
 pub use self::read_ahead::ReadAhead;
 pub use self::window::{TimeLimits, TimeWindow, Verdict, rfc3339};
@@ -231,7 +231,7 @@ impl Ingestor {
                 observe(parser.as_mut(), &chunk)?;
                 continue;
             }
-            let token = dedup_token(object, source, entry.chunk_lines, chunk.index);
+            let token = dedup_token(&entry.token_stem, chunk.index);
             let started = Instant::now();
             let committed =
                 commit_chunk(&self.client, object, source, context, &window, parser.as_mut(), &chunk, &token).await?;
@@ -240,12 +240,14 @@ impl Ingestor {
             entry.rows_ok += committed.rows_ok;
             entry.rows_bad += committed.rows_bad;
             entry.rows_expired += committed.rows_expired;
-            self.metrics.rows_ok.get_or_create(&label).inc_by(committed.rows_ok);
-            self.metrics.rows_bad.get_or_create(&label).inc_by(committed.rows_bad);
-            self.metrics.rows_expired.get_or_create(&label).inc_by(committed.rows_expired);
             // A crash before this write re-sends the chunk, which ClickHouse
             // drops as a duplicate of its token.
             self.ledger.put(entry).await?;
+            // Counted once recorded: a failed ledger write is retried from
+            // the ledger, which re-sends (and would re-count) the chunk.
+            self.metrics.rows_ok.get_or_create(&label).inc_by(committed.rows_ok);
+            self.metrics.rows_bad.get_or_create(&label).inc_by(committed.rows_bad);
+            self.metrics.rows_expired.get_or_create(&label).inc_by(committed.rows_expired);
         }
     }
 }

@@ -33,6 +33,8 @@ impl TimeLimits {
 /// The timestamps one object's rows are judged by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeWindow {
+    /// The moment it is judged from: the object's first claim.
+    as_of: OffsetDateTime,
     /// Earlier is implausible: a bad row.
     earliest: OffsetDateTime,
     /// Earlier (and plausible) is past the raw retention: counted, not stored.
@@ -56,6 +58,7 @@ impl TimeWindow {
     pub fn new(as_of: OffsetDateTime, limits: TimeLimits) -> Self {
         let earliest = as_of - Duration::days(i64::from(limits.max_age_days));
         Self {
+            as_of,
             earliest,
             retained_from: (as_of - Duration::days(i64::from(limits.events_ttl_days))).max(earliest),
             latest: as_of + Duration::seconds(i64::from(limits.max_ahead_secs)),
@@ -65,7 +68,11 @@ impl TimeWindow {
     /// Every timestamp kept (the benchmark's and the parsers' tests).
     pub fn unbounded() -> Self {
         let (earliest, latest) = (OffsetDateTime::UNIX_EPOCH - Duration::days(1 << 20), OffsetDateTime::UNIX_EPOCH + Duration::days(1 << 20));
-        Self { earliest, retained_from: earliest, latest }
+        Self { as_of: OffsetDateTime::UNIX_EPOCH, earliest, retained_from: earliest, latest }
+    }
+
+    pub fn as_of(&self) -> OffsetDateTime {
+        self.as_of
     }
 
     /// The first instant whose rows are stored.

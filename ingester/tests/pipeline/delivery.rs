@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use adhouse_ingester::ingest::Outcome;
+use adhouse_ingester::ledger::{FileStatus, Ledger};
 use adhouse_ingester::s3_event::ObjectCreated;
 use tokio_util::sync::CancellationToken;
 
@@ -89,6 +90,40 @@ async fn resumed_with_chunk_lines(chunk_lines: u64) {
     assert_eq!(stack.tsv("SELECT count(), uniqExact(line) FROM ingest_errors").await, format!("{bad}\t{bad}\n"));
     let measures = "requests + impressions + clicks + errors + video_starts + video_first_quartiles + video_midpoints + video_third_quartiles + video_completes";
     assert_eq!(stack.count(&format!("SELECT sum({measures}) FROM events_1m")).await, rows);
+}
+
+/// A worker inserts a chunk and dies before its ledger update; a deploy
+/// then renames the source and bumps its `mapping_version`. The resume
+/// re-sends that chunk under the first claim's token, so ClickHouse drops
+/// the copy: had the token followed the settings, the chunk (rows and error
+/// rows) would be stored twice.
+#[tokio::test]
+async fn a_chunk_sent_before_a_mapping_change_is_stored_once_by_the_resume() {
+    let mut stack = TestStack::new("remap-resume").await;
+    let (object, rows, bad) = one_object_with_bad_lines(&stack, "1200", "7").await;
+    assert_eq!(stack.settings.ingest.chunk_lines, 500, "three chunks");
+    let outcome = stack.ingestor("w1").ingest(&object, &CancellationToken::new()).await.unwrap();
+    assert_eq!(outcome, Outcome::Done { rows_ok: rows, rows_bad: bad, rows_expired: 0 });
+
+    // The ledger as w1 would have left it, killed after chunk 2's inserts.
+    let ledger = Ledger::new(stack.clickhouse.clone());
+    let mut entry = ledger.get(&object.bucket, &object.key, &object.etag).await.unwrap().unwrap();
+    let (first_two_ok, first_two_bad) = (
+        stack.count("SELECT count() FROM events WHERE line <= 1000").await,
+        stack.count("SELECT count() FROM ingest_errors WHERE line <= 1000").await,
+    );
+    (entry.status, entry.next_chunk, entry.rows_ok, entry.rows_bad) =
+        (FileStatus::Processing, 2, first_two_ok, first_two_bad);
+    entry.owner.clear();
+    ledger.put(&mut entry).await.unwrap();
+
+    let source = stack.settings.ingest.sources.iter_mut().find(|s| s.name == "vast-jsonl").unwrap();
+    source.name = "vast-jsonl-v2".into();
+    source.mapping_version += 1;
+    let outcome = stack.ingestor("w2").ingest(&object, &CancellationToken::new()).await.unwrap();
+    assert_eq!(outcome, Outcome::Done { rows_ok: rows, rows_bad: bad, rows_expired: 0 });
+    assert_eq!(stack.tsv("SELECT count(), uniqExact(line) FROM events").await, format!("{rows}\t{rows}\n"));
+    assert_eq!(stack.tsv("SELECT count(), uniqExact(line) FROM ingest_errors").await, format!("{bad}\t{bad}\n"));
 }
 
 /// Starts `replay` of `object` in a process of its own and SIGKILLs it after

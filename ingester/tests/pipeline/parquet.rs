@@ -192,6 +192,7 @@ async fn a_resumed_parquet_object_skips_committed_row_groups_and_a_retry_from_th
         owner: String::new(),
         next_chunk: resume_at as u32,
         chunk_lines: chunk_lines as u32,
+        token_stem: String::new(),
         rows_ok: 0,
         rows_bad: 0,
         rows_expired: 0,

@@ -141,6 +141,7 @@ async fn a_resumed_object_is_judged_as_of_its_first_claim_not_the_clock() {
         owner: String::new(),
         next_chunk: 0,
         chunk_lines: 500,
+        token_stem: String::new(),
         rows_ok: 0,
         rows_bad: 0,
         rows_expired: 0,
@@ -159,6 +160,10 @@ async fn a_resumed_object_is_judged_as_of_its_first_claim_not_the_clock() {
     assert_eq!(stack.tsv("SELECT line, reason FROM ingest_errors").await, "1\ttimestamp_out_of_range\n");
     let as_of = stack.count("SELECT toUInt64(toUnixTimestamp(as_of)) FROM ingest_files FINAL").await;
     assert_eq!(as_of, first_claim.unix_timestamp() as u64, "the first claim's moment is kept");
+    // The error rows carry it too: their partition (the month of `at`) is
+    // part of what a retry's block is de-duplicated by.
+    let at = stack.count("SELECT toUInt64(toUnixTimestamp(at)) FROM ingest_errors").await;
+    assert_eq!(at, first_claim.unix_timestamp() as u64, "every attempt writes the same error rows");
 }
 
 #[tokio::test]
