@@ -6,3 +6,4 @@ mod convert;
 mod events;
 mod parquet;
 mod records;
+mod audit;

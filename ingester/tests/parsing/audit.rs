@@ -1,0 +1,78 @@
+//! Findings of the ingestion audit (audit-ingest): each test states what an
+//! object's records should become, and fails on main.
+
+use std::borrow::Cow;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use adhouse_core::settings::SourceSettings;
+use adhouse_ingester::chunker::Chunker;
+use adhouse_ingester::formats::{self, ParseError, Parsed};
+use adhouse_ingester::mapping::{ObjectContext, Source};
+use tokio::io::{AsyncRead, ReadBuf};
+
+struct Bytes(Vec<u8>, usize);
+
+impl AsyncRead for Bytes {
+    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let end = self.0.len().min(self.1 + buf.remaining());
+        let at = self.1;
+        buf.put_slice(&self.0[at..end].to_vec());
+        self.1 = end;
+        Poll::Ready(Ok(()))
+    }
+}
+
+fn source(file: &str) -> Source {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sources").join(file);
+    Source::compile(&SourceSettings::from_file(&path).unwrap()).unwrap()
+}
+
+/// What each record of `data` becomes, cut by the chunker exactly as the
+/// ingester cuts it (quoted newlines as the parser says): `ok <line>`, the
+/// rejection's reason with its line, or `file: ...`.
+async fn ingest(source: &Source, data: &[u8]) -> Vec<String> {
+    let mut parser = formats::parser(source).unwrap();
+    let mut chunker = Chunker::new(Bytes(data.to_vec(), 0), 1000, parser.quoted_newlines());
+    let context = ObjectContext { tenant: "acme", source: &source.name, file: "s3://b/k" };
+    let mut out = Vec::new();
+    while let Some(chunk) = chunker.next_chunk().await.unwrap() {
+        let text = chunk.text();
+        for span in &chunk.records {
+            let record = text.record(span.range.clone()).unwrap();
+            let mut values: Vec<Option<Cow<'_, str>>> = Vec::new();
+            out.push(match parser.parse(record, &mut values) {
+                Ok(Parsed::Skip) => continue,
+                Ok(Parsed::Record) => match source.mapping.apply(&values, context, span.line) {
+                    Ok(_) => format!("ok {}", span.line),
+                    Err(rejection) => format!("{} {}", rejection.reason, span.line),
+                },
+                Err(ParseError::Line(rejection)) => format!("{} {}", rejection.reason, span.line),
+                Err(ParseError::File(err)) => format!("file: {}", err.0),
+            });
+        }
+    }
+    out
+}
+
+const SSP_HEADER: &str = "timestamp_ms,event,publisher,placement,partner,campaign,creative,format,country,device,os,site,user,revenue_cpm,cost_cpm,error_code";
+
+fn ssp_line(site: &str) -> String {
+    format!("1778371201000,impression,p,plc,dp,c,cr,banner,DE,mobile,ios,{site},u,4.20,1.00,0")
+}
+
+/// A `"` inside an unquoted CSV field: the parser takes the field literally
+/// (it is one good row on its own), but the chunker's quote scan toggles on
+/// every `"` of the record, so the record runs on over the following lines
+/// up to the next `"` (here: to the end of the object). Four good lines
+/// become one `column_count` rejection: three rows lost, one counted.
+#[tokio::test]
+async fn a_stray_quote_in_an_unquoted_csv_field_swallows_the_following_lines() {
+    let stray = ssp_line(r#"news.example/5"-inch"#);
+    // On its own the parser accepts the line.
+    assert_eq!(ingest(&source("ssp-csv.toml"), format!("{SSP_HEADER}\n{stray}\n").as_bytes()).await, ["ok 2"]);
+    let data = format!("{SSP_HEADER}\n{}\n{stray}\n{}\n{}\n", ssp_line("a"), ssp_line("b"), ssp_line("c"));
+    let out = ingest(&source("ssp-csv.toml"), data.as_bytes()).await;
+    assert_eq!(out, ["ok 2", "ok 3", "ok 4", "ok 5"], "every line is a row, or a rejection of its own");
+}
