@@ -76,3 +76,21 @@ async fn a_stray_quote_in_an_unquoted_csv_field_swallows_the_following_lines() {
     let out = ingest(&source("ssp-csv.toml"), data.as_bytes()).await;
     assert_eq!(out, ["ok 2", "ok 3", "ok 4", "ok 5"], "every line is a row, or a rejection of its own");
 }
+
+/// A UTF-8 byte order mark (Excel's "CSV UTF-8", many Windows tools) before
+/// the header row: the first column's name is `\u{feff}timestamp_ms`, so
+/// the whole object fails ("no column timestamp_ms") and none of its rows
+/// is stored.
+#[tokio::test]
+async fn a_csv_with_a_byte_order_mark_reads_its_header() {
+    let data = format!("\u{feff}{SSP_HEADER}\n{}\n", ssp_line("a"));
+    assert_eq!(ingest(&source("ssp-csv.toml"), data.as_bytes()).await, ["ok 2"]);
+}
+
+/// The same mark before the first JSON line rejects that line as `bad_json`.
+#[tokio::test]
+async fn a_jsonl_object_with_a_byte_order_mark_keeps_its_first_line() {
+    let line = r#"{"ts":"2026-05-10T00:00:01Z","ev":"imp","pub":"p","plc":"x","dp":"d","fmt":"video"}"#;
+    let data = format!("\u{feff}{line}\n{line}\n");
+    assert_eq!(ingest(&source("vast-jsonl.toml"), data.as_bytes()).await, ["ok 1", "ok 2"]);
+}
