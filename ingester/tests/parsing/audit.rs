@@ -94,3 +94,23 @@ async fn a_jsonl_object_with_a_byte_order_mark_keeps_its_first_line() {
     let data = format!("\u{feff}{line}\n{line}\n");
     assert_eq!(ingest(&source("vast-jsonl.toml"), data.as_bytes()).await, ["ok 1", "ok 2"]);
 }
+
+/// A gzip object padded with zero bytes after its last member (some
+/// shippers and tape/block writers pad to a block size): `gzip -d` reads it
+/// ("trailing zero bytes ignored"), but the multi-member decoder takes the
+/// zeros for a next member's header and fails with `InvalidData`. The
+/// ingester then marks the object failed and never inserts the chunk that
+/// was being read: its rows are lost although every byte of data is intact.
+#[tokio::test]
+async fn a_gzip_object_padded_with_zeros_after_its_last_member_is_read_whole() {
+    use std::io::Write as _;
+    use tokio::io::AsyncReadExt as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"one\ntwo\n").unwrap();
+    let mut data = gz.finish().unwrap();
+    data.extend_from_slice(&[0; 512]);
+    let (_, mut decoded) = adhouse_ingester::decode::decompress(Bytes(data, 0)).await.unwrap();
+    let mut text = Vec::new();
+    let read = decoded.read_to_end(&mut text).await.map_err(|err| (err.kind(), err.to_string()));
+    assert_eq!(read.map(|_| text), Ok(b"one\ntwo\n".to_vec()));
+}
