@@ -153,6 +153,9 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
         // Sized like the previous chunk: a chunk grown from empty copies
         // its bytes over again and faults in fresh pages at each doubling.
         let mut chunk = Chunk::with_capacity(self.next_index, self.last_chunk.0, self.last_chunk.1);
+        if self.next_index == 0 {
+            self.skip_byte_order_mark().await?;
+        }
         while chunk.records.len() < self.records_per_chunk {
             let start = chunk.data.len();
             let (oversized, newlines) = match self.record_end().await? {
@@ -186,6 +189,20 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
         self.last_chunk = (chunk.data.len(), chunk.records.len());
         self.next_index += 1;
         Ok(Some(chunk))
+    }
+
+    /// Drops a UTF-8 byte order mark at the start of the object (Excel's
+    /// "CSV UTF-8", other Windows tools): it would stick to the first header
+    /// name, directive or value. It is no line, so line numbers stay.
+    async fn skip_byte_order_mark(&mut self) -> Result<(), StreamError> {
+        const BOM: &[u8] = b"\xef\xbb\xbf";
+        while self.buf.len() - self.pos < BOM.len() && !self.eof {
+            self.fill().await?;
+        }
+        if self.buf[self.pos..].starts_with(BOM) {
+            self.pos += BOM.len();
+        }
+        Ok(())
     }
 
     /// End of the record at `pos`, reading more input as needed; `None` at

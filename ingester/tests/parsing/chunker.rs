@@ -83,6 +83,18 @@ async fn a_quote_opens_a_csv_field_only_at_the_start_of_a_field_whatever_the_rea
     assert_eq!(chunks(data, 1, 100, CSV).await[0].1, [1, 2, 3]);
 }
 
+/// One byte order mark at the start of an object is dropped, however it
+/// arrives; it is not a line. Anywhere else it is data.
+#[tokio::test]
+async fn a_leading_byte_order_mark_is_dropped_whatever_the_read_size() {
+    let data = "\u{feff}a\n\u{feff}b\n".as_bytes();
+    for step in [1, 2, 1000] {
+        let chunks = chunks(data, step, 100, None).await;
+        assert_eq!((chunks[0].1.as_slice(), chunks[0].2.as_slice()), ([1, 2].as_slice(), "a\n\u{feff}b\n".as_bytes()), "read size {step}");
+    }
+    assert_eq!(chunks(&data[..2], 1, 100, None).await[0].2, b"\xef\xbb\n", "a partial mark is data");
+}
+
 /// Chunks read into the spare buffers of dropped chunks, which held other
 /// records, hold exactly their own records under their own line numbers.
 #[tokio::test]

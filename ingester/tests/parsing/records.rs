@@ -131,6 +131,31 @@ async fn a_stray_quote_in_an_unquoted_csv_field_stays_in_its_row() {
     assert_eq!(ingest(&ssp, data.as_bytes()).await, ["ok 2", "ok 3", "ok 4", "ok 5"]);
 }
 
+/// A UTF-8 byte order mark (Excel's "CSV UTF-8", many Windows tools) is not
+/// part of the first column's name, nor a line.
+#[tokio::test]
+async fn a_csv_object_with_a_byte_order_mark_reads_its_header() {
+    let data = format!("\u{feff}{SSP_HEADER}\n{}\n", ssp_line("a"));
+    assert_eq!(ingest(&source("ssp-csv.toml"), data.as_bytes()).await, ["ok 2"]);
+}
+
+#[tokio::test]
+async fn a_jsonl_object_with_a_byte_order_mark_keeps_its_first_line() {
+    let line = r#"{"ts":"2026-05-10T00:00:01Z","ev":"imp","pub":"p","plc":"x","dp":"d","fmt":"video"}"#;
+    let data = format!("\u{feff}{line}\n{line}\n");
+    assert_eq!(ingest(&source("vast-jsonl.toml"), data.as_bytes()).await, ["ok 1", "ok 2"]);
+}
+
+#[tokio::test]
+async fn a_w3c_object_with_a_byte_order_mark_reads_its_directives() {
+    let data = concat!(
+        "\u{feff}#Version: 1.0\n",
+        "#Fields: date time cs-uri-query\n",
+        "2026-05-10\t00:00:01\tev=imp&pub=p&plc=x&dp=d&fmt=banner\n",
+    );
+    assert_eq!(ingest(&source("pixel-w3c.toml"), data.as_bytes()).await, ["ok 3"]);
+}
+
 /// Two columns read from one query parameter each get its value; a second
 /// rule must not fall back to its default as if the parameter were absent.
 #[test]
