@@ -4,7 +4,7 @@
 //! boundaries are a pure function of the object's bytes: record K always
 //! lands in chunk K / N, however the bytes arrive and whichever worker reads
 //! them (see DESIGN.md). A record is a line, or for CSV a line whose newlines
-//! inside double quotes continue it.
+//! inside a quoted field continue it.
 
 use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
@@ -118,7 +118,8 @@ enum RecordEnd {
 pub struct Chunker<R> {
     inner: R,
     records_per_chunk: usize,
-    quoted_newlines: bool,
+    /// CSV's delimiter: newlines inside quoted fields continue a record.
+    quoted_fields: Option<u8>,
     buf: Vec<u8>,
     /// Start of unconsumed data in `buf`.
     pos: usize,
@@ -132,11 +133,11 @@ pub struct Chunker<R> {
 }
 
 impl<R: AsyncRead + Unpin> Chunker<R> {
-    pub fn new(inner: R, records_per_chunk: usize, quoted_newlines: bool) -> Self {
+    pub fn new(inner: R, records_per_chunk: usize, quoted_fields: Option<u8>) -> Self {
         Self {
             inner,
             records_per_chunk: records_per_chunk.max(1),
-            quoted_newlines,
+            quoted_fields,
             buf: Vec::with_capacity(READ_BYTES * 2),
             pos: 0,
             eof: false,
@@ -152,6 +153,9 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
         // Sized like the previous chunk: a chunk grown from empty copies
         // its bytes over again and faults in fresh pages at each doubling.
         let mut chunk = Chunk::with_capacity(self.next_index, self.last_chunk.0, self.last_chunk.1);
+        if self.next_index == 0 {
+            self.skip_byte_order_mark().await?;
+        }
         while chunk.records.len() < self.records_per_chunk {
             let start = chunk.data.len();
             let (oversized, newlines) = match self.record_end().await? {
@@ -163,9 +167,9 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
                     chunk.data.extend_from_slice(text.strip_suffix(b"\r").unwrap_or(text));
                     // Unquoted, a record's one newline is its last byte:
                     // counting them was a call per record (2 % of the instructions).
-                    let newlines = match self.quoted_newlines {
-                        true => memchr::memchr_iter(b'\n', record).count() as u64,
-                        false => 1,
+                    let newlines = match self.quoted_fields {
+                        Some(_) => memchr::memchr_iter(b'\n', record).count() as u64,
+                        None => 1,
                     };
                     self.pos = end;
                     (None, newlines)
@@ -187,14 +191,28 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
         Ok(Some(chunk))
     }
 
+    /// Drops a UTF-8 byte order mark at the start of the object (Excel's
+    /// "CSV UTF-8", other Windows tools): it would stick to the first header
+    /// name, directive or value. It is no line, so line numbers stay.
+    async fn skip_byte_order_mark(&mut self) -> Result<(), StreamError> {
+        const BOM: &[u8] = b"\xef\xbb\xbf";
+        while self.buf.len() - self.pos < BOM.len() && !self.eof {
+            self.fill().await?;
+        }
+        if self.buf[self.pos..].starts_with(BOM) {
+            self.pos += BOM.len();
+        }
+        Ok(())
+    }
+
     /// End of the record at `pos`, reading more input as needed; `None` at
     /// the end of the input.
     async fn record_end(&mut self) -> Result<Option<RecordEnd>, StreamError> {
         // Relative to `pos`, which `fill` moves to 0.
         let mut scanned = 0;
-        let mut in_quotes = false;
+        let mut quotes = Quotes::RECORD_START;
         loop {
-            let found = self.scan(scanned, &mut in_quotes).map(|offset| self.pos + scanned + offset + 1);
+            let found = self.scan(scanned, &mut quotes).map(|offset| self.pos + scanned + offset + 1);
             scanned = self.buf.len() - self.pos;
             let end = match found {
                 Some(end) => end,
@@ -206,7 +224,7 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
                 return Ok(Some(self.bounded(end)));
             }
             if scanned > MAX_RECORD_BYTES {
-                return self.skip_record(in_quotes).await.map(Some);
+                return self.skip_record(quotes).await.map(Some);
             }
             self.fill().await?;
         }
@@ -227,15 +245,18 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
     }
 
     /// Offset, from `pos + from`, of the newline that ends the record.
-    fn scan(&self, from: usize, in_quotes: &mut bool) -> Option<usize> {
+    fn scan(&self, from: usize, quotes: &mut Quotes) -> Option<usize> {
         let unscanned = &self.buf[self.pos + from..];
-        if self.quoted_newlines { scan_quoted(unscanned, in_quotes) } else { memchr::memchr(b'\n', unscanned) }
+        match self.quoted_fields {
+            Some(delimiter) => scan_quoted(unscanned, delimiter, quotes),
+            None => memchr::memchr(b'\n', unscanned),
+        }
     }
 
     /// Drops the over-long record at `pos`, all of whose buffered bytes are
-    /// scanned already (`in_quotes` is the state after them), reading on to
+    /// scanned already (`quotes` is the state after them), reading on to
     /// its end in constant memory.
-    async fn skip_record(&mut self, mut in_quotes: bool) -> Result<RecordEnd, StreamError> {
+    async fn skip_record(&mut self, mut quotes: Quotes) -> Result<RecordEnd, StreamError> {
         let excerpt = self.buf[self.pos..self.pos + EXCERPT_BYTES].to_vec();
         let (mut bytes, mut newlines) = (0, 0);
         let (mut end, mut found) = (self.buf.len(), false);
@@ -249,7 +270,7 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
                 return Ok(RecordEnd::Skipped { excerpt, bytes, newlines });
             }
             self.fill().await?;
-            match self.scan(0, &mut in_quotes) {
+            match self.scan(0, &mut quotes) {
                 Some(offset) => (end, found) = (self.pos + offset + 1, true),
                 None => end = self.buf.len(),
             }
@@ -274,17 +295,57 @@ impl<R: AsyncRead + Unpin> Chunker<R> {
     }
 }
 
-/// Offset of the first newline outside double quotes, tracking quote state
-/// across calls (`""` toggles twice, which leaves the state right).
-fn scan_quoted(bytes: &[u8], in_quotes: &mut bool) -> Option<usize> {
-    for offset in memchr::memchr2_iter(b'"', b'\n', bytes) {
-        match bytes[offset] {
-            b'"' => *in_quotes = !*in_quotes,
-            _ if !*in_quotes => return Some(offset),
-            _ => {}
+/// Where a CSV record's scan stands between reads.
+#[derive(Clone, Copy)]
+enum Quotes {
+    /// Outside a quoted field; `field_start`: the next byte starts a field.
+    Unquoted { field_start: bool },
+    Quoted,
+    /// Just after a quote inside a quoted field: it closes the field unless
+    /// the next byte is a quote too (`""`, an escaped quote).
+    QuoteInQuoted,
+}
+
+impl Quotes {
+    const RECORD_START: Self = Self::Unquoted { field_start: true };
+}
+
+/// Offset of the first newline outside a quoted field, the fields read as
+/// `formats::delimited` reads them: a quote opens a field only at its start
+/// (`a"b` is taken literally), so a stray quote cannot swallow the lines
+/// after it. `quotes` carries the state across calls, so that a record ends
+/// at the same byte however the input arrives.
+fn scan_quoted(bytes: &[u8], delimiter: u8, quotes: &mut Quotes) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        match *quotes {
+            Quotes::Unquoted { field_start } => {
+                let Some(found) = memchr::memchr2(b'"', b'\n', &bytes[at..]).map(|i| at + i) else {
+                    if at < bytes.len() {
+                        *quotes = Quotes::Unquoted { field_start: bytes[bytes.len() - 1] == delimiter };
+                    }
+                    return None;
+                };
+                if bytes[found] == b'\n' {
+                    return Some(found);
+                }
+                // The byte before is in this buffer, except at its start.
+                let field_start = if found == 0 { field_start } else { bytes[found - 1] == delimiter };
+                if field_start {
+                    *quotes = Quotes::Quoted;
+                }
+                at = found + 1;
+            }
+            Quotes::Quoted => {
+                at += memchr::memchr(b'"', &bytes[at..])? + 1;
+                *quotes = Quotes::QuoteInQuoted;
+            }
+            Quotes::QuoteInQuoted => match bytes.get(at)? {
+                b'"' => (at, *quotes) = (at + 1, Quotes::Quoted),
+                _ => *quotes = Quotes::Unquoted { field_start: false },
+            },
         }
     }
-    None
 }
 
 #[cfg(test)]

@@ -131,7 +131,7 @@ async fn judge_object(
         return Err(Error::Store { bucket: object.bucket.clone(), key: object.key.clone(), message: "replaced while being read".into() });
     };
     let mut parser = formats::parser(source).map_err(unreadable)?;
-    let mut chunks = ObjectChunks::open(source, body, chunk_lines, parser.quoted_newlines(), 0).await.map_err(about)?;
+    let mut chunks = ObjectChunks::open(source, body, chunk_lines, parser.quoted_fields(), 0).await.map_err(about)?;
     let columns: Vec<&str> = COLUMNS.into_iter().filter(|c| *c == "tenant" || source.mapping.columns().any(|m| m == *c)).collect();
     let file = format!("s3://{}/{}", object.bucket, object.key);
     let context = ObjectContext { tenant, source: &source.name, file: &file };

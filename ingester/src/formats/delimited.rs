@@ -113,7 +113,7 @@ impl RecordParser for DelimitedParser {
         Ok(())
     }
 
-    fn quoted_newlines(&self) -> bool {
-        self.quoted
+    fn quoted_fields(&self) -> Option<u8> {
+        self.quoted.then_some(self.delimiter)
     }
 }

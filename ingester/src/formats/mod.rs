@@ -45,9 +45,11 @@ pub trait RecordParser: Send {
     /// header state, so that resuming mid-object reads later records right.
     fn observe(&mut self, record: &str) -> Result<(), Unreadable>;
 
-    /// Whether a newline inside double quotes continues the record (CSV).
-    fn quoted_newlines(&self) -> bool {
-        false
+    /// The delimiter of a format whose fields may be double-quoted (CSV),
+    /// for the chunker: a newline inside a quoted field continues the
+    /// record, and which quotes open one depends on where fields start.
+    fn quoted_fields(&self) -> Option<u8> {
+        None
     }
 }
 

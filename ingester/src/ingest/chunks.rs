@@ -26,7 +26,7 @@ impl ObjectChunks {
         source: &Source,
         body: Body,
         chunk_lines: usize,
-        quoted_newlines: bool,
+        quoted_fields: Option<u8>,
         next_chunk: u32,
     ) -> Result<Self, StreamError> {
         if source.format == Format::Parquet {
@@ -34,7 +34,7 @@ impl ObjectChunks {
             return RowGroupChunks::open(body, fields, chunk_lines, u64::from(next_chunk)).await.map(Self::RowGroups);
         }
         let (_, decoded) = decompress(body).await.map_err(|err| StreamError::from_io(1, err))?;
-        Ok(Self::Lines(ReadAhead::spawn(Chunker::new(decoded, chunk_lines, quoted_newlines))))
+        Ok(Self::Lines(ReadAhead::spawn(Chunker::new(decoded, chunk_lines, quoted_fields))))
     }
 
     pub async fn next_chunk(&mut self) -> Result<Option<Chunk>, StreamError> {

@@ -213,7 +213,7 @@ impl Ingestor {
         let mut parser = formats::parser(source)?;
         let chunk_lines = entry.chunking(self.chunk_lines);
         let mut chunks =
-            ObjectChunks::open(source, body, chunk_lines as usize, parser.quoted_newlines(), entry.next_chunk).await?;
+            ObjectChunks::open(source, body, chunk_lines as usize, parser.quoted_fields(), entry.next_chunk).await?;
         let label = SourceLabel { source: source.name.clone() };
         let window = TimeWindow::new(entry.as_of, self.limits);
         let mut bytes_seen = 0;

@@ -3,6 +3,7 @@
 
 mod chunker;
 mod convert;
+mod decode;
 mod events;
 mod parquet;
 mod records;

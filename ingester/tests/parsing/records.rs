@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use adhouse_core::event::EventType;
 use adhouse_core::settings::SourceSettings;
+use adhouse_ingester::chunker::Chunker;
 use adhouse_ingester::formats::{self, ParseError, Parsed};
 use adhouse_ingester::mapping::{ObjectContext, Source};
 
@@ -86,6 +87,73 @@ fn w3c_reads_fields_from_its_directive_and_the_query_string() {
 
     let out = run(&pixel, &["2026-05-10\t00:00:01\tFRA"]);
     assert!(out[0].contains("before the #Fields: directive"), "{out:?}");
+}
+
+/// What each record of the object `data` becomes, cut by the chunker as
+/// the ingester cuts it: `ok <line>`, the rejection's reason and line, or
+/// `file: ...` when the object fails.
+async fn ingest(source: &Source, data: &[u8]) -> Vec<String> {
+    let mut parser = formats::parser(source).unwrap();
+    let mut chunker = Chunker::new(data, 1000, parser.quoted_fields());
+    let context = ObjectContext { tenant: "acme", source: &source.name, file: "s3://b/k" };
+    let mut out = Vec::new();
+    while let Some(chunk) = chunker.next_chunk().await.unwrap() {
+        let text = chunk.text();
+        for span in &chunk.records {
+            let mut values: Vec<Option<Cow<'_, str>>> = Vec::new();
+            out.push(match parser.parse(text.record(span.range.clone()).unwrap(), &mut values) {
+                Ok(Parsed::Skip) => continue,
+                Ok(Parsed::Record) => match source.mapping.apply(&values, context, span.line) {
+                    Ok(_) => format!("ok {}", span.line),
+                    Err(rejection) => format!("{} {}", rejection.reason, span.line),
+                },
+                Err(ParseError::Line(rejection)) => format!("{} {}", rejection.reason, span.line),
+                Err(ParseError::File(err)) => format!("file: {}", err.0),
+            });
+        }
+    }
+    out
+}
+
+const SSP_HEADER: &str = "timestamp_ms,event,publisher,placement,partner,campaign,creative,format,country,device,os,site,user,revenue_cpm,cost_cpm,error_code";
+
+fn ssp_line(site: &str) -> String {
+    format!("1778371201000,impression,p,plc,dp,c,cr,banner,DE,mobile,ios,{site},u,4.20,1.00,0")
+}
+
+/// A `"` inside an unquoted CSV field is part of its text, for the parser
+/// and the chunker alike: the row is read, and so are the lines after it.
+#[tokio::test]
+async fn a_stray_quote_in_an_unquoted_csv_field_stays_in_its_row() {
+    let ssp = source("ssp-csv.toml");
+    let stray = ssp_line(r#"news.example/5"-inch"#);
+    let data = format!("{SSP_HEADER}\n{}\n{stray}\n{}\n{}\n", ssp_line("a"), ssp_line("b"), ssp_line("c"));
+    assert_eq!(ingest(&ssp, data.as_bytes()).await, ["ok 2", "ok 3", "ok 4", "ok 5"]);
+}
+
+/// A UTF-8 byte order mark (Excel's "CSV UTF-8", many Windows tools) is not
+/// part of the first column's name, nor a line.
+#[tokio::test]
+async fn a_csv_object_with_a_byte_order_mark_reads_its_header() {
+    let data = format!("\u{feff}{SSP_HEADER}\n{}\n", ssp_line("a"));
+    assert_eq!(ingest(&source("ssp-csv.toml"), data.as_bytes()).await, ["ok 2"]);
+}
+
+#[tokio::test]
+async fn a_jsonl_object_with_a_byte_order_mark_keeps_its_first_line() {
+    let line = r#"{"ts":"2026-05-10T00:00:01Z","ev":"imp","pub":"p","plc":"x","dp":"d","fmt":"video"}"#;
+    let data = format!("\u{feff}{line}\n{line}\n");
+    assert_eq!(ingest(&source("vast-jsonl.toml"), data.as_bytes()).await, ["ok 1", "ok 2"]);
+}
+
+#[tokio::test]
+async fn a_w3c_object_with_a_byte_order_mark_reads_its_directives() {
+    let data = concat!(
+        "\u{feff}#Version: 1.0\n",
+        "#Fields: date time cs-uri-query\n",
+        "2026-05-10\t00:00:01\tev=imp&pub=p&plc=x&dp=d&fmt=banner\n",
+    );
+    assert_eq!(ingest(&source("pixel-w3c.toml"), data.as_bytes()).await, ["ok 3"]);
 }
 
 /// Two columns read from one query parameter each get its value; a second

@@ -50,7 +50,7 @@ pub async fn ingest_file(
     let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let (_, decoded) = decompress(InlineFile(file)).await?;
     let mut parser = formats::parser(source).map_err(|err| anyhow!(err.0))?;
-    let mut chunks = ReadAhead::spawn(Chunker::new(decoded, chunk_lines, parser.quoted_newlines()));
+    let mut chunks = ReadAhead::spawn(Chunker::new(decoded, chunk_lines, parser.quoted_fields()));
     let file_name = format!("file://{}", path.display());
     let context = ObjectContext {
         tenant,
