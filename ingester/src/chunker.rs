@@ -321,8 +321,10 @@ fn scan_quoted(bytes: &[u8], delimiter: u8, quotes: &mut Quotes) -> Option<usize
         match *quotes {
             Quotes::Unquoted { field_start } => {
                 let Some(found) = memchr::memchr2(b'"', b'\n', &bytes[at..]).map(|i| at + i) else {
-                    if at < bytes.len() {
-                        *quotes = Quotes::Unquoted { field_start: bytes[bytes.len() - 1] == delimiter };
+                    // Whatever was read here last (a stray quote too) says
+                    // whether the next read starts a field.
+                    if let Some(&last) = bytes.last() {
+                        *quotes = Quotes::Unquoted { field_start: last == delimiter };
                     }
                     return None;
                 };

@@ -77,6 +77,11 @@ async fn a_quote_opens_a_csv_field_only_at_the_start_of_a_field_whatever_the_rea
         let lines: Vec<u64> = chunks(data.as_bytes(), step, 100, CSV).await.remove(0).1;
         assert_eq!(lines, [1, 2, 4, 5, 6, 7], "read size {step}");
     }
+    // A stray quote that ends a read is no field start for the next read,
+    // even when the read began at one (here `x,,` | `ab"` | `"y\n` at 3).
+    for step in 1..=12 {
+        assert_eq!(chunks(b"x,,ab\"\"y\nz\n", step, 100, CSV).await[0].1, [1, 2], "read size {step}");
+    }
     // Fields start after the delimiter the format has, not after a comma.
     let data = b"a;\"x\ny\";b\nc\n";
     assert_eq!(chunks(data, 1, 100, Some(b';')).await[0].1, [1, 3]);
