@@ -222,4 +222,19 @@ mod tests {
              FROM ad_group_ad WHERE segments.date BETWEEN '2026-01-01' AND '2026-03-31'"
         );
     }
+
+    /// audit-sync: `metrics.video_views` (field 154 of common/metrics.proto
+    /// up to v21) is gone from v22 on, replaced by `video_trueview_views`
+    /// (407); the configured API is v26 (config/default.toml). Google
+    /// refuses a GAQL query naming a field it does not know, so every
+    /// report query of every level fails and no Google account syncs. The
+    /// fake (dev/fakeplatforms/google.py) still accepts the old name.
+    #[test]
+    fn the_report_query_names_only_fields_of_the_configured_api_version() {
+        let range = DateRange { since: time::macros::date!(2026 - 01 - 01), until: time::macros::date!(2026 - 01 - 31) };
+        for level in Level::ALL {
+            let query = daily_query(level, range);
+            assert!(!query.contains("metrics.video_views"), "v22+ has no metrics.video_views: {query}");
+        }
+    }
 }
