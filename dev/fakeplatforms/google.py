@@ -26,6 +26,13 @@ What it follows, from Google's public documentation:
   available for the last 37 months"):
   https://developers.google.com/google-ads/api/reference/rpc/v26/DateRangeErrorEnum.DateRangeError
   https://developers.google.com/google-ads/api/reference/rpc/latest/QueryErrorEnum.QueryError
+  (an unknown field: `UNRECOGNIZED_FIELD`, "Unrecognized fields in the query:
+  'a', 'b'." as client projects quote v25's answers; the singular for one
+  field is their report too, unverified)
+* Metrics of v26 (common/metrics.proto, googleapis/googleapis): v22 replaced
+  `metrics.video_views` (field 154) with `metrics.video_trueview_views` (407),
+  https://developers.google.com/google-ads/api/diff-tool/v22/versus-v21/diffs/full/common/metrics;
+  the old name is an unknown field here, as in every version from v22.
 * REST JSON: camelCase field names, int64 as JSON strings, doubles as numbers
   (the proto3 JSON mapping).
 * A server stream over REST answers HTTP 200 before its first message; a
@@ -139,7 +146,7 @@ class Metrics(Sums):
     cost_micros: int = 0
     conversions_micros: int = 0
     conversions_value_micros: int = 0
-    video_views: int = 0
+    video_trueview_views: int = 0
 
 
 def _ad_day(customer: Customer, ad: Ad, day: date, version: int) -> Metrics | None:
@@ -169,7 +176,7 @@ LEVELS = {
 RESOURCE_LEVEL = {resource: level for level, (resource, *_rest) in LEVELS.items()}
 METRIC_FIELDS = {
     "metrics.impressions", "metrics.clicks", "metrics.cost_micros", "metrics.conversions",
-    "metrics.conversions_value", "metrics.video_views",
+    "metrics.conversions_value", "metrics.video_trueview_views",
 }
 CLIENT_FIELDS = {
     "customer_client.id", "customer_client.descriptive_name", "customer_client.manager",
@@ -512,6 +519,11 @@ def _query_error(code: str, message: str, kind: str = "queryError") -> ApiError:
     return ApiError(400, "INVALID_ARGUMENT", message, kind, code)
 
 
+def _unrecognized(fields: list[str]) -> ApiError:
+    names = ", ".join(f"'{f}'" for f in fields)
+    return _query_error("UNRECOGNIZED_FIELD", f"Unrecognized field{'s' if len(fields) > 1 else ''} in the query: {names}.")
+
+
 _GAQL = re.compile(r"\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<resource>\w+)(?:\s+WHERE\s+(?P<where>.+?))?\s*", re.I | re.S)
 _BETWEEN = re.compile(r"segments\.date\s+BETWEEN\s+'(\d{4}-\d{2}-\d{2})'\s+AND\s+'(\d{4}-\d{2}-\d{2})'", re.I)
 
@@ -526,9 +538,10 @@ def _search_stream(request: Request, user: str, customer_id: str) -> Response:
     resource = match["resource"]
     if resource == "customer_client":
         unknown = [f for f in fields if f not in CLIENT_FIELDS]
-        if unknown or match["where"]:
-            raise _query_error("BAD_FIELD_NAME" if unknown else "QUERY_ERROR",
-                               f"Unrecognized field in the query: '{(unknown or [match['where']])[0]}'.")
+        if unknown:
+            raise _unrecognized(unknown)
+        if match["where"]:
+            raise _query_error("QUERY_ERROR", f"Unrecognized field in the query: '{match['where']}'.")
         return _stream(customer_id, fields, _client_rows(customer), _cut(request, customer_id))
     level = RESOURCE_LEVEL.get(resource)
     if level is None:
@@ -537,7 +550,7 @@ def _search_stream(request: Request, user: str, customer_id: str) -> Response:
     allowed = {"segments.date", id_field, name_field} | METRIC_FIELDS
     unknown = [f for f in fields if f not in allowed]
     if unknown:
-        raise _query_error("BAD_FIELD_NAME", f"Unrecognized field in the query: '{unknown[0]}'.")
+        raise _unrecognized(unknown)
     between = _BETWEEN.fullmatch(match["where"] or "")
     if not between:
         raise _query_error("EXPECTED_FILTERS_ON_DATE_RANGE", "Missing filters on date related fields.")
@@ -637,7 +650,7 @@ def _report_row(customer: Customer, level: str, row: Row) -> dict:
             # Doubles: the shortest text of a millionths value is its exact decimal.
             "conversions": m.conversions_micros / 1_000_000,
             "conversionsValue": m.conversions_value_micros / 1_000_000,
-            "videoViews": str(m.video_views),
+            "videoTrueviewViews": str(m.video_trueview_views),
         },
         "segments": {"date": row.day.isoformat()},
     }
@@ -750,6 +763,6 @@ def _oracle(q: dict[str, str]) -> Response:
         "entity_id": r.entity_id, "entity_name": r.entity_name, "date": r.day.isoformat(),
         "impressions": r.metrics.impressions, "clicks": r.metrics.clicks, "spend_micros": r.metrics.cost_micros,
         "conversions_micros": r.metrics.conversions_micros, "conversion_value_micros": r.metrics.conversions_value_micros,
-        "reach": 0, "video_views": r.metrics.video_views,
+        "reach": 0, "video_views": r.metrics.video_trueview_views,
     } for r in _generate(customer, level, since, until)]
     return Response.json(200, {"rows": rows})

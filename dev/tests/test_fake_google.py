@@ -205,7 +205,16 @@ def test_error_bodies_for_tokens_quota_dates_and_queries(fake):
     old = _stream(fake, token, "3333333333", query.format("2020-01-01", "2020-01-31"))
     assert _ads_error(old)[2]["errorCode"] == {"dateRangeError": "REQUESTED_DATE_GRANULARITY_NOT_SUPPORTED"}
     bad = _stream(fake, token, "3333333333", "SELECT campaign.id, metrics.bogus FROM campaign WHERE segments.date BETWEEN '2026-01-01' AND '2026-01-01'")
-    assert _ads_error(bad)[2]["errorCode"] == {"queryError": "BAD_FIELD_NAME"}
+    code, status, failure = _ads_error(bad)
+    assert (code, status, failure["errorCode"]) == (400, "INVALID_ARGUMENT", {"queryError": "UNRECOGNIZED_FIELD"})
+    assert failure["message"] == "Unrecognized field in the query: 'metrics.bogus'."
+    # v22 replaced metrics.video_views with metrics.video_trueview_views.
+    views = "SELECT segments.date, campaign.id, metrics.{} FROM campaign WHERE segments.date BETWEEN '{}' AND '{}'"
+    removed = _stream(fake, token, "3333333333", views.format("video_views", recent, recent))
+    assert _ads_error(removed)[2]["errorCode"] == {"queryError": "UNRECOGNIZED_FIELD"}
+    trueview = _stream(fake, token, "3333333333", views.format("video_trueview_views", recent, recent))
+    assert trueview.status_code == 200
+    assert all(set(r["metrics"]) == {"videoTrueviewViews"} for b in trueview.json() for r in b.get("results", []))
     no_dates = _stream(fake, token, "3333333333", "SELECT campaign.id, metrics.clicks FROM campaign")
     assert _ads_error(no_dates)[2]["errorCode"] == {"queryError": "EXPECTED_FILTERS_ON_DATE_RANGE"}
     no_dev = requests.get(f"{fake}/google/ads/v26/customers:listAccessibleCustomers", headers={"Authorization": f"Bearer {token}"})
