@@ -57,6 +57,14 @@ fn validate(platforms: &PlatformsSettings) -> adhouse_core::Result<()> {
     if platforms.x.enabled && (version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit())) {
         return Err(config(format!("platforms.x.api_version {version:?} must be digits like 12 (the first path segment of the Ads API)")));
     }
+    let google = &platforms.google;
+    let first = crate::google::FIRST_API_VERSION;
+    if google.enabled && crate::google::api_version(&google.api_url).is_none_or(|version| version < first) {
+        return Err(config(format!(
+            "platforms.google.api_url {:?} must end in the API version, v{first} or later (e.g. https://googleads.googleapis.com/v26): the report query names fields older versions lack",
+            google.api_url
+        )));
+    }
     for (name, organic) in [("facebook", &platforms.facebook), ("instagram", &platforms.instagram)] {
         if organic.enabled && crate::meta::organic::metrics::major(&organic.api_version).is_none() {
             return Err(config(format!("platforms.{name}.api_version {:?} must look like v25.0 (a Graph API version)", organic.api_version)));
@@ -95,7 +103,7 @@ mod tests {
     fn each_missing_setting_is_named_when_a_platform_is_enabled() {
         assert!(check(&enabled()).expect("valid").is_some());
         type Break = fn(&mut PlatformsSettings);
-        let cases: [(&str, Break); 9] = [
+        let cases: [(&str, Break); 11] = [
             ("platforms.vault_keys is empty", |p| p.vault_keys = Secret::new(" ")),
             ("platforms.vault_keys", |p| p.vault_keys = Secret::new("k1:c2hvcnQ=")),
             ("platforms.sync_queue_url", |p| p.sync_queue_url.clear()),
@@ -117,6 +125,18 @@ mod tests {
                 p.x.consumer_key = "k".into();
                 p.x.consumer_secret = Secret::new("app secret");
                 p.x.api_version = "v12".into();
+            }),
+            ("platforms.google.api_url", |p| {
+                p.google.enabled = true;
+                p.google.client_id = "g".into();
+                p.google.client_secret = Secret::new("app secret");
+                p.google.api_url = "https://googleads.googleapis.com/v21".into();
+            }),
+            ("platforms.google.api_url", |p| {
+                p.google.enabled = true;
+                p.google.client_id = "g".into();
+                p.google.client_secret = Secret::new("app secret");
+                p.google.api_url = "https://googleads.googleapis.com".into();
             }),
             ("platforms.instagram.api_version", |p| {
                 p.instagram.enabled = true;

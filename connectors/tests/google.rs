@@ -5,7 +5,7 @@
 //! Tests are independent: each links its own grant, and the controls it uses
 //! are scoped to that grant or to a customer no other test here touches
 //! (restatement: 4444444444 of user `other`; throttling: 3333333333; the
-//! oracle comparisons: 1111111111 and 2222222222).
+//! oracle comparisons: 1111111111 and 2222222222; cut streams: by grant).
 
 use std::time::Duration;
 
@@ -264,4 +264,27 @@ async fn throttling_is_retried_after_googles_delay_and_paced_with_nothing_lost()
     let key = format!("searchStream.{customer}");
     assert_eq!(count(&after, &format!("throttled.{customer}")) - count(&before, &format!("throttled.{customer}")), 2);
     assert_eq!(count(&after, &key) - count(&before, &key), 3, "two throttled calls and one answered");
+}
+
+#[tokio::test]
+async fn a_stream_ending_in_an_error_after_http_200_is_that_error_and_is_retried_never_a_short_answer() {
+    let range = last_days(30, 2);
+    let once = google_with(Http::new(Duration::from_secs(30), 1, Pacer::default()));
+    let credentials = link(&once, "demo").await;
+    let account = account(&once, &credentials, "3333333333").await;
+    let cut = [("refresh_token", credentials.refresh_token.as_str()), ("calls", "1"), ("rows", "1")];
+
+    // One row, then TRANSIENT_ERROR: the error, typed as it would be as an HTTP 500.
+    control("cut", &cut).await;
+    let failed = once.fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap_err();
+    assert_eq!(failed.kind(), ErrorKind::Retry, "{failed}");
+    assert!(failed.to_string().contains("internalError.TRANSIENT_ERROR"), "{failed}");
+
+    // With retries: the cut call again, then every row.
+    control("cut", &cut).await;
+    let before = calls().await;
+    let rows = google().fetch_daily(&credentials, &account, Level::Campaign, range).await.unwrap().rows;
+    assert_eq!(sorted(rows), sorted(oracle("3333333333", Level::Campaign, range).await));
+    let after = calls().await;
+    assert_eq!(count(&after, "cut.3333333333") - count(&before, "cut.3333333333"), 1);
 }

@@ -26,8 +26,20 @@ What it follows, from Google's public documentation:
   available for the last 37 months"):
   https://developers.google.com/google-ads/api/reference/rpc/v26/DateRangeErrorEnum.DateRangeError
   https://developers.google.com/google-ads/api/reference/rpc/latest/QueryErrorEnum.QueryError
+  (an unknown field: `UNRECOGNIZED_FIELD`, "Unrecognized fields in the query:
+  'a', 'b'." as client projects quote v25's answers; the singular for one
+  field is their report too, unverified)
+* Metrics of v26 (common/metrics.proto, googleapis/googleapis): v22 replaced
+  `metrics.video_views` (field 154) with `metrics.video_trueview_views` (407),
+  https://developers.google.com/google-ads/api/diff-tool/v22/versus-v21/diffs/full/common/metrics;
+  the old name is an unknown field here, as in every version from v22.
 * REST JSON: camelCase field names, int64 as JSON strings, doubles as numbers
   (the proto3 JSON mapping).
+* A server stream over REST answers HTTP 200 before its first message; a
+  failure after that is written as the array's last element, the same
+  `{"error": Status}` as an error body with the HTTP code in `code`
+  (Google's HTTP/JSON transcoding: https://github.com/googleapis/gapic-showcase/issues/1377).
+  Unverified for searchStream itself: Google documents no example.
 Unverified details are marked where they are made.
 
 Test controls and the oracle live under /_fake/google/ (see `_controls`).
@@ -134,7 +146,7 @@ class Metrics(Sums):
     cost_micros: int = 0
     conversions_micros: int = 0
     conversions_value_micros: int = 0
-    video_views: int = 0
+    video_trueview_views: int = 0
 
 
 def _ad_day(customer: Customer, ad: Ad, day: date, version: int) -> Metrics | None:
@@ -164,7 +176,7 @@ LEVELS = {
 RESOURCE_LEVEL = {resource: level for level, (resource, *_rest) in LEVELS.items()}
 METRIC_FIELDS = {
     "metrics.impressions", "metrics.clicks", "metrics.cost_micros", "metrics.conversions",
-    "metrics.conversions_value", "metrics.video_views",
+    "metrics.conversions_value", "metrics.video_trueview_views",
 }
 CLIENT_FIELDS = {
     "customer_client.id", "customer_client.descriptive_name", "customer_client.manager",
@@ -198,6 +210,14 @@ class Throttle:
 
 
 @dataclass
+class StreamCut:
+    """searchStream answers that fail after `rows` rows: 200, then the error."""
+    calls: int
+    rows: int
+    error: str
+
+
+@dataclass
 class State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     codes: dict[str, Code] = field(default_factory=dict)
@@ -209,6 +229,8 @@ class State:
     restatements: dict[str, list[date]] = field(default_factory=dict)
     # customer id, or "" for every customer → pending throttled calls
     throttles: dict[str, Throttle] = field(default_factory=dict)
+    # refresh token (its grant's calls) or customer id → pending cut streams
+    cuts: dict[str, StreamCut] = field(default_factory=dict)
     batch_rows: dict[str, int] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
 
@@ -375,18 +397,22 @@ class ApiError(Exception):
 
 
 def _failure(status: int, rpc_status: str, message: str, kind: str, code: str, details: dict | None = None) -> Response:
+    return Response.json(status, _status(status, rpc_status, message, kind, code, details))
+
+
+def _status(status: int, rpc_status: str, message: str, kind: str, code: str, details: dict | None = None) -> dict:
     """Google's error body: a google.rpc.Status whose details carry a GoogleAdsFailure."""
     error = {"errorCode": {kind: code}, "message": message}
     if details:
         error["details"] = details
-    return Response.json(status, {"error": {
+    return {"error": {
         "code": status, "message": _RPC_MESSAGES.get(rpc_status, message), "status": rpc_status,
         "details": [{
             "@type": f"type.googleapis.com/google.ads.googleads.{VERSION}.errors.GoogleAdsFailure",
             "errors": [error],
             "requestId": uuid.uuid4().hex[:22],
         }],
-    }})
+    }}
 
 
 _RPC_MESSAGES = {
@@ -432,11 +458,35 @@ def _throttle(customer_id: str | None) -> None:
                 STATE.count("throttled")
                 if customer_id:
                     STATE.count(f"throttled.{customer_id}")
-                delay = throttle.retry_delay_secs
-                raise ApiError(429, "RESOURCE_EXHAUSTED", f"Too many requests. Retry in {delay} seconds.",
-                               "quotaError", "RESOURCE_EXHAUSTED",
-                               {"quotaErrorDetails": {"rateScope": "DEVELOPER", "rateName": "Number of operations for basic access",
-                                                      "retryDelay": f"{delay}s"}})
+                raise ApiError(*_quota(throttle.retry_delay_secs))
+
+
+def _quota(delay: int) -> tuple:
+    return (429, "RESOURCE_EXHAUSTED", f"Too many requests. Retry in {delay} seconds.", "quotaError", "RESOURCE_EXHAUSTED",
+            {"quotaErrorDetails": {"rateScope": "DEVELOPER", "rateName": "Number of operations for basic access",
+                                   "retryDelay": f"{delay}s"}})
+
+
+# What a cut stream's last element says (the `error` of the `cut` control).
+CUT_ERRORS = {
+    "transient": (500, "INTERNAL", "The request failed due to a transient error.", "internalError", "TRANSIENT_ERROR"),
+    "quota": _quota(DEFAULT_RETRY_DELAY_SECS),
+}
+
+
+def _cut(request: Request, customer_id: str) -> StreamCut | None:
+    """The pending cut for this call's grant, else its customer, counted."""
+    token = request.header("authorization").removeprefix("Bearer ").strip()
+    with STATE.lock:
+        grant = STATE.access[token].refresh_token
+        for scope in (grant, customer_id):
+            cut = STATE.cuts.get(scope)
+            if cut and cut.calls > 0:
+                cut.calls -= 1
+                STATE.count("cut")
+                STATE.count(f"cut.{customer_id}")
+                return cut
+    return None
 
 
 def _list_accessible(request: Request, user: str, _customer_id) -> Response:
@@ -469,6 +519,11 @@ def _query_error(code: str, message: str, kind: str = "queryError") -> ApiError:
     return ApiError(400, "INVALID_ARGUMENT", message, kind, code)
 
 
+def _unrecognized(fields: list[str]) -> ApiError:
+    names = ", ".join(f"'{f}'" for f in fields)
+    return _query_error("UNRECOGNIZED_FIELD", f"Unrecognized field{'s' if len(fields) > 1 else ''} in the query: {names}.")
+
+
 _GAQL = re.compile(r"\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<resource>\w+)(?:\s+WHERE\s+(?P<where>.+?))?\s*", re.I | re.S)
 _BETWEEN = re.compile(r"segments\.date\s+BETWEEN\s+'(\d{4}-\d{2}-\d{2})'\s+AND\s+'(\d{4}-\d{2}-\d{2})'", re.I)
 
@@ -483,10 +538,11 @@ def _search_stream(request: Request, user: str, customer_id: str) -> Response:
     resource = match["resource"]
     if resource == "customer_client":
         unknown = [f for f in fields if f not in CLIENT_FIELDS]
-        if unknown or match["where"]:
-            raise _query_error("BAD_FIELD_NAME" if unknown else "QUERY_ERROR",
-                               f"Unrecognized field in the query: '{(unknown or [match['where']])[0]}'.")
-        return _stream(customer_id, fields, _client_rows(customer))
+        if unknown:
+            raise _unrecognized(unknown)
+        if match["where"]:
+            raise _query_error("QUERY_ERROR", f"Unrecognized field in the query: '{match['where']}'.")
+        return _stream(customer_id, fields, _client_rows(customer), _cut(request, customer_id))
     level = RESOURCE_LEVEL.get(resource)
     if level is None:
         raise _query_error("BAD_RESOURCE_TYPE_IN_FROM_CLAUSE", f"Invalid resource type in FROM clause: '{resource}'.")
@@ -494,7 +550,7 @@ def _search_stream(request: Request, user: str, customer_id: str) -> Response:
     allowed = {"segments.date", id_field, name_field} | METRIC_FIELDS
     unknown = [f for f in fields if f not in allowed]
     if unknown:
-        raise _query_error("BAD_FIELD_NAME", f"Unrecognized field in the query: '{unknown[0]}'.")
+        raise _unrecognized(unknown)
     between = _BETWEEN.fullmatch(match["where"] or "")
     if not between:
         raise _query_error("EXPECTED_FILTERS_ON_DATE_RANGE", "Missing filters on date related fields.")
@@ -512,7 +568,7 @@ def _search_stream(request: Request, user: str, customer_id: str) -> Response:
     if customer.manager:
         raise _query_error("REQUESTED_METRICS_FOR_MANAGER", "Metrics cannot be requested for a manager account.")
     rows = [_report_row(customer, level, r) for r in _generate(customer, level, since, until)]
-    return _stream(customer_id, fields, rows)
+    return _stream(customer_id, fields, rows, _cut(request, customer_id))
 
 
 def _earliest(customer: Customer) -> date:
@@ -594,7 +650,7 @@ def _report_row(customer: Customer, level: str, row: Row) -> dict:
             # Doubles: the shortest text of a millionths value is its exact decimal.
             "conversions": m.conversions_micros / 1_000_000,
             "conversionsValue": m.conversions_value_micros / 1_000_000,
-            "videoViews": str(m.video_views),
+            "videoTrueviewViews": str(m.video_trueview_views),
         },
         "segments": {"date": row.day.isoformat()},
     }
@@ -620,15 +676,20 @@ def _select(row: dict, fields: list[str]) -> dict:
     return out
 
 
-def _stream(customer_id: str, fields: list[str], rows: list[dict]) -> Response:
+def _stream(customer_id: str, fields: list[str], rows: list[dict], cut: StreamCut | None = None) -> Response:
     """searchStream's answer: a JSON array of batches of at most 10,000 rows
-    (fewer when the test control `batch` says so)."""
+    (fewer when the test control `batch` says so); a `cut` stream stops
+    after its first rows and ends with its error, still as HTTP 200."""
+    if cut:
+        rows = rows[:cut.rows]
     with STATE.lock:
         size = min(STATE.batch_rows.get(customer_id, MAX_BATCH_ROWS), MAX_BATCH_ROWS)
     mask = ",".join(_camel(f) for f in fields)
     request_id = uuid.uuid4().hex[:22]
     batches = [{"results": [_select(r, fields) for r in rows[i:i + size]], "fieldMask": mask, "requestId": request_id}
                for i in range(0, len(rows), size)]
+    if cut:
+        return Response.json(200, batches + [_status(*CUT_ERRORS[cut.error])])
     # An empty result is one batch without results (unverified: proto3 JSON omits the empty list).
     return Response.json(200, batches or [{"fieldMask": mask, "requestId": request_id}])
 
@@ -664,6 +725,17 @@ def _action(name: str, q: dict[str, str]) -> Response:
         STATE.throttles[q.get("customer", "")] = throttle
         return Response.json(200, {"customer": q.get("customer", ""), "calls": throttle.calls,
                                    "retry_delay_secs": throttle.retry_delay_secs})
+    if name == "cut":
+        # The next `calls` searchStreams of a grant (`refresh_token`) or a
+        # customer: `rows` rows (default 1), then `error` (transient, quota).
+        error = q.get("error", "transient")
+        if error not in CUT_ERRORS:
+            return Response.json(400, {"error": f"error is one of {sorted(CUT_ERRORS)}"})
+        scope = q.get("refresh_token") or q.get("customer", "")
+        if not scope:
+            return Response.json(400, {"error": "refresh_token or customer is required"})
+        STATE.cuts[scope] = StreamCut(int(q.get("calls", "1")), int(q.get("rows", "1")), error)
+        return Response.json(200, {"scope": scope, "calls": STATE.cuts[scope].calls, "rows": STATE.cuts[scope].rows, "error": error})
     if name == "restate":
         targets = [q["customer"]] if q.get("customer") else list(ADS)
         for cid in targets:
@@ -691,6 +763,6 @@ def _oracle(q: dict[str, str]) -> Response:
         "entity_id": r.entity_id, "entity_name": r.entity_name, "date": r.day.isoformat(),
         "impressions": r.metrics.impressions, "clicks": r.metrics.clicks, "spend_micros": r.metrics.cost_micros,
         "conversions_micros": r.metrics.conversions_micros, "conversion_value_micros": r.metrics.conversions_value_micros,
-        "reach": 0, "video_views": r.metrics.video_views,
+        "reach": 0, "video_views": r.metrics.video_trueview_views,
     } for r in _generate(customer, level, since, until)]
     return Response.json(200, {"rows": rows})

@@ -71,7 +71,12 @@ def _stream(fake: str, token: str, cid: str, query: str, login: str | None = Non
 
 
 def _ads_error(response: requests.Response) -> tuple[int, str, dict]:
-    error = response.json()["error"]
+    return _ads_failure(response.json())
+
+
+def _ads_failure(body: dict) -> tuple[int, str, dict]:
+    """An error body's (or a cut stream's last element's) code, status and one GoogleAdsError."""
+    error = body["error"]
     detail = error["details"][0]
     assert detail["@type"] == "type.googleapis.com/google.ads.googleads.v26.errors.GoogleAdsFailure"
     assert detail["requestId"]
@@ -200,7 +205,16 @@ def test_error_bodies_for_tokens_quota_dates_and_queries(fake):
     old = _stream(fake, token, "3333333333", query.format("2020-01-01", "2020-01-31"))
     assert _ads_error(old)[2]["errorCode"] == {"dateRangeError": "REQUESTED_DATE_GRANULARITY_NOT_SUPPORTED"}
     bad = _stream(fake, token, "3333333333", "SELECT campaign.id, metrics.bogus FROM campaign WHERE segments.date BETWEEN '2026-01-01' AND '2026-01-01'")
-    assert _ads_error(bad)[2]["errorCode"] == {"queryError": "BAD_FIELD_NAME"}
+    code, status, failure = _ads_error(bad)
+    assert (code, status, failure["errorCode"]) == (400, "INVALID_ARGUMENT", {"queryError": "UNRECOGNIZED_FIELD"})
+    assert failure["message"] == "Unrecognized field in the query: 'metrics.bogus'."
+    # v22 replaced metrics.video_views with metrics.video_trueview_views.
+    views = "SELECT segments.date, campaign.id, metrics.{} FROM campaign WHERE segments.date BETWEEN '{}' AND '{}'"
+    removed = _stream(fake, token, "3333333333", views.format("video_views", recent, recent))
+    assert _ads_error(removed)[2]["errorCode"] == {"queryError": "UNRECOGNIZED_FIELD"}
+    trueview = _stream(fake, token, "3333333333", views.format("video_trueview_views", recent, recent))
+    assert trueview.status_code == 200
+    assert all(set(r["metrics"]) == {"videoTrueviewViews"} for b in trueview.json() for r in b.get("results", []))
     no_dates = _stream(fake, token, "3333333333", "SELECT campaign.id, metrics.clicks FROM campaign")
     assert _ads_error(no_dates)[2]["errorCode"] == {"queryError": "EXPECTED_FILTERS_ON_DATE_RANGE"}
     no_dev = requests.get(f"{fake}/google/ads/v26/customers:listAccessibleCustomers", headers={"Authorization": f"Bearer {token}"})
@@ -225,6 +239,33 @@ def test_error_bodies_for_tokens_quota_dates_and_queries(fake):
     })
     assert refresh.status_code == 400
     assert refresh.json() == {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
+
+
+def test_a_cut_stream_answers_200_with_its_first_rows_then_an_error_element(fake):
+    grant = _grant(fake)
+    token = grant["access_token"]
+    recent = date.today() - timedelta(days=3)
+    query = ("SELECT segments.date, campaign.id, metrics.clicks FROM campaign "
+             f"WHERE segments.date BETWEEN '{recent - timedelta(days=29)}' AND '{recent}'")
+    whole = [r for b in _stream(fake, token, "3333333333", query).json() for r in b["results"]]
+    requests.post(f"{fake}/_fake/google/cut", params={"refresh_token": grant["refresh_token"], "rows": "2"}).raise_for_status()
+    requests.post(f"{fake}/_fake/google/cut", params={"customer": "3333333333", "error": "quota", "calls": "1"}).raise_for_status()
+    try:
+        cut = _stream(fake, token, "3333333333", query)
+        assert cut.status_code == 200
+        *batches, last = cut.json()
+        assert [r for b in batches for r in b["results"]] == whole[:2] and len(whole) > 2
+        code, status, failure = _ads_failure(last)
+        assert (code, status, failure["errorCode"]) == (500, "INTERNAL", {"internalError": "TRANSIENT_ERROR"})
+        # The grant's cut is spent; the customer's comes next, to any grant.
+        *_, last = _stream(fake, token, "3333333333", query).json()
+        code, status, failure = _ads_failure(last)
+        assert (code, status, failure["errorCode"]) == (429, "RESOURCE_EXHAUSTED", {"quotaError": "RESOURCE_EXHAUSTED"})
+        assert failure["details"]["quotaErrorDetails"]["retryDelay"] == "3s"
+        again = _stream(fake, token, "3333333333", query).json()
+        assert [r for b in again for r in b["results"]] == whole and "error" not in again[-1]
+    finally:
+        requests.post(f"{fake}/_fake/google/cut", params={"customer": "3333333333", "calls": "0"})
 
 
 def test_revoking_a_user_kills_their_access_tokens(fake):

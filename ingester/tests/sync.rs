@@ -300,6 +300,31 @@ async fn a_revoked_grant_marks_only_its_account_needs_relink_and_the_other_keeps
 }
 
 #[tokio::test]
+async fn a_google_stream_cut_by_an_error_checkpoints_nothing_and_is_fetched_again_in_full() {
+    let stack = Stack::new("cut").await;
+    let credentials = stack.grant("demo").await;
+    let account = stack.link(&credentials, "3333333333", 30).await;
+    let syncer = stack.syncer();
+    let stop = CancellationToken::new();
+
+    // Each of the job's 5 attempts gets one row, then TRANSIENT_ERROR after the HTTP 200.
+    control("cut", &[("refresh_token", &credentials.refresh_token), ("calls", "6"), ("rows", "1")]).await;
+    let failed = syncer.run(&backfill(&account), &stop).await.unwrap_err();
+    assert_eq!(failed.kind(), adhouse_ingester::error::ErrorKind::Retryable, "{failed}");
+    assert!(failed.to_string().contains("internalError.TRANSIENT_ERROR"), "{failed}");
+    let sql = "SELECT count() FROM platform_sync_days WHERE account_id = ?";
+    let checkpoints: u64 = stack.clickhouse.query(sql).bind(&account.account_id).fetch_one().await.unwrap();
+    assert_eq!(checkpoints, 0, "no day of a cut window counts as done");
+    for level in Level::ALL {
+        assert!(stack.stored(&account, level).await.is_empty(), "no partial rows at {level:?}");
+    }
+
+    // The redelivered job: its first call is cut too and retried, then every row.
+    assert!(matches!(syncer.run(&backfill(&account), &stop).await.unwrap(), JobOutcome::Done { .. }));
+    assert_equals_oracle(&stack, &account).await;
+}
+
+#[tokio::test]
 async fn a_sync_process_killed_mid_backfill_is_resumed_from_its_checkpoints_exactly() {
     let stack = Stack::new("killed").await;
     let credentials = stack.grant("demo").await;

@@ -3,7 +3,10 @@
 //! Two shapes arrive: OAuth's `{"error":"invalid_grant","error_description":…}`
 //! from the token endpoint, and the API's `google.rpc.Status`
 //! (`{"error":{"code","message","status","details":[GoogleAdsFailure]}}`,
-//! possibly wrapped in an array by `searchStream`). The code is
+//! possibly wrapped in an array by `searchStream`). A `searchStream` that fails
+//! after its HTTP 200 ends its array with that Status as an element
+//! (`[{"results":…},{"error":{…}}]`): the same error, classified the same way.
+//! The code is
 //! `<errorCode kind>.<value>` of the first `GoogleAdsError`
 //! (`authenticationError.OAUTH_TOKEN_REVOKED`), else the OAuth error or the
 //! RPC status.
@@ -41,10 +44,16 @@ impl Dialect for GoogleDialect<'_> {
     }
 
     fn check(&self, status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> Result<()> {
-        if status.is_success() {
-            return Ok(());
-        }
-        let error = parse_error(status, body);
+        let error = if status.is_success() {
+            // Checked here, not when the batches are read, so that a failure
+            // mid-stream is retried, paced and refreshed like an HTTP error.
+            match stream_error(body) {
+                Some(error) => error,
+                None => return Ok(()),
+            }
+        } else {
+            parse_error(status, body)
+        };
         if let (Some(key), Some(wait)) = (&self.pacing_key, error.retry_after()) {
             self.pacer.hold(key, wait);
         }
@@ -81,6 +90,9 @@ enum ErrorField {
 
 #[derive(Deserialize)]
 struct RpcStatus {
+    /// The HTTP status Google maps the RPC's failure to.
+    #[serde(default)]
+    code: Option<u16>,
     #[serde(default)]
     message: String,
     #[serde(default)]
@@ -120,26 +132,57 @@ struct QuotaErrorDetails {
     retry_delay: Option<String>,
 }
 
+/// One element of a successful `searchStream` array, read for its `error`
+/// only (the batches' other fields are skipped).
+#[derive(Deserialize)]
+struct StreamElement {
+    error: Option<RpcStatus>,
+}
+
 fn parse_error(status: StatusCode, body: &[u8]) -> Error {
     let envelope = match serde_json::from_slice::<ErrorBody>(body) {
         Ok(ErrorBody::One(envelope)) => Some(envelope),
         Ok(ErrorBody::Streamed(envelopes)) => envelopes.into_iter().next(),
         Err(_) => None,
     };
-    let (code, message, retry_after) = match envelope {
-        Some(Envelope { error: ErrorField::OAuth(code), error_description }) => (code, error_description, None),
-        Some(Envelope { error: ErrorField::Rpc(rpc), .. }) => {
-            match rpc.details.into_iter().flat_map(|detail| detail.errors).next() {
-                Some(error) => {
-                    let code = error.error_code.iter().next().map(|(kind, value)| format!("{kind}.{value}")).unwrap_or(rpc.status);
-                    let delay = error.details.and_then(|d| d.quota_error_details).and_then(|q| q.retry_delay);
-                    (code, error.message, delay.as_deref().and_then(parse_duration))
-                }
-                None => (rpc.status, rpc.message, None),
-            }
+    match envelope {
+        Some(Envelope { error: ErrorField::OAuth(code), error_description }) => platform_error(status, code, error_description, None),
+        Some(Envelope { error: ErrorField::Rpc(rpc), .. }) => rpc_error(status, rpc),
+        None => {
+            let excerpt = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+            platform_error(status, format!("HTTP {}", status.as_u16()), excerpt, None)
         }
-        None => (format!("HTTP {}", status.as_u16()), String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(), None),
-    };
+    }
+}
+
+/// The error a successful answer carries as an element of its array. Its
+/// status is the one the Status names (the HTTP status that was already
+/// sent is 200); without one, a stream cut off by the server is a 500.
+/// Anything but an array (other calls' objects, a body cut off mid-way) is
+/// left to the caller's decoding.
+fn stream_error(body: &[u8]) -> Option<Error> {
+    let elements: Vec<StreamElement> = serde_json::from_slice(body).ok()?;
+    let rpc = elements.into_iter().find_map(|element| element.error)?;
+    let status = rpc
+        .code
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .filter(|status| status.is_client_error() || status.is_server_error())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    Some(rpc_error(status, rpc))
+}
+
+fn rpc_error(status: StatusCode, rpc: RpcStatus) -> Error {
+    match rpc.details.into_iter().flat_map(|detail| detail.errors).next() {
+        Some(error) => {
+            let code = error.error_code.iter().next().map(|(kind, value)| format!("{kind}.{value}")).unwrap_or(rpc.status);
+            let delay = error.details.and_then(|d| d.quota_error_details).and_then(|q| q.retry_delay);
+            platform_error(status, code, error.message, delay.as_deref().and_then(parse_duration))
+        }
+        None => platform_error(status, rpc.status, rpc.message, None),
+    }
+}
+
+fn platform_error(status: StatusCode, code: String, message: String, retry_after: Option<Duration>) -> Error {
     let kind = kind_of(status, &code);
     Error::Platform { remote: PlatformId::Google.into(), status: status.as_u16(), code, message, kind, retry_after }
 }
@@ -208,6 +251,44 @@ mod tests {
         assert_eq!(parsed(400, grant), ("invalid_grant".into(), ErrorKind::Relink, None));
         let expired = ads_failure(401, "UNAUTHENTICATED", r#"{"authenticationError":"OAUTH_TOKEN_EXPIRED"}"#, "");
         assert_eq!(parsed(401, &expired).0, TOKEN_EXPIRED);
+    }
+
+    /// `check` of a 200 `searchStream` answer: one batch, then `element`.
+    fn checked_stream(element: &str, pacer: &Pacer) -> Result<()> {
+        let dialect = GoogleDialect { pacer, pacing_key: Some("google:1".into()) };
+        let body = format!(r#"[{{"results":[{{"segments":{{"date":"2026-11-01"}}}}],"fieldMask":"segments.date","requestId":"r"}},{element}]"#);
+        dialect.check(StatusCode::OK, &HeaderMap::new(), body.as_bytes())
+    }
+
+    #[test]
+    fn an_error_ending_a_successful_stream_is_classified_like_the_same_error_answered_as_http() {
+        let pacer = Pacer::default();
+        let quota = ads_failure(429, "RESOURCE_EXHAUSTED", r#"{"quotaError":"RESOURCE_EXHAUSTED"}"#, r#","details":{"quotaErrorDetails":{"retryDelay":"3s"}}"#);
+        match checked_stream(&quota, &pacer).unwrap_err() {
+            Error::Platform { status, code, kind, retry_after, .. } => {
+                assert_eq!((status, code.as_str(), kind, retry_after), (429, "quotaError.RESOURCE_EXHAUSTED", ErrorKind::Retry, Some(Duration::from_secs(3))));
+            }
+            other => panic!("{other:?}"),
+        }
+        let revoked = ads_failure(401, "UNAUTHENTICATED", r#"{"authenticationError":"OAUTH_TOKEN_REVOKED"}"#, "");
+        assert_eq!(checked_stream(&revoked, &pacer).unwrap_err().kind(), ErrorKind::Relink);
+        let expired = ads_failure(401, "UNAUTHENTICATED", r#"{"authenticationError":"OAUTH_TOKEN_EXPIRED"}"#, "");
+        assert!(matches!(checked_stream(&expired, &pacer).unwrap_err(), Error::Platform { code, .. } if code == TOKEN_EXPIRED));
+        let transient = ads_failure(500, "INTERNAL", r#"{"internalError":"TRANSIENT_ERROR"}"#, "");
+        assert_eq!(checked_stream(&transient, &pacer).unwrap_err().kind(), ErrorKind::Retry);
+        // Without an HTTP code in the Status, the cut stream counts as the server's failure.
+        let bare = r#"{"error":{"message":"Stream removed","status":"UNAVAILABLE"}}"#;
+        assert!(matches!(checked_stream(bare, &pacer).unwrap_err(), Error::Platform { status: 500, kind: ErrorKind::Retry, .. }));
+    }
+
+    #[test]
+    fn successful_answers_without_an_error_element_pass() {
+        let pacer = Pacer::default();
+        let dialect = GoogleDialect { pacer: &pacer, pacing_key: None };
+        let batches = r#"[{"results":[{"campaign":{"id":"7"}}],"requestId":"r"},{"fieldMask":"campaign.id","requestId":"r"}]"#;
+        assert!(dialect.check(StatusCode::OK, &HeaderMap::new(), batches.as_bytes()).is_ok());
+        let customers = r#"{"resourceNames":["customers/1"]}"#;
+        assert!(dialect.check(StatusCode::OK, &HeaderMap::new(), customers.as_bytes()).is_ok());
     }
 
     #[test]

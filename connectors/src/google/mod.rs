@@ -39,6 +39,15 @@ pub const WINDOW_DAYS: i64 = 90;
 /// 1,123 days, and a little less keeps the oldest window clear of the edge.
 pub const LOOKBACK_DAYS: i64 = 1_120;
 
+/// The oldest API version whose fields the report query names
+/// (`metrics.video_trueview_views`, new in v22); start-up refuses older ones.
+pub(crate) const FIRST_API_VERSION: u32 = 22;
+
+/// The version `api_url` ends in: `https://googleads.googleapis.com/v26` → 26.
+pub(crate) fn api_version(api_url: &str) -> Option<u32> {
+    api_url.trim_end_matches('/').rsplit('/').next()?.strip_prefix('v')?.parse().ok()
+}
+
 pub struct Google {
     settings: GoogleSettings,
     http: Http,
@@ -274,6 +283,13 @@ mod tests {
         assert_eq!(cut.iter().map(|w| w.days()).sum::<i64>(), 365);
         assert!(cut.windows(2).all(|p| p[0].until.next_day() == Some(p[1].since)));
         assert_eq!((cut[0].since, cut[4].until), (range.since, range.until));
+    }
+
+    #[test]
+    fn the_api_version_is_the_last_segment_of_api_url() {
+        assert_eq!(api_version("https://googleads.googleapis.com/v26"), Some(26));
+        assert_eq!(api_version("http://127.0.0.1:14580/google/ads/v22/"), Some(22));
+        assert_eq!(api_version("https://googleads.googleapis.com"), None);
     }
 
     #[test]

@@ -35,8 +35,13 @@ fn entity_fields(level: Level) -> (&'static str, &'static str, &'static str) {
     }
 }
 
+/// `video_trueview_views` replaced `video_views` (field 154 of
+/// common/metrics.proto up to v21) in v22, and Google refuses a query naming
+/// a field its version lacks (`UNRECOGNIZED_FIELD`). v21 and older are
+/// sunset, and `platforms.google.api_url` must name v22 or later
+/// ([`super::FIRST_API_VERSION`]), so every version adhouse calls has it.
 const METRICS: &str = "metrics.impressions, metrics.clicks, metrics.cost_micros, metrics.conversions, \
-                       metrics.conversions_value, metrics.video_views";
+                       metrics.conversions_value, metrics.video_trueview_views";
 
 /// The daily report of `level` over `range` (account-local days).
 pub(super) fn daily_query(level: Level, range: DateRange) -> String {
@@ -117,7 +122,7 @@ struct Metrics {
     #[serde(default, deserialize_with = "millionths")]
     conversions_value: i64,
     #[serde(default, deserialize_with = "int64")]
-    video_views: i64,
+    video_trueview_views: i64,
 }
 
 impl ReportRow {
@@ -145,7 +150,7 @@ impl ReportRow {
             conversion_value_micros: m.conversions_value,
             // Google reports no daily reach at these levels.
             reach: 0,
-            video_views: count(m.video_views)?,
+            video_views: count(m.video_trueview_views)?,
             organic: Default::default(),
             extra: BTreeMap::new(),
         })
@@ -195,7 +200,7 @@ mod tests {
     fn a_campaign_row_keeps_exact_millionths_and_string_int64s() {
         let json = r#"{"campaign":{"resourceName":"customers/1/campaigns/7","id":"7","name":"Spring"},
             "metrics":{"impressions":"12","clicks":"3","costMicros":"4560000","conversions":2.345678,
-                       "conversionsValue":1234.5,"videoViews":"0"},
+                       "conversionsValue":1234.5,"videoTrueviewViews":"5"},
             "segments":{"date":"2026-03-01"}}"#;
         let row: ReportRow = serde_json::from_str(json).unwrap();
         let daily = row.into_daily(Level::Campaign).unwrap();
@@ -203,6 +208,7 @@ mod tests {
         assert_eq!((daily.impressions, daily.clicks, daily.spend_micros), (12, 3, 4_560_000));
         assert_eq!((daily.conversions_micros, daily.conversion_value_micros), (2_345_678, 1_234_500_000));
         assert_eq!(daily.date, time::macros::date!(2026 - 03 - 01));
+        assert_eq!(daily.video_views, 5, "TrueView views land in the video_views column");
     }
 
     #[test]
@@ -218,8 +224,22 @@ mod tests {
         assert_eq!(
             daily_query(Level::Ad, range),
             "SELECT segments.date, ad_group_ad.ad.id, ad_group_ad.ad.name, metrics.impressions, metrics.clicks, \
-             metrics.cost_micros, metrics.conversions, metrics.conversions_value, metrics.video_views \
+             metrics.cost_micros, metrics.conversions, metrics.conversions_value, metrics.video_trueview_views \
              FROM ad_group_ad WHERE segments.date BETWEEN '2026-01-01' AND '2026-03-31'"
         );
+    }
+
+    /// `metrics.video_views` (field 154 of common/metrics.proto up to v21)
+    /// is gone from v22 on, replaced by `video_trueview_views` (407); the
+    /// configured API is v26 (config/default.toml), and a query naming the
+    /// old field would be refused at every level.
+    #[test]
+    fn the_report_query_asks_for_trueview_views_which_replaced_video_views_in_v22() {
+        let range = DateRange { since: time::macros::date!(2026 - 01 - 01), until: time::macros::date!(2026 - 01 - 31) };
+        for level in Level::ALL {
+            let query = daily_query(level, range);
+            assert!(!query.contains("metrics.video_views"), "v22+ has no metrics.video_views: {query}");
+            assert!(query.contains("metrics.video_trueview_views"), "{query}");
+        }
     }
 }

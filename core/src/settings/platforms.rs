@@ -117,7 +117,7 @@ pub struct GoogleSettings {
     pub auth_url: String,
     /// e.g. `https://oauth2.googleapis.com/token`.
     pub token_url: String,
-    /// Google Ads API base with its version, e.g. `https://googleads.googleapis.com/v26`.
+    /// Google Ads API base ending in its version, v22 or later, e.g. `https://googleads.googleapis.com/v26`.
     pub api_url: String,
     /// Recent days re-read by the daily sync (conversions lag).
     pub restate_days: u32,
