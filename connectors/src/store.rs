@@ -187,9 +187,27 @@ impl Store {
         Self { client }
     }
 
-    /// Writes `account` as its current state, stamped now.
+    /// Writes `account` as its current state, stamped now: what the user's
+    /// link and unlink write. At least 2 ms after the version read, so that
+    /// it also beats a sync job's [`Store::put_account_after`] of that
+    /// version (ties would go to whichever insert came last).
     pub async fn put_account(&self, account: &mut LinkedAccount) -> Result<()> {
-        account.updated_at = OffsetDateTime::now_utc().max(account.updated_at + time::Duration::milliseconds(1));
+        account.updated_at = OffsetDateTime::now_utc().max(account.updated_at + time::Duration::milliseconds(2));
+        self.insert_account(account).await
+    }
+
+    /// Writes `account`, a row as read and then changed by a sync job, as
+    /// the version 1 ms after the one read. ClickHouse has no
+    /// compare-and-set; this is one for a ReplacingMergeTree: a row the user
+    /// wrote after the read (stamped with the clock, later) stays the newest,
+    /// so a concurrent unlink or relink drops the job's update rather than
+    /// the job undoing the user's.
+    pub async fn put_account_after(&self, account: &mut LinkedAccount) -> Result<()> {
+        account.updated_at += time::Duration::milliseconds(1);
+        self.insert_account(account).await
+    }
+
+    async fn insert_account(&self, account: &LinkedAccount) -> Result<()> {
         let mut insert = self.client.insert::<LinkedAccount>("platform_accounts").await?;
         insert.write(account).await?;
         insert.end().await?;

@@ -1,6 +1,10 @@
 //! Platform sync jobs end to end: the Google Ads, Yahoo! JAPAN Ads and organic (Facebook Pages, Instagram) fakes of the local stack
 //! (`make stack-up`, `.dev/env` sourced), a database of this test's own, and
-//! the stored rows compared with the fake's oracle exactly.
+//! the stored rows compared with the fake's oracle exactly; and a stub
+//! platform for the jobs' races with the user (`account_changes`).
+
+mod account_changes;
+mod stub;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
