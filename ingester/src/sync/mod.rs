@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 pub use self::handler::SyncHandler;
 pub use adhouse_connectors::SyncJob;
 use adhouse_core::Settings;
+use adhouse_core::settings::PlatformsSettings;
 
 use crate::error::Error;
 use crate::metrics::Metrics;
@@ -71,19 +72,24 @@ pub struct Syncer {
     store: Store,
     vault: Arc<Vault>,
     platforms: BTreeMap<PlatformId, Arc<dyn Platform>>,
+    /// Each platform's `restate_days`: when a fetched day is final.
+    restate_days: BTreeMap<PlatformId, u32>,
     levels: Vec<Level>,
     metrics: Arc<Metrics>,
 }
 
 impl Syncer {
+    /// `settings` give each platform's `restate_days`.
     pub fn new(
         store: Store,
         vault: Arc<Vault>,
         platforms: BTreeMap<PlatformId, Arc<dyn Platform>>,
+        settings: &PlatformsSettings,
         levels: Vec<Level>,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { store, vault, platforms, levels, metrics }
+        let restate_days = platforms.keys().map(|&id| (id, schedule::restate_days(settings, id))).collect();
+        Self { store, vault, platforms, restate_days, levels, metrics }
     }
 
     /// The enabled platforms of `settings` on one paced HTTP layer, every
@@ -97,7 +103,7 @@ impl Syncer {
         let http = Http::new(timeout, 5, Pacer::default()).with_observer(metrics.clone());
         let platforms = adhouse_connectors::registry(&settings.platforms, &http);
         let store = Store::new(adhouse_core::clickhouse::client(&settings.clickhouse));
-        Ok(Some(Self::new(store, Arc::new(vault), platforms, Level::ALL.to_vec(), metrics)))
+        Ok(Some(Self::new(store, Arc::new(vault), platforms, &settings.platforms, Level::ALL.to_vec(), metrics)))
     }
 
     pub fn store(&self) -> &Store {
@@ -188,8 +194,10 @@ impl Syncer {
         let Some(range) = schedule::kept_range(job, platform.lookback_days(), account, jiff::Timestamp::now()) else {
             return Ok(JobOutcome::Done { rows, calls, warnings });
         };
+        let restate_days = self.restate_days[&job.platform];
         for level in self.levels.iter().filter(|level| platform.levels().contains(level)) {
-            let done = self.store.synced_days(account, *level, range).await?;
+            // A day fetched before its numbers were final is due again.
+            let done = self.store.settled_days(account, *level, range, restate_days).await?;
             for window in windows::due(range, job.refetch_from, &done, platform.window_days()) {
                 if stop.is_cancelled() {
                     return Ok(JobOutcome::Stopped);

@@ -110,6 +110,8 @@ pub struct StubEnv {
     pub syncer: Syncer,
     /// Linked now, its backfill the `backfill_days` days up to yesterday.
     pub account: LinkedAccount,
+    /// The settings' `platforms.google.restate_days`, the syncer's for the stub.
+    pub restate_days: u32,
 }
 
 impl StubEnv {
@@ -137,8 +139,8 @@ impl StubEnv {
         store.put_account(&mut account).await.unwrap();
         store.put_credentials(&vault, &account, &Credentials::bearer("at".into(), "rt".into(), 0)).await.unwrap();
         let platforms = [(PlatformId::Google, stub as Arc<dyn Platform>)].into();
-        let syncer = Syncer::new(store.clone(), vault, platforms, vec![Level::Account], Arc::new(Metrics::new()));
-        Self { client, store, syncer, account }
+        let syncer = Syncer::new(store.clone(), vault, platforms, &settings.platforms, vec![Level::Account], Arc::new(Metrics::new()));
+        Self { client, store, syncer, account, restate_days: settings.platforms.google.restate_days }
     }
 
     /// Rows and checkpoints stored for the account.
