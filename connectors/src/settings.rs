@@ -48,6 +48,11 @@ fn validate(platforms: &PlatformsSettings) -> adhouse_core::Result<()> {
         if app.client_secret.expose().is_empty() {
             return Err(config(format!("platforms.{name}.{} is empty, yet platforms.{name}.enabled is true", app.client_secret_key)));
         }
+        if app.restate_days == 0 {
+            return Err(config(format!(
+                "platforms.{name}.restate_days must be at least 1: no platform's numbers of a day are final when it ends, so the days after it are read again"
+            )));
+        }
     }
     let version = &platforms.yahoo.api_version;
     if platforms.yahoo.enabled && !(version.len() > 1 && version.starts_with('v') && version[1..].bytes().all(|b| b.is_ascii_digit())) {
@@ -162,5 +167,15 @@ mod tests {
         platforms.vault_keys = Secret::default();
         platforms.sync_queue_url.clear();
         assert!(check(&platforms).expect("no platform, no checks").is_none());
+    }
+
+    /// With no day re-read, a day's first fetch after its end (its numbers
+    /// still arriving) would count as final.
+    #[test]
+    fn a_restatement_window_of_zero_days_is_refused_naming_the_key() {
+        let mut platforms = enabled();
+        platforms.meta.restate_days = 0;
+        let err = check(&platforms).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("platforms.meta.restate_days")), "restate_days = 0 accepted");
     }
 }

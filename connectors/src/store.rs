@@ -66,6 +66,17 @@ impl LinkedAccount {
         local_today(&self.timezone, now)
     }
 
+    /// Whether `day`, fetched at `fetched_at`, was fetched with its final
+    /// numbers: `restate_days` whole days or more after it ended in the
+    /// account's timezone, i.e. on its local day `day + restate_days + 1` or
+    /// later. The platform changes nothing of a day after that; any earlier
+    /// fetch (the day in progress, or restating) must be read again,
+    /// however long ago it was.
+    pub fn settled(&self, day: Date, fetched_at: OffsetDateTime, restate_days: u32) -> bool {
+        let fetched_on = self.today(jiff::Timestamp::from_second(fetched_at.unix_timestamp()).expect("a ClickHouse DateTime64 is a jiff timestamp"));
+        (fetched_on - day).whole_days() > i64::from(restate_days)
+    }
+
     /// `account` of `platform` as `tenant` links it now: active, its
     /// backfill covering `range`, never synced.
     pub fn linked(tenant: &str, platform: PlatformId, account: &Account, range: DateRange, now: OffsetDateTime) -> Self {
@@ -187,9 +198,27 @@ impl Store {
         Self { client }
     }
 
-    /// Writes `account` as its current state, stamped now.
+    /// Writes `account` as its current state, stamped now: what the user's
+    /// link and unlink write. At least 2 ms after the version read, so that
+    /// it also beats a sync job's [`Store::put_account_after`] of that
+    /// version (ties would go to whichever insert came last).
     pub async fn put_account(&self, account: &mut LinkedAccount) -> Result<()> {
-        account.updated_at = OffsetDateTime::now_utc().max(account.updated_at + time::Duration::milliseconds(1));
+        account.updated_at = OffsetDateTime::now_utc().max(account.updated_at + time::Duration::milliseconds(2));
+        self.insert_account(account).await
+    }
+
+    /// Writes `account`, a row as read and then changed by a sync job, as
+    /// the version 1 ms after the one read. ClickHouse has no
+    /// compare-and-set; this is one for a ReplacingMergeTree: a row the user
+    /// wrote after the read (stamped with the clock, later) stays the newest,
+    /// so a concurrent unlink or relink drops the job's update rather than
+    /// the job undoing the user's.
+    pub async fn put_account_after(&self, account: &mut LinkedAccount) -> Result<()> {
+        account.updated_at += time::Duration::milliseconds(1);
+        self.insert_account(account).await
+    }
+
+    async fn insert_account(&self, account: &LinkedAccount) -> Result<()> {
         let mut insert = self.client.insert::<LinkedAccount>("platform_accounts").await?;
         insert.write(account).await?;
         insert.end().await?;
@@ -325,16 +354,19 @@ impl Store {
         Ok(())
     }
 
-    /// Days of `range` already synced at `level`.
-    pub async fn synced_days(&self, account: &LinkedAccount, level: Level, range: DateRange) -> Result<BTreeSet<Date>> {
+    /// Days of `range` synced at `level` with their final numbers
+    /// ([`LinkedAccount::settled`] by their latest checkpoint).
+    pub async fn settled_days(&self, account: &LinkedAccount, level: Level, range: DateRange, restate_days: u32) -> Result<BTreeSet<Date>> {
         #[derive(Row, Deserialize)]
         struct Day {
             #[serde(with = "clickhouse::serde::time::date")]
             date: Date,
+            #[serde(with = "clickhouse::serde::time::datetime64::millis")]
+            fetched_at: OffsetDateTime,
         }
-        let sql = "SELECT DISTINCT date FROM platform_sync_days \
+        let sql = "SELECT date, max(fetched_at) AS fetched_at FROM platform_sync_days \
                    WHERE tenant = {tenant:String} AND platform = {platform:String} AND account_id = {account:String} \
-                   AND level = {level:String} AND date BETWEEN {since:Date} AND {until:Date}";
+                   AND level = {level:String} AND date BETWEEN {since:Date} AND {until:Date} GROUP BY date";
         let days = self
             .client
             .query(sql)
@@ -346,6 +378,25 @@ impl Store {
             .param("until", range.until.to_string())
             .fetch_all::<Day>()
             .await?;
-        Ok(days.into_iter().map(|d| d.date).collect())
+        Ok(days.into_iter().filter(|d| account.settled(d.date, d.fetched_at, restate_days)).map(|d| d.date).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::{date, datetime};
+
+    use super::*;
+
+    #[test]
+    fn a_day_is_settled_once_fetched_restate_days_after_it_ended_in_the_accounts_timezone() {
+        let account = Account { id: "1".into(), kind: String::new(), name: String::new(), currency: String::new(), timezone: "America/Los_Angeles".into(), manager_id: String::new(), active: true };
+        let range = DateRange { since: date!(2026 - 11 - 01), until: date!(2026 - 11 - 30) };
+        let linked = LinkedAccount::linked("t", PlatformId::Google, &account, range, datetime!(2026-12-01 00:00 UTC));
+        let day = date!(2026 - 11 - 20);
+        // 20 November ends at 08:00 UTC on the 21st in Los Angeles (PST).
+        assert!(!linked.settled(day, datetime!(2026-11-20 20:00 UTC), 3), "in progress");
+        assert!(!linked.settled(day, datetime!(2026-11-24 07:59:59 UTC), 3), "a second short of 3 days over");
+        assert!(linked.settled(day, datetime!(2026-11-24 08:00 UTC), 3), "3 days over");
     }
 }

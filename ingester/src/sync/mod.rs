@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 pub use self::handler::SyncHandler;
 pub use adhouse_connectors::SyncJob;
 use adhouse_core::Settings;
+use adhouse_core::settings::PlatformsSettings;
 
 use crate::error::Error;
 use crate::metrics::Metrics;
@@ -33,9 +34,11 @@ pub enum JobOutcome {
     /// Every day due is stored; `rows` fetched in `calls` platform requests.
     /// `warnings` (metrics the platform no longer serves) are on the account.
     Done { rows: u64, calls: u64, warnings: Vec<String> },
-    /// The account is not (or no longer) active: nothing to do.
+    /// The account is not (or no longer) active, or was linked again while
+    /// the job ran: nothing (more) to do.
     Skipped(&'static str),
-    /// The grant is revoked or expired: the account is marked `needs_relink`.
+    /// The grant is revoked or expired: the account is marked `needs_relink`,
+    /// unless it was linked again meanwhile (with another grant).
     NeedsRelink(String),
     /// Stopped between windows (shutdown, or the message was lost); the
     /// checkpoints say where the next attempt resumes.
@@ -53,6 +56,10 @@ impl JobOutcome {
     }
 }
 
+/// A job whose account was unlinked or linked again while it ran: it
+/// stopped there, and writes nothing more.
+const UNLINKED_MEANWHILE: JobOutcome = JobOutcome::Skipped("unlinked or linked again while syncing");
+
 /// What storing one window took: rows, platform requests, and the
 /// platform's warnings about them.
 struct Fetched {
@@ -65,19 +72,24 @@ pub struct Syncer {
     store: Store,
     vault: Arc<Vault>,
     platforms: BTreeMap<PlatformId, Arc<dyn Platform>>,
+    /// Each platform's `restate_days`: when a fetched day is final.
+    restate_days: BTreeMap<PlatformId, u32>,
     levels: Vec<Level>,
     metrics: Arc<Metrics>,
 }
 
 impl Syncer {
+    /// `settings` give each platform's `restate_days`.
     pub fn new(
         store: Store,
         vault: Arc<Vault>,
         platforms: BTreeMap<PlatformId, Arc<dyn Platform>>,
+        settings: &PlatformsSettings,
         levels: Vec<Level>,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { store, vault, platforms, levels, metrics }
+        let restate_days = platforms.keys().map(|&id| (id, schedule::restate_days(settings, id))).collect();
+        Self { store, vault, platforms, restate_days, levels, metrics }
     }
 
     /// The enabled platforms of `settings` on one paced HTTP layer, every
@@ -91,7 +103,7 @@ impl Syncer {
         let http = Http::new(timeout, 5, Pacer::default()).with_observer(metrics.clone());
         let platforms = adhouse_connectors::registry(&settings.platforms, &http);
         let store = Store::new(adhouse_core::clickhouse::client(&settings.clickhouse));
-        Ok(Some(Self::new(store, Arc::new(vault), platforms, Level::ALL.to_vec(), metrics)))
+        Ok(Some(Self::new(store, Arc::new(vault), platforms, &settings.platforms, Level::ALL.to_vec(), metrics)))
     }
 
     pub fn store(&self) -> &Store {
@@ -114,7 +126,7 @@ impl Syncer {
 
     async fn run_inner(&self, job: &SyncJob, stop: &CancellationToken) -> Result<JobOutcome, Error> {
         let platform_name = job.platform.as_str();
-        let Some(mut account) = self.store.account(&job.tenant, platform_name, &job.account_id).await? else {
+        let Some(account) = self.store.account(&job.tenant, platform_name, &job.account_id).await? else {
             return Ok(JobOutcome::Skipped("not linked"));
         };
         if account.status != AccountStatus::Active {
@@ -124,32 +136,49 @@ impl Syncer {
             return Ok(JobOutcome::Skipped("platform not enabled"));
         };
         let result = self.sync_account(platform.as_ref(), &account, job, stop).await;
+        // The user may have unlinked or linked the account again while the
+        // job ran: the job updates only its own fields of the row as it is
+        // now, and nothing once the account is no longer the link it synced.
+        let current = self.still_linked(&account).await?;
         match result {
             Ok(outcome) => {
-                if let JobOutcome::Done { warnings, .. } = &outcome {
-                    account.last_sync_at = Some(OffsetDateTime::now_utc());
-                    account.last_error.clear();
+                if let (JobOutcome::Done { warnings, .. }, Some(mut current)) = (&outcome, current) {
+                    current.last_sync_at = Some(OffsetDateTime::now_utc());
+                    current.last_error.clear();
                     // An active account's detail says what its numbers lack.
-                    account.status_detail = warnings.join("; ");
-                    self.store.put_account(&mut account).await?;
+                    current.status_detail = warnings.join("; ");
+                    self.store.put_account_after(&mut current).await?;
                 }
                 Ok(outcome)
             }
             Err(err) if err.kind() == ErrorKind::Relink => {
-                // Only this account stops syncing; the user sees why and a re-link button.
-                account.status = AccountStatus::NeedsRelink;
-                account.status_detail = err.to_string();
-                account.last_error = err.to_string();
-                self.store.put_account(&mut account).await?;
-                tracing::warn!(tenant = %job.tenant, platform = platform_name, account = %job.account_id, "needs relink: {err}");
+                // Only this account stops syncing; the user sees why and a
+                // re-link button. After a relink the failed grant is no
+                // longer the account's: the new one has its own backfill job.
+                if let Some(mut current) = current {
+                    current.status = AccountStatus::NeedsRelink;
+                    current.status_detail = err.to_string();
+                    current.last_error = err.to_string();
+                    self.store.put_account_after(&mut current).await?;
+                    tracing::warn!(tenant = %job.tenant, platform = platform_name, account = %job.account_id, "needs relink: {err}");
+                }
                 Ok(JobOutcome::NeedsRelink(err.to_string()))
             }
             Err(err) => {
-                account.last_error = err.to_string();
-                self.store.put_account(&mut account).await?;
+                if let Some(mut current) = current {
+                    current.last_error = err.to_string();
+                    self.store.put_account_after(&mut current).await?;
+                }
                 Err(err.into())
             }
         }
+    }
+
+    /// The account's row now, if it is still the link `started` was:
+    /// active, linked at the same instant (a relink brings another grant).
+    async fn still_linked(&self, started: &LinkedAccount) -> Result<Option<LinkedAccount>, adhouse_connectors::Error> {
+        let current = self.store.account(&started.tenant, &started.platform, &started.account_id).await?;
+        Ok(current.filter(|row| row.status == AccountStatus::Active && row.linked_at == started.linked_at))
     }
 
     async fn sync_account(
@@ -165,14 +194,22 @@ impl Syncer {
         let Some(range) = schedule::kept_range(job, platform.lookback_days(), account, jiff::Timestamp::now()) else {
             return Ok(JobOutcome::Done { rows, calls, warnings });
         };
+        let restate_days = self.restate_days[&job.platform];
         for level in self.levels.iter().filter(|level| platform.levels().contains(level)) {
-            let done = self.store.synced_days(account, *level, range).await?;
+            // A day fetched before its numbers were final is due again.
+            let done = self.store.settled_days(account, *level, range, restate_days).await?;
             for window in windows::due(range, job.refetch_from, &done, platform.window_days()) {
                 if stop.is_cancelled() {
                     return Ok(JobOutcome::Stopped);
                 }
+                // Before a refresh can store credentials again.
+                if self.still_linked(account).await?.is_none() {
+                    return Ok(UNLINKED_MEANWHILE);
+                }
                 credentials = self.refreshed(platform, account, credentials).await?;
-                let fetched = self.fetch_and_store(platform, &credentials, account, &target, *level, window).await?;
+                let Some(fetched) = self.fetch_and_store(platform, &credentials, account, &target, *level, window).await? else {
+                    return Ok(UNLINKED_MEANWHILE);
+                };
                 rows += fetched.rows;
                 calls += fetched.calls;
                 for warning in fetched.warnings {
@@ -186,7 +223,8 @@ impl Syncer {
     }
 
     /// Fetches `window` and stores it, halving it as often as the platform
-    /// says it asks for too much.
+    /// says it asks for too much; `None`, storing nothing, when the account
+    /// was unlinked or linked again during the fetch.
     fn fetch_and_store<'a>(
         &'a self,
         platform: &'a dyn Platform,
@@ -195,24 +233,28 @@ impl Syncer {
         target: &'a adhouse_connectors::Account,
         level: Level,
         window: DateRange,
-    ) -> adhouse_connectors::platform::BoxFuture<'a, Result<Fetched, adhouse_connectors::Error>> {
+    ) -> adhouse_connectors::platform::BoxFuture<'a, Result<Option<Fetched>, adhouse_connectors::Error>> {
         Box::pin(async move {
             let fetched_at = OffsetDateTime::now_utc();
             match platform.fetch_daily(credentials, target, level, window).await {
                 Ok(Daily { rows, warnings }) => {
+                    // A purge deletes rows and checkpoints: none may come back.
+                    if self.still_linked(account).await?.is_none() {
+                        return Ok(None);
+                    }
                     // Rows first, then the checkpoint: a crash between the two
                     // re-fetches the window, whose newer version replaces.
                     self.store.put_daily(account, &rows, fetched_at).await?;
                     self.store.mark_synced(account, level, window, &rows, fetched_at).await?;
                     self.metrics.platform_rows(platform.id().as_str(), rows.len() as u64);
-                    Ok(Fetched { rows: rows.len() as u64, calls: 1, warnings })
+                    Ok(Some(Fetched { rows: rows.len() as u64, calls: 1, warnings }))
                 }
                 Err(err) if err.kind() == ErrorKind::Split => match window.halves() {
                     Some((first, second)) => {
                         tracing::info!(platform = %platform.id(), account = %account.account_id, days = window.days(), "the platform asks for less: halving the window");
-                        let a = self.fetch_and_store(platform, credentials, account, target, level, first).await?;
-                        let b = self.fetch_and_store(platform, credentials, account, target, level, second).await?;
-                        Ok(Fetched { rows: a.rows + b.rows, calls: a.calls + b.calls + 1, warnings: [a.warnings, b.warnings].concat() })
+                        let Some(a) = self.fetch_and_store(platform, credentials, account, target, level, first).await? else { return Ok(None) };
+                        let Some(b) = self.fetch_and_store(platform, credentials, account, target, level, second).await? else { return Ok(None) };
+                        Ok(Some(Fetched { rows: a.rows + b.rows, calls: a.calls + b.calls + 1, warnings: [a.warnings, b.warnings].concat() }))
                     }
                     None => Err(err),
                 },

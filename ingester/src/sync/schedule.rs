@@ -21,7 +21,10 @@ pub fn kept_range(job: &SyncJob, lookback_days: i64, account: &LinkedAccount, no
 
 /// The daily job of `account`: its whole backfill range up to today (so a
 /// backfill whose message was lost is finished too), re-reading the last
-/// `restate_days` days whatever their checkpoints say.
+/// `restate_days` days whatever their checkpoints say. Earlier days are
+/// fetched again while their checkpoint is not settled (fetched before
+/// the day's numbers were final, [`LinkedAccount::settled`]), however long
+/// the gap since the last daily job.
 pub fn daily_job(account: &LinkedAccount, platform: PlatformId, restate_days: u32, today: Date) -> SyncJob {
     SyncJob {
         tenant: account.tenant.clone(),

@@ -91,7 +91,8 @@ async fn main() -> anyhow::Result<()> {
     println!("bench-backfill: {} accounts x {} days, campaign level, {} at once, against {}", args.accounts, args.days, args.concurrency, settings.platforms.meta.graph_url);
     let (reference_rows, reference_secs) = reference(&linked, args.concurrency).await?;
 
-    let syncer = Arc::new(Syncer::new(store, vault, [(PlatformId::Meta, meta as Arc<dyn Platform>)].into(), vec![Level::Campaign], metrics.clone()));
+    let platforms = [(PlatformId::Meta, meta as Arc<dyn Platform>)].into();
+    let syncer = Arc::new(Syncer::new(store, vault, platforms, &settings.platforms, vec![Level::Campaign], metrics.clone()));
     let bar = ProgressBar::new(linked.len() as u64)
         .with_style(ProgressStyle::with_template("{bar:40} {pos}/{len} backfills {elapsed}").expect("a template"));
     let started = Instant::now();
