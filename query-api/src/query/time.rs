@@ -394,10 +394,12 @@ impl Compare {
     /// The period to compare `range` with, `now` being the request's time.
     /// A range of whole local days moves by local dates, so that DST (even a
     /// gap that skips midnight and starts the day at 01:00) never shifts it
-    /// by an hour; any other range moves by its duration. A year back keeps
-    /// the local dates, or the local wall-clock times of a timestamp range.
-    /// The `_to_date` forms then end
-    /// the period as far past its start as `now` is past the range's start.
+    /// by an hour; any other range moves by its duration. A year back starts
+    /// on the same date (Feb 29 on Feb 28) and spans as many local days as
+    /// the range (calendar months: the same months); a timestamp range keeps
+    /// its start's local wall-clock time and its local length. The `_to_date`
+    /// forms then end the period as far past its start as `now` is past the
+    /// range's start.
     pub fn period(self, range: TimeRange, zone: &Zone, now: i64) -> Option<TimeRange> {
         let days = zone.whole_days(range);
         let starting = |first: Date, back: jiff::Span| Some(TimeRange { from: zone.midnight(first.checked_sub(back).ok()?), to: range.from });
@@ -405,11 +407,19 @@ impl Compare {
             Self::None => None,
             Self::PreviousYear => match days {
                 Some((first, end)) => {
-                    Some(TimeRange { from: zone.midnight(first.checked_sub(1.year()).ok()?), to: zone.midnight(end.checked_sub(1.year()).ok()?) })
+                    let start = first.checked_sub(1.year()).ok()?;
+                    // From a first of the month the end never clamps; from any
+                    // other date it might (Feb 29), so count the days instead.
+                    let end = match calendar_unit(first, end) {
+                        Some(_) => end.checked_sub(1.year()).ok()?,
+                        None => start.checked_add(first.until(end).ok()?).ok()?,
+                    };
+                    Some(TimeRange { from: zone.midnight(start), to: zone.midnight(end) })
                 }
                 None => {
-                    let back = |epoch: i64| zone.instant(zone.datetime(epoch).checked_sub(1.year()).ok()?);
-                    Some(TimeRange { from: back(range.from)?, to: back(range.to)? })
+                    let (from, to) = (zone.datetime(range.from), zone.datetime(range.to));
+                    let start = from.checked_sub(1.year()).ok()?;
+                    Some(TimeRange { from: zone.instant(start)?, to: zone.instant(start.checked_add(from.until(to).ok()?).ok()?)? })
                 }
             },
             Self::PreviousPeriod => match days {
@@ -651,6 +661,25 @@ mod tests {
         let today = preset_range(Preset::Today, &cairo, now);
         let yesterday = Compare::PreviousPeriodToDate.period(today, &cairo, now).unwrap();
         assert_eq!((cairo.format(yesterday.from), cairo.format(yesterday.to)), ("2026-04-23T00:00:00+02:00".into(), "2026-04-23T09:00:00+02:00".into()));
+    }
+
+    /// A year back starts on the same date (Feb 29 on Feb 28) and spans as
+    /// many local days: never the empty range the clamped end of 2024-02-28
+    /// gave, nor two days for 2025-02-28. Calendar months stay months.
+    #[test]
+    fn previous_year_around_a_leap_day_spans_as_many_local_days() {
+        let utc = zone("UTC");
+        let back = |from: &str, to: &str| {
+            let request = TimeRangeRequest { from: Some(from.into()), to: Some(to.into()), preset: None };
+            let back = Compare::PreviousYear.period(resolve(&request, &utc, 0).unwrap(), &utc, 0).unwrap();
+            (utc.format(back.from), utc.format(back.to))
+        };
+        assert_eq!(back("2024-02-28", "2024-02-28"), ("2023-02-28T00:00:00+00:00".into(), "2023-03-01T00:00:00+00:00".into()));
+        assert_eq!(back("2024-02-29", "2024-02-29"), ("2023-02-28T00:00:00+00:00".into(), "2023-03-01T00:00:00+00:00".into()));
+        assert_eq!(back("2025-02-28", "2025-02-28"), ("2024-02-28T00:00:00+00:00".into(), "2024-02-29T00:00:00+00:00".into()));
+        assert_eq!(back("2024-02-23", "2024-02-29"), ("2023-02-23T00:00:00+00:00".into(), "2023-03-02T00:00:00+00:00".into()), "seven days");
+        assert_eq!(back("2024-02-01", "2024-02-29"), ("2023-02-01T00:00:00+00:00".into(), "2023-03-01T00:00:00+00:00".into()), "February");
+        assert_eq!(back("2024-02-28T10:00:00Z", "2024-02-29T10:00:00Z"), ("2023-02-28T10:00:00+00:00".into(), "2023-03-01T10:00:00+00:00".into()), "timestamps");
     }
 
     #[test]
