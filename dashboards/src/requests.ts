@@ -45,8 +45,17 @@ export function seriesRequest(state: PageState, granularity: string): QueryReque
 }
 
 function compareOf(state: PageState): Pick<QueryRequest, "compare"> {
-  if (state.compare === "none") return {};
+  if (state.compare === "none" || comparisonNeedsFinishedDays(state)) return {};
   return { compare: isRunning(state.range) ? `${state.compare}_to_date` : state.compare };
+}
+
+/**
+ * Ad platforms report whole days, so today (or this month, this year) so far
+ * cannot be set against the previous one up to the same time: the API refuses
+ * it, and a whole previous day against a running one would read as a drop.
+ */
+export function comparisonNeedsFinishedDays(state: Pick<PageState, "scope" | "compare" | "range">): boolean {
+  return state.scope !== null && state.compare !== "none" && isRunning(state.range);
 }
 
 /** The breakdown table: the top groups of one dimension, ordered as the table is sorted, with their previous values. */

@@ -116,7 +116,8 @@ async fn serve(settings: &Settings, metrics_addr: &str) -> anyhow::Result<()> {
         Some(linking) => tracing::info!(platforms = ?linking.enabled(), "ad account linking enabled"),
         None => tracing::info!("no ad platform enabled (platforms.<platform>.enabled): account linking is off"),
     }
-    let state = web::Data::new(AppState::new(settings).with_linking(linking));
+    let state = AppState::new(settings).await.context("reading the tables' TTLs from ClickHouse (system.tables)")?;
+    let state = web::Data::new(state.with_linking(linking));
     let addr = &settings.api.listen_addr;
     let metrics = state.metrics.clone();
     let api = HttpServer::new(move || adhouse_api::app(state.clone()))

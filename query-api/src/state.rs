@@ -38,22 +38,25 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(settings: &Settings) -> Self {
+    /// Reads the tables' TTLs from ClickHouse (`Tables::read`), so it
+    /// fails when ClickHouse cannot be asked.
+    pub async fn new(settings: &Settings) -> clickhouse::error::Result<Self> {
         let client = adhouse_core::clickhouse::client(&settings.clickhouse);
         let api = &settings.api;
-        Self {
+        let tables = Tables::read(&settings.schema, &client).await?;
+        Ok(Self {
             db: Db::new(client.clone(), api.max_execution_secs),
             accounts: Store::new(client.clone()),
             feeds: PartnerStore::new(client.clone()),
             linking: None,
             tokens: web::Data::new(TokenStore::new(client, Duration::from_secs(api.token_cache_secs))),
-            tables: Tables::new(&settings.schema),
+            tables,
             limits: Limits { max_rows: api.max_rows },
             metrics: web::Data::new(Metrics::default()),
             static_dir: api.static_dir.clone(),
             max_body_bytes: api.max_body_bytes,
             api: api.clone(),
-        }
+        })
     }
 
     /// The state with account linking (`Linking::from_settings`).

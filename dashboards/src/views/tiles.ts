@@ -4,6 +4,7 @@
 import type { Catalog, QueryResponse } from "../api";
 import { h, fill } from "../dom";
 import { formatChange, formatValue } from "../format";
+import { comparisonNeedsFinishedDays } from "../requests";
 import type { PageState } from "../state";
 
 export function renderTiles(
@@ -28,6 +29,11 @@ export function renderTiles(
         : "—";
     const selected = name === state.chartMetric;
     const unavailable = response?.comparison?.unavailable;
+    const why = unavailable
+      ? { code: unavailable.code, reason: unavailableReason(unavailable.retention_days) }
+      : response && comparisonNeedsFinishedDays(state)
+        ? { code: "whole_days", reason: WHOLE_DAYS_REASON }
+        : null;
     const change = response?.comparison && !unavailable ? formatChange(name, response.comparison.change[name]?.percent) : null;
     const previous = response?.comparison?.totals?.[name];
     return h(
@@ -54,16 +60,8 @@ export function renderTiles(
             change.arrow ? h("span", { "aria-hidden": "true" }, change.arrow, " ") : null,
             change.text,
           )
-        : unavailable
-          ? h(
-              "span",
-              {
-                class: "tile-change unavailable",
-                "data-unavailable": unavailable.code,
-                title: unavailableReason(unavailable.retention_days),
-              },
-              "comparison unavailable",
-            )
+        : why
+          ? h("span", { class: "tile-change unavailable", "data-unavailable": why.code, title: why.reason }, "comparison unavailable")
           : h("span", { class: "tile-change flat" }, !response && placeholder === "loading" ? skeleton("short") : state.compare === "none" ? "no comparison" : ""),
     );
   });
@@ -74,6 +72,11 @@ export function renderTiles(
 export function skeleton(size: "short" | "long" = "long"): HTMLElement {
   return h("span", { class: `skeleton-bar ${size}`, "aria-hidden": "true" }, "\u00a0");
 }
+
+/** Why an ad account's running period has no comparison, in a marketer's words. */
+export const WHOLE_DAYS_REASON =
+  "Ad platforms report whole days, so a day, month or year still running can't be compared with the previous one " +
+  "up to the same time. Choose Yesterday, Last 7 days or Last month to compare finished days.";
 
 /** Why a comparison has no numbers, for people rather than operators. */
 export function unavailableReason(retentionDays: number): string {

@@ -166,6 +166,17 @@ impl Query {
                 "platform numbers are daily: use day, week, month, quarter, year or none",
             ));
         }
+        // A to-date cut is an instant inside a day; platform numbers are
+        // whole days, so the cut day would count whole (all of yesterday
+        // against today so far, about −96 % every morning).
+        if dataset == Dataset::Platforms && compare.is_to_date() {
+            return Err(ApiError::invalid(
+                ErrorCode::InvalidValue,
+                "compare",
+                "platform numbers are whole days, so a period still running cannot be compared up to the same time: \
+                 compare finished days (yesterday, last_7_days, last_month) with previous_period or previous_year",
+            ));
+        }
         if dataset == Dataset::Partners && granularity == Granularity::Minute {
             return Err(ApiError::invalid(ErrorCode::InvalidValue, "granularity", "partner numbers are hourly at finest: use hour or coarser"));
         }

@@ -97,6 +97,22 @@ impl Zone {
         (self.local_date(range.from), end.to_string())
     }
 
+    /// The local dates `[first, end)` when both ends of `range` start a
+    /// local day (`Granularity::Day`: midnight, or the first instant of a
+    /// date whose midnight a DST gap skips).
+    fn whole_days(&self, range: TimeRange) -> Option<(Date, Date)> {
+        let starts_day = |epoch: i64| Granularity::Day.bucket_start(epoch, self) == epoch;
+        (starts_day(range.from) && starts_day(range.to)).then(|| (self.datetime(range.from).date(), self.datetime(range.to).date()))
+    }
+
+    /// The local clock time `epoch` is at, but 00:00 for the start of a day:
+    /// a day that a DST gap starts at 01:00 still counts its hours from
+    /// midnight, as the day before does.
+    fn clock_start(&self, epoch: i64) -> DateTime {
+        let datetime = self.datetime(epoch);
+        if Granularity::Day.bucket_start(epoch, self) == epoch { datetime.date().to_datetime(jiff::civil::Time::midnight()) } else { datetime }
+    }
+
     fn midnight(&self, date: Date) -> i64 {
         date.to_zoned(self.tz.clone()).map_or(0, |zoned| zoned.timestamp().as_second())
     }
@@ -376,35 +392,47 @@ fn preset_range(preset: Preset, zone: &Zone, now: i64) -> TimeRange {
 
 impl Compare {
     /// The period to compare `range` with, `now` being the request's time.
-    /// A range of whole local days moves by whole days (so DST does not shift
-    /// it by an hour); any other range moves by its duration. A year back
-    /// keeps the local wall-clock times. The `_to_date` forms then end the
-    /// period as far past its start as `now` is past the range's start.
+    /// A range of whole local days moves by local dates, so that DST (even a
+    /// gap that skips midnight and starts the day at 01:00) never shifts it
+    /// by an hour; any other range moves by its duration. A year back starts
+    /// on the same date (Feb 29 on Feb 28) and spans as many local days as
+    /// the range (calendar months: the same months); a timestamp range keeps
+    /// its start's local wall-clock time and its local length. The `_to_date`
+    /// forms then end the period as far past its start as `now` is past the
+    /// range's start.
     pub fn period(self, range: TimeRange, zone: &Zone, now: i64) -> Option<TimeRange> {
-        let (from, to) = (zone.datetime(range.from), zone.datetime(range.to));
-        let back = |datetime: DateTime, span: jiff::Span| zone.instant(datetime.checked_sub(span).ok()?);
+        let days = zone.whole_days(range);
+        let starting = |first: Date, back: jiff::Span| Some(TimeRange { from: zone.midnight(first.checked_sub(back).ok()?), to: range.from });
         match self {
             Self::None => None,
-            Self::PreviousYear => Some(TimeRange { from: back(from, 1.year())?, to: back(to, 1.year())? }),
-            Self::PreviousPeriod => {
-                let whole_days = from.time() == jiff::civil::Time::midnight() && to.time() == jiff::civil::Time::midnight();
-                if whole_days {
-                    let days = from.date().until(to.date()).ok()?.get_days();
-                    Some(TimeRange { from: back(from, i64::from(days).days())?, to: range.from })
-                } else {
-                    Some(TimeRange { from: range.from - (range.to - range.from), to: range.from })
+            Self::PreviousYear => match days {
+                Some((first, end)) => {
+                    let start = first.checked_sub(1.year()).ok()?;
+                    // From a first of the month the end never clamps; from any
+                    // other date it might (Feb 29), so count the days instead.
+                    let end = match calendar_unit(first, end) {
+                        Some(_) => end.checked_sub(1.year()).ok()?,
+                        None => start.checked_add(first.until(end).ok()?).ok()?,
+                    };
+                    Some(TimeRange { from: zone.midnight(start), to: zone.midnight(end) })
                 }
-            }
+                None => {
+                    let (from, to) = (zone.datetime(range.from), zone.datetime(range.to));
+                    let start = from.checked_sub(1.year()).ok()?;
+                    Some(TimeRange { from: zone.instant(start)?, to: zone.instant(start.checked_add(from.until(to).ok()?).ok()?)? })
+                }
+            },
+            Self::PreviousPeriod => match days {
+                Some((first, end)) => starting(first, first.until(end).ok()?),
+                None => Some(TimeRange { from: range.from - (range.to - range.from), to: range.from }),
+            },
             Self::PreviousYearToDate => Self::PreviousYear.period(range, zone, now).map(|previous| to_date(previous, range, zone, now)),
             Self::PreviousPeriodToDate => {
-                // A calendar month or year steps back by one of its own kind, so
-                // that this month so far meets last month so far.
-                let unit = calendar_unit(from, to).unwrap_or_else(|| i64::from(from.date().until(to.date()).map_or(0, |span| span.get_days())).days());
-                let previous = match back(from, unit) {
-                    Some(start) if from.time() == jiff::civil::Time::midnight() && to.time() == jiff::civil::Time::midnight() => {
-                        TimeRange { from: start, to: range.from }
-                    }
-                    _ => Self::PreviousPeriod.period(range, zone, now)?,
+                let previous = match days {
+                    // A calendar month or year steps back by one of its own
+                    // kind, so that this month so far meets last month so far.
+                    Some((first, end)) => starting(first, calendar_unit(first, end).map_or_else(|| first.until(end), Ok).ok()?)?,
+                    None => Self::PreviousPeriod.period(range, zone, now)?,
                 };
                 Some(to_date(previous, range, zone, now))
             }
@@ -417,16 +445,16 @@ impl Compare {
     }
 }
 
-/// One calendar month or year when `[from, to)` is exactly that many whole
-/// months (from a first of the month) or years (from a first of January).
-fn calendar_unit(from: DateTime, to: DateTime) -> Option<jiff::Span> {
-    let midnight = jiff::civil::Time::midnight();
-    if from.time() != midnight || to.time() != midnight || from.day() != 1 || to.day() != 1 {
+/// One calendar month or year when the whole days `[first, end)` are
+/// exactly that many whole months (from a first of the month) or years
+/// (from a first of January).
+fn calendar_unit(first: Date, end: Date) -> Option<jiff::Span> {
+    if first.day() != 1 || end.day() != 1 {
         return None;
     }
-    let months = (i32::from(to.year()) - i32::from(from.year())) * 12 + i32::from(to.month()) - i32::from(from.month());
+    let months = (i32::from(end.year()) - i32::from(first.year())) * 12 + i32::from(end.month()) - i32::from(first.month());
     match months {
-        12 if from.month() == 1 => Some(1.year()),
+        12 if first.month() == 1 => Some(1.year()),
         months if months > 0 => Some(i64::from(months).months()),
         _ => None,
     }
@@ -440,8 +468,8 @@ fn to_date(previous: TimeRange, range: TimeRange, zone: &Zone, now: i64) -> Time
     if now <= range.from || now >= range.to {
         return previous;
     }
-    let elapsed = zone.datetime(range.from).until(zone.datetime(now)).unwrap_or_default();
-    let Some(cut) = zone.datetime(previous.from).checked_add(elapsed).ok().and_then(|datetime| zone.instant(datetime)) else {
+    let elapsed = zone.clock_start(range.from).until(zone.datetime(now)).unwrap_or_default();
+    let Some(cut) = zone.clock_start(previous.from).checked_add(elapsed).ok().and_then(|datetime| zone.instant(datetime)) else {
         return previous;
     };
     let unit = if range.to - range.from <= 25 * 3_600 { 60 } else { 3_600 };
@@ -595,6 +623,63 @@ mod tests {
             let range = TimeRange { from: at("2026-05-10T00:00:00Z"), to: at("2026-05-10T02:00:00Z") };
             assert_eq!(Granularity::Hour.buckets(range, &zone(name))[0], at(first), "{name}");
         }
+    }
+
+    /// Cairo skips midnight on 2026-04-24 (00:00 +02:00 becomes 01:00 +03:00),
+    /// so that day starts at 01:00. Its previous period is all of 04-23,
+    /// midnight to midnight, not 04-23 from 01:00.
+    #[test]
+    fn previous_period_of_a_day_that_starts_after_a_midnight_dst_gap_is_the_whole_day_before() {
+        let cairo = zone("Africa/Cairo");
+        let now = at("2026-04-25T09:00:00Z");
+        let yesterday = preset_range(Preset::Yesterday, &cairo, now);
+        assert_eq!(cairo.format(yesterday.from), "2026-04-24T01:00:00+03:00");
+        let day_before = TimeRange { from: Granularity::Day.bucket_start(at("2026-04-23T12:00:00Z"), &cairo), to: yesterday.from };
+        assert_eq!(cairo.format(day_before.from), "2026-04-23T00:00:00+02:00");
+        let previous = Compare::PreviousPeriod.period(yesterday, &cairo, now).unwrap();
+        assert_eq!((cairo.format(previous.from), cairo.format(previous.to)), (cairo.format(day_before.from), cairo.format(day_before.to)), "previous_period");
+    }
+
+    /// A year back, 2025-04-24 starts at midnight in Cairo (that year's gap
+    /// starts 04-25 at 01:00 +03:00, the instant of 00:00 +02:00): the whole
+    /// of it, from midnight, not from 01:00.
+    #[test]
+    fn previous_year_of_a_day_that_starts_after_a_midnight_dst_gap_is_the_whole_day() {
+        let cairo = zone("Africa/Cairo");
+        let now = at("2026-04-25T09:00:00Z");
+        let yesterday = preset_range(Preset::Yesterday, &cairo, now);
+        let year_back = Compare::PreviousYear.period(yesterday, &cairo, now).unwrap();
+        assert_eq!((cairo.format(year_back.from), cairo.format(year_back.to)), ("2025-04-24T00:00:00+02:00".into(), "2025-04-25T01:00:00+03:00".into()), "previous_year");
+    }
+
+    /// Today so far on the gap day, at 09:00 on the clock, meets yesterday
+    /// until 09:00, not 08:00: both days count their hours from midnight.
+    #[test]
+    fn today_so_far_on_a_day_that_starts_after_a_midnight_dst_gap_is_compared_until_the_same_clock_time() {
+        let cairo = zone("Africa/Cairo");
+        let now = at("2026-04-24T06:00:00Z"); // 09:00 +03:00
+        let today = preset_range(Preset::Today, &cairo, now);
+        let yesterday = Compare::PreviousPeriodToDate.period(today, &cairo, now).unwrap();
+        assert_eq!((cairo.format(yesterday.from), cairo.format(yesterday.to)), ("2026-04-23T00:00:00+02:00".into(), "2026-04-23T09:00:00+02:00".into()));
+    }
+
+    /// A year back starts on the same date (Feb 29 on Feb 28) and spans as
+    /// many local days: never the empty range the clamped end of 2024-02-28
+    /// gave, nor two days for 2025-02-28. Calendar months stay months.
+    #[test]
+    fn previous_year_around_a_leap_day_spans_as_many_local_days() {
+        let utc = zone("UTC");
+        let back = |from: &str, to: &str| {
+            let request = TimeRangeRequest { from: Some(from.into()), to: Some(to.into()), preset: None };
+            let back = Compare::PreviousYear.period(resolve(&request, &utc, 0).unwrap(), &utc, 0).unwrap();
+            (utc.format(back.from), utc.format(back.to))
+        };
+        assert_eq!(back("2024-02-28", "2024-02-28"), ("2023-02-28T00:00:00+00:00".into(), "2023-03-01T00:00:00+00:00".into()));
+        assert_eq!(back("2024-02-29", "2024-02-29"), ("2023-02-28T00:00:00+00:00".into(), "2023-03-01T00:00:00+00:00".into()));
+        assert_eq!(back("2025-02-28", "2025-02-28"), ("2024-02-28T00:00:00+00:00".into(), "2024-02-29T00:00:00+00:00".into()));
+        assert_eq!(back("2024-02-23", "2024-02-29"), ("2023-02-23T00:00:00+00:00".into(), "2023-03-02T00:00:00+00:00".into()), "seven days");
+        assert_eq!(back("2024-02-01", "2024-02-29"), ("2023-02-01T00:00:00+00:00".into(), "2023-03-01T00:00:00+00:00".into()), "February");
+        assert_eq!(back("2024-02-28T10:00:00Z", "2024-02-29T10:00:00Z"), ("2023-02-28T10:00:00+00:00".into(), "2023-03-01T10:00:00+00:00".into()), "timestamps");
     }
 
     #[test]

@@ -3,12 +3,15 @@
 //! query's time line, and whose retention covers the range; otherwise raw
 //! `events`. See DESIGN.md beside this file.
 
+pub mod retention;
+
 use std::collections::BTreeSet;
 
 use adhouse_core::schema::{ROLLUPS, Retention, Rollup};
 use adhouse_core::settings::SchemaSettings;
 
 use crate::metrics_catalog::{Dimension, Measure};
+use retention::TableTtl;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableKind {
@@ -19,7 +22,7 @@ pub enum TableKind {
 }
 
 /// A table as the planner sees it: the schema's declaration and the
-/// retention the settings give it.
+/// retention it keeps (the settings', cut to the table's own TTL).
 #[derive(Debug, Clone)]
 pub struct Table {
     pub name: &'static str,
@@ -54,6 +57,40 @@ impl Table {
             retention: Retention::EventsTtl,
             retention_days: Retention::EventsTtl.days(schema),
         }
+    }
+
+    /// Plans with the smaller of the setting and the table's TTL, and says
+    /// when they differ: only a new migration changes a table's TTL.
+    fn keep_within(&mut self, ttl: TableTtl) {
+        let table_days = match ttl {
+            TableTtl::None => None,
+            TableTtl::Days(days) => Some(days),
+            // Planned as holding nothing: never answered from days it may have dropped.
+            TableTtl::Unknown => Some(0),
+        };
+        if table_days == self.retention_days {
+            return;
+        }
+        let setting = self.retention.key().unwrap_or("(none: kept forever)");
+        let column = if self.kind == TableKind::Raw { "toDateTime(ts)" } else { "bucket" };
+        let fix = self.retention_days.map_or_else(
+            || format!("ALTER TABLE {} REMOVE TTL", self.name),
+            |days| format!("ALTER TABLE {} MODIFY TTL {column} + toIntervalDay({days})", self.name),
+        );
+        let setting_days = self.retention_days;
+        self.retention_days = match (setting_days, table_days) {
+            (Some(setting), Some(table)) => Some(setting.min(table)),
+            (one, other) => one.or(other),
+        };
+        tracing::warn!(
+            table = self.name,
+            setting,
+            setting_days = ?setting_days,
+            table_ttl = ?ttl,
+            planned_days = ?self.retention_days,
+            "the table's TTL differs from its setting (migrations render a TTL once, when they create the table): \
+             the planner uses the shorter; to apply the setting, add a migration `{fix}`"
+        );
     }
 
     /// `None` for a measure of another dataset.
@@ -101,9 +138,25 @@ pub struct Tables {
 }
 
 impl Tables {
-    /// Retention comes from the same settings that rendered the TTLs.
+    /// Retention as the settings give it; [`Tables::read`] checks it against
+    /// the tables.
     pub fn new(schema: &SchemaSettings) -> Self {
         Self { rollups: ROLLUPS.iter().map(|rollup| Table::rollup(rollup, schema)).collect(), raw: Table::raw(schema) }
+    }
+
+    /// The tables with the retention each really keeps: the smaller of its
+    /// setting and its TTL in ClickHouse (`retention`). A table not created
+    /// yet keeps the setting its migration will render.
+    pub async fn read(schema: &SchemaSettings, client: &clickhouse::Client) -> clickhouse::error::Result<Self> {
+        let mut tables = Self::new(schema);
+        let names: Vec<&str> = tables.rollups.iter().chain([&tables.raw]).map(|table| table.name).collect();
+        let ttls = retention::read(client, &names).await?;
+        for table in tables.rollups.iter_mut().chain([&mut tables.raw]) {
+            if let Some(&ttl) = ttls.get(table.name) {
+                table.keep_within(ttl);
+            }
+        }
+        Ok(tables)
     }
 
     /// Raw events alone (`use_rollups: false`), if they still hold the range.

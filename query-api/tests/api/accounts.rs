@@ -60,7 +60,7 @@ impl Stack {
         let queue_url = sqs.create_queue().queue_name(&name).send().await.expect("moto creates a queue (source .dev/env)").queue_url.unwrap();
         db.settings.platforms.sync_queue_url = queue_url.clone();
         let linking = Linking::from_settings(&db.settings).await.expect("linking settings of .dev/env").expect("platforms enabled in .dev/env");
-        let state = web::Data::new(AppState::new(&db.settings).with_linking(Some(linking)));
+        let state = web::Data::new(AppState::new(&db.settings).await.expect("state").with_linking(Some(linking)));
         let acme = adhouse_api::auth::create(&db.client, "acme", &zone("UTC")).await.unwrap();
         let globex = adhouse_api::auth::create(&db.client, "globex", &zone("UTC")).await.unwrap();
         Self { db, state, sqs, queue_url, acme, globex, bodies: Default::default() }

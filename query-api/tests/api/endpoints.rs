@@ -70,7 +70,7 @@ async fn sources_list_what_fed_the_tenant_with_their_configured_display_names() 
     let mut settings = api.db.settings.clone();
     settings.api.source_labels.insert("synthetic".into(), "Synthetic traffic".into());
     settings.api.source_labels.insert("unused".into(), "Never seen".into());
-    api.state = actix_web::web::Data::new(adhouse_api::AppState::new(&settings));
+    api.state = actix_web::web::Data::new(adhouse_api::AppState::new(&settings).await.expect("state"));
     let answer = json_of(&api, get("/api/v1/sources", Some(&api.globex))).await;
     assert_eq!(answer["values"][0]["label"], "Synthetic traffic");
     let by_source = api.query(&api.acme, &json!({ "metrics": ["impressions"], "dimensions": ["source"], "time_range": { "preset": "last_7_days" } })).await;
@@ -227,7 +227,7 @@ async fn dashboard_files_are_served_with_cache_headers_and_a_client_route_fallba
     std::fs::write(dir.join("assets/app-1a2b.js"), "console.log(1)").unwrap();
     let mut settings = api.db.settings.clone();
     settings.api.static_dir = dir.clone();
-    api.state = actix_web::web::Data::new(adhouse_api::AppState::new(&settings));
+    api.state = actix_web::web::Data::new(adhouse_api::AppState::new(&settings).await.expect("state"));
 
     let app = actix_web::test::init_service(adhouse_api::app(api.state.clone())).await;
     for (uri, body, cache) in [

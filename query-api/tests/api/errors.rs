@@ -103,7 +103,7 @@ async fn a_query_over_the_time_limit_is_a_timeout_under_readonly_settings() {
 async fn with_raw_retention_of_90_days(api: &mut Api) {
     let mut settings = api.db.settings.clone();
     settings.schema.events_ttl_days = 90;
-    api.state = actix_web::web::Data::new(adhouse_api::AppState::new(&settings));
+    api.state = actix_web::web::Data::new(adhouse_api::AppState::new(&settings).await.expect("state"));
 }
 
 #[actix_web::test]

@@ -355,6 +355,9 @@ async fn requests_a_daily_dataset_cannot_answer_are_refused_with_the_field() {
         (json!({ "use_rollups": false }), "use_rollups"),
         (json!({ "dimensions": ["country"] }), "dimensions[0]"),
         (json!({ "dataset": "ads" }), "dataset"),
+        // Daily numbers cannot be cut at the current time of day.
+        (json!({ "time_range": { "preset": "today" }, "compare": "previous_period_to_date" }), "compare"),
+        (json!({ "time_range": { "preset": "this_month" }, "compare": "previous_year_to_date" }), "compare"),
     ];
     for (extra, field) in cases {
         let mut body = json!({ "dataset": "platforms", "metrics": ["impressions"], "time_range": range });

@@ -1,12 +1,15 @@
 //! The planner's description of the rollups (`adhouse_core::schema::ROLLUPS`)
 //! is what a freshly migrated database holds: the same dimension columns in
-//! the sorting key, buckets of the declared width and the declared TTL.
+//! the sorting key, buckets of the declared width and the declared TTL; and
+//! the planner trusts a table's TTL over a setting raised after it.
 
 use adhouse_core::event::{Dimension, EventType};
 use adhouse_core::schema::ROLLUPS;
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use crate::common::{TestDb, synthetic_events};
+use crate::support::Api;
 
 #[tokio::test]
 async fn the_rollup_declaration_matches_the_migrated_tables() {
@@ -50,4 +53,35 @@ async fn the_rollup_declaration_matches_the_migrated_tables() {
         let ts = (midnight + Duration::seconds(3_599)).unix_timestamp();
         assert_eq!(bucket as i64, ts - ts.rem_euclid(rollup.bucket_secs), "{}: buckets of {} s", rollup.table, rollup.bucket_secs);
     }
+}
+
+/// `schema.minute_ttl_days` raised from 30 to 60 after the tables exist:
+/// `events_1m` keeps its 30-day TTL (migrations render a TTL once), so a
+/// Kolkata day 40 days back, by country, is not read from it (the audit
+/// found zeros there) but from a table that still holds it.
+#[actix_web::test]
+async fn a_raised_ttl_setting_does_not_make_the_planner_read_days_the_table_dropped() {
+    let api = Api::empty("ttl_drift").await;
+    api.insert_events(41, -41, 2, 20_000).await;
+    api.db.client.query("OPTIMIZE TABLE events_1m FINAL").execute().await.expect("TTL applied");
+    let mut settings = api.db.settings.clone();
+    settings.schema.minute_ttl_days = 60;
+    let api = Api { state: actix_web::web::Data::new(adhouse_api::AppState::new(&settings).await.expect("state")), ..api };
+    let body = |use_rollups: bool| {
+        json!({
+            "metrics": ["impressions"],
+            "dimensions": ["country"],
+            "time_range": { "from": api.date(-40), "to": api.date(-40) },
+            "timezone": "Asia/Kolkata",
+            "use_rollups": use_rollups,
+        })
+    };
+    let raw = api.query(&api.acme, &body(false)).await;
+    let planned = api.query(&api.acme, &body(true)).await;
+    assert_ne!(raw.totals["impressions"].get(), "0", "raw events hold the day");
+    assert_eq!(
+        (planned.meta["table"].as_str(), planned.totals["impressions"].get()),
+        (Some("events"), raw.totals["impressions"].get()),
+        "events_1m dropped the day: raw events answer it"
+    );
 }

@@ -67,7 +67,7 @@ impl Api {
         db.settings.schema.events_ttl_days = 3_650;
         Migrator::new(&db.settings).apply().await.expect("migrations apply");
         let today = OffsetDateTime::now_utc().replace_time(Time::MIDNIGHT);
-        let state = web::Data::new(AppState::new(&db.settings));
+        let state = web::Data::new(AppState::new(&db.settings).await.expect("state"));
         let acme = adhouse_api::auth::create(&db.client, "acme", &zone("UTC")).await.expect("token");
         let globex = adhouse_api::auth::create(&db.client, "globex", &zone("Asia/Tokyo")).await.expect("token");
         Self { db, state, acme, globex, today }
