@@ -8,6 +8,7 @@ mod common;
 mod support;
 
 mod accounts;
+mod audit;
 mod endpoints;
 mod errors;
 mod hostile;

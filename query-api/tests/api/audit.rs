@@ -1,0 +1,49 @@
+//! Audit reproductions (audit-api): the discrepancy report.
+
+use adhouse_connectors::partners::PartnerRow;
+use adhouse_connectors::partners::store::{PartnerStore, PollOf};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+use crate::support::Api;
+
+async fn report(api: &Api, body: serde_json::Value) -> serde_json::Value {
+    let request = actix_web::test::TestRequest::post()
+        .uri("/api/v1/discrepancy")
+        .insert_header(("Authorization", format!("Bearer {}", api.acme)))
+        .set_json(&body);
+    let (status, _, text) = api.call(request).await;
+    assert_eq!(status, 200, "{body}\n→ {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn row(partner: &str, hour: i64, impressions: u64) -> PartnerRow {
+    PartnerRow {
+        partner: partner.to_owned(),
+        period_start: OffsetDateTime::from_unix_timestamp(hour).unwrap(),
+        publisher_id: String::new(),
+        placement_id: String::new(),
+        country: String::new(),
+        currency: "USD".into(),
+        impressions,
+        revenue_micros: 0,
+        extra: Vec::new(),
+    }
+}
+
+/// 60 partners report; the report covers at most 50 (`MAX_PARTNERS`) and
+/// drops the other 10 without a word, even when they are asked for by name.
+#[actix_web::test]
+async fn audit_discrepancy_report_silently_drops_partners_beyond_fifty() {
+    let api = Api::empty("audit_disc_50").await;
+    let hour = (api.today - Duration::days(1)).unix_timestamp() + 3 * 3_600;
+    let names: Vec<String> = (0..60).map(|i| format!("partner-{i:02}")).collect();
+    let rows: Vec<PartnerRow> = names.iter().enumerate().map(|(i, name)| row(name, hour, 1_000 + i as u64)).collect();
+    let store = PartnerStore::new(api.db.client.clone());
+    store.put_rows(PollOf { tenant: "acme", feed: "f", grain: "hour", fetched_at: OffsetDateTime::now_utc() }, &rows).await.unwrap();
+    let day = api.date(-1);
+    let all = report(&api, json!({ "time_range": { "from": day, "to": day }, "timezone": "UTC", "granularity": "none" })).await;
+    let named = report(&api, json!({ "time_range": { "from": day, "to": day }, "timezone": "UTC", "granularity": "none", "partners": names })).await;
+    let listed = |r: &serde_json::Value| r["partners"].as_array().unwrap().len();
+    assert_eq!((listed(&all), listed(&named)), (60, 60), "every partner with numbers is reported (or the request refused)");
+}
