@@ -244,3 +244,18 @@ fn compare(ours: Sums, theirs: Sums, comparable: bool, threshold: f64) -> Compar
     let flagged = over(&difference.impressions) || over(&difference.revenue);
     Compared { ours, theirs, difference, flagged }
 }
+
+#[cfg(test)]
+mod audit_tests {
+    use super::*;
+
+    /// The partner counted 10,000 impressions and 5 USD where the logs have
+    /// none (a lost log file, a partner missing from the mapping): the largest
+    /// discrepancy there can be, and it is not flagged.
+    #[test]
+    fn audit_a_partner_reporting_what_the_logs_lack_entirely_is_flagged() {
+        let ours = Sums { impressions: 0, revenue_micros: 0 };
+        let theirs = Sums { impressions: 10_000, revenue_micros: 5_000_000 };
+        assert!(compare(ours, theirs, true, 5.0).flagged, "theirs 10000 vs ours 0 exceeds any threshold");
+    }
+}
