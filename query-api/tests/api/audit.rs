@@ -87,3 +87,31 @@ async fn audit_discrepancy_in_a_half_hour_zone_compares_different_periods() {
         .collect();
     assert!(differing.is_empty(), "{} of 24 Kolkata hours differ although the partner agrees: {differing:#?}", differing.len());
 }
+
+/// A daily-grain feed (`grain = "day"`) that agrees with the logs on every
+/// UTC day: the dashboard asks the report for hours on a one- or two-day
+/// range, and the whole day lands in its 00:00 hour, so every hour differs.
+#[actix_web::test]
+async fn audit_discrepancy_by_hour_of_a_daily_feed_puts_the_day_in_its_first_hour() {
+    let api = Api::empty("audit_disc_daily").await;
+    let start = api.today - Duration::days(2);
+    let events = synthetic_events(32, start, 2, 20_000, 5_000);
+    for chunk in events.chunks(30_000) {
+        api.db.insert(chunk, None).await;
+    }
+    let mut days = std::collections::BTreeMap::<i64, u64>::new();
+    for event in events.iter().filter(|e| e.tenant == "acme" && e.event_type == EventType::Impression && e.demand_partner == "appnexus") {
+        let ts = event.ts.unix_timestamp();
+        *days.entry(ts - ts.rem_euclid(86_400)).or_default() += 1;
+    }
+    let rows: Vec<PartnerRow> = days.iter().map(|(&day, &impressions)| row("appnexus", day, impressions)).collect();
+    let store = PartnerStore::new(api.db.client.clone());
+    store.put_rows(PollOf { tenant: "acme", feed: "daily", grain: "day", fetched_at: OffsetDateTime::now_utc() }, &rows).await.unwrap();
+    let body = |granularity: &str| json!({ "time_range": { "from": api.date(-1), "to": api.date(-1) }, "timezone": "UTC", "granularity": granularity, "partners": ["appnexus"] });
+    let daily = report(&api, body("day")).await;
+    assert_eq!(daily["partners"][0]["totals"]["difference"]["impressions"]["absolute"], 0, "the day agrees: {daily}");
+    let hourly = report(&api, body("hour")).await;
+    let periods = hourly["partners"][0]["periods"].as_array().unwrap();
+    let differing = periods.iter().filter(|p| p["difference"]["impressions"]["absolute"] != 0).count();
+    assert_eq!(differing, 0, "hours of a daily feed are refused or not compared, never shown as differing: {} of 24 differ; first: {}", differing, periods[0]["difference"]["impressions"]);
+}
