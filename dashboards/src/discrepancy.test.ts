@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import type { FeedHealth } from "./api";
 import { discrepancyRequest } from "./requests";
 import { changeState, defaultState, parseState, serializeState } from "./state";
-import { dataAsOf, differenceClass, formatPercent, freshnessText } from "./views/discrepancy";
+import { dataAsOf, differenceClass, formatPercent, freshnessText, truncatedText } from "./views/discrepancy";
 
 const feed = (name: string, last_success_at: string | null): FeedHealth => ({
   feed: name,
@@ -37,6 +37,12 @@ describe("the discrepancy report", () => {
     expect(differenceClass({ absolute: 5, percent: 5 }, 5)).toBe("within");
     expect(differenceClass({ absolute: null, percent: null }, 5)).toBe("none");
     expect([formatPercent(1.234), formatPercent(-5), formatPercent(null)]).toEqual(["+1.23 %", "-5.00 %", "—"]);
+  });
+
+  test("a report left short of some partners says so", () => {
+    expect(truncatedText(50)).toBe(
+      "Only the 50 partners with the most impressions are shown; others with impressions in this period are left out.",
+    );
   });
 
   test("data is as of the oldest feed's last success", () => {

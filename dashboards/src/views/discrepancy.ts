@@ -41,6 +41,11 @@ export function freshnessText(feeds: FeedHealth[], now: number = Date.now()): st
   return `Partner data as of ${when} UTC (${minutes === 0 ? "just now" : `${minutes} min ago`})`;
 }
 
+/** What a truncated report of `shown` partners leaves out, in words. */
+export function truncatedText(shown: number): string {
+  return `Only the ${shown} partners with the most impressions are shown; others with impressions in this period are left out.`;
+}
+
 export class DiscrepancyView {
   readonly element = h("section", { class: "panel discrepancy-panel", id: "discrepancy", "aria-labelledby": "discrepancy-title" });
   private readonly freshness = h("p", { class: "freshness muted", id: "data-as-of", "aria-live": "polite" });
@@ -82,7 +87,8 @@ export class DiscrepancyView {
     const threshold = report.threshold_percent;
     this.caption.textContent =
       `Difference = partner − adhouse, in percent of adhouse's count; beyond ±${threshold} % is flagged. ` +
-      `Revenue in ${report.currency}; a partner reporting in another currency is compared on impressions only.`;
+      `Revenue in ${report.currency}; a partner reporting in another currency is compared on impressions only.` +
+      (report.truncated ? ` ${truncatedText(report.partners.length)}` : "");
     const cell = (value: number | null, unit: "count" | "currency") => h("td", { class: "num" }, formatValue(value, unit, report.currency));
     const diff = (difference: Difference) =>
       h("td", { class: `num diff diff-${differenceClass(difference, threshold)}` }, formatPercent(difference.percent));

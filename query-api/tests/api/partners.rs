@@ -54,17 +54,7 @@ async fn stored(api: &Api) -> Ours {
             .iter()
             .map(|((partner, hour), &(impressions, revenue))| {
                 let (impressions, revenue, currency) = theirs(partner, impressions, revenue);
-                PartnerRow {
-                    partner: partner.clone(),
-                    period_start: OffsetDateTime::from_unix_timestamp(*hour).unwrap(),
-                    publisher_id: String::new(),
-                    placement_id: String::new(),
-                    country: String::new(),
-                    currency: currency.into(),
-                    impressions: (impressions + skew) as u64,
-                    revenue_micros: revenue + skew,
-                    extra: Vec::new(),
-                }
+                partner_row(partner, *hour, currency, (impressions + skew) as u64, revenue + skew)
             })
             .collect();
         let fetched_at = OffsetDateTime::now_utc() + Duration::seconds(version);
@@ -74,9 +64,31 @@ async fn stored(api: &Api) -> Ours {
     ours
 }
 
+/// One row of `partner` for the period starting at `period_start` (epoch seconds).
+fn partner_row(partner: &str, period_start: i64, currency: &str, impressions: u64, revenue_micros: i64) -> PartnerRow {
+    PartnerRow {
+        partner: partner.to_owned(),
+        period_start: OffsetDateTime::from_unix_timestamp(period_start).unwrap(),
+        publisher_id: String::new(),
+        placement_id: String::new(),
+        country: String::new(),
+        currency: currency.into(),
+        impressions,
+        revenue_micros,
+        extra: Vec::new(),
+    }
+}
+
+/// Stores `rows` as one poll of `feed`, whose rows cover `grain` each.
+async fn put(api: &Api, feed: &str, grain: &str, rows: &[PartnerRow]) {
+    let poll = PollOf { tenant: "acme", feed, grain, fetched_at: OffsetDateTime::now_utc() };
+    PartnerStore::new(api.db.client.clone()).put_rows(poll, rows).await.expect("rows stored");
+}
+
 #[derive(Debug, Deserialize)]
 struct Report {
     currency: String,
+    truncated: bool,
     partners: Vec<PartnerReport>,
 }
 
@@ -116,14 +128,26 @@ struct Difference {
     percent: Option<f64>,
 }
 
-async fn discrepancy(api: &Api, body: serde_json::Value) -> Report {
+async fn discrepancy_answer(api: &Api, body: &serde_json::Value) -> (actix_web::http::StatusCode, String) {
     let request = actix_web::test::TestRequest::post()
         .uri("/api/v1/discrepancy")
         .insert_header(("Authorization", format!("Bearer {}", api.acme)))
-        .set_json(&body);
+        .set_json(body);
     let (status, _, text) = api.call(request).await;
+    (status, text)
+}
+
+async fn discrepancy(api: &Api, body: serde_json::Value) -> Report {
+    let (status, text) = discrepancy_answer(api, &body).await;
     assert_eq!(status, 200, "{body}\n→ {text}");
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}"))
+}
+
+/// A report the API must refuse: the problem document's text.
+async fn discrepancy_refused(api: &Api, body: serde_json::Value) -> String {
+    let (status, text) = discrepancy_answer(api, &body).await;
+    assert_eq!(status, 400, "{body}\n→ {text}");
+    text
 }
 
 #[actix_web::test]
@@ -187,6 +211,36 @@ async fn daily_and_hourly_discrepancies_equal_the_designed_differences_exactly()
         assert_eq!((period.ours.impressions, period.theirs.impressions), (impressions, their_impressions));
         assert_eq!(period.difference.revenue.absolute.get(), decimal(their_revenue - revenue));
     }
+}
+
+/// 60 partners report, the first ten in two currencies: unnamed, the report
+/// covers the 50 with the most impressions and says it left some out;
+/// named, at most 50 may be asked for, and those are covered whole.
+#[actix_web::test]
+async fn a_report_of_more_than_fifty_partners_is_truncated_visibly_and_a_request_naming_more_is_refused() {
+    let api = Api::empty("partners_discrepancy_cover").await;
+    let hour = (api.today - Duration::days(1)).unix_timestamp() + 3 * 3_600;
+    let names: Vec<String> = (0..60).map(|i| format!("partner-{i:02}")).collect();
+    let mut rows: Vec<PartnerRow> = names.iter().enumerate().map(|(i, name)| partner_row(name, hour, "USD", 1_000 + 10 * i as u64, 0)).collect();
+    // Their German traffic is reported in EUR.
+    rows.extend(names[..10].iter().map(|name| PartnerRow { country: "DE".into(), ..partner_row(name, hour, "EUR", 1, 0) }));
+    put(&api, "f", "hour", &rows).await;
+    let day = api.date(-1);
+    let body = |partners: &[String]| json!({ "time_range": { "from": day, "to": day }, "timezone": "UTC", "granularity": "none", "partners": partners });
+    let listed = |report: &Report| report.partners.iter().map(|p| p.partner.clone()).collect::<Vec<_>>();
+
+    let all = discrepancy(&api, body(&[])).await;
+    assert!(all.truncated, "ten partners are left out, and the answer says so");
+    assert_eq!(listed(&all), names[10..], "the 50 with the most impressions");
+
+    let text = discrepancy_refused(&api, body(&names)).await;
+    assert!(text.contains("invalid_value") && text.contains("\"partners\"") && text.contains("at most 50"), "{text}");
+
+    let named = discrepancy(&api, body(&names[..50])).await;
+    assert!(!named.truncated);
+    assert_eq!(listed(&named), names[..50], "every named partner, those in two currencies too");
+    let first = &named.partners[0];
+    assert_eq!((first.currencies.clone(), first.totals.theirs.impressions), (vec!["EUR".to_owned(), "USD".to_owned()], 1_001), "both currencies' impressions");
 }
 
 #[actix_web::test]
