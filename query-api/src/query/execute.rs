@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use adhouse_core::settings::Grain;
 use clickhouse::Row;
 use serde::Deserialize;
 
@@ -14,7 +15,7 @@ use super::sql::{Shape, Source, Statement, currencies_statement, part, statement
 use super::time::{Granularity, ResolvedRange, TimeRange};
 use crate::metrics_catalog::{Dataset, Measure, MetricValue};
 use crate::db::{Db, Stats};
-use crate::error::{ApiError, Result};
+use crate::error::{ApiError, ErrorCode, Result};
 use crate::rollups::{BeyondRetention, Need, Tables};
 use crate::metrics::Metrics;
 
@@ -81,6 +82,11 @@ impl Executor<'_> {
             retention_days: beyond.retention_days,
         })?;
         let comparison_range = query.compare.period(query.range, &query.zone, self.now);
+        if query.dataset == Dataset::Partners {
+            for range in [Some(query.range), comparison_range].into_iter().flatten() {
+                partner_cuts(query, range, Grain::Hour)?;
+            }
+        }
         // A comparison period that nothing holds any more is answered as
         // unavailable (with the reason), never as zeros.
         let comparison_table = comparison_range.map(|range| self.source_for(query, range));
@@ -211,6 +217,31 @@ impl Executor<'_> {
 
     fn assemble(&self, query: &Query, range: TimeRange, measures: &[Measure], groups: &[Vec<String>], rows: Vec<Fetched>, totals: Vec<i64>) -> Result<Period> {
         assemble(query, range, measures, groups, rows, totals).inspect_err(|_| self.metrics.observe_unexpected_bucket())
+    }
+}
+
+/// Partner periods are whole UTC hours (or days), each summed whole into
+/// the bucket its start is in: a cut inside one (a half-hour zone, a range
+/// starting at :30) would set a whole partner hour against half an hour of
+/// logs. Such a query is refused, as the planner refuses a cut no table
+/// holds exactly (`rollups/DESIGN.md`), never answered with shifted periods.
+fn partner_cuts(query: &Query, range: TimeRange, grain: Grain) -> Result<()> {
+    match query.granularity.cuts(range, &query.zone).into_iter().find(|cut| cut.rem_euclid(grain.secs()) != 0) {
+        None => Ok(()),
+        Some(cut) => {
+            let field = if cut == range.from || cut == range.to { "time_range" } else { "granularity" };
+            let unit = grain.as_str();
+            let zones = if grain == Grain::Hour { "UTC or a whole-hour offset" } else { "UTC" };
+            let coarser = if field == "granularity" { format!(" or a granularity of a {unit} or coarser") } else { String::new() };
+            Err(ApiError::invalid(
+                ErrorCode::InvalidValue,
+                field,
+                format!(
+                    "partner numbers are whole UTC {unit}s and this query cuts one at {}: use a timezone whose {unit}s start on the UTC {unit} ({zones}){coarser}",
+                    query.zone.format(cut)
+                ),
+            ))
+        }
     }
 }
 

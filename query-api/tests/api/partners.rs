@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use adhouse_connectors::partners::store::{FeedStatus, PartnerStore, PollOf};
 use adhouse_connectors::partners::{PartnerRow, Window};
 use adhouse_core::event::EventType;
+use adhouse_core::settings::Grain;
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -83,6 +84,25 @@ fn partner_row(partner: &str, period_start: i64, currency: &str, impressions: u6
 async fn put(api: &Api, feed: &str, grain: &str, rows: &[PartnerRow]) {
     let poll = PollOf { tenant: "acme", feed, grain, fetched_at: OffsetDateTime::now_utc() };
     PartnerStore::new(api.db.client.clone()).put_rows(poll, rows).await.expect("rows stored");
+}
+
+/// Three days of events before today, and a feed of `grain` by which
+/// appnexus reports exactly the impressions and revenue the logs counted in
+/// each of its UTC periods.
+async fn agreeing_feed(api: &Api, grain: Grain) {
+    let events = synthetic_events(31, api.today - Duration::days(3), 3, 60_000, 5_000);
+    for chunk in events.chunks(30_000) {
+        api.db.insert(chunk, None).await;
+    }
+    let mut periods = BTreeMap::<i64, (u64, i64)>::new();
+    for event in events.iter().filter(|e| e.tenant == "acme" && e.event_type == EventType::Impression && e.demand_partner == "appnexus") {
+        let ts = event.ts.unix_timestamp();
+        let sums = periods.entry(ts - ts.rem_euclid(grain.secs())).or_default();
+        *sums = (sums.0 + 1, sums.1 + event.revenue_micros);
+    }
+    let rows: Vec<PartnerRow> =
+        periods.iter().map(|(&start, &(impressions, revenue))| partner_row("appnexus", start, "USD", impressions, revenue)).collect();
+    put(api, grain.as_str(), grain.as_str(), &rows).await;
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,6 +263,34 @@ async fn a_report_of_more_than_fifty_partners_is_truncated_visibly_and_a_request
     assert_eq!((first.currencies.clone(), first.totals.theirs.impressions), (vec!["EUR".to_owned(), "USD".to_owned()], 1_001), "both currencies' impressions");
 }
 
+/// appnexus reports exactly the impressions the logs counted in each UTC
+/// hour. Where the report's hours start on the UTC hour (UTC, Asia/Tokyo)
+/// every hour agrees; in Asia/Kolkata (+05:30) they start at :30 UTC,
+/// inside a partner hour, so the report (and a partners query) is refused
+/// rather than set half an hour of logs against a whole partner hour.
+#[actix_web::test]
+async fn a_half_hour_zone_is_refused_since_partner_hours_cannot_be_cut_at_half_past() {
+    let api = Api::empty("partners_discrepancy_kolkata").await;
+    agreeing_feed(&api, Grain::Hour).await;
+    let body = |timezone: &str, granularity: &str| json!({ "time_range": { "from": api.date(-2), "to": api.date(-2) }, "timezone": timezone, "granularity": granularity, "partners": ["appnexus"] });
+
+    for timezone in ["UTC", "Asia/Tokyo"] {
+        let report = discrepancy(&api, body(timezone, "hour")).await;
+        let periods = &report.partners[0].periods;
+        assert_eq!(periods.len(), 24, "{timezone}");
+        assert!(periods.iter().all(|p| p.difference.impressions.absolute.get() == "0" && !p.flagged), "{timezone}: every hour agrees: {periods:?}");
+    }
+    for granularity in ["hour", "day"] {
+        let text = discrepancy_refused(&api, body("Asia/Kolkata", granularity)).await;
+        assert!(text.contains("invalid_value") && text.contains("whole UTC hours") && text.contains("T00:00:00+05:30"), "{granularity}: {text}");
+    }
+    let (status, text) = api
+        .post(&api.acme, &json!({ "dataset": "partners", "metrics": ["impressions"], "time_range": { "from": api.date(-2), "to": api.date(-2) }, "timezone": "Asia/Kolkata", "granularity": "hour" }))
+        .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("whole UTC hours"), "{text}");
+}
+
 #[actix_web::test]
 async fn the_partners_dataset_answers_the_latest_fetch_and_refuses_mixed_currencies() {
     let api = Api::empty("partners_dataset").await;
@@ -286,7 +334,7 @@ async fn feed_health_lists_the_tenants_feeds_with_their_last_success() {
     let api = Api::empty("partners_feeds").await;
     let store = PartnerStore::new(api.db.client.clone());
     let now = OffsetDateTime::now_utc().replace_millisecond(0).unwrap();
-    let window = Window::recent(now, 3, adhouse_core::settings::Grain::Hour);
+    let window = Window::recent(now, 3, Grain::Hour);
     let ok = FeedStatus::after_poll(None, ("acme", "mediation_hourly"), window, now, 4, Ok((96, 1)));
     let failing = FeedStatus::after_poll(Some(&ok), ("acme", "mediation_hourly"), window, now + Duration::seconds(60), 0, Err("HTTP 503".into()));
     store.put_status(&ok).await.unwrap();
