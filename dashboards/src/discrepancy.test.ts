@@ -27,8 +27,10 @@ describe("the discrepancy report", () => {
     expect(changeState(state, { range: { preset: "last_30_days" } }, catalog).discrepancy).toBe(true);
   });
 
-  test("partner numbers are hourly at finest", () => {
-    expect(discrepancyRequest(defaultState(), "minute").granularity).toBe("hour");
+  test("the report is asked by day at finest, which daily feeds can answer", () => {
+    expect(discrepancyRequest(defaultState(), "minute").granularity).toBe("day");
+    expect(discrepancyRequest(defaultState(), "hour").granularity).toBe("day");
+    expect(discrepancyRequest(defaultState(), "week").granularity).toBe("week");
     expect(discrepancyRequest(defaultState(), "day")).toEqual({ time_range: { preset: "last_7_days" }, granularity: "day", threshold_percent: 5 });
   });
 

@@ -8,7 +8,6 @@ mod common;
 mod support;
 
 mod accounts;
-mod audit;
 mod endpoints;
 mod errors;
 mod hostile;

@@ -291,6 +291,35 @@ async fn a_half_hour_zone_is_refused_since_partner_hours_cannot_be_cut_at_half_p
     assert!(text.contains("whole UTC hours"), "{text}");
 }
 
+/// A daily feed by which appnexus agrees with the logs on every UTC day,
+/// and pubmatic's hourly rows: appnexus by day in UTC agrees; by hour, or
+/// by the days of a zone whose midnight is not UTC's, a partner day would
+/// be split (the whole day used to land in its 00:00 hour), so it is
+/// refused; pubmatic alone, with no daily rows, still answers by hour.
+#[actix_web::test]
+async fn hours_of_a_daily_feed_are_refused_and_its_utc_days_agree() {
+    let api = Api::empty("partners_discrepancy_daily").await;
+    agreeing_feed(&api, Grain::Day).await;
+    let hour = (api.today - Duration::days(1)).unix_timestamp() + 3_600;
+    put(&api, "hourly", "hour", &[partner_row("pubmatic", hour, "USD", 10, 0)]).await;
+    let body = |partner: &str, timezone: &str, granularity: &str| json!({ "time_range": { "from": api.date(-2), "to": api.date(-1) }, "timezone": timezone, "granularity": granularity, "partners": [partner] });
+
+    let daily = discrepancy(&api, body("appnexus", "UTC", "day")).await;
+    assert_eq!(daily.partners[0].periods.len(), 2);
+    assert!(daily.partners[0].periods.iter().all(|p| p.difference.impressions.absolute.get() == "0" && !p.flagged), "{:?}", daily.partners[0].periods);
+    for (timezone, granularity, at) in [("UTC", "hour", "T01:00:00+00:00"), ("Asia/Tokyo", "day", "T00:00:00+09:00")] {
+        let text = discrepancy_refused(&api, body("appnexus", timezone, granularity)).await;
+        assert!(text.contains("invalid_value") && text.contains("whole UTC days") && text.contains(at), "{timezone} by {granularity}: {text}");
+    }
+    let hourly = discrepancy(&api, body("pubmatic", "UTC", "hour")).await;
+    assert_eq!(hourly.partners[0].periods.iter().map(|p| p.theirs.impressions).sum::<i64>(), 10);
+    let (status, text) = api
+        .post(&api.acme, &json!({ "dataset": "partners", "metrics": ["impressions"], "time_range": { "from": api.date(-1), "to": api.date(-1) }, "timezone": "UTC", "granularity": "hour" }))
+        .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("whole UTC days"), "{text}");
+}
+
 #[actix_web::test]
 async fn the_partners_dataset_answers_the_latest_fetch_and_refuses_mixed_currencies() {
     let api = Api::empty("partners_dataset").await;
