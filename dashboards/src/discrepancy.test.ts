@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import type { FeedHealth } from "./api";
 import { discrepancyRequest } from "./requests";
 import { changeState, defaultState, parseState, serializeState } from "./state";
-import { dataAsOf, differenceClass, formatPercent, freshnessText, truncatedText } from "./views/discrepancy";
+import { dataAsOf, differenceClass, differenceText, formatPercent, freshnessText, truncatedText } from "./views/discrepancy";
 
 const feed = (name: string, last_success_at: string | null): FeedHealth => ({
   feed: name,
@@ -39,6 +39,13 @@ describe("the discrepancy report", () => {
     expect(differenceClass({ absolute: 5, percent: 5 }, 5)).toBe("within");
     expect(differenceClass({ absolute: null, percent: null }, 5)).toBe("none");
     expect([formatPercent(1.234), formatPercent(-5), formatPercent(null)]).toEqual(["+1.23 %", "-5.00 %", "—"]);
+  });
+
+  test("what the partner reports and the logs lack entirely is flagged, in words", () => {
+    const missing = { absolute: 10_000, percent: null };
+    expect([differenceClass(missing, 5), differenceText(missing)]).toEqual(["over", "Not in our logs"]);
+    expect(differenceText({ absolute: -6, percent: -100 })).toBe("-100.00 %");
+    expect([differenceClass({ absolute: 0, percent: null }, 5), differenceText({ absolute: 0, percent: null })]).toEqual(["none", "—"]);
   });
 
   test("a report left short of some partners says so", () => {

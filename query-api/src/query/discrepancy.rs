@@ -82,7 +82,8 @@ pub struct Compared {
     pub ours: Numbers,
     pub theirs: Numbers,
     pub difference: Differences,
-    /// Whether an impressions or revenue difference exceeds the threshold.
+    /// Whether an impressions or revenue difference exceeds the threshold,
+    /// or one side is 0 where the other is not.
     pub flagged: bool,
 }
 
@@ -316,27 +317,46 @@ fn micros(value: MetricValue) -> i64 {
 }
 
 fn compare(ours: Sums, theirs: Sums, comparable: bool, threshold: f64) -> Compared {
+    // One side at zero where the other is not (a lost log file, a partner
+    // missing from the mapping, a feed that stopped) is the largest
+    // discrepancy there is, whatever the threshold, though it has no
+    // percentage when ours is the zero.
+    let one_sided = |ours: i64, theirs: i64| (ours == 0) != (theirs == 0);
+    let missing = one_sided(ours.impressions, theirs.impressions) || (comparable && one_sided(ours.revenue_micros, theirs.revenue_micros));
     let difference = |ours: MetricValue, theirs: MetricValue| Difference { absolute: theirs.minus(ours), percent: theirs.percent_change_from(ours) };
     let money = |micros: i64| if comparable { MetricValue::Money { micros } } else { MetricValue::Null };
     let ours = Numbers { impressions: MetricValue::Count(ours.impressions), revenue: money(ours.revenue_micros) };
     let theirs = Numbers { impressions: MetricValue::Count(theirs.impressions), revenue: money(theirs.revenue_micros) };
     let difference = Differences { impressions: difference(ours.impressions, theirs.impressions), revenue: difference(ours.revenue, theirs.revenue) };
     let over = |d: &Difference| d.percent.is_some_and(|percent| percent.abs() > threshold);
-    let flagged = over(&difference.impressions) || over(&difference.revenue);
+    let flagged = missing || over(&difference.impressions) || over(&difference.revenue);
     Compared { ours, theirs, difference, flagged }
 }
 
 #[cfg(test)]
-mod audit_tests {
+mod tests {
     use super::*;
 
+    const NONE: Sums = Sums { impressions: 0, revenue_micros: 0 };
+    const SOME: Sums = Sums { impressions: 10_000, revenue_micros: 5_000_000 };
+
     /// The partner counted 10,000 impressions and 5 USD where the logs have
-    /// none (a lost log file, a partner missing from the mapping): the largest
-    /// discrepancy there can be, and it is not flagged.
+    /// none (a lost log file, a partner missing from the mapping): there is
+    /// no percentage of our zero, yet it is the largest discrepancy there is.
     #[test]
-    fn audit_a_partner_reporting_what_the_logs_lack_entirely_is_flagged() {
-        let ours = Sums { impressions: 0, revenue_micros: 0 };
-        let theirs = Sums { impressions: 10_000, revenue_micros: 5_000_000 };
-        assert!(compare(ours, theirs, true, 5.0).flagged, "theirs 10000 vs ours 0 exceeds any threshold");
+    fn a_partner_reporting_what_the_logs_lack_entirely_is_flagged() {
+        let compared = compare(NONE, SOME, true, 5.0);
+        assert_eq!((compared.difference.impressions.percent, compared.flagged), (None, true));
+        assert!(compare(NONE, Sums { revenue_micros: 0, ..SOME }, true, 5.0).flagged, "impressions alone");
+        assert!(compare(Sums { impressions: 10_000, ..NONE }, SOME, true, 5.0).flagged, "revenue alone");
+    }
+
+    /// Whatever the threshold: a partner reporting nothing of what the logs hold is flagged too;
+    /// nothing on both sides, or revenue in another currency, is not.
+    #[test]
+    fn one_side_at_zero_is_flagged_at_any_threshold_and_nothing_on_both_sides_is_not() {
+        assert!(compare(SOME, NONE, true, 1_000.0).flagged);
+        assert!(!compare(NONE, NONE, true, 5.0).flagged);
+        assert!(!compare(SOME, Sums { revenue_micros: 0, ..SOME }, false, 5.0).flagged, "revenue is not compared across currencies");
     }
 }
