@@ -173,6 +173,8 @@ export interface DiscrepancyResponse {
   threshold_percent: number;
   granularity: string;
   time_range: ResolvedRange;
+  /** More partners had impressions than the report covers (the most on either side). */
+  truncated: boolean;
   partners: PartnerDiscrepancy[];
 }
 

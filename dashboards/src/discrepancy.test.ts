@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import type { FeedHealth } from "./api";
 import { discrepancyRequest } from "./requests";
 import { changeState, defaultState, parseState, serializeState } from "./state";
-import { dataAsOf, differenceClass, formatPercent, freshnessText } from "./views/discrepancy";
+import { dataAsOf, differenceClass, differenceText, formatPercent, freshnessText, truncatedText } from "./views/discrepancy";
 
 const feed = (name: string, last_success_at: string | null): FeedHealth => ({
   feed: name,
@@ -27,8 +27,10 @@ describe("the discrepancy report", () => {
     expect(changeState(state, { range: { preset: "last_30_days" } }, catalog).discrepancy).toBe(true);
   });
 
-  test("partner numbers are hourly at finest", () => {
-    expect(discrepancyRequest(defaultState(), "minute").granularity).toBe("hour");
+  test("the report is asked by day at finest, which daily feeds can answer", () => {
+    expect(discrepancyRequest(defaultState(), "minute").granularity).toBe("day");
+    expect(discrepancyRequest(defaultState(), "hour").granularity).toBe("day");
+    expect(discrepancyRequest(defaultState(), "week").granularity).toBe("week");
     expect(discrepancyRequest(defaultState(), "day")).toEqual({ time_range: { preset: "last_7_days" }, granularity: "day", threshold_percent: 5 });
   });
 
@@ -37,6 +39,19 @@ describe("the discrepancy report", () => {
     expect(differenceClass({ absolute: 5, percent: 5 }, 5)).toBe("within");
     expect(differenceClass({ absolute: null, percent: null }, 5)).toBe("none");
     expect([formatPercent(1.234), formatPercent(-5), formatPercent(null)]).toEqual(["+1.23 %", "-5.00 %", "—"]);
+  });
+
+  test("what the partner reports and the logs lack entirely is flagged, in words", () => {
+    const missing = { absolute: 10_000, percent: null };
+    expect([differenceClass(missing, 5), differenceText(missing)]).toEqual(["over", "Not in our logs"]);
+    expect(differenceText({ absolute: -6, percent: -100 })).toBe("-100.00 %");
+    expect([differenceClass({ absolute: 0, percent: null }, 5), differenceText({ absolute: 0, percent: null })]).toEqual(["none", "—"]);
+  });
+
+  test("a report left short of some partners says so", () => {
+    expect(truncatedText(50)).toBe(
+      "Only the 50 partners with the most impressions are shown; others with impressions in this period are left out.",
+    );
   });
 
   test("data is as of the oldest feed's last success", () => {

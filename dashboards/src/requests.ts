@@ -73,12 +73,19 @@ export function breakdownRequest(state: PageState): QueryRequest {
 /** The discrepancy report flags a partner's difference beyond this percentage. */
 export const DISCREPANCY_THRESHOLD_PERCENT = 5;
 
-/** The discrepancy report over the page's range; partner numbers are hourly at finest. */
+/** Granularities finer than a day, which a daily partner feed cannot answer. */
+const FINER_THAN_DAY = new Set(["minute", "hour"]);
+
+/**
+ * The discrepancy report over the page's range, by day at finest: a daily
+ * feed's numbers are whole days (the API refuses hours of one), and the
+ * page cannot tell which feeds are daily.
+ */
 export function discrepancyRequest(state: PageState, granularity: string): DiscrepancyRequest {
   return {
     time_range: state.range,
     ...(state.timezone ? { timezone: state.timezone } : {}),
-    granularity: granularity === "minute" ? "hour" : granularity,
+    granularity: FINER_THAN_DAY.has(granularity) ? "day" : granularity,
     threshold_percent: DISCREPANCY_THRESHOLD_PERCENT,
   };
 }

@@ -14,8 +14,14 @@ Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearS
 
 const PALETTE = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563"];
 
-/** `over` beyond the threshold, `within` inside it, `none` when there is nothing to compare. */
+/** The partner reports some where adhouse counted none: no percentage, and the largest difference there is. */
+function missingFromLogs(difference: Difference): boolean {
+  return difference.percent === null && difference.absolute !== null && difference.absolute !== 0;
+}
+
+/** `over` beyond the threshold (or missing from the logs), `within` inside it, `none` when there is nothing to compare. */
 export function differenceClass(difference: Difference, threshold: number): "over" | "within" | "none" {
+  if (missingFromLogs(difference)) return "over";
   if (difference.percent === null) return "none";
   return Math.abs(difference.percent) > threshold ? "over" : "within";
 }
@@ -23,6 +29,11 @@ export function differenceClass(difference: Difference, threshold: number): "ove
 export function formatPercent(percent: number | null): string {
   if (percent === null) return "—";
   return `${percent > 0 ? "+" : ""}${percent.toFixed(2)} %`;
+}
+
+/** A difference cell's text: its percentage, or what a missing one means. */
+export function differenceText(difference: Difference): string {
+  return missingFromLogs(difference) ? "Not in our logs" : formatPercent(difference.percent);
 }
 
 /** The oldest last success among `feeds`: all live data is at least this fresh; null if a feed never succeeded. */
@@ -39,6 +50,11 @@ export function freshnessText(feeds: FeedHealth[], now: number = Date.now()): st
   const minutes = Math.max(0, Math.round((now - Date.parse(asOf)) / 60_000));
   const when = new Date(asOf).toISOString().slice(11, 16);
   return `Partner data as of ${when} UTC (${minutes === 0 ? "just now" : `${minutes} min ago`})`;
+}
+
+/** What a truncated report of `shown` partners leaves out, in words. */
+export function truncatedText(shown: number): string {
+  return `Only the ${shown} partners with the most impressions are shown; others with impressions in this period are left out.`;
 }
 
 export class DiscrepancyView {
@@ -82,10 +98,11 @@ export class DiscrepancyView {
     const threshold = report.threshold_percent;
     this.caption.textContent =
       `Difference = partner − adhouse, in percent of adhouse's count; beyond ±${threshold} % is flagged. ` +
-      `Revenue in ${report.currency}; a partner reporting in another currency is compared on impressions only.`;
+      `Revenue in ${report.currency}; a partner reporting in another currency is compared on impressions only.` +
+      (report.truncated ? ` ${truncatedText(report.partners.length)}` : "");
     const cell = (value: number | null, unit: "count" | "currency") => h("td", { class: "num" }, formatValue(value, unit, report.currency));
     const diff = (difference: Difference) =>
-      h("td", { class: `num diff diff-${differenceClass(difference, threshold)}` }, formatPercent(difference.percent));
+      h("td", { class: `num diff diff-${differenceClass(difference, threshold)}` }, differenceText(difference));
     const row = (partner: string, totals: Compared, currencies: string[]) =>
       h(
         "tr",

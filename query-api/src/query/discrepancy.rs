@@ -23,7 +23,7 @@ use crate::error::{ApiError, ErrorCode, Result};
 use crate::metrics_catalog::MetricValue;
 
 /// Partners one report covers at most (its rows are partners × periods).
-pub const MAX_PARTNERS: u32 = 50;
+pub const MAX_PARTNERS: usize = 50;
 const DEFAULT_THRESHOLD_PERCENT: f64 = 5.0;
 
 #[derive(Debug, Deserialize)]
@@ -37,7 +37,8 @@ pub struct DiscrepancyRequest {
     /// A difference whose magnitude exceeds this percentage of our count is
     /// flagged (default 5).
     pub threshold_percent: Option<f64>,
-    /// Only these demand partners (default: every partner on either side).
+    /// Only these demand partners, at most [`MAX_PARTNERS`] (default: the
+    /// [`MAX_PARTNERS`] with the most impressions on either side).
     #[serde(default)]
     pub partners: Vec<String>,
 }
@@ -49,6 +50,9 @@ pub struct DiscrepancyResponse {
     pub threshold_percent: f64,
     pub granularity: Granularity,
     pub time_range: ResolvedRange,
+    /// More partners had impressions than the [`MAX_PARTNERS`] reported
+    /// (those with the most on either side); name others in `partners`.
+    pub truncated: bool,
     pub partners: Vec<PartnerDiscrepancy>,
 }
 
@@ -78,7 +82,8 @@ pub struct Compared {
     pub ours: Numbers,
     pub theirs: Numbers,
     pub difference: Differences,
-    /// Whether an impressions or revenue difference exceeds the threshold.
+    /// Whether an impressions or revenue difference exceeds the threshold,
+    /// or one side is 0 where the other is not.
     pub flagged: bool,
 }
 
@@ -113,46 +118,126 @@ struct Sums {
 type Sides = BTreeMap<String, BTreeMap<String, (Sums, Sums)>>;
 
 impl DiscrepancyRequest {
-    /// A query of `dataset` for `metrics` by `dimensions` over the report's
-    /// range, restricted to the asked partners (`partner_dimension`).
-    fn query(&self, dataset: &str, metrics: &[&str], dimensions: &[&str], partner_dimension: &str, filters: Vec<FilterRequest>, context: &Context<'_>) -> Result<Query> {
-        let mut filters = filters;
-        if !self.partners.is_empty() {
-            filters.push(FilterRequest { dimension: partner_dimension.to_owned(), op: "in".into(), value: None, values: Some(self.partners.clone()) });
-        }
-        let request = QueryRequest {
+    /// A query of `dataset` for `metrics` by `dimensions` (the partner's
+    /// first) over the report's range, zone and granularity.
+    fn side(&self, dataset: &str, metrics: &[&str], dimensions: &[&str]) -> QueryRequest {
+        QueryRequest {
             dataset: Some(dataset.to_owned()),
             metrics: metrics.iter().map(|m| (*m).to_owned()).collect(),
             dimensions: dimensions.iter().map(|d| (*d).to_owned()).collect(),
-            filters,
+            filters: Vec::new(),
             time_range: self.time_range.clone(),
             timezone: self.timezone.clone(),
             granularity: Some(self.granularity.clone().unwrap_or_else(|| "day".into())),
             compare: None,
             order_by: Vec::new(),
-            limit: Some(MAX_PARTNERS),
+            limit: None,
             offset: None,
             use_rollups: None,
-        };
-        Query::from_request(request, context)
+        }
     }
 }
 
+/// `request` restricted to `partners` (by its first dimension), answering at most `limit` groups.
+fn of_partners(mut request: QueryRequest, partners: &[String], limit: u32, context: &Context<'_>) -> Result<Query> {
+    request.filters.push(FilterRequest { dimension: request.dimensions[0].clone(), op: "in".into(), value: None, values: Some(partners.to_vec()) });
+    request.limit = Some(limit);
+    Query::from_request(request, context)
+}
+
+/// The partners a report covers, picked once so that both sides are
+/// fetched for exactly the same ones.
+struct Cover {
+    partners: Vec<String>,
+    /// Partners with impressions were left out beyond [`MAX_PARTNERS`].
+    truncated: bool,
+}
+
+/// The named partners, or else the [`MAX_PARTNERS`] with the most
+/// impressions on either side. Each side's largest `MAX_PARTNERS + 1` hold
+/// every partner of that top (a partner ranked lower on both sides has
+/// `MAX_PARTNERS + 1` above it), and the one more says whether any is left out.
+async fn cover(executor: &Executor<'_>, request: &DiscrepancyRequest, context: &Context<'_>) -> Result<Cover> {
+    if !request.partners.is_empty() {
+        let mut partners = request.partners.clone();
+        partners.sort();
+        partners.dedup();
+        if partners.len() > MAX_PARTNERS {
+            return Err(ApiError::invalid(
+                ErrorCode::InvalidValue,
+                "partners",
+                format!("a report covers at most {MAX_PARTNERS} partners; this one names {}: split it", partners.len()),
+            ));
+        }
+        return Ok(Cover { partners, truncated: false });
+    }
+    let largest = |dataset: &str, dimension: &str| {
+        let mut side = request.side(dataset, &["impressions"], &[dimension]);
+        side.granularity = Some("none".into());
+        side.limit = Some(MAX_PARTNERS as u32 + 1);
+        Query::from_request(side, context)
+    };
+    let (ours, theirs) = (largest("logs", "demand_partner")?, largest("partners", "partner")?);
+    let (ours, theirs) = tokio::try_join!(executor.run(&ours), executor.run(&theirs))?;
+    let mut impressions: BTreeMap<String, i64> = BTreeMap::new();
+    for row in ours.rows.iter().chain(&theirs.rows) {
+        let (_, dims, values) = split(row, false, 1);
+        let most = impressions.entry(dims[0].clone()).or_default();
+        *most = (*most).max(count(values[0]));
+    }
+    let mut ranked: Vec<(String, i64)> = impressions.into_iter().collect();
+    ranked.sort_by(|(a, a_impressions), (b, b_impressions)| b_impressions.cmp(a_impressions).then_with(|| a.cmp(b)));
+    // A partner without impressions on either side (the logs' empty demand
+    // partner of unfilled requests) is no loss worth reporting.
+    let truncated = ranked.iter().skip(MAX_PARTNERS).any(|(_, impressions)| *impressions != 0);
+    Ok(Cover { partners: ranked.into_iter().take(MAX_PARTNERS).map(|(partner, _)| partner).collect(), truncated })
+}
+
 /// Runs the report: our side from the logs, their impressions in every
-/// currency, their revenue in the logs' currency only.
+/// currency, their revenue in the logs' currency only, each for the same partners.
 pub async fn run(executor: &Executor<'_>, request: &DiscrepancyRequest, context: &Context<'_>, logs_currency: &str) -> Result<DiscrepancyResponse> {
     let threshold = request.threshold_percent.unwrap_or(DEFAULT_THRESHOLD_PERCENT);
     if !(threshold.is_finite() && threshold >= 0.0) {
         return Err(ApiError::invalid(ErrorCode::InvalidValue, "threshold_percent", "must be a number of at least 0"));
     }
+    // Validated before anything is read; its range and granularity are the report's.
+    let shape = Query::from_request(request.side("logs", &["impressions"], &[]), context)?;
+    let cover = cover(executor, request, context).await?;
+    let respond = |partners: Vec<PartnerDiscrepancy>| DiscrepancyResponse {
+        currency: logs_currency.to_owned(),
+        threshold_percent: threshold,
+        granularity: shape.granularity,
+        time_range: ResolvedRange::new(shape.range, &shape.zone),
+        truncated: cover.truncated,
+        partners,
+    };
+    if cover.partners.is_empty() {
+        return Ok(respond(Vec::new()));
+    }
+    let set = cover.partners.as_slice();
+    let groups = set.len() as u32;
     let in_logs_currency = FilterRequest { dimension: "currency".into(), op: "eq".into(), value: Some(logs_currency.to_owned()), values: None };
-    let ours = request.query("logs", &["impressions", "revenue"], &["demand_partner"], "demand_partner", Vec::new(), context)?;
-    let their_impressions = request.query("partners", &["impressions"], &["partner", "currency"], "partner", Vec::new(), context)?;
-    let their_revenue = request.query("partners", &["revenue"], &["partner"], "partner", vec![in_logs_currency], context)?;
-    let (ours_answer, impressions_answer, revenue_answer) =
-        tokio::try_join!(executor.run(&ours), executor.run(&their_impressions), executor.run(&their_revenue))?;
+    let ours = of_partners(request.side("logs", &["impressions", "revenue"], &["demand_partner"]), set, groups, context)?;
+    let their_impressions = of_partners(request.side("partners", &["impressions"], &["partner"]), set, groups, context)?;
+    let mut revenue = request.side("partners", &["revenue"], &["partner"]);
+    revenue.filters.push(in_logs_currency);
+    let their_revenue = of_partners(revenue, set, groups, context)?;
+    // Currencies on their own, so that a partner reporting in several cannot push another out.
+    let mut currencies = request.side("partners", &["impressions"], &["partner", "currency"]);
+    currencies.granularity = Some("none".into());
+    let max_rows = context.limits.max_rows;
+    let their_currencies = of_partners(currencies, set, max_rows, context)?;
+    let (ours_answer, impressions_answer, revenue_answer, currencies_answer) = tokio::try_join!(
+        executor.run(&ours),
+        executor.run(&their_impressions),
+        executor.run(&their_revenue),
+        executor.run(&their_currencies)
+    )?;
+    if currencies_answer.rows.len() >= max_rows as usize {
+        return Err(ApiError::invalid(ErrorCode::TooManyRows, "partners", format!("these partners report in more than {max_rows} partner-currency pairs: name fewer")));
+    }
 
-    let timed = ours.granularity != Granularity::None;
+    let timed = shape.granularity != Granularity::None;
     let mut sides = Sides::new();
     let mut currencies: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for row in &ours_answer.rows {
@@ -162,13 +247,16 @@ pub async fn run(executor: &Executor<'_>, request: &DiscrepancyRequest, context:
         cell.revenue_micros += micros(values[1]);
     }
     for row in &impressions_answer.rows {
-        let (time, dims, values) = split(row, timed, 2);
-        currencies.entry(dims[0].clone()).or_default().insert(dims[1].clone());
+        let (time, dims, values) = split(row, timed, 1);
         sides.entry(dims[0].clone()).or_default().entry(time).or_default().1.impressions += count(values[0]);
     }
     for row in &revenue_answer.rows {
         let (time, dims, values) = split(row, timed, 1);
         sides.entry(dims[0].clone()).or_default().entry(time).or_default().1.revenue_micros += micros(values[0]);
+    }
+    for row in &currencies_answer.rows {
+        let (_, dims, _) = split(row, false, 2);
+        currencies.entry(dims[0].clone()).or_default().insert(dims[1].clone());
     }
 
     // A partner with nothing on either side (only the zeros of rows it stopped reporting) has nothing to compare.
@@ -192,13 +280,7 @@ pub async fn run(executor: &Executor<'_>, request: &DiscrepancyRequest, context:
             PartnerDiscrepancy { partner, currencies, revenue_comparable: comparable, totals: compare(total.0, total.1, comparable, threshold), periods }
         })
         .collect();
-    Ok(DiscrepancyResponse {
-        currency: logs_currency.to_owned(),
-        threshold_percent: threshold,
-        granularity: ours.granularity,
-        time_range: ResolvedRange::new(ours.range, &ours.zone),
-        partners,
-    })
+    Ok(respond(partners))
 }
 
 /// A dense row's time text (empty without one), its `dimensions` texts and its metric values.
@@ -235,12 +317,46 @@ fn micros(value: MetricValue) -> i64 {
 }
 
 fn compare(ours: Sums, theirs: Sums, comparable: bool, threshold: f64) -> Compared {
+    // One side at zero where the other is not (a lost log file, a partner
+    // missing from the mapping, a feed that stopped) is the largest
+    // discrepancy there is, whatever the threshold, though it has no
+    // percentage when ours is the zero.
+    let one_sided = |ours: i64, theirs: i64| (ours == 0) != (theirs == 0);
+    let missing = one_sided(ours.impressions, theirs.impressions) || (comparable && one_sided(ours.revenue_micros, theirs.revenue_micros));
     let difference = |ours: MetricValue, theirs: MetricValue| Difference { absolute: theirs.minus(ours), percent: theirs.percent_change_from(ours) };
     let money = |micros: i64| if comparable { MetricValue::Money { micros } } else { MetricValue::Null };
     let ours = Numbers { impressions: MetricValue::Count(ours.impressions), revenue: money(ours.revenue_micros) };
     let theirs = Numbers { impressions: MetricValue::Count(theirs.impressions), revenue: money(theirs.revenue_micros) };
     let difference = Differences { impressions: difference(ours.impressions, theirs.impressions), revenue: difference(ours.revenue, theirs.revenue) };
     let over = |d: &Difference| d.percent.is_some_and(|percent| percent.abs() > threshold);
-    let flagged = over(&difference.impressions) || over(&difference.revenue);
+    let flagged = missing || over(&difference.impressions) || over(&difference.revenue);
     Compared { ours, theirs, difference, flagged }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NONE: Sums = Sums { impressions: 0, revenue_micros: 0 };
+    const SOME: Sums = Sums { impressions: 10_000, revenue_micros: 5_000_000 };
+
+    /// The partner counted 10,000 impressions and 5 USD where the logs have
+    /// none (a lost log file, a partner missing from the mapping): there is
+    /// no percentage of our zero, yet it is the largest discrepancy there is.
+    #[test]
+    fn a_partner_reporting_what_the_logs_lack_entirely_is_flagged() {
+        let compared = compare(NONE, SOME, true, 5.0);
+        assert_eq!((compared.difference.impressions.percent, compared.flagged), (None, true));
+        assert!(compare(NONE, Sums { revenue_micros: 0, ..SOME }, true, 5.0).flagged, "impressions alone");
+        assert!(compare(Sums { impressions: 10_000, ..NONE }, SOME, true, 5.0).flagged, "revenue alone");
+    }
+
+    /// Whatever the threshold: a partner reporting nothing of what the logs hold is flagged too;
+    /// nothing on both sides, or revenue in another currency, is not.
+    #[test]
+    fn one_side_at_zero_is_flagged_at_any_threshold_and_nothing_on_both_sides_is_not() {
+        assert!(compare(SOME, NONE, true, 1_000.0).flagged);
+        assert!(!compare(NONE, NONE, true, 5.0).flagged);
+        assert!(!compare(SOME, Sums { revenue_micros: 0, ..SOME }, false, 5.0).flagged, "revenue is not compared across currencies");
+    }
 }

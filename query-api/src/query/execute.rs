@@ -4,17 +4,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use adhouse_core::settings::Grain;
 use clickhouse::Row;
 use serde::Deserialize;
 
 use super::labels;
 use super::request::Query;
 use super::response::{ByMetric, Cell, Change, Column, ColumnKind, Comparison, Meta, QueryResponse, Unavailable};
-use super::sql::{Shape, Source, Statement, currencies_statement, part, statement};
+use super::sql::{Shape, Source, Statement, currencies_statement, grains_statement, part, statement};
 use super::time::{Granularity, ResolvedRange, TimeRange};
 use crate::metrics_catalog::{Dataset, Measure, MetricValue};
 use crate::db::{Db, Stats};
-use crate::error::{ApiError, Result};
+use crate::error::{ApiError, ErrorCode, Result};
 use crate::rollups::{BeyondRetention, Need, Tables};
 use crate::metrics::Metrics;
 
@@ -35,6 +36,11 @@ struct Fetched {
 #[derive(Debug, Row, Deserialize)]
 struct Currencies {
     currencies: Vec<String>,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct Grains {
+    grains: Vec<String>,
 }
 
 /// One period's answer before it becomes JSON.
@@ -81,6 +87,11 @@ impl Executor<'_> {
             retention_days: beyond.retention_days,
         })?;
         let comparison_range = query.compare.period(query.range, &query.zone, self.now);
+        if query.dataset == Dataset::Partners {
+            for range in [Some(query.range), comparison_range].into_iter().flatten() {
+                self.check_partner_cuts(query, range).await?;
+            }
+        }
         // A comparison period that nothing holds any more is answered as
         // unavailable (with the reason), never as zeros.
         let comparison_table = comparison_range.map(|range| self.source_for(query, range));
@@ -205,12 +216,58 @@ impl Executor<'_> {
         }
     }
 
+    /// Refuses a partners query over `range` that cuts inside a partner
+    /// period: an hour, or a day where a daily feed's row overlaps the range.
+    async fn check_partner_cuts(&self, query: &Query, range: TimeRange) -> Result<()> {
+        let cuts = query.granularity.cuts(range, &query.zone);
+        refuse_cut_inside(query, range, &cuts, Grain::Hour)?;
+        if cuts.iter().all(|cut| cut.rem_euclid(Grain::Day.secs()) == 0) {
+            return Ok(());
+        }
+        // A daily row starting up to a day before `from` straddles it too.
+        let overlapping = TimeRange { from: range.from - (Grain::Day.secs() - 1), to: range.to };
+        let (grains, _) = self.db.fetch::<Grains>(&grains_statement(query, overlapping, self.tenant)).await?;
+        if grains.iter().any(|row| row.grains.iter().any(|grain| grain == Grain::Day.as_str())) {
+            refuse_cut_inside(query, range, &cuts, Grain::Day)?;
+        }
+        Ok(())
+    }
+
     async fn fetch(&self, statement: &Statement) -> Result<(Vec<Fetched>, Stats)> {
         self.db.fetch(statement).await
     }
 
     fn assemble(&self, query: &Query, range: TimeRange, measures: &[Measure], groups: &[Vec<String>], rows: Vec<Fetched>, totals: Vec<i64>) -> Result<Period> {
         assemble(query, range, measures, groups, rows, totals).inspect_err(|_| self.metrics.observe_unexpected_bucket())
+    }
+}
+
+/// Partner periods are whole UTC hours (or days), each summed whole into
+/// the bucket its start is in: a cut inside one (a half-hour zone, a range
+/// starting at :30, an hour of a daily feed) would set a whole partner
+/// period against part of it in the logs. Such a query is refused, as the
+/// planner refuses a cut no table holds exactly (`rollups/DESIGN.md`),
+/// never answered with shifted periods.
+fn refuse_cut_inside(query: &Query, range: TimeRange, cuts: &[i64], grain: Grain) -> Result<()> {
+    match cuts.iter().copied().find(|cut| cut.rem_euclid(grain.secs()) != 0) {
+        None => Ok(()),
+        Some(cut) => {
+            let field = if cut == range.from || cut == range.to { "time_range" } else { "granularity" };
+            let unit = grain.as_str();
+            let (numbers, zones) = match grain {
+                Grain::Hour => ("partner numbers are whole UTC hours", "UTC or a whole-hour offset"),
+                Grain::Day => ("a daily feed's numbers are whole UTC days", "UTC"),
+            };
+            let coarser = if field == "granularity" { format!(" or a granularity of a {unit} or coarser") } else { String::new() };
+            Err(ApiError::invalid(
+                ErrorCode::InvalidValue,
+                field,
+                format!(
+                    "{numbers} and this query cuts one at {}: use a timezone whose {unit}s start on the UTC {unit} ({zones}){coarser}",
+                    query.zone.format(cut)
+                ),
+            ))
+        }
     }
 }
 

@@ -311,6 +311,13 @@ pub fn currencies_statement(query: &Query, source: Source<'_>, range: TimeRange,
     Statement { sql: format!("SELECT groupUniqArray(currency) AS currencies\n{from_where}{filters}"), params }
 }
 
+/// The grains (`hour`, `day`) of the partner rows a partners query sums over `range`.
+pub fn grains_statement(query: &Query, range: TimeRange, tenant: &str) -> Statement {
+    let (from_where, mut params) = Source::Partners.table_and_range(tenant, query, range);
+    let filters = filters_sql(query, &mut params);
+    Statement { sql: format!("SELECT groupUniqArray(grain) AS grains\n{from_where}{filters}"), params }
+}
+
 /// Names of the accounts (from `platform_accounts`) or of the entities of
 /// `level` (their name on the latest day) with the given ids.
 pub fn names_statement(level: Option<Level>, tenant: &str, ids: Vec<String>) -> Statement {

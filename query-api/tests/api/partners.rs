@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use adhouse_connectors::partners::store::{FeedStatus, PartnerStore, PollOf};
 use adhouse_connectors::partners::{PartnerRow, Window};
 use adhouse_core::event::EventType;
+use adhouse_core::settings::Grain;
 use serde::Deserialize;
 use serde_json::json;
 use serde_json::value::RawValue;
@@ -54,17 +55,7 @@ async fn stored(api: &Api) -> Ours {
             .iter()
             .map(|((partner, hour), &(impressions, revenue))| {
                 let (impressions, revenue, currency) = theirs(partner, impressions, revenue);
-                PartnerRow {
-                    partner: partner.clone(),
-                    period_start: OffsetDateTime::from_unix_timestamp(*hour).unwrap(),
-                    publisher_id: String::new(),
-                    placement_id: String::new(),
-                    country: String::new(),
-                    currency: currency.into(),
-                    impressions: (impressions + skew) as u64,
-                    revenue_micros: revenue + skew,
-                    extra: Vec::new(),
-                }
+                partner_row(partner, *hour, currency, (impressions + skew) as u64, revenue + skew)
             })
             .collect();
         let fetched_at = OffsetDateTime::now_utc() + Duration::seconds(version);
@@ -74,9 +65,50 @@ async fn stored(api: &Api) -> Ours {
     ours
 }
 
+/// One row of `partner` for the period starting at `period_start` (epoch seconds).
+fn partner_row(partner: &str, period_start: i64, currency: &str, impressions: u64, revenue_micros: i64) -> PartnerRow {
+    PartnerRow {
+        partner: partner.to_owned(),
+        period_start: OffsetDateTime::from_unix_timestamp(period_start).unwrap(),
+        publisher_id: String::new(),
+        placement_id: String::new(),
+        country: String::new(),
+        currency: currency.into(),
+        impressions,
+        revenue_micros,
+        extra: Vec::new(),
+    }
+}
+
+/// Stores `rows` as one poll of `feed`, whose rows cover `grain` each.
+async fn put(api: &Api, feed: &str, grain: &str, rows: &[PartnerRow]) {
+    let poll = PollOf { tenant: "acme", feed, grain, fetched_at: OffsetDateTime::now_utc() };
+    PartnerStore::new(api.db.client.clone()).put_rows(poll, rows).await.expect("rows stored");
+}
+
+/// Three days of events before today, and a feed of `grain` by which
+/// appnexus reports exactly the impressions and revenue the logs counted in
+/// each of its UTC periods.
+async fn agreeing_feed(api: &Api, grain: Grain) {
+    let events = synthetic_events(31, api.today - Duration::days(3), 3, 60_000, 5_000);
+    for chunk in events.chunks(30_000) {
+        api.db.insert(chunk, None).await;
+    }
+    let mut periods = BTreeMap::<i64, (u64, i64)>::new();
+    for event in events.iter().filter(|e| e.tenant == "acme" && e.event_type == EventType::Impression && e.demand_partner == "appnexus") {
+        let ts = event.ts.unix_timestamp();
+        let sums = periods.entry(ts - ts.rem_euclid(grain.secs())).or_default();
+        *sums = (sums.0 + 1, sums.1 + event.revenue_micros);
+    }
+    let rows: Vec<PartnerRow> =
+        periods.iter().map(|(&start, &(impressions, revenue))| partner_row("appnexus", start, "USD", impressions, revenue)).collect();
+    put(api, grain.as_str(), grain.as_str(), &rows).await;
+}
+
 #[derive(Debug, Deserialize)]
 struct Report {
     currency: String,
+    truncated: bool,
     partners: Vec<PartnerReport>,
 }
 
@@ -116,14 +148,26 @@ struct Difference {
     percent: Option<f64>,
 }
 
-async fn discrepancy(api: &Api, body: serde_json::Value) -> Report {
+async fn discrepancy_answer(api: &Api, body: &serde_json::Value) -> (actix_web::http::StatusCode, String) {
     let request = actix_web::test::TestRequest::post()
         .uri("/api/v1/discrepancy")
         .insert_header(("Authorization", format!("Bearer {}", api.acme)))
-        .set_json(&body);
+        .set_json(body);
     let (status, _, text) = api.call(request).await;
+    (status, text)
+}
+
+async fn discrepancy(api: &Api, body: serde_json::Value) -> Report {
+    let (status, text) = discrepancy_answer(api, &body).await;
     assert_eq!(status, 200, "{body}\n→ {text}");
     serde_json::from_str(&text).unwrap_or_else(|err| panic!("{err}: {text}"))
+}
+
+/// A report the API must refuse: the problem document's text.
+async fn discrepancy_refused(api: &Api, body: serde_json::Value) -> String {
+    let (status, text) = discrepancy_answer(api, &body).await;
+    assert_eq!(status, 400, "{body}\n→ {text}");
+    text
 }
 
 #[actix_web::test]
@@ -189,6 +233,93 @@ async fn daily_and_hourly_discrepancies_equal_the_designed_differences_exactly()
     }
 }
 
+/// 60 partners report, the first ten in two currencies: unnamed, the report
+/// covers the 50 with the most impressions and says it left some out;
+/// named, at most 50 may be asked for, and those are covered whole.
+#[actix_web::test]
+async fn a_report_of_more_than_fifty_partners_is_truncated_visibly_and_a_request_naming_more_is_refused() {
+    let api = Api::empty("partners_discrepancy_cover").await;
+    let hour = (api.today - Duration::days(1)).unix_timestamp() + 3 * 3_600;
+    let names: Vec<String> = (0..60).map(|i| format!("partner-{i:02}")).collect();
+    let mut rows: Vec<PartnerRow> = names.iter().enumerate().map(|(i, name)| partner_row(name, hour, "USD", 1_000 + 10 * i as u64, 0)).collect();
+    // Their German traffic is reported in EUR.
+    rows.extend(names[..10].iter().map(|name| PartnerRow { country: "DE".into(), ..partner_row(name, hour, "EUR", 1, 0) }));
+    put(&api, "f", "hour", &rows).await;
+    let day = api.date(-1);
+    let body = |partners: &[String]| json!({ "time_range": { "from": day, "to": day }, "timezone": "UTC", "granularity": "none", "partners": partners });
+    let listed = |report: &Report| report.partners.iter().map(|p| p.partner.clone()).collect::<Vec<_>>();
+
+    let all = discrepancy(&api, body(&[])).await;
+    assert!(all.truncated, "ten partners are left out, and the answer says so");
+    assert_eq!(listed(&all), names[10..], "the 50 with the most impressions");
+
+    let text = discrepancy_refused(&api, body(&names)).await;
+    assert!(text.contains("invalid_value") && text.contains("\"partners\"") && text.contains("at most 50"), "{text}");
+
+    let named = discrepancy(&api, body(&names[..50])).await;
+    assert!(!named.truncated);
+    assert_eq!(listed(&named), names[..50], "every named partner, those in two currencies too");
+    let first = &named.partners[0];
+    assert_eq!((first.currencies.clone(), first.totals.theirs.impressions), (vec!["EUR".to_owned(), "USD".to_owned()], 1_001), "both currencies' impressions");
+}
+
+/// appnexus reports exactly the impressions the logs counted in each UTC
+/// hour. Where the report's hours start on the UTC hour (UTC, Asia/Tokyo)
+/// every hour agrees; in Asia/Kolkata (+05:30) they start at :30 UTC,
+/// inside a partner hour, so the report (and a partners query) is refused
+/// rather than set half an hour of logs against a whole partner hour.
+#[actix_web::test]
+async fn a_half_hour_zone_is_refused_since_partner_hours_cannot_be_cut_at_half_past() {
+    let api = Api::empty("partners_discrepancy_kolkata").await;
+    agreeing_feed(&api, Grain::Hour).await;
+    let body = |timezone: &str, granularity: &str| json!({ "time_range": { "from": api.date(-2), "to": api.date(-2) }, "timezone": timezone, "granularity": granularity, "partners": ["appnexus"] });
+
+    for timezone in ["UTC", "Asia/Tokyo"] {
+        let report = discrepancy(&api, body(timezone, "hour")).await;
+        let periods = &report.partners[0].periods;
+        assert_eq!(periods.len(), 24, "{timezone}");
+        assert!(periods.iter().all(|p| p.difference.impressions.absolute.get() == "0" && !p.flagged), "{timezone}: every hour agrees: {periods:?}");
+    }
+    for granularity in ["hour", "day"] {
+        let text = discrepancy_refused(&api, body("Asia/Kolkata", granularity)).await;
+        assert!(text.contains("invalid_value") && text.contains("whole UTC hours") && text.contains("T00:00:00+05:30"), "{granularity}: {text}");
+    }
+    let (status, text) = api
+        .post(&api.acme, &json!({ "dataset": "partners", "metrics": ["impressions"], "time_range": { "from": api.date(-2), "to": api.date(-2) }, "timezone": "Asia/Kolkata", "granularity": "hour" }))
+        .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("whole UTC hours"), "{text}");
+}
+
+/// A daily feed by which appnexus agrees with the logs on every UTC day,
+/// and pubmatic's hourly rows: appnexus by day in UTC agrees; by hour, or
+/// by the days of a zone whose midnight is not UTC's, a partner day would
+/// be split (the whole day used to land in its 00:00 hour), so it is
+/// refused; pubmatic alone, with no daily rows, still answers by hour.
+#[actix_web::test]
+async fn hours_of_a_daily_feed_are_refused_and_its_utc_days_agree() {
+    let api = Api::empty("partners_discrepancy_daily").await;
+    agreeing_feed(&api, Grain::Day).await;
+    let hour = (api.today - Duration::days(1)).unix_timestamp() + 3_600;
+    put(&api, "hourly", "hour", &[partner_row("pubmatic", hour, "USD", 10, 0)]).await;
+    let body = |partner: &str, timezone: &str, granularity: &str| json!({ "time_range": { "from": api.date(-2), "to": api.date(-1) }, "timezone": timezone, "granularity": granularity, "partners": [partner] });
+
+    let daily = discrepancy(&api, body("appnexus", "UTC", "day")).await;
+    assert_eq!(daily.partners[0].periods.len(), 2);
+    assert!(daily.partners[0].periods.iter().all(|p| p.difference.impressions.absolute.get() == "0" && !p.flagged), "{:?}", daily.partners[0].periods);
+    for (timezone, granularity, at) in [("UTC", "hour", "T01:00:00+00:00"), ("Asia/Tokyo", "day", "T00:00:00+09:00")] {
+        let text = discrepancy_refused(&api, body("appnexus", timezone, granularity)).await;
+        assert!(text.contains("invalid_value") && text.contains("whole UTC days") && text.contains(at), "{timezone} by {granularity}: {text}");
+    }
+    let hourly = discrepancy(&api, body("pubmatic", "UTC", "hour")).await;
+    assert_eq!(hourly.partners[0].periods.iter().map(|p| p.theirs.impressions).sum::<i64>(), 10);
+    let (status, text) = api
+        .post(&api.acme, &json!({ "dataset": "partners", "metrics": ["impressions"], "time_range": { "from": api.date(-1), "to": api.date(-1) }, "timezone": "UTC", "granularity": "hour" }))
+        .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("whole UTC days"), "{text}");
+}
+
 #[actix_web::test]
 async fn the_partners_dataset_answers_the_latest_fetch_and_refuses_mixed_currencies() {
     let api = Api::empty("partners_dataset").await;
@@ -232,7 +363,7 @@ async fn feed_health_lists_the_tenants_feeds_with_their_last_success() {
     let api = Api::empty("partners_feeds").await;
     let store = PartnerStore::new(api.db.client.clone());
     let now = OffsetDateTime::now_utc().replace_millisecond(0).unwrap();
-    let window = Window::recent(now, 3, adhouse_core::settings::Grain::Hour);
+    let window = Window::recent(now, 3, Grain::Hour);
     let ok = FeedStatus::after_poll(None, ("acme", "mediation_hourly"), window, now, 4, Ok((96, 1)));
     let failing = FeedStatus::after_poll(Some(&ok), ("acme", "mediation_hourly"), window, now + Duration::seconds(60), 0, Err("HTTP 503".into()));
     store.put_status(&ok).await.unwrap();
