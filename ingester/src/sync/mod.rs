@@ -133,6 +133,18 @@ impl Syncer {
             return Ok(JobOutcome::Skipped("not active"));
         }
         let Some(platform) = self.platforms.get(&job.platform).cloned() else {
+            // The API linked it, so the API has the platform's app: only this
+            // ingester lacks it. Said on the account and in the log, never
+            // dropped silently; the next job after the fix syncs it.
+            let detail = format!(
+                "this ingester has no platforms.{platform_name} settings (the API has them): the account is not \
+                 synced until the ingester's configuration enables {platform_name} too"
+            );
+            tracing::error!(tenant = %job.tenant, account = %job.account_id, "{detail}");
+            if let Some(mut current) = self.still_linked(&account).await? {
+                current.last_error = detail;
+                self.store.put_account_after(&mut current).await?;
+            }
             return Ok(JobOutcome::Skipped("platform not enabled"));
         };
         let result = self.sync_account(platform.as_ref(), &account, job, stop).await;

@@ -308,6 +308,22 @@ async fn a_revoked_grant_marks_only_its_account_needs_relink_and_the_other_keeps
     assert!(stack.stored(&revoked, Level::Account).await.is_empty());
 }
 
+/// An ingester whose configuration lacks a platform the API linked skips
+/// its jobs, and says so on the account rather than dropping them silently.
+#[tokio::test]
+async fn a_job_for_a_platform_this_ingester_lacks_is_said_on_the_account() {
+    let stack = Stack::new("not_enabled").await;
+    let account = stack.link(&stack.grant("demo").await, "2222222222", 30).await;
+    let without_google = [(PlatformId::Yahoo, stack.yahoo.clone() as Arc<dyn Platform>)].into();
+    let syncer = Syncer::new(stack.store.clone(), stack.vault.clone(), without_google, &stack.settings.platforms, Level::ALL.to_vec(), stack.metrics.clone());
+    let outcome = syncer.run(&backfill(&account), &CancellationToken::new()).await.unwrap();
+    assert_eq!(outcome, JobOutcome::Skipped("platform not enabled"));
+    let stored = stack.store.account(TENANT, "google", &account.account_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, AccountStatus::Active);
+    assert!(stored.last_error.contains("no platforms.google settings"), "{stored:?}");
+    assert!(stack.stored(&account, Level::Account).await.is_empty());
+}
+
 #[tokio::test]
 async fn a_google_stream_cut_by_an_error_checkpoints_nothing_and_is_fetched_again_in_full() {
     let stack = Stack::new("cut").await;
