@@ -9,6 +9,7 @@
 
 use std::str::FromStr;
 
+use super::LOCAL_SUFFIX;
 use crate::error::{Error, Result};
 use crate::settings::{SchemaSettings, check_identifier};
 
@@ -78,7 +79,7 @@ pub fn analyst_access(db: &str, schema: &SchemaSettings, analysts: &[TenantAnaly
     let names = |table: &str| -> Vec<String> {
         let mut names = vec![format!("`{db}`.`{table}`")];
         if !schema.cluster.is_empty() {
-            names.push(format!("`{db}`.`{table}_local`"));
+            names.push(format!("`{db}`.`{table}{LOCAL_SUFFIX}`"));
         }
         names
     };

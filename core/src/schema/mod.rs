@@ -10,5 +10,5 @@ mod rollups;
 pub use access::{ANALYST_ROLE, ANALYST_TABLES, PRIVATE_TABLES, TenantAnalyst, analyst_access, parse_analysts};
 pub use migrations::{MIGRATIONS, Migration};
 pub use migrate::{MigrationState, Migrator};
-pub use render::{Rendered, render};
+pub use render::{LOCAL_SUFFIX, Rendered, render};
 pub use rollups::{ROLLUPS, Retention, Rollup};

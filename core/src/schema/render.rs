@@ -12,6 +12,10 @@ use super::migrations::{FRAGMENTS, Migration};
 use crate::error::{Error, Result};
 use crate::settings::{SchemaSettings, check_identifier};
 
+/// In cluster mode a table's rows live in `<table>_local` on every shard, and
+/// `<table>` is the Distributed table over them.
+pub const LOCAL_SUFFIX: &str = "_local";
+
 /// A migration ready to apply.
 #[derive(Debug, Clone)]
 pub struct Rendered {
@@ -39,8 +43,8 @@ pub fn render(migration: &Migration, db: &str, schema: &SchemaSettings) -> Resul
                     .ok_or_else(|| fail("`distributed by` outside a CREATE TABLE".into()))?;
                 Some(format!(
                     "CREATE TABLE IF NOT EXISTS `{db}`.`{table}` ON CLUSTER `{cluster}` \
-                     AS `{db}`.`{table}_local` \
-                     ENGINE = Distributed(`{cluster}`, `{db}`, `{table}_local`, {key})"
+                     AS `{db}`.`{table}{LOCAL_SUFFIX}` \
+                     ENGINE = Distributed(`{cluster}`, `{db}`, `{table}{LOCAL_SUFFIX}`, {key})"
                 ))
             }
             _ => None,
@@ -112,7 +116,7 @@ fn substitute(
         let name = &rest[start + 2..start + end];
         match name {
             "db" => out.push_str(&format!("`{db}`")),
-            "local" => out.push_str(if cluster.is_some() { "_local" } else { "" }),
+            "local" => out.push_str(if cluster.is_some() { LOCAL_SUFFIX } else { "" }),
             "replicated" => out.push_str(if cluster.is_some() { "Replicated" } else { "" }),
             "on_cluster" => {
                 if let Some(cluster) = cluster {

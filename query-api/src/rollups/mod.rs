@@ -150,7 +150,7 @@ impl Tables {
     pub async fn read(schema: &SchemaSettings, client: &clickhouse::Client) -> clickhouse::error::Result<Self> {
         let mut tables = Self::new(schema);
         let names: Vec<&str> = tables.rollups.iter().chain([&tables.raw]).map(|table| table.name).collect();
-        let ttls = retention::read(client, &names).await?;
+        let ttls = retention::read(client, schema, &names).await?;
         for table in tables.rollups.iter_mut().chain([&mut tables.raw]) {
             if let Some(&ttl) = ttls.get(table.name) {
                 table.keep_within(ttl);

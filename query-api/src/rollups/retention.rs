@@ -3,10 +3,13 @@
 //! changes the setting, not the table (the migrator only warns on the
 //! drift), and a table answers zeros for days it has dropped. So the planner
 //! reads every TTL from ClickHouse at start-up and plans with the smaller of
-//! setting and table.
+//! setting and table. In cluster mode the TTL is on each shard's storage
+//! table (`<table>_local`); the Distributed table over them has none.
 
 use std::collections::BTreeMap;
 
+use adhouse_core::schema::LOCAL_SUFFIX;
+use adhouse_core::settings::SchemaSettings;
 use clickhouse::{Client, Row};
 use serde::Deserialize;
 
@@ -25,14 +28,20 @@ struct TableRow {
     engine_full: String,
 }
 
-/// The TTL of each of `tables` that exists in the client's database.
-pub async fn read(client: &Client, tables: &[&str]) -> clickhouse::error::Result<BTreeMap<String, TableTtl>> {
+/// The TTL of each of `tables` whose storage exists in the client's
+/// database, keyed by the table's name.
+pub async fn read(client: &Client, schema: &SchemaSettings, tables: &[&str]) -> clickhouse::error::Result<BTreeMap<String, TableTtl>> {
+    let suffix = if schema.cluster.is_empty() { "" } else { LOCAL_SUFFIX };
+    let storage: Vec<String> = tables.iter().map(|table| format!("{table}{suffix}")).collect();
     let rows = client
         .query("SELECT name, engine_full FROM system.tables WHERE database = currentDatabase() AND name IN {tables:Array(String)}")
-        .param("tables", tables)
+        .param("tables", &storage)
         .fetch_all::<TableRow>()
         .await?;
-    Ok(rows.into_iter().map(|row| (row.name, parse(&row.engine_full))).collect())
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.name.strip_suffix(suffix).unwrap_or(&row.name).to_owned(), parse(&row.engine_full)))
+        .collect())
 }
 
 /// ClickHouse normalizes `INTERVAL n DAY` to `toIntervalDay(n)` in

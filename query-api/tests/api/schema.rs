@@ -67,6 +67,35 @@ async fn a_raised_ttl_setting_does_not_make_the_planner_read_days_the_table_drop
     let mut settings = api.db.settings.clone();
     settings.schema.minute_ttl_days = 60;
     let api = Api { state: actix_web::web::Data::new(adhouse_api::AppState::new(&settings).await.expect("state")), ..api };
+    the_day_40_days_back_is_answered_from_raw_events(&api).await;
+}
+
+/// In cluster mode a rollup's TTL is on each shard's `<table>_local`; the
+/// Distributed table the planner queries has none. On one server: the day
+/// 40 days back dropped from `events_1m`, which then moves to
+/// `events_1m_local` with a Merge table in its place (no TTL of its own, as
+/// a Distributed table), and the minute setting raised to 60 days.
+#[actix_web::test]
+async fn in_cluster_mode_the_planner_reads_the_ttl_of_the_shards_storage_tables() {
+    let api = Api::empty("ttl_cluster").await;
+    api.insert_events(41, -41, 2, 20_000).await;
+    for statement in [
+        "OPTIMIZE TABLE events_1m FINAL",
+        "RENAME TABLE events_1m TO events_1m_local",
+        "CREATE TABLE events_1m AS events_1m_local ENGINE = Merge(currentDatabase(), '^events_1m_local$')",
+    ] {
+        api.db.client.query(statement).execute().await.expect(statement);
+    }
+    let mut settings = api.db.settings.clone();
+    settings.schema.cluster = "ads".into();
+    settings.schema.minute_ttl_days = 60;
+    let api = Api { state: actix_web::web::Data::new(adhouse_api::AppState::new(&settings).await.expect("state")), ..api };
+    the_day_40_days_back_is_answered_from_raw_events(&api).await;
+}
+
+/// By country in a half-hour zone only `events_1m` and raw events answer;
+/// `events_1m` dropped the day, so raw events must.
+async fn the_day_40_days_back_is_answered_from_raw_events(api: &Api) {
     let body = |use_rollups: bool| {
         json!({
             "metrics": ["impressions"],
@@ -82,6 +111,6 @@ async fn a_raised_ttl_setting_does_not_make_the_planner_read_days_the_table_drop
     assert_eq!(
         (planned.meta["table"].as_str(), planned.totals["impressions"].get()),
         (Some("events"), raw.totals["impressions"].get()),
-        "events_1m dropped the day: raw events answer it"
+        "the minute rollup dropped the day: raw events answer it"
     );
 }
