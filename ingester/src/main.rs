@@ -161,7 +161,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("{} partner feed(s):", feeds.len());
             for feed in &feeds {
                 let s = &feed.settings;
-                println!("  {:<16} {} every {} s, re-reading {} h, per {}  (tenant {})", s.name, s.url, s.interval_secs, s.reread_hours, s.grain.as_str(), s.tenant);
+                println!(
+                    "  {:<16} {} every {} s, re-reading {} h (after an outage up to {} h), per {}  (tenant {})",
+                    s.name, s.url, s.interval_secs, s.reread_hours, s.catch_up_hours(), s.grain.as_str(), s.tenant
+                );
             }
             Ok(())
         }

@@ -82,6 +82,8 @@ pub struct Metrics {
     pub feed_last_success: Family<FeedLabel, Gauge>,
     /// Polls failed in a row; 0 while the feed is healthy.
     pub feed_consecutive_failures: Family<FeedLabel, Gauge>,
+    /// Hours an outage longer than `catch_up_hours` left unread.
+    pub feed_hours_missed: Family<FeedLabel, Counter>,
     registry: Registry,
 }
 
@@ -107,6 +109,7 @@ impl Metrics {
             feed_rows_quarantined: Family::default(),
             feed_last_success: Family::default(),
             feed_consecutive_failures: Family::default(),
+            feed_hours_missed: Family::default(),
             registry: Registry::with_prefix("adhouse_ingester"),
         };
         let r = &mut metrics.registry;
@@ -137,6 +140,7 @@ impl Metrics {
         r.register("feed_rows_quarantined", "Partner rows set aside in partner_quarantine", metrics.feed_rows_quarantined.clone());
         r.register("feed_last_success_timestamp_seconds", "Unix time of each feed's last successful poll", metrics.feed_last_success.clone());
         r.register("feed_consecutive_failures", "Polls of each feed failed in a row", metrics.feed_consecutive_failures.clone());
+        r.register("feed_hours_missed", "Hours of each feed never read: an outage longer than its catch_up_hours", metrics.feed_hours_missed.clone());
         metrics
     }
 
@@ -162,6 +166,10 @@ impl Metrics {
             self.feed_last_success.get_or_create(&label).set(at.unix_timestamp());
         }
         self.feed_consecutive_failures.get_or_create(&label).set(i64::from(status.consecutive_failures));
+    }
+
+    pub fn feed_hours_missed(&self, feed: &str, hours: u64) {
+        self.feed_hours_missed.get_or_create(&FeedLabel { feed: feed.to_owned() }).inc_by(hours);
     }
 
     /// The text exposition format.

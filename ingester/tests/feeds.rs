@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use adhouse_connectors::http::{Http, Pacer};
-use adhouse_connectors::partners::store::{FeedState, PartnerStore};
+use adhouse_connectors::partners::store::{FeedState, FeedStatus, PartnerStore};
 use adhouse_connectors::partners::{Feed, Window};
 use adhouse_core::Settings;
 use adhouse_core::schema::Migrator;
@@ -30,6 +30,7 @@ struct Stack {
     tenant: String,
     clickhouse: Client,
     poller: Poller,
+    metrics: std::sync::Arc<Metrics>,
     feed: Feed,
     http: reqwest::Client,
 }
@@ -85,12 +86,14 @@ impl Stack {
         partners.validate().expect("the example feed is valid");
         let http_layer = Http::new(Duration::from_secs(10), 4, Pacer::default()).with_first_backoff(Duration::from_millis(50));
         let feed = Feed::new("partners.feeds[0]", feed, http_layer).expect("the feed's secret is in .dev/env");
-        let poller = Poller::new(PartnerStore::new(clickhouse.clone()), std::sync::Arc::new(Metrics::new()));
-        Self { tenant, clickhouse, poller, feed, http }
+        let metrics = std::sync::Arc::new(Metrics::new());
+        let poller = Poller::new(PartnerStore::new(clickhouse.clone()), metrics.clone());
+        Self { tenant, clickhouse, poller, metrics, feed, http }
     }
 
     fn window(&self) -> Window {
-        Window::recent(OffsetDateTime::now_utc(), self.feed.settings.reread_hours, self.feed.settings.grain)
+        let s = &self.feed.settings;
+        Window::to_poll(OffsetDateTime::now_utc(), None, (s.reread_hours, s.catch_up_hours()), s.grain).0
     }
 
     /// What the fake serves for the window, money in micros.
@@ -228,4 +231,44 @@ async fn failures_are_reported_and_recovered_with_nothing_lost_or_doubled() {
         .bind(&stack.tenant).fetch_all().await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(stack.stored(report.window).await, oracle);
+}
+
+/// The partner, or the ingester itself, down for 20 hours with a re-read of
+/// 2: the first poll after it reads from 2 hours before the last success,
+/// and with a catch-up of 5 hours it reads 5 and says what it never read.
+#[tokio::test]
+async fn the_poll_after_an_outage_reads_what_it_missed_up_to_the_catch_up() {
+    let mut stack = Stack::new("outage").await;
+    stack.feed.settings.reread_hours = 2;
+    let store = PartnerStore::new(stack.clickhouse.clone());
+    let now = OffsetDateTime::now_utc();
+    let hour = |at: OffsetDateTime| at.unix_timestamp() - at.unix_timestamp().rem_euclid(3_600);
+    let last_success = now - time::Duration::hours(20);
+    let succeeded_then = || {
+        let (window, _) = Window::to_poll(last_success, None, (2, 2), stack.feed.settings.grain);
+        FeedStatus::after_poll(None, (&stack.tenant, "mediation_hourly"), window, last_success, 1, Ok((0, 0)))
+    };
+
+    store.put_status(&succeeded_then()).await.unwrap();
+    let report = stack.poller.poll(&stack.feed).await.expect("the poll succeeds");
+    assert_eq!((report.window.start.unix_timestamp(), report.missed), (hour(last_success) - 2 * 3_600, None));
+    let oracle = stack.oracle(report.window).await;
+    assert!(oracle.iter().any(|row| row.hour < hour(now) - 2 * 3_600), "the outage's hours have traffic");
+    assert_eq!(stack.stored(report.window).await, oracle, "the outage's hours are read");
+
+    stack.feed.settings.catch_up_hours = Some(5);
+    store.put_status(&succeeded_then()).await.unwrap();
+    let report = stack.poller.poll(&stack.feed).await.expect("the poll succeeds");
+    let missed = report.missed.expect("beyond the catch-up");
+    assert_eq!(
+        (missed.start.unix_timestamp(), missed.end, report.window.start.unix_timestamp()),
+        (hour(last_success) - 2 * 3_600, report.window.start, hour(report.window.end - time::Duration::hours(6)))
+    );
+    assert_eq!(stack.stored(report.window).await, stack.oracle(report.window).await);
+    let missed_hours = (missed.end - missed.start).whole_hours();
+    assert!(
+        stack.metrics.encode().contains(&format!("adhouse_ingester_feed_hours_missed_total{{feed=\"mediation_hourly\"}} {missed_hours}")),
+        "{}",
+        stack.metrics.encode()
+    );
 }

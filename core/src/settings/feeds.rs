@@ -70,6 +70,11 @@ pub struct FeedSettings {
     /// Hours before now re-read on every poll: the partner restates recent
     /// hours, and the latest fetch of a period replaces the previous one.
     pub reread_hours: u32,
+    /// How far back the first poll after an outage reads: the hours since
+    /// the last successful poll and its re-read, at most this many. Default
+    /// the larger of 168 (a week) and `reread_hours`.
+    #[serde(default)]
+    pub catch_up_hours: Option<u32>,
     /// Timeout of one request.
     #[serde(default = "default_request_timeout_secs")]
     pub request_timeout_secs: u32,
@@ -81,6 +86,8 @@ pub struct FeedSettings {
     pub fields: FeedFields,
 }
 
+const DEFAULT_CATCH_UP_HOURS: u32 = 7 * 24;
+
 fn default_request_timeout_secs() -> u32 {
     30
 }
@@ -89,6 +96,10 @@ impl FeedSettings {
     /// One feed from a TOML file of its own (see ingester/examples/feeds).
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
         super::from_toml_file("feed", path)
+    }
+
+    pub fn catch_up_hours(&self) -> u32 {
+        self.catch_up_hours.unwrap_or(self.reread_hours.max(DEFAULT_CATCH_UP_HOURS))
     }
 
     fn validate(&self, key: &str) -> Result<()> {
@@ -111,6 +122,9 @@ impl FeedSettings {
         }
         if !(1..=24 * 90).contains(&self.reread_hours) {
             return invalid(&at("reread_hours"), "must be between 1 and 2160 (90 days)");
+        }
+        if !(self.reread_hours..=24 * 90).contains(&self.catch_up_hours()) {
+            return invalid(&at("catch_up_hours"), "must be between reread_hours and 2160 (90 days)");
         }
         if self.request_timeout_secs == 0 || self.request_timeout_secs >= self.interval_secs {
             return invalid(&at("request_timeout_secs"), "must be at least 1 and below interval_secs");
@@ -441,6 +455,20 @@ currency = {{ constant = "USD" }}
         assert!(err.contains("partners.feeds[0] (\"rubicon_hourly\").fields.extra.bad name"), "{err}");
         let err = feed("unknown = 1").expect_err("unknown key");
         assert!(err.contains("unknown"), "{err}");
+    }
+
+    #[test]
+    fn the_catch_up_after_an_outage_reaches_at_least_the_reread() {
+        let settings = feed("").unwrap();
+        assert_eq!(settings.feeds[0].catch_up_hours(), 168, "a week by default");
+        let mut long = settings.clone();
+        long.feeds[0].reread_hours = 2_160;
+        long.validate().expect("the default follows a longer re-read");
+        assert_eq!(long.feeds[0].catch_up_hours(), 2_160);
+        let mut bad = settings;
+        bad.feeds[0].catch_up_hours = Some(5);
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains(".catch_up_hours") && err.contains("between reread_hours and 2160"), "{err}");
     }
 
     #[test]

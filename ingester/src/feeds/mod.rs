@@ -12,9 +12,10 @@
 //! A failed poll (timeouts, 429s and 5xx past the HTTP layer's own retries,
 //! a malformed page, schema drift, ClickHouse down) stores no rows, marks
 //! the feed `failing` with the error and is tried again after a backoff
-//! (5 s doubling, at most the interval); the window it missed is inside the
-//! next poll's re-read, so nothing is lost as long as the outage is shorter
-//! than `reread_hours`.
+//! (5 s doubling, at most the interval). A poll reads from `reread_hours`
+//! before the last successful one, so the first poll after an outage (the
+//! partner's, or the ingester's own) reads all it missed, up to
+//! `catch_up_hours` back; periods beyond are logged and counted as missed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,8 @@ const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PollReport {
     pub window: Window,
+    /// Periods beyond `catch_up_hours` since the last successful poll: never read.
+    pub missed: Option<Window>,
     pub rows: u64,
     /// Rows stored before that the partner no longer reports, stored as zeros.
     pub vanished: u64,
@@ -74,11 +77,13 @@ impl Poller {
     pub async fn poll(&self, feed: &Feed) -> Result<PollReport, Error> {
         let s = &feed.settings;
         let started = OffsetDateTime::now_utc();
-        let window = Window::recent(started, s.reread_hours, s.grain);
-        let poll = PollOf { tenant: &s.tenant, feed: &s.name, grain: s.grain.as_str(), fetched_at: started };
-        let outcome = self.fetch_and_store(feed, poll, window).await;
-        // Unreadable (ClickHouse down), the failure count restarts; writing the status below fails then too.
+        // Unreadable (ClickHouse down), the poll reads the recent window and the failure count restarts;
+        // storing fails then too.
         let previous = self.store.status(&s.tenant, &s.name).await.ok().flatten();
+        let last_success = previous.as_ref().and_then(|status| status.last_success_at);
+        let (window, missed) = Window::to_poll(started, last_success, (s.reread_hours, s.catch_up_hours()), s.grain);
+        let poll = PollOf { tenant: &s.tenant, feed: &s.name, grain: s.grain.as_str(), fetched_at: started };
+        let outcome = self.fetch_and_store(feed, poll, (window, missed)).await;
         let status = FeedStatus::after_poll(
             previous.as_ref(),
             (&s.tenant, &s.name),
@@ -88,6 +93,18 @@ impl Poller {
             outcome.as_ref().map(|report| (report.rows, report.quarantined)).map_err(ToString::to_string),
         );
         self.metrics.feed_poll(&s.name, &status);
+        if let (Ok(_), Some(missed)) = (&outcome, missed) {
+            let hours = (missed.end - missed.start).whole_hours();
+            self.metrics.feed_hours_missed(&s.name, hours.unsigned_abs());
+            tracing::error!(
+                feed = %s.name,
+                from = %missed.start,
+                until = %missed.end,
+                hours,
+                "the feed was not polled successfully for longer than catch_up_hours: these periods were never read; \
+                 raise partners.feeds[].catch_up_hours (if the partner serves that far back) and poll again"
+            );
+        }
         match &outcome {
             Ok(report) => tracing::info!(
                 feed = %s.name,
@@ -108,7 +125,7 @@ impl Poller {
     /// Rows first (with zeros for what vanished from the window, in the same
     /// insert), then the quarantine: a crash between the two leaves the
     /// quarantine to the next poll, which meets the same bad rows again.
-    async fn fetch_and_store(&self, feed: &Feed, poll: PollOf<'_>, window: Window) -> Result<PollReport, Error> {
+    async fn fetch_and_store(&self, feed: &Feed, poll: PollOf<'_>, (window, missed): (Window, Option<Window>)) -> Result<PollReport, Error> {
         let mut fetched = feed.fetch(window).await?;
         let rows = fetched.rows.len() as u64;
         let vanished = self.store.vanished(poll, window, &fetched.rows).await?;
@@ -116,7 +133,7 @@ impl Poller {
         fetched.rows.extend(vanished);
         self.store.put_rows(poll, &fetched.rows).await?;
         self.store.quarantine(poll, &fetched.quarantined).await?;
-        Ok(PollReport { window, rows, vanished: vanished_count, quarantined: fetched.quarantined.len() as u64, requests: fetched.requests })
+        Ok(PollReport { window, missed, rows, vanished: vanished_count, quarantined: fetched.quarantined.len() as u64, requests: fetched.requests })
     }
 
     /// Polls `feed` until `stop`: every interval from the start of the last

@@ -363,7 +363,7 @@ async fn feed_health_lists_the_tenants_feeds_with_their_last_success() {
     let api = Api::empty("partners_feeds").await;
     let store = PartnerStore::new(api.db.client.clone());
     let now = OffsetDateTime::now_utc().replace_millisecond(0).unwrap();
-    let window = Window::recent(now, 3, Grain::Hour);
+    let (window, _) = Window::to_poll(now, None, (3, 3), Grain::Hour);
     let ok = FeedStatus::after_poll(None, ("acme", "mediation_hourly"), window, now, 4, Ok((96, 1)));
     let failing = FeedStatus::after_poll(Some(&ok), ("acme", "mediation_hourly"), window, now + Duration::seconds(60), 0, Err("HTTP 503".into()));
     store.put_status(&ok).await.unwrap();
