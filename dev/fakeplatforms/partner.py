@@ -21,6 +21,8 @@ Controls and the oracle, under /_fake/partner/:
   POST bad_row   {"account", "on"}                a row with an unreadable revenue on the first page
   POST restate   {"account", "partner", "hour", "impressions", "revenue_micros"}  the partner's new numbers
   POST drop      {"account", "partner", "hour"}   the partner stops reporting that row
+  POST garble    {"account", "partner", "hour", "field"}  that row's "revenue" or "hour" served as "n/a"
+                                                  until it is garbled with "field": null
   GET  oracle    account, start, end              the rows the API serves, money in integer micros
   GET  design                                     the designed differences
   GET  stats     account                          requests served, by outcome
@@ -68,6 +70,8 @@ class Account:
     rows: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     bad_row: bool = False
+    # (partner, hour epoch) -> the field served unreadable
+    garbled: dict[tuple[str, int], str] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=dict)
 
 
@@ -163,6 +167,9 @@ def _report(request: Request) -> Response:
              revenue_key: f"{revenue // 1_000_000}.{revenue % 1_000_000:06d}", "currency": "USD"}
             for partner, hour, imps, revenue in page
         ]
+        for row, (partner, hour, _, _) in zip(out, page):
+            if garbled := account.garbled.get((partner, hour)):
+                row[garbled] = "n/a"
         if account.bad_row and offset == 0:
             out.append({"hour": _iso(start), "bidder": "rubicon", "impressions": 1, "revenue": "n/a", "currency": "USD"})
         if mode != "drift":
@@ -198,13 +205,21 @@ def _controls(request: Request, action: str) -> Response:
         if action == "restate" and request.method == "POST":
             account.rows[(body["partner"], int(body["hour"]))] = [int(body["impressions"]), int(body["revenue_micros"])]
             return Response.json(200, {"restated": 1})
+        if action == "garble" and request.method == "POST":
+            key = (body["partner"], int(body["hour"]))
+            if body.get("field") in ("revenue", "hour"):
+                account.garbled[key] = body["field"]
+            else:
+                account.garbled.pop(key, None)
+            return Response.json(200, {"garbled": len(account.garbled)})
         if action == "drop" and request.method == "POST":
             dropped = account.rows.pop((body["partner"], int(body["hour"])), None)
             return Response.json(200, {"dropped": int(dropped is not None)})
         if action == "oracle" and request.method == "GET":
             start, end = _parse_time(body["start"]), _parse_time(body["end"])
+            # Garbled rows have no numbers to give.
             rows = [{"partner": p, "hour": h, "impressions": i, "revenue_micros": r, "currency": "USD"}
-                    for p, h, i, r in _rows(account, start, end)]
+                    for p, h, i, r in _rows(account, start, end) if (p, h) not in account.garbled]
             return Response.json(200, {"rows": rows})
         if action == "stats" and request.method == "GET":
             return Response.json(200, dict(account.stats))

@@ -272,3 +272,32 @@ async fn the_poll_after_an_outage_reads_what_it_missed_up_to_the_catch_up() {
         stack.metrics.encode()
     );
 }
+
+/// A row sent unreadable is still there: its numbers stay. A row whose key
+/// cannot be read may be any row, so nothing is zeroed until a poll reads
+/// every key again.
+#[tokio::test]
+async fn an_unreadable_row_keeps_its_numbers_and_zeroes_no_row_it_may_be() {
+    let stack = Stack::new("garbled").await;
+    let window = stack.poller.poll(&stack.feed).await.unwrap().window;
+    let before = stack.stored(window).await;
+    let mut openx = before.iter().filter(|row| row.partner == "openx");
+    let (garbled, gone) = (openx.next().expect("openx reports").hour, openx.next().expect("openx reports twice").hour);
+    let garble = |field: serde_json::Value| stack.control("garble", serde_json::json!({ "partner": "openx", "hour": garbled, "field": field }));
+
+    garble("revenue".into()).await;
+    let report = stack.poller.poll(&stack.feed).await.unwrap();
+    assert_eq!((report.quarantined, report.vanished), (1, 0));
+    assert_eq!(stack.stored(window).await, before, "the unreadable row keeps its numbers");
+
+    garble("hour".into()).await;
+    stack.control("drop", serde_json::json!({ "partner": "openx", "hour": gone })).await;
+    let report = stack.poller.poll(&stack.feed).await.unwrap();
+    assert_eq!((report.quarantined, report.vanished), (1, 0), "the row without a readable hour may be the dropped one");
+    assert_eq!(stack.stored(window).await, before);
+
+    garble(serde_json::Value::Null).await;
+    let report = stack.poller.poll(&stack.feed).await.unwrap();
+    assert_eq!((report.quarantined, report.vanished), (0, 1));
+    assert_eq!(stack.stored(window).await, stack.oracle(window).await);
+}

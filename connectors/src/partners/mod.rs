@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use adhouse_core::settings::{FeedSettings, HttpMethod, Pagination};
 use reqwest::RequestBuilder;
 
-pub use self::rows::{PartnerRow, Quarantined};
+pub use self::rows::{KeyOf, PartnerRow, Quarantined};
 pub use self::window::Window;
 use self::auth::Auth;
 use self::dialect::PartnerDialect;
@@ -95,13 +95,13 @@ impl Feed {
             }
             let page_rows = page.rows.len() + page.not_objects.len();
             for text in page.not_objects {
-                fetched.quarantined.push(Quarantined { reason: "not_an_object", detail: "a row that is not an object".into(), excerpt: text });
+                fetched.quarantined.push(Quarantined { reason: "not_an_object", detail: "a row that is not an object".into(), excerpt: text, key: None });
             }
             for raw in &page.rows {
                 match rows::map_row(s, raw) {
                     Ok(row) => {
-                        let (partner, period, publisher, placement, country) = row.key();
-                        if keys.insert((partner.to_owned(), period, publisher.to_owned(), placement.to_owned(), country.to_owned())) {
+                        let key = KeyOf::from(&row);
+                        if keys.insert(key.clone()) {
                             fetched.rows.push(row);
                         } else {
                             // Stored, it would replace its twin arbitrarily; set aside, it is seen.
@@ -109,6 +109,7 @@ impl Feed {
                                 reason: "duplicate_key",
                                 detail: "a second row for the same partner, period and dimensions in one window".into(),
                                 excerpt: raw.excerpt.clone(),
+                                key: Some(Box::new(key)),
                             });
                         }
                     }

@@ -46,9 +46,12 @@ pub struct PartnerRow {
     pub extra: Vec<(String, i64)>,
 }
 
+/// The storage key within a feed (partner, period, publisher, placement,
+/// country): rows with equal keys replace each other.
+pub type RowKey<'a> = (&'a str, OffsetDateTime, &'a str, &'a str, &'a str);
+
 impl PartnerRow {
-    /// The storage key within a feed: rows with equal keys replace each other.
-    pub fn key(&self) -> (&str, OffsetDateTime, &str, &str, &str) {
+    pub fn key(&self) -> RowKey<'_> {
         (&self.partner, self.period_start, &self.publisher_id, &self.placement_id, &self.country)
     }
 }
@@ -61,6 +64,33 @@ pub struct Quarantined {
     pub reason: &'static str,
     pub detail: String,
     pub excerpt: String,
+    /// The row's key when the fault is in a measure: the row is there,
+    /// unreadable, so its stored numbers stay. `None` when the key itself
+    /// cannot be read.
+    pub key: Option<Box<KeyOf>>,
+}
+
+/// The parts of a [`RowKey`], owned.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KeyOf {
+    pub partner: String,
+    pub period_start: OffsetDateTime,
+    pub publisher_id: String,
+    pub placement_id: String,
+    pub country: String,
+}
+
+impl KeyOf {
+    pub fn key(&self) -> RowKey<'_> {
+        (&self.partner, self.period_start, &self.publisher_id, &self.placement_id, &self.country)
+    }
+}
+
+impl From<&PartnerRow> for KeyOf {
+    fn from(row: &PartnerRow) -> Self {
+        let (partner, period_start, publisher_id, placement_id, country) = row.key();
+        Self { partner: partner.into(), period_start, publisher_id: publisher_id.into(), placement_id: placement_id.into(), country: country.into() }
+    }
 }
 
 const EXCERPT_BYTES: usize = 1_024;
@@ -188,56 +218,82 @@ fn mapped_fields(feed: &FeedSettings) -> Vec<String> {
     names
 }
 
-/// Maps one raw row by the feed's fields.
-pub fn map_row(feed: &FeedSettings, row: &RawRow) -> Result<PartnerRow, Quarantined> {
-    let bad = |reason: &'static str, detail: String| Quarantined { reason, detail, excerpt: row.excerpt.clone() };
-    let required = |name: &str| match row.fields.get(name) {
+/// Why a row cannot be mapped: its reason code and detail.
+type Fault = (&'static str, String);
+
+fn required<'a>(row: &'a RawRow, name: &str) -> Result<&'a str, Fault> {
+    match row.fields.get(name) {
         Some(Some(text)) if !text.trim().is_empty() => Ok(text.trim()),
-        _ => Err(bad("missing_field", format!("field {name:?} is missing or empty"))),
-    };
-    let optional = |name: &Option<String>| name.as_ref().and_then(|name| row.fields.get(name).cloned().flatten()).unwrap_or_default();
-    let rule = |rule: &ValueRule| match rule {
-        ValueRule::Constant(value) => Ok(value.clone()),
-        ValueRule::Field(name) => required(name).map(str::to_owned),
-    };
-    let f = &feed.fields;
-    let period_text = required(&f.period)?;
-    let period_start = parse_period(f.period_format, period_text)
-        .ok_or_else(|| bad("bad_period", format!("field {:?} = {period_text:?} is not {:?}", f.period, f.period_format)))?;
-    if period_start.unix_timestamp().rem_euclid(feed.grain.secs()) != 0 {
-        return Err(bad("unaligned_period", format!("{period_text:?} does not start a whole {} (UTC)", feed.grain.as_str())));
+        _ => Err(("missing_field", format!("field {name:?} is missing or empty"))),
     }
-    let impressions_text = required(&f.impressions)?;
+}
+
+fn rule(row: &RawRow, rule: &ValueRule) -> Result<String, Fault> {
+    match rule {
+        ValueRule::Constant(value) => Ok(value.clone()),
+        ValueRule::Field(name) => required(row, name).map(str::to_owned),
+    }
+}
+
+/// Maps one raw row by the feed's fields: its key first, so that a row
+/// quarantined for a measure is known by its key.
+pub fn map_row(feed: &FeedSettings, row: &RawRow) -> Result<PartnerRow, Quarantined> {
+    let quarantine = |key: Option<Box<KeyOf>>| move |(reason, detail): Fault| Quarantined { reason, detail, excerpt: row.excerpt.clone(), key };
+    let key = row_key(feed, row).map_err(quarantine(None))?;
+    let Measures { impressions, revenue_micros, currency, extra } = measures(feed, row).map_err(|fault| quarantine(Some(Box::new(key.clone())))(fault))?;
+    let KeyOf { partner, period_start, publisher_id, placement_id, country } = key;
+    Ok(PartnerRow { partner, period_start, publisher_id, placement_id, country, currency, impressions, revenue_micros, extra })
+}
+
+fn row_key(feed: &FeedSettings, row: &RawRow) -> Result<KeyOf, Fault> {
+    let optional = |name: &Option<String>| name.as_ref().and_then(|name| row.fields.get(name).cloned().flatten()).unwrap_or_default();
+    let f = &feed.fields;
+    let period_text = required(row, &f.period)?;
+    let period_start = parse_period(f.period_format, period_text)
+        .ok_or_else(|| ("bad_period", format!("field {:?} = {period_text:?} is not {:?}", f.period, f.period_format)))?;
+    if period_start.unix_timestamp().rem_euclid(feed.grain.secs()) != 0 {
+        return Err(("unaligned_period", format!("{period_text:?} does not start a whole {} (UTC)", feed.grain.as_str())));
+    }
+    Ok(KeyOf {
+        partner: rule(row, &feed.partner)?,
+        period_start,
+        publisher_id: optional(&f.publisher),
+        placement_id: optional(&f.placement),
+        country: optional(&f.country),
+    })
+}
+
+/// The parts of a [`PartnerRow`] that are not its key.
+struct Measures {
+    impressions: u64,
+    revenue_micros: i64,
+    currency: String,
+    extra: Vec<(String, i64)>,
+}
+
+fn measures(feed: &FeedSettings, row: &RawRow) -> Result<Measures, Fault> {
+    let f = &feed.fields;
+    let impressions_text = required(row, &f.impressions)?;
     let impressions = impressions_text
         .parse::<u64>()
-        .map_err(|_| bad("bad_number", format!("field {:?} = {impressions_text:?} is not a whole count", f.impressions)))?;
-    let revenue_text = required(&f.revenue)?;
+        .map_err(|_| ("bad_number", format!("field {:?} = {impressions_text:?} is not a whole count", f.impressions)))?;
+    let revenue_text = required(row, &f.revenue)?;
     let revenue_micros = money_micros(revenue_text, f.revenue_unit)
-        .ok_or_else(|| bad("bad_number", format!("field {:?} = {revenue_text:?} is not a decimal amount", f.revenue)))?;
-    let currency = rule(&f.currency)?;
+        .ok_or_else(|| ("bad_number", format!("field {:?} = {revenue_text:?} is not a decimal amount", f.revenue)))?;
+    let currency = rule(row, &f.currency)?;
     if !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())) {
-        return Err(bad("bad_currency", format!("currency {currency:?} is not an ISO 4217 code")));
+        return Err(("bad_currency", format!("currency {currency:?} is not an ISO 4217 code")));
     }
     let mut extra = Vec::with_capacity(f.extra.len());
     for (name, field) in &f.extra {
         let value = match row.fields.get(field) {
             Some(Some(text)) if !text.trim().is_empty() => money_micros(text.trim(), MoneyUnit::Units)
-                .ok_or_else(|| bad("bad_number", format!("field {field:?} = {text:?} is not a decimal")))?,
+                .ok_or_else(|| ("bad_number", format!("field {field:?} = {text:?} is not a decimal")))?,
             _ => continue,
         };
         extra.push((name.clone(), value));
     }
-    Ok(PartnerRow {
-        partner: rule(&feed.partner)?,
-        period_start,
-        publisher_id: optional(&f.publisher),
-        placement_id: optional(&f.placement),
-        country: optional(&f.country),
-        currency,
-        impressions,
-        revenue_micros,
-        extra,
-    })
+    Ok(Measures { impressions, revenue_micros, currency, extra })
 }
 
 fn parse_period(format: PeriodFormat, text: &str) -> Option<OffsetDateTime> {

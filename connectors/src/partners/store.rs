@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_repr::{Deserialize_repr, Serialize_repr};
 use time::OffsetDateTime;
 
-use super::{PartnerRow, Quarantined, Window};
+use super::{KeyOf, PartnerRow, Quarantined, Window};
 use crate::error::Result;
 
 /// `partner_feed_status.status`; discriminants are the schema's Enum8 values.
@@ -155,7 +155,13 @@ impl PartnerStore {
     /// non-zero value for the feed there that `fetched` lacks, as rows of
     /// zeros in their old currency. Stored with the fetch, they replace the
     /// stale values, so a re-read window replaces per period, not only per key.
-    pub async fn vanished(&self, poll: PollOf<'_>, window: Window, fetched: &[PartnerRow]) -> Result<Vec<PartnerRow>> {
+    /// A row sent but unreadable (`quarantined`) is not gone: its key keeps
+    /// its numbers, and when a row's key itself is unreadable it may be any
+    /// key, so nothing is zeroed until a poll reads every key.
+    pub async fn vanished(&self, poll: PollOf<'_>, window: Window, fetched: &[PartnerRow], quarantined: &[Quarantined]) -> Result<Vec<PartnerRow>> {
+        if quarantined.iter().any(|row| row.key.is_none()) {
+            return Ok(Vec::new());
+        }
         #[derive(Row, Deserialize)]
         struct Key {
             partner: String,
@@ -179,7 +185,8 @@ impl PartnerStore {
             .param("end", window.end.unix_timestamp())
             .fetch_all()
             .await?;
-        let present: std::collections::BTreeSet<_> = fetched.iter().map(PartnerRow::key).collect();
+        let present: std::collections::BTreeSet<_> =
+            fetched.iter().map(PartnerRow::key).chain(quarantined.iter().filter_map(|row| row.key.as_deref().map(KeyOf::key))).collect();
         Ok(stored
             .into_iter()
             .filter(|key| !present.contains(&(&*key.partner, key.period_start, &*key.publisher_id, &*key.placement_id, &*key.country)))

@@ -128,7 +128,7 @@ impl Poller {
     async fn fetch_and_store(&self, feed: &Feed, poll: PollOf<'_>, (window, missed): (Window, Option<Window>)) -> Result<PollReport, Error> {
         let mut fetched = feed.fetch(window).await?;
         let rows = fetched.rows.len() as u64;
-        let vanished = self.store.vanished(poll, window, &fetched.rows).await?;
+        let vanished = self.store.vanished(poll, window, &fetched.rows, &fetched.quarantined).await?;
         let vanished_count = vanished.len() as u64;
         fetched.rows.extend(vanished);
         self.store.put_rows(poll, &fetched.rows).await?;
