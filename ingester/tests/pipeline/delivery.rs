@@ -3,11 +3,10 @@
 use std::time::{Duration, Instant};
 
 use adhouse_ingester::ingest::Outcome;
-use adhouse_ingester::ledger::{FileStatus, Ledger};
 use adhouse_ingester::s3_event::ObjectCreated;
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{TestStack, one_object, one_object_with_bad_lines};
+use crate::common::{TestStack, killed_after_inserting_chunk, one_object, one_object_with_bad_lines};
 
 #[tokio::test]
 async fn a_message_delivered_twice_is_counted_once() {
@@ -105,17 +104,7 @@ async fn a_chunk_sent_before_a_mapping_change_is_stored_once_by_the_resume() {
     let outcome = stack.ingestor("w1").ingest(&object, &CancellationToken::new()).await.unwrap();
     assert_eq!(outcome, Outcome::Done { rows_ok: rows, rows_bad: bad, rows_expired: 0 });
 
-    // The ledger as w1 would have left it, killed after chunk 2's inserts.
-    let ledger = Ledger::new(stack.clickhouse.clone());
-    let mut entry = ledger.get(&object.bucket, &object.key, &object.etag).await.unwrap().unwrap();
-    let (first_two_ok, first_two_bad) = (
-        stack.count("SELECT count() FROM events WHERE line <= 1000").await,
-        stack.count("SELECT count() FROM ingest_errors WHERE line <= 1000").await,
-    );
-    (entry.status, entry.next_chunk, entry.rows_ok, entry.rows_bad) =
-        (FileStatus::Processing, 2, first_two_ok, first_two_bad);
-    entry.owner.clear();
-    ledger.put(&mut entry).await.unwrap();
+    killed_after_inserting_chunk(&stack, &object, 2).await;
 
     let source = stack.settings.ingest.sources.iter_mut().find(|s| s.name == "vast-jsonl").unwrap();
     source.name = "vast-jsonl-v2".into();
