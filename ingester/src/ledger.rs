@@ -19,6 +19,9 @@ pub enum FileStatus {
     Processing = 1,
     Done = 2,
     Failed = 3,
+    /// S3 no longer has this version (overwritten or deleted): final as far
+    /// as the ledger knows, its rows counted so far stay in `events`.
+    Superseded = 4,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]

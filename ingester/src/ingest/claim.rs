@@ -31,6 +31,8 @@ pub struct Pins {
 /// that first claim, judging its rows as of it and by its time limits. None
 /// is ever changed afterwards, even when nothing seems committed: a worker
 /// may have died between an insert and its ledger update.
+/// A `failed` or `superseded` object is claimed again: the read that follows
+/// decides (a version restored with the same ETag resumes where it stopped).
 /// Declines when it is done, or when another worker updated it within
 /// `takeover_after` (a live owner). The ledger is advisory for ownership: a
 /// race on the claim lets two workers in, which the chunk tokens make

@@ -45,7 +45,8 @@ pub enum Outcome {
     AlreadyDone,
     /// No configured source claims the key (e.g. a manifest next to logs).
     NoSource,
-    /// The object was replaced since the event; its successor has an event of its own.
+    /// The object was replaced or deleted since the event (its successor has
+    /// an event of its own); its ledger entry says `superseded`.
     Superseded,
     /// Another live worker owns it; the message should come back later.
     OwnedElsewhere,
@@ -143,7 +144,7 @@ impl Ingestor {
             Claim::OwnedElsewhere => return Ok(Outcome::OwnedElsewhere),
         };
         let Some(body) = self.store.get(&object.bucket, &object.key, &object.etag).await? else {
-            return Ok(Outcome::Superseded);
+            return self.supersede(object, &mut entry).await;
         };
         let file = format!("s3://{}/{}", object.bucket, object.key);
         let context = ObjectContext { tenant: key_tenant, source: &source.name, file: &file };
@@ -176,6 +177,23 @@ impl Ingestor {
                 Err(err)
             }
         }
+    }
+
+    /// Ends the entry of a version S3 no longer has, released, in a state
+    /// that says so: left `processing`, it would look in progress for ever.
+    /// What it committed stays in `events`, and its counts say how much.
+    async fn supersede(&self, object: &ObjectCreated, entry: &mut LedgerEntry) -> Result<Outcome, Error> {
+        entry.status = FileStatus::Superseded;
+        entry.owner.clear();
+        entry.error = format!(
+            "s3://{}/{} no longer has ETag {}: it was overwritten or deleted after {} of its chunks were committed",
+            object.bucket, object.key, object.etag, entry.next_chunk
+        );
+        self.ledger.put(entry).await?;
+        if entry.next_chunk > 0 {
+            tracing::warn!(rows_ok = entry.rows_ok, rows_bad = entry.rows_bad, "{}; those rows stay in events", entry.error);
+        }
+        Ok(Outcome::Superseded)
     }
 
     /// The one line per object that says rows were left out, which
