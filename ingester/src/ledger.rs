@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_repr::{Deserialize_repr, Serialize_repr};
 use time::OffsetDateTime;
 
+use crate::ingest::TimeLimits;
+
 /// `ingest_files.status`; discriminants are the schema's Enum8 values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize_repr, Deserialize_repr)]
 #[repr(i8)]
@@ -17,6 +19,9 @@ pub enum FileStatus {
     Processing = 1,
     Done = 2,
     Failed = 3,
+    /// S3 no longer has this version (overwritten or deleted): final as far
+    /// as the ledger knows, its rows counted so far stay in `events`.
+    Superseded = 4,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Row, Serialize, Deserialize)]
@@ -52,6 +57,12 @@ pub struct LedgerEntry {
     /// 0007 read their `event_time` here.
     #[serde(with = "clickhouse::serde::time::datetime64::millis")]
     pub as_of: OffsetDateTime,
+    /// The [`TimeLimits`] rows are judged by, fixed at the first claim like
+    /// `as_of`; 0 (in all three) for an entry from before migration 0018,
+    /// until its next claim pins them (see [`LedgerEntry::time_limits`]).
+    pub events_ttl_days: u32,
+    pub timestamp_max_age_days: u32,
+    pub timestamp_max_ahead_secs: u32,
     #[serde(with = "clickhouse::serde::time::datetime64::millis")]
     pub started_at: OffsetDateTime,
     #[serde(with = "clickhouse::serde::time::datetime64::millis")]
@@ -64,6 +75,28 @@ impl LedgerEntry {
     /// which is the best guess there is and what earlier versions assumed.
     pub fn chunking(&self, configured: u32) -> u32 {
         if self.chunk_lines == 0 { configured } else { self.chunk_lines }
+    }
+
+    /// The limits this object's rows are judged by. An entry without
+    /// recorded ones predates migration 0018 (`schema.events_ttl_days` is at
+    /// least 1): the settings in force are the best guess there is, and
+    /// what earlier versions assumed.
+    pub fn time_limits(&self, configured: TimeLimits) -> TimeLimits {
+        if self.events_ttl_days == 0 {
+            return configured;
+        }
+        TimeLimits {
+            events_ttl_days: self.events_ttl_days,
+            max_age_days: self.timestamp_max_age_days,
+            max_ahead_secs: self.timestamp_max_ahead_secs,
+        }
+    }
+
+    /// Records `limits` as the ones this object's rows are judged by.
+    pub fn pin_time_limits(&mut self, limits: TimeLimits) {
+        self.events_ttl_days = limits.events_ttl_days;
+        self.timestamp_max_age_days = limits.max_age_days;
+        self.timestamp_max_ahead_secs = limits.max_ahead_secs;
     }
 }
 

@@ -54,7 +54,7 @@ pub struct Metrics {
     pub messages_received: Counter,
     pub messages_deleted: Counter,
     pub messages_failed: Counter,
-    /// Objects by outcome: done, already_done, owned_elsewhere, no_source, failed, released, error.
+    /// Objects by outcome: done, already_done, owned_elsewhere, no_source, superseded, failed, released, error.
     pub objects: Family<OutcomeLabel, Counter>,
     pub rows_ok: Family<SourceLabel, Counter>,
     pub rows_bad: Family<SourceLabel, Counter>,

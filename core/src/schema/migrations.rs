@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(0015, "events_by_source"),
     migration!(0016, "rollup_by_publisher"),
     migration!(0017, "ingest_attempts"),
+    migration!(0018, "ingest_resume"),
 ];
 
 /// Shared column lists that several migrations splice in as `${name}`.

@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 
 use super::commit::token_stem;
+use super::window::TimeLimits;
 use crate::ledger::{FileStatus, Ledger, LedgerEntry};
 use crate::mapping::Source;
 use crate::s3_event::ObjectCreated;
@@ -17,11 +18,21 @@ pub enum Claim {
     OwnedElsewhere,
 }
 
+/// What the settings in force give a new object to keep for life, and a
+/// resumed one to be compared with.
+#[derive(Debug, Clone, Copy)]
+pub struct Pins {
+    pub chunk_lines: u32,
+    pub limits: TimeLimits,
+}
+
 /// Takes ownership of `object` for `worker_id`, resuming from its next chunk
 /// in the chunk size the object was first claimed with, under the tokens of
-/// that first claim, judging its rows as of it. None is ever changed
-/// afterwards, even when nothing seems committed: a worker may have died
-/// between an insert and its ledger update.
+/// that first claim, judging its rows as of it and by its time limits. None
+/// is ever changed afterwards, even when nothing seems committed: a worker
+/// may have died between an insert and its ledger update.
+/// A `failed` or `superseded` object is claimed again: the read that follows
+/// decides (a version restored with the same ETag resumes where it stopped).
 /// Declines when it is done, or when another worker updated it within
 /// `takeover_after` (a live owner). The ledger is advisory for ownership: a
 /// race on the claim lets two workers in, which the chunk tokens make
@@ -33,7 +44,7 @@ pub async fn claim(
     key_tenant: &str,
     worker_id: &str,
     takeover_after: time::Duration,
-    chunk_lines: u32,
+    pins: Pins,
 ) -> clickhouse::error::Result<Claim> {
     let now = OffsetDateTime::now_utc();
     let previous = ledger.get(&object.bucket, &object.key, &object.etag).await?;
@@ -54,7 +65,7 @@ pub async fn claim(
             entry
         }
         None => LedgerEntry {
-            token_stem: token_stem(object, source, chunk_lines),
+            token_stem: token_stem(object, source, pins.chunk_lines),
             bucket: object.bucket.clone(),
             key: object.key.clone(),
             etag: object.etag.clone(),
@@ -64,7 +75,7 @@ pub async fn claim(
             status: FileStatus::Processing,
             owner: String::new(),
             next_chunk: 0,
-            chunk_lines,
+            chunk_lines: pins.chunk_lines,
             rows_ok: 0,
             rows_bad: 0,
             rows_expired: 0,
@@ -72,6 +83,9 @@ pub async fn claim(
             error: String::new(),
             event_time: object.event_time,
             as_of: now,
+            events_ttl_days: pins.limits.events_ttl_days,
+            timestamp_max_age_days: pins.limits.max_age_days,
+            timestamp_max_ahead_secs: pins.limits.max_ahead_secs,
             started_at: now,
             updated_at: OffsetDateTime::UNIX_EPOCH,
         },
@@ -91,6 +105,17 @@ pub async fn claim(
              left with the mapping now configured"
         );
     }
+    let limits = entry.time_limits(pins.limits);
+    if limits != pins.limits {
+        tracing::warn!(
+            key = %object.key,
+            changed = %limits.changes(&pins.limits).join(", "),
+            next_chunk = entry.next_chunk,
+            "time limits changed since this object was first claimed: all of it is judged by its first claim's, so \
+             that a chunk sent before the change keeps, expires and rejects the same rows on every attempt"
+        );
+    }
+    entry.pin_time_limits(limits);
     entry.status = FileStatus::Processing;
     entry.owner = worker_id.to_owned();
     entry.attempts += 1;

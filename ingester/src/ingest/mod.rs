@@ -23,7 +23,7 @@ pub use self::commit::{ChunkRows, Fate, Scratch, dedup_token, fate, token_stem, 
 pub use self::events_insert::EventsInsert;
 pub use self::read_ahead::ReadAhead;
 pub use self::window::{TimeLimits, TimeWindow, Verdict, rfc3339};
-use self::claim::{Claim, claim};
+use self::claim::{Claim, Pins, claim};
 use self::commit::{commit_chunk, observe};
 use self::in_flight::InFlightSet;
 use crate::error::{Error, ErrorKind, StreamError};
@@ -45,7 +45,8 @@ pub enum Outcome {
     AlreadyDone,
     /// No configured source claims the key (e.g. a manifest next to logs).
     NoSource,
-    /// The object was replaced since the event; its successor has an event of its own.
+    /// The object was replaced or deleted since the event (its successor has
+    /// an event of its own); its ledger entry says `superseded`.
     Superseded,
     /// Another live worker owns it; the message should come back later.
     OwnedElsewhere,
@@ -82,9 +83,9 @@ pub struct Ingestor {
     sources: Arc<Vec<Source>>,
     metrics: Arc<Metrics>,
     worker_id: String,
-    chunk_lines: u32,
+    /// What the settings give a new object; a resumed one keeps its own.
+    pins: Pins,
     takeover_after: time::Duration,
-    limits: TimeLimits,
     in_flight: InFlightSet,
 }
 
@@ -106,9 +107,8 @@ impl Ingestor {
             sources,
             metrics,
             worker_id,
-            chunk_lines: settings.chunk_lines as u32,
+            pins: Pins { chunk_lines: settings.chunk_lines as u32, limits },
             takeover_after: time::Duration::seconds(i64::from(settings.takeover_after_secs)),
-            limits,
             in_flight: InFlightSet::default(),
         }
     }
@@ -138,13 +138,13 @@ impl Ingestor {
         let Some((source, key_tenant)) = source_for(&self.sources, &object.bucket, &object.key) else {
             return Ok(Outcome::NoSource);
         };
-        let mut entry = match claim(&self.ledger, object, source, key_tenant, &self.worker_id, self.takeover_after, self.chunk_lines).await? {
+        let mut entry = match claim(&self.ledger, object, source, key_tenant, &self.worker_id, self.takeover_after, self.pins).await? {
             Claim::Owned(entry) => *entry,
             Claim::AlreadyDone => return Ok(Outcome::AlreadyDone),
             Claim::OwnedElsewhere => return Ok(Outcome::OwnedElsewhere),
         };
         let Some(body) = self.store.get(&object.bucket, &object.key, &object.etag).await? else {
-            return Ok(Outcome::Superseded);
+            return self.supersede(object, &mut entry).await;
         };
         let file = format!("s3://{}/{}", object.bucket, object.key);
         let context = ObjectContext { tenant: key_tenant, source: &source.name, file: &file };
@@ -179,10 +179,28 @@ impl Ingestor {
         }
     }
 
+    /// Ends the entry of a version S3 no longer has, released, in a state
+    /// that says so: left `processing`, it would look in progress for ever.
+    /// What it committed stays in `events`, and its counts say how much.
+    async fn supersede(&self, object: &ObjectCreated, entry: &mut LedgerEntry) -> Result<Outcome, Error> {
+        entry.status = FileStatus::Superseded;
+        entry.owner.clear();
+        entry.error = format!(
+            "s3://{}/{} no longer has ETag {}: it was overwritten or deleted after {} of its chunks were committed",
+            object.bucket, object.key, object.etag, entry.next_chunk
+        );
+        self.ledger.put(entry).await?;
+        if entry.next_chunk > 0 {
+            tracing::warn!(rows_ok = entry.rows_ok, rows_bad = entry.rows_bad, "{}; those rows stay in events", entry.error);
+        }
+        Ok(Outcome::Superseded)
+    }
+
     /// The one line per object that says rows were left out, which
     /// retention left them out, and what to do about it.
     fn warn_expired(&self, file: &str, entry: &LedgerEntry) {
-        let retained_from = TimeWindow::new(entry.as_of, self.limits).retained_from();
+        let limits = entry.time_limits(self.pins.limits);
+        let retained_from = TimeWindow::new(entry.as_of, limits).retained_from();
         tracing::warn!(
             %file,
             rows_expired = entry.rows_expired,
@@ -194,7 +212,7 @@ impl Ingestor {
              `adhouse-ingester replay --dry-run s3://...` shows what an object would store.",
             entry.rows_expired,
             rfc3339(retained_from),
-            self.limits.events_ttl_days,
+            limits.events_ttl_days,
         );
     }
 
@@ -211,11 +229,11 @@ impl Ingestor {
         cancel: &CancellationToken,
     ) -> Result<Streamed, StreamError> {
         let mut parser = formats::parser(source)?;
-        let chunk_lines = entry.chunking(self.chunk_lines);
+        let chunk_lines = entry.chunking(self.pins.chunk_lines);
         let mut chunks =
             ObjectChunks::open(source, body, chunk_lines as usize, parser.quoted_fields(), entry.next_chunk).await?;
         let label = SourceLabel { source: source.name.clone() };
-        let window = TimeWindow::new(entry.as_of, self.limits);
+        let window = TimeWindow::new(entry.as_of, entry.time_limits(self.pins.limits));
         let mut bytes_seen = 0;
         loop {
             if cancel.is_cancelled() {

@@ -28,6 +28,19 @@ impl TimeLimits {
             max_ahead_secs: settings.ingest.timestamp_max_ahead_secs,
         }
     }
+
+    /// Each setting `now` gives another value than `self`, as `key then → now`.
+    pub fn changes(&self, now: &Self) -> Vec<String> {
+        [
+            ("schema.events_ttl_days", self.events_ttl_days, now.events_ttl_days),
+            ("ingest.timestamp_max_age_days", self.max_age_days, now.max_age_days),
+            ("ingest.timestamp_max_ahead_secs", self.max_ahead_secs, now.max_ahead_secs),
+        ]
+        .into_iter()
+        .filter(|(_, then, now)| then != now)
+        .map(|(key, then, now)| format!("{key} {then} → {now}"))
+        .collect()
+    }
 }
 
 /// The timestamps one object's rows are judged by.

@@ -10,6 +10,7 @@ use adhouse_core::Settings;
 use adhouse_core::schema::Migrator;
 use adhouse_core::settings::SourceSettings;
 use adhouse_ingester::ingest::Ingestor;
+use adhouse_ingester::ledger::{FileStatus, Ledger};
 use adhouse_tools::samples::GenArgs;
 use adhouse_tools::samples::manifest::Manifest;
 use clap::Parser as _;
@@ -288,6 +289,25 @@ fn example_sources(bucket: &str) -> Vec<SourceSettings> {
             source
         })
         .collect()
+}
+
+/// Puts `object`'s ledger entry back as its worker would have left it had
+/// it been killed after the inserts of chunk `chunk`, before their ledger
+/// update: `processing`, released, the chunks before `chunk` counted as
+/// `events` and `ingest_errors` hold them (for an object without expired
+/// rows).
+pub async fn killed_after_inserting_chunk(stack: &TestStack, object: &ObjectCreated, chunk: u32) {
+    let ledger = Ledger::new(stack.clickhouse.clone());
+    let mut entry = ledger.get(&object.bucket, &object.key, &object.etag).await.unwrap().unwrap();
+    let lines = u64::from(chunk) * u64::from(entry.chunk_lines);
+    let (ok, bad) = (
+        stack.count(&format!("SELECT count() FROM events WHERE line <= {lines}")).await,
+        stack.count(&format!("SELECT count() FROM ingest_errors WHERE line <= {lines}")).await,
+    );
+    (entry.status, entry.next_chunk, entry.rows_ok, entry.rows_bad, entry.rows_expired) =
+        (FileStatus::Processing, chunk, ok, bad, 0);
+    entry.owner.clear();
+    ledger.put(&mut entry).await.unwrap();
 }
 
 /// One generated JSONL file of `rows` lines in the bucket, and its good rows.

@@ -3,11 +3,10 @@
 use std::time::{Duration, Instant};
 
 use adhouse_ingester::ingest::Outcome;
-use adhouse_ingester::ledger::{FileStatus, Ledger};
 use adhouse_ingester::s3_event::ObjectCreated;
 use tokio_util::sync::CancellationToken;
 
-use crate::common::{TestStack, one_object, one_object_with_bad_lines};
+use crate::common::{TestStack, killed_after_inserting_chunk, one_object, one_object_with_bad_lines};
 
 #[tokio::test]
 async fn a_message_delivered_twice_is_counted_once() {
@@ -105,17 +104,7 @@ async fn a_chunk_sent_before_a_mapping_change_is_stored_once_by_the_resume() {
     let outcome = stack.ingestor("w1").ingest(&object, &CancellationToken::new()).await.unwrap();
     assert_eq!(outcome, Outcome::Done { rows_ok: rows, rows_bad: bad, rows_expired: 0 });
 
-    // The ledger as w1 would have left it, killed after chunk 2's inserts.
-    let ledger = Ledger::new(stack.clickhouse.clone());
-    let mut entry = ledger.get(&object.bucket, &object.key, &object.etag).await.unwrap().unwrap();
-    let (first_two_ok, first_two_bad) = (
-        stack.count("SELECT count() FROM events WHERE line <= 1000").await,
-        stack.count("SELECT count() FROM ingest_errors WHERE line <= 1000").await,
-    );
-    (entry.status, entry.next_chunk, entry.rows_ok, entry.rows_bad) =
-        (FileStatus::Processing, 2, first_two_ok, first_two_bad);
-    entry.owner.clear();
-    ledger.put(&mut entry).await.unwrap();
+    killed_after_inserting_chunk(&stack, &object, 2).await;
 
     let source = stack.settings.ingest.sources.iter_mut().find(|s| s.name == "vast-jsonl").unwrap();
     source.name = "vast-jsonl-v2".into();
@@ -124,6 +113,41 @@ async fn a_chunk_sent_before_a_mapping_change_is_stored_once_by_the_resume() {
     assert_eq!(outcome, Outcome::Done { rows_ok: rows, rows_bad: bad, rows_expired: 0 });
     assert_eq!(stack.tsv("SELECT count(), uniqExact(line) FROM events").await, format!("{rows}\t{rows}\n"));
     assert_eq!(stack.tsv("SELECT count(), uniqExact(line) FROM ingest_errors").await, format!("{bad}\t{bad}\n"));
+}
+
+/// A worker dies half-way through an object, which is then overwritten. The
+/// resume finds that version gone: its ledger entry ends `superseded`,
+/// released, with what it counted, where an operator lists objects, instead
+/// of `processing` for ever; a late message of it ingests nothing, and the
+/// new version is an object of its own.
+#[tokio::test]
+async fn an_object_overwritten_after_its_worker_died_ends_superseded_in_the_ledger() {
+    let stack = TestStack::new("superseded").await;
+    let (old, rows) = one_object(&stack, "1200").await;
+    let done = stack.ingestor("w1").ingest(&old, &CancellationToken::new()).await.unwrap();
+    assert_eq!(done, Outcome::Done { rows_ok: rows, rows_bad: 0, rows_expired: 0 });
+    killed_after_inserting_chunk(&stack, &old, 2).await;
+    // The new version: the old one's gzip member twice.
+    let body = stack.s3.get_object().bucket(&stack.bucket).key(&old.key).send().await.unwrap().body.collect().await.unwrap().to_vec();
+    let new = stack.put(&old.key, [body.as_slice(), &body].concat()).await;
+
+    let listing = format!("SELECT etag = '{}', status, owner, rows_ok, error FROM ingest_files FINAL ORDER BY updated_at", new.etag);
+    let superseded = format!(
+        "0\tsuperseded\t\t{}\ts3://{}/{} no longer has ETag {}: it was overwritten or deleted after 2 of its chunks were committed\n",
+        stack.count("SELECT count() FROM events WHERE line <= 1000").await,
+        old.bucket,
+        old.key,
+        old.etag
+    );
+    for late in ["w2", "w3"] {
+        assert_eq!(stack.ingestor(late).ingest(&old, &CancellationToken::new()).await.unwrap(), Outcome::Superseded);
+        assert_eq!(stack.tsv(&listing).await, superseded);
+    }
+    assert_eq!(stack.count("SELECT count() FROM events").await, rows, "nothing of the old version ingested again");
+
+    let done = stack.ingestor("w4").ingest(&new, &CancellationToken::new()).await.unwrap();
+    assert_eq!(done, Outcome::Done { rows_ok: 2 * rows, rows_bad: 0, rows_expired: 0 });
+    assert_eq!(stack.tsv(&listing).await, format!("{superseded}1\tdone\tw4\t{}\t\n", 2 * rows));
 }
 
 /// Starts `replay` of `object` in a process of its own and SIGKILLs it after

@@ -200,6 +200,9 @@ async fn a_resumed_parquet_object_skips_committed_row_groups_and_a_retry_from_th
         error: String::new(),
         event_time: object.event_time,
         as_of: object.event_time,
+        events_ttl_days: 0,
+        timestamp_max_age_days: 0,
+        timestamp_max_ahead_secs: 0,
         started_at: object.event_time,
         updated_at: time::OffsetDateTime::UNIX_EPOCH,
     };

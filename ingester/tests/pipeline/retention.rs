@@ -6,13 +6,14 @@
 
 use std::sync::Arc;
 
+use adhouse_core::Settings;
 use adhouse_ingester::ingest::Outcome;
 use adhouse_ingester::ledger::{FileStatus, Ledger, LedgerEntry};
 use adhouse_ingester::metrics::Metrics;
 use time::{Duration, OffsetDateTime};
 use tokio_util::sync::CancellationToken;
 
-use crate::common::TestStack;
+use crate::common::{TestStack, killed_after_inserting_chunk};
 
 const KEY: &str = "logs/acme/vast/backfill/mixed.jsonl";
 
@@ -149,6 +150,9 @@ async fn a_resumed_object_is_judged_as_of_its_first_claim_not_the_clock() {
         error: String::new(),
         event_time: first_claim,
         as_of: first_claim,
+        events_ttl_days: 0,
+        timestamp_max_age_days: 0,
+        timestamp_max_ahead_secs: 0,
         started_at: first_claim,
         updated_at: OffsetDateTime::UNIX_EPOCH,
     };
@@ -164,6 +168,42 @@ async fn a_resumed_object_is_judged_as_of_its_first_claim_not_the_clock() {
     // part of what a retry's block is de-duplicated by.
     let at = stack.count("SELECT toUInt64(toUnixTimestamp(at)) FROM ingest_errors").await;
     assert_eq!(at, first_claim.unix_timestamp() as u64, "every attempt writes the same error rows");
+}
+
+/// A worker inserts a chunk and dies before its ledger update; a deploy
+/// then shortens a time limit, under which that chunk's rows would be
+/// expired or rejected. The resume judges them by the first claim's limits:
+/// its copy of the chunk is dropped as a duplicate of the token, so had it
+/// judged by the settings, the ledger's counts (or `ingest_errors`) would
+/// describe other rows than `events` holds.
+#[tokio::test]
+async fn a_chunk_sent_before_events_ttl_days_is_shortened_is_counted_as_stored_by_the_resume() {
+    resumed_after_a_limit_is_shortened("ttl-resume", |settings| settings.schema.events_ttl_days = 30).await;
+}
+
+#[tokio::test]
+async fn a_chunk_sent_before_timestamp_max_age_days_is_shortened_is_not_rejected_by_the_resume() {
+    resumed_after_a_limit_is_shortened("age-resume", |settings| settings.ingest.timestamp_max_age_days = 30).await;
+}
+
+async fn resumed_after_a_limit_is_shortened(test: &str, shorten: impl FnOnce(&mut Settings)) {
+    let mut stack = TestStack::new(test).await;
+    assert_eq!(stack.settings.ingest.chunk_lines, 500, "three chunks");
+    // The last chunk's rows are 60 days old: kept until the limit shrinks.
+    let now = OffsetDateTime::now_utc();
+    let text: String = (0..1200)
+        .map(|i| line(now - Duration::days(if i < 1000 { 1 } else { 60 }) + Duration::seconds(i), 100) + "\n")
+        .collect();
+    let object = stack.put(KEY, text.into_bytes()).await;
+    let done = Outcome::Done { rows_ok: 1200, rows_bad: 0, rows_expired: 0 };
+    assert_eq!(stack.ingestor("w1").ingest(&object, &CancellationToken::new()).await.unwrap(), done);
+    killed_after_inserting_chunk(&stack, &object, 2).await;
+
+    shorten(&mut stack.settings);
+    assert_eq!(stack.ingestor("w2").ingest(&object, &CancellationToken::new()).await.unwrap(), done);
+    assert_eq!(stack.tsv("SELECT count(), uniqExact(line) FROM events").await, "1200\t1200\n");
+    assert_eq!(stack.tsv("SELECT status, rows_ok, rows_bad, rows_expired FROM ingest_files FINAL").await, "done\t1200\t0\t0\n");
+    assert_eq!(stack.count("SELECT count() FROM ingest_errors").await, 0);
 }
 
 #[tokio::test]
