@@ -178,7 +178,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Replay { location, dry_run: true, rows } => {
             let sources = compile_sources(&settings)?;
             let store = S3Store::from_env().await;
-            let limits = TimeLimits::from_settings(&settings);
+            let client = adhouse_core::clickhouse::client(&settings.clickhouse);
+            let limits = TimeLimits::from_settings(&settings).within_table_ttl(&client, &settings.schema).await;
+            let limits = limits.context("reading the TTL of events from ClickHouse")?;
             let chunk_lines = settings.ingest.chunk_lines as usize;
             let now = time::OffsetDateTime::now_utc();
             print!("{}", preview(&store, &sources, limits, chunk_lines, &location, rows, now).await?);

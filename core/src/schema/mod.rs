@@ -6,6 +6,7 @@ mod migrations;
 mod migrate;
 mod render;
 mod rollups;
+pub mod ttl;
 
 pub use access::{ANALYST_ROLE, ANALYST_TABLES, PRIVATE_TABLES, TenantAnalyst, analyst_access, parse_analysts};
 pub use migrations::{MIGRATIONS, Migration};

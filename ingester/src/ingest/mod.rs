@@ -14,8 +14,10 @@ mod window;
 use std::sync::Arc;
 use std::time::Instant;
 
+use adhouse_core::settings::SchemaSettings;
 use clickhouse::Client;
 use time::OffsetDateTime;
+use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 
 pub use self::chunks::ObjectChunks;
@@ -84,7 +86,10 @@ pub struct Ingestor {
     metrics: Arc<Metrics>,
     worker_id: String,
     /// What the settings give a new object; a resumed one keeps its own.
-    pins: Pins,
+    configured: Pins,
+    schema: SchemaSettings,
+    /// `configured` within the TTL `events` really has ([`Ingestor::pins`]).
+    pins: OnceCell<Pins>,
     takeover_after: time::Duration,
     in_flight: InFlightSet,
 }
@@ -99,6 +104,7 @@ impl Ingestor {
         settings: &adhouse_core::Settings,
     ) -> Self {
         let limits = TimeLimits::from_settings(settings);
+        let schema = settings.schema.clone();
         let settings = &settings.ingest;
         Self {
             ledger: Ledger::new(client.clone()),
@@ -107,10 +113,23 @@ impl Ingestor {
             sources,
             metrics,
             worker_id,
-            pins: Pins { chunk_lines: settings.chunk_lines as u32, limits },
+            configured: Pins { chunk_lines: settings.chunk_lines as u32, limits },
+            schema,
+            pins: OnceCell::new(),
             takeover_after: time::Duration::seconds(i64::from(settings.takeover_after_secs)),
             in_flight: InFlightSet::default(),
         }
+    }
+
+    /// What a new object pins: the settings, with the TTL `events` really
+    /// has (`TimeLimits::within_table_ttl`), read at the first claim rather
+    /// than at start-up, when ClickHouse may be down, and then kept.
+    async fn pins(&self) -> clickhouse::error::Result<Pins> {
+        let read = || async {
+            let limits = self.configured.limits.within_table_ttl(&self.client, &self.schema).await?;
+            Ok::<_, clickhouse::error::Error>(Pins { limits, ..self.configured })
+        };
+        self.pins.get_or_try_init(read).await.copied()
     }
 
     /// Ingests one object version. Between chunks, `cancel` releases it.
@@ -138,7 +157,8 @@ impl Ingestor {
         let Some((source, key_tenant)) = source_for(&self.sources, &object.bucket, &object.key) else {
             return Ok(Outcome::NoSource);
         };
-        let mut entry = match claim(&self.ledger, object, source, key_tenant, &self.worker_id, self.takeover_after, self.pins).await? {
+        let pins = self.pins().await?;
+        let mut entry = match claim(&self.ledger, object, source, key_tenant, &self.worker_id, self.takeover_after, pins).await? {
             Claim::Owned(entry) => *entry,
             Claim::AlreadyDone => return Ok(Outcome::AlreadyDone),
             Claim::OwnedElsewhere => return Ok(Outcome::OwnedElsewhere),
@@ -199,7 +219,7 @@ impl Ingestor {
     /// The one line per object that says rows were left out, which
     /// retention left them out, and what to do about it.
     fn warn_expired(&self, file: &str, entry: &LedgerEntry) {
-        let limits = entry.time_limits(self.pins.limits);
+        let limits = entry.time_limits(self.configured.limits);
         let retained_from = TimeWindow::new(entry.as_of, limits).retained_from();
         tracing::warn!(
             %file,
@@ -229,11 +249,12 @@ impl Ingestor {
         cancel: &CancellationToken,
     ) -> Result<Streamed, StreamError> {
         let mut parser = formats::parser(source)?;
-        let chunk_lines = entry.chunking(self.pins.chunk_lines);
+        let chunk_lines = entry.chunking(self.configured.chunk_lines);
         let mut chunks =
             ObjectChunks::open(source, body, chunk_lines as usize, parser.quoted_fields(), entry.next_chunk).await?;
         let label = SourceLabel { source: source.name.clone() };
-        let window = TimeWindow::new(entry.as_of, entry.time_limits(self.pins.limits));
+        // The claim pinned the limits in the entry.
+        let window = TimeWindow::new(entry.as_of, entry.time_limits(self.configured.limits));
         let mut bytes_seen = 0;
         loop {
             if cancel.is_cancelled() {

@@ -4,6 +4,8 @@
 //! same rows (DESIGN.md, "Rows outside the retention").
 
 use adhouse_core::Settings;
+use adhouse_core::schema::ttl::{self, TableTtl};
+use adhouse_core::settings::SchemaSettings;
 use time::{Duration, OffsetDateTime};
 
 use crate::mapping::Rejection;
@@ -27,6 +29,34 @@ impl TimeLimits {
             max_age_days: settings.ingest.timestamp_max_age_days,
             max_ahead_secs: settings.ingest.timestamp_max_ahead_secs,
         }
+    }
+
+    /// `self` with `events_ttl_days` no longer than the TTL `events` really
+    /// has: a row counted as stored must be in `events`, and a setting
+    /// raised without a migration does not reach the table.
+    pub async fn within_table_ttl(self, client: &clickhouse::Client, schema: &SchemaSettings) -> clickhouse::error::Result<Self> {
+        let mut limits = self;
+        let ttl = ttl::read(client, schema, &["events"]).await?.remove("events");
+        match ttl {
+            Some(TableTtl::Days(days)) if days < limits.events_ttl_days => {
+                tracing::warn!(
+                    setting = limits.events_ttl_days,
+                    table_ttl_days = days,
+                    "events keeps {days} days, schema.events_ttl_days says {}: rows older than {days} days are counted \
+                     as expired, not stored (migrations render a TTL once; to apply the setting, add a migration \
+                     `ALTER TABLE events MODIFY TTL toDateTime(ts) + toIntervalDay({})`)",
+                    limits.events_ttl_days,
+                    limits.events_ttl_days
+                );
+                limits.events_ttl_days = days;
+            }
+            Some(TableTtl::Unknown) => tracing::warn!(
+                setting = limits.events_ttl_days,
+                "events has a TTL of a shape adhouse does not read: rows are judged by schema.events_ttl_days alone"
+            ),
+            _ => {}
+        }
+        Ok(limits)
     }
 
     /// Each setting `now` gives another value than `self`, as `key then → now`.

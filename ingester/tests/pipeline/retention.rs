@@ -206,6 +206,26 @@ async fn resumed_after_a_limit_is_shortened(test: &str, shorten: impl FnOnce(&mu
     assert_eq!(stack.count("SELECT count() FROM ingest_errors").await, 0);
 }
 
+/// `schema.events_ttl_days` raised to 200 without the migration that would
+/// change the table's 90-day TTL: a row 150 days old is one `events` would
+/// drop at once, so it is counted as expired, not as stored, and no rollup
+/// gets it.
+#[tokio::test]
+async fn a_ttl_setting_raised_without_its_migration_counts_what_events_drops_as_expired() {
+    let mut stack = TestStack::new("ttl-drift").await;
+    stack.settings.schema.events_ttl_days = 200;
+    let now = OffsetDateTime::now_utc();
+    let text = [line(now - Duration::days(1), 100), line(now - Duration::days(150), 200)].join("\n") + "\n";
+    let object = stack.put(KEY, text.into_bytes()).await;
+    let outcome = stack.ingestor("w1").ingest(&object, &CancellationToken::new()).await.unwrap();
+    assert_eq!(outcome, Outcome::Done { rows_ok: 1, rows_bad: 0, rows_expired: 1 });
+    for table in ["events", "events_1h", "events_1d"] {
+        let sql = format!("SELECT count(), sum(revenue_micros) FROM {table}");
+        let sql = if table == "events" { sql } else { sql.replace("count()", "sum(impressions)") };
+        assert_eq!(stack.tsv(&sql).await, "1\t100\n", "{table}");
+    }
+}
+
 #[tokio::test]
 async fn replay_dry_run_prints_the_rows_as_stored_and_every_count_and_writes_nothing() {
     let stack = TestStack::new("dry-run").await;

@@ -3,15 +3,14 @@
 //! query's time line, and whose retention covers the range; otherwise raw
 //! `events`. See DESIGN.md beside this file.
 
-pub mod retention;
 
 use std::collections::BTreeSet;
 
+use adhouse_core::schema::ttl::{self, TableTtl};
 use adhouse_core::schema::{ROLLUPS, Retention, Rollup};
 use adhouse_core::settings::SchemaSettings;
 
 use crate::metrics_catalog::{Dimension, Measure};
-use retention::TableTtl;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableKind {
@@ -150,7 +149,7 @@ impl Tables {
     pub async fn read(schema: &SchemaSettings, client: &clickhouse::Client) -> clickhouse::error::Result<Self> {
         let mut tables = Self::new(schema);
         let names: Vec<&str> = tables.rollups.iter().chain([&tables.raw]).map(|table| table.name).collect();
-        let ttls = retention::read(client, schema, &names).await?;
+        let ttls = ttl::read(client, schema, &names).await?;
         for table in tables.rollups.iter_mut().chain([&mut tables.raw]) {
             if let Some(&ttl) = ttls.get(table.name) {
                 table.keep_within(ttl);

@@ -1,15 +1,15 @@
 //! The retention each table really keeps. A migration renders the TTL into
 //! a table once, when it creates it: raising `schema.*_ttl_days` later
 //! changes the setting, not the table (the migrator only warns on the
-//! drift), and a table answers zeros for days it has dropped. So the planner
-//! reads every TTL from ClickHouse at start-up and plans with the smaller of
-//! setting and table. In cluster mode the TTL is on each shard's storage
+//! drift), and a table answers zeros for days it has dropped. So the query
+//! API's planner and the ingester read the TTLs from ClickHouse at start-up
+//! and go by the smaller of setting and table. In cluster mode the TTL is on each shard's storage
 //! table (`<table>_local`); the Distributed table over them has none.
 
 use std::collections::BTreeMap;
 
-use adhouse_core::schema::LOCAL_SUFFIX;
-use adhouse_core::settings::SchemaSettings;
+use super::LOCAL_SUFFIX;
+use crate::settings::SchemaSettings;
 use clickhouse::{Client, Row};
 use serde::Deserialize;
 
