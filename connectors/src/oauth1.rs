@@ -12,7 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::oauth::{now, random_token};
+use crate::oauth::random_token;
 
 /// RFC 5849 §3.6: every byte but the unreserved characters of RFC 3986
 /// (`ALPHA DIGIT - . _ ~`) is encoded, spaces as `%20`.
@@ -48,9 +48,10 @@ pub struct Signed<'a> {
 
 impl Consumer<'_> {
     /// The `Authorization: OAuth …` header of `request`, with a fresh nonce
-    /// and timestamp (a retried request is signed again).
-    pub fn authorization(&self, request: &Signed<'_>, token: Option<Token<'_>>) -> String {
-        self.authorization_at(request, token, &random_token(24), now())
+    /// and `timestamp` (Unix seconds on the server's clock as far as known;
+    /// a retried request is signed again).
+    pub fn authorization(&self, request: &Signed<'_>, token: Option<Token<'_>>, timestamp: i64) -> String {
+        self.authorization_at(request, token, &random_token(24), timestamp)
     }
 
     fn authorization_at(&self, request: &Signed<'_>, token: Option<Token<'_>>, nonce: &str, timestamp: i64) -> String {

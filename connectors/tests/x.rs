@@ -233,3 +233,26 @@ async fn a_sunset_version_says_so() {
     assert_eq!(sunset.kind(), ErrorKind::Fatal);
     assert!(sunset.to_string().contains("Ads API version 11 is not served"), "{sunset}");
 }
+
+#[tokio::test]
+async fn a_wrong_consumer_secret_names_the_settings_and_leaves_the_grant_linked() {
+    let x = x();
+    let credentials = link(&x, "demo").await;
+    let account = account(&x, &credentials, "18ce54d4x5t").await;
+    let misconfigured = x_with(XSettings { consumer_secret: Secret::new("not-the-secret"), ..settings() }, 1, Pacer::default());
+    let refused = misconfigured.fetch_daily(&credentials, &account, Level::Account, last_days(7, 1)).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Fatal, "relinking cannot mend the app's secret: {refused}");
+    assert!(refused.to_string().contains("check platforms.x.consumer_key and platforms.x.consumer_secret"), "{refused}");
+    assert!(x.fetch_daily(&credentials, &account, Level::Account, last_days(7, 1)).await.is_ok(), "the grant is fine");
+}
+
+#[tokio::test]
+async fn a_host_clock_an_hour_behind_xs_is_corrected_from_the_date_and_the_call_retried_once() {
+    let x = x_with(settings(), 1, Pacer::default());
+    let credentials = link(&x, "demo").await;
+    let account = account(&x, &credentials, "18ce54uhdp2").await;
+    control("clock", &[("token", &credentials.access_token), ("ahead_secs", "3600")]).await;
+    let range = last_days(7, 1);
+    let rows = x.fetch_daily(&credentials, &account, Level::Campaign, range).await.expect("signed again with X's time").rows;
+    assert_eq!(fakes::comparable(rows), oracle("18ce54uhdp2", Level::Campaign, range).await);
+}

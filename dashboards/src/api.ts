@@ -161,6 +161,8 @@ export interface Compared {
 
 export interface PartnerDiscrepancy {
   partner: string;
+  /** The feed whose numbers these are; null when no feed reports the partner. A partner has one row per feed. */
+  feed: string | null;
   currencies: string[];
   revenue_comparable: boolean;
   totals: Compared;

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "vitest";
 
-import type { FeedHealth } from "./api";
+import type { FeedHealth, PartnerDiscrepancy } from "./api";
 import { discrepancyRequest } from "./requests";
 import { changeState, defaultState, parseState, serializeState } from "./state";
-import { dataAsOf, differenceClass, differenceText, formatPercent, freshnessText, truncatedText } from "./views/discrepancy";
+import { dataAsOf, differenceClass, differenceText, formatPercent, freshnessText, rowLabel, truncatedText } from "./views/discrepancy";
 
 const feed = (name: string, last_success_at: string | null): FeedHealth => ({
   feed: name,
@@ -46,6 +46,15 @@ describe("the discrepancy report", () => {
     expect([differenceClass(missing, 5), differenceText(missing)]).toEqual(["over", "Not in our logs"]);
     expect(differenceText({ absolute: -6, percent: -100 })).toBe("-100.00 %");
     expect([differenceClass({ absolute: 0, percent: null }, 5), differenceText({ absolute: 0, percent: null })]).toEqual(["none", "—"]);
+  });
+
+  test("a partner reported by two feeds shows each feed's name; one reported by one feed or none, its name alone", () => {
+    const counted = { impressions: 0, revenue: 0 };
+    const zero = { absolute: 0, percent: null };
+    const totals = { ours: counted, theirs: counted, difference: { impressions: zero, revenue: zero }, flagged: false };
+    const row = (partner: string, feed: string | null): PartnerDiscrepancy => ({ partner, feed, currencies: ["USD"], revenue_comparable: true, totals, periods: [] });
+    const rows = [row("appnexus", "appnexus_v1"), row("appnexus", "appnexus_v2"), row("openx", "mediation"), row("rubicon", null)];
+    expect(rows.map((r) => rowLabel(r, rows))).toEqual(["appnexus (appnexus_v1)", "appnexus (appnexus_v2)", "openx", "rubicon"]);
   });
 
   test("a report left short of some partners says so", () => {

@@ -31,8 +31,11 @@ class Handler(BaseHTTPRequestHandler):
             body=self.rfile.read(length) if length else b"",
         )
         response = self._dispatch(request)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
+        # A fake may answer with its own clock's Date (X's skew control).
+        self.log_request(response.status)
+        self.send_response_only(response.status)
+        headers = {"Server": self.version_string(), "Date": self.date_time_string(), **response.headers}
+        for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()

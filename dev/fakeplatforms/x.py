@@ -14,8 +14,24 @@ What it follows, from X's developer documentation (developer.x.com):
   /oauth/access_token with the verifier → the user's token and secret.
   Every request is HMAC-SHA1 signed ("Authorizing a request", "Creating a
   signature"); this fake checks each signature, timestamp and nonce, so a
-  signing bug fails. A bad one answers 401 `{"errors":[{"code":32,
-  "message":"Could not authenticate you."}]}`. Tokens never expire.
+  signing bug fails. Tokens never expire. How each failure answers (all
+  HTTP 401), at the OAuth endpoints in the standard API's numbered codes
+  ("Response codes"; TwitterKit's TWTRAPIErrorCode.h): a bad signature or
+  an unknown consumer key `{"errors":[{"code":32,"message":"Could not
+  authenticate you."}]}`; an oauth_timestamp out of X's window
+  `{"errors":[{"code":135,"message":"Timestamp out of bounds."}]}` (the
+  window's width is unverified: 300 s here, TwitterKit corrects its clock
+  beyond 600 s); an unknown or spent token `{"errors":[{"code":89,
+  "message":"Invalid or expired token."}]}`. A replayed nonce answers 32
+  (unverified). The Ads API answers every one of them alike, `{"errors":
+  [{"code":"UNAUTHORIZED_ACCESS","message":"This request is not properly
+  authenticated"}]}` (X's staff on twittercommunity.com, "What does 401
+  unauthorized mean": "your authentication credentials were missing or
+  incorrect"; SDK users report it for a wrong signature; for a revoked token
+  and a timestamp out of bounds it is unverified). Every answer has a
+  `Date` header of X's clock, which OAuth clients read to correct their
+  timestamps (TwitterKit's TWTRAPIDateSync). `oauth_callback=oob` asks for
+  the PIN flow ("POST oauth/request_token").
 * Ads API: GET /12/accounts (cursor pages, `timezone`,
   `timezone_switch_at`), /12/accounts/:id/funding_instruments (`currency`),
   /12/accounts/:id/campaigns and /line_items (`…_ids`, `with_deleted`).
@@ -30,7 +46,7 @@ What it follows, from X's developer documentation (developer.x.com):
 * Errors `{"errors":[{"code":"INVALID_PARAMETER","message","parameter"}],
   "request":{"params":{}}}`; rate limits `x-rate-limit-limit/-remaining/
   -reset` and per account `x-account-rate-limit-*` on every answer; 429
-  until the reset; 401 for a revoked token. Billing metrics are estimates
+  until the reset. Billing metrics are estimates
   for up to 3 days (restatement).
 Unverified details are marked where they are made (the answer to a 101st
 job, ROUTE_NOT_FOUND for a sunset version).
@@ -51,6 +67,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from email.utils import formatdate
 from html import escape
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -187,6 +204,7 @@ class State:
     windows: dict[str, list] = field(default_factory=dict)  # limit key → [used, reset]
     restatements: dict[str, list[date]] = field(default_factory=dict)
     throttles: dict[str, int] = field(default_factory=dict)  # account id or "" → throttled calls left
+    clocks: dict[str, int] = field(default_factory=dict)  # access token → seconds X's clock is ahead for its requests
     jobs: dict[int, Job] = field(default_factory=dict)
     next_job: int = 1_310_000_000_000_000_000
     calls: dict[str, int] = field(default_factory=dict)
@@ -215,6 +233,12 @@ def handle(request: Request) -> Response:
         return controls(request, path.removeprefix("/_fake/x/"), STATE, _oracle, _action)
     with STATE.lock:
         STATE.count(path.removeprefix(PREFIX).split("?")[0])
+    response = _answer(request, path)
+    response.headers["Date"] = formatdate(_now(request), usegmt=True)
+    return response
+
+
+def _answer(request: Request, path: str) -> Response:
     try:
         if path == f"{OAUTH}/request_token" and request.method == "POST":
             return _request_token(request)
@@ -266,6 +290,13 @@ def _signature(request: Request, oauth: dict[str, str], token_secret: str) -> st
     return base64.b64encode(hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()).decode()
 
 
+def _now(request: Request) -> float:
+    """X's clock as the request's token sees it (the clock control skews it
+    for one grant, so that tests of a skewed host run beside others)."""
+    with STATE.lock:
+        return time.time() + STATE.clocks.get(_oauth_params(request).get("oauth_token", ""), 0)
+
+
 def _not_authenticated() -> ApiError:
     return ApiError(401, 32, "Could not authenticate you.")
 
@@ -279,8 +310,8 @@ def _verify(request: Request, token_secret_of) -> dict[str, str]:
             or oauth.get("oauth_version", "1.0") != "1.0":
         raise _not_authenticated()
     timestamp = oauth.get("oauth_timestamp", "")
-    if not timestamp.isdigit() or abs(int(timestamp) - time.time()) > TIMESTAMP_SKEW_SECS:
-        raise _not_authenticated()
+    if not timestamp.isdigit() or abs(int(timestamp) - _now(request)) > TIMESTAMP_SKEW_SECS:
+        raise ApiError(401, 135, "Timestamp out of bounds.")
     secret = token_secret_of(oauth.get("oauth_token", ""))
     if secret is None or not hmac.compare_digest(_signature(request, oauth, secret), oauth.get("oauth_signature", "")):
         raise _not_authenticated()
@@ -299,7 +330,7 @@ def _form(values: dict[str, str]) -> Response:
 def _request_token(request: Request) -> Response:
     oauth = _verify(request, lambda token: "" if token == "" else None)
     callback = oauth.get("oauth_callback", "")
-    if not callback.startswith(("http://", "https://")):
+    if callback != "oob" and not callback.startswith(("http://", "https://")):
         raise ApiError(401, 417, "Desktop applications only support the oauth_callback value 'oob'")
     token, secret = uuid.uuid4().hex, uuid.uuid4().hex
     with STATE.lock:
@@ -348,6 +379,8 @@ def _consent(request: Request) -> Response:
             pending["used"] = True
             return Response.redirect(_with_query(pending["callback"], {"denied": f["oauth_token"]}))
         pending["user"], pending["verifier"] = f["user"], uuid.uuid4().hex[:20]
+        if pending["callback"] == "oob":
+            return Response.html(f"<html><body><p>Enter this PIN: <code>{pending['verifier']}</code></p></body></html>")
         return Response.redirect(_with_query(pending["callback"], {"oauth_token": f["oauth_token"], "oauth_verifier": pending["verifier"]}))
 
 
@@ -378,12 +411,18 @@ def _access_token(request: Request) -> Response:
 # ---- Ads API -----------------------------------------------------------------
 
 def _authenticate(request: Request) -> str:
-    oauth = _verify(request, _secret_in(STATE.access))
-    with STATE.lock:
-        access = STATE.access[oauth["oauth_token"]]
-        if access["revoked"]:
-            raise ApiError(401, "UNAUTHORIZED_ACCESS", "This request is not properly authenticated")
-        return access["user"]
+    """The user of an Ads API request; any failure is the Ads API's one 401."""
+    try:
+        oauth = _verify(request, _secret_in(STATE.access))
+        with STATE.lock:
+            access = STATE.access[oauth["oauth_token"]]
+            if access["revoked"]:
+                raise _not_authenticated()
+            return access["user"]
+    except ApiError as err:
+        if err.response.status != 401:
+            raise
+        raise ApiError(401, "UNAUTHORIZED_ACCESS", "This request is not properly authenticated")
 
 
 def _limits(user: str, family: str, account: str | None) -> dict[str, str]:
@@ -655,6 +694,9 @@ def _action(name: str, q: dict[str, str]) -> Response:
         for token in dead:
             STATE.access[token]["revoked"] = True
         return Response.json(200, {"revoked_tokens": len(dead)})
+    if name == "clock":
+        STATE.clocks[q["token"]] = int(q.get("ahead_secs", "0"))
+        return Response.json(200, {"token": q["token"], "ahead_secs": STATE.clocks[q["token"]]})
     if name == "throttle":
         STATE.throttles[q.get("account", "")] = int(q.get("calls", "1"))
         return Response.json(200, {"account": q.get("account", ""), "calls": int(q.get("calls", "1"))})

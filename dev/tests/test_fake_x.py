@@ -7,6 +7,7 @@ restatement. Each test makes its own grant."""
 import gzip
 import json
 from datetime import date, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -80,6 +81,29 @@ def test_a_bad_signature_a_replayed_nonce_and_a_spent_verifier_are_refused(fake)
     uri, headers, _ = client.sign(prepared.url)
     tampered = requests.get(uri + "?count=5", headers=headers)
     assert tampered.status_code == 401, "a query parameter outside the signature"
+
+
+def test_each_failed_authentication_answers_as_x_does_and_the_date_is_xs_clock(fake):
+    stale = Client(CONSUMER_KEY, client_secret=CONSUMER_SECRET, callback_uri=CALLBACK,
+                   timestamp=str(int(datetime.now().timestamp()) - 3_600))
+    late = _signed("POST", f"{fake}/x/api/oauth/request_token", stale)
+    assert (late.status_code, late.json()["errors"][0]) == (401, {"code": 135, "message": "Timestamp out of bounds."})
+    pin = _signed("POST", f"{fake}/x/api/oauth/request_token", Client(CONSUMER_KEY, client_secret=CONSUMER_SECRET, callback_uri="oob"))
+    assert pin.status_code == 200 and dict(parse_qsl(pin.text))["oauth_callback_confirmed"] == "true"
+
+    client = _grant(fake)
+    wrong = Client(CONSUMER_KEY, client_secret="not-the-secret", resource_owner_key=client.resource_owner_key,
+                   resource_owner_secret=client.resource_owner_secret)
+    refused = _get(fake, wrong, "accounts")
+    assert (refused.status_code, refused.json()["errors"][0]["code"]) == (401, "UNAUTHORIZED_ACCESS"), "the Ads API's one 401"
+    requests.post(f"{fake}/_fake/x/clock", params={"token": client.resource_owner_key, "ahead_secs": "3600"})
+    skewed = _get(fake, client, "accounts")
+    assert (skewed.status_code, skewed.json()["errors"][0]["code"]) == (401, "UNAUTHORIZED_ACCESS")
+    ahead = parsedate_to_datetime(skewed.headers["Date"]).timestamp() - datetime.now().timestamp()
+    assert 3_590 < ahead < 3_610, skewed.headers["Date"]
+    on_xs_clock = Client(CONSUMER_KEY, client_secret=CONSUMER_SECRET, resource_owner_key=client.resource_owner_key,
+                         resource_owner_secret=client.resource_owner_secret, timestamp=str(int(datetime.now().timestamp()) + 3_600))
+    assert _get(fake, on_xs_clock, "accounts").status_code == 200
 
 
 def test_discovery_and_the_currency_of_funding_instruments(fake):

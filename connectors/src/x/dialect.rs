@@ -5,10 +5,15 @@
 //! `{"errors":[{"code":"INVALID_PARAMETER","message":"…","parameter":"…"}],
 //! "request":{…}}`; the OAuth endpoints of api.x.com answer
 //! `{"errors":[{"code":32,"message":"Could not authenticate you."}]}` with a
-//! number, or plain text. 401: the token is revoked (X's tokens never
-//! expire) → relink. 429: over a rate limit, until `x-rate-limit-reset` (or
-//! `x-account-rate-limit-reset`, Unix seconds). 503: over capacity, with
-//! `retry-after`.
+//! number, or plain text. 401 is any failed authentication (X's "Response
+//! codes"): this host's clock off X's window (the answer's `Date` says so;
+//! code 135 at the OAuth endpoints), a signature X cannot check (32: the
+//! app's consumer key or secret in our settings) → fatal, relinking cannot
+//! help; else the token is revoked or invalid (89; X's tokens never expire)
+//! → relink. The Ads API answers all three with UNAUTHORIZED_ACCESS: `X`
+//! tells them apart (`X::call`). 429: over a rate limit, until
+//! `x-rate-limit-reset` (or `x-account-rate-limit-reset`, Unix seconds).
+//! 503: over capacity, with `retry-after`.
 
 use std::time::Duration;
 
@@ -16,6 +21,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
+use super::clock::Clock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Dialect, Remote};
 use crate::model::PlatformId;
@@ -29,13 +35,18 @@ pub(super) const JOB_SLOT_PAUSE: Duration = Duration::from_secs(2);
 
 /// X's dialect for one request: `app_key` is held for the user's endpoint
 /// limit (`x-rate-limit-*`), `account_key` for the ad account's
-/// (`x-account-rate-limit-*`) and `jobs_key` when no async-job slot is left.
+/// (`x-account-rate-limit-*`) and `jobs_key` when no async-job slot is left;
+/// `clock` takes X's time from a refusal's `Date`.
 pub(super) struct XDialect<'a> {
     pub app_key: String,
     pub account_key: Option<String>,
     pub jobs_key: Option<String>,
     pub api_version: &'a str,
+    pub clock: &'a Clock,
 }
+
+/// What relinking cannot mend: the settings to check.
+const APP_REFUSED: &str = "X cannot check the app's signature: check platforms.x.consumer_key and platforms.x.consumer_secret (relinking cannot help)";
 
 #[derive(Deserialize)]
 struct ErrorBody {
@@ -68,6 +79,22 @@ fn exhausted(headers: &HeaderMap, prefix: &str) -> Option<Duration> {
     (header::<u64>(headers, &format!("{prefix}-remaining")) == Some(0)).then(|| until_reset(headers, prefix)).flatten()
 }
 
+impl XDialect<'_> {
+    /// A 401's kind and what to check when relinking cannot help: the
+    /// clock (a `Date` off ours, whatever the code; 135), the app's
+    /// settings (32); else the grant.
+    fn unauthorized(&self, headers: &HeaderMap, code: &str) -> (ErrorKind, Option<String>) {
+        if let Some(skew) = self.clock.correct(headers) {
+            return (ErrorKind::Fatal, Some(format!("this host's clock is {skew} s off X's Date, out of X's window for OAuth timestamps: fix the host's clock (NTP)")));
+        }
+        match code {
+            "135" => (ErrorKind::Fatal, Some("the OAuth timestamp is out of X's window: check this host's clock".into())),
+            "32" => (ErrorKind::Fatal, Some(APP_REFUSED.into())),
+            _ => (ErrorKind::Relink, None),
+        }
+    }
+}
+
 impl Dialect for XDialect<'_> {
     fn remote(&self) -> Remote {
         PlatformId::X.into()
@@ -77,7 +104,7 @@ impl Dialect for XDialect<'_> {
         if status.is_success() {
             return Ok(());
         }
-        let (code, message) = match serde_json::from_slice::<ErrorBody>(body).ok().and_then(|b| b.errors.into_iter().next()) {
+        let (code, mut message) = match serde_json::from_slice::<ErrorBody>(body).ok().and_then(|b| b.errors.into_iter().next()) {
             Some(error) => {
                 let code = match error.code {
                     serde_json::Value::String(text) => text,
@@ -92,7 +119,13 @@ impl Dialect for XDialect<'_> {
             None => (format!("http_{}", status.as_u16()), String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()),
         };
         let (kind, retry_after) = match status {
-            StatusCode::UNAUTHORIZED => (ErrorKind::Relink, None),
+            StatusCode::UNAUTHORIZED => {
+                let (kind, check) = self.unauthorized(headers, &code);
+                if let Some(check) = check {
+                    message = format!("{message} ({check})");
+                }
+                (kind, None)
+            }
             StatusCode::TOO_MANY_REQUESTS => {
                 let wait = until_reset(headers, "x-account-rate-limit").max(until_reset(headers, "x-rate-limit"));
                 (ErrorKind::Retry, Some(wait.unwrap_or(DEFAULT_PAUSE)))
@@ -135,8 +168,10 @@ mod tests {
 
     use super::*;
 
+    static CLOCK: std::sync::LazyLock<Clock> = std::sync::LazyLock::new(Clock::default);
+
     fn dialect() -> XDialect<'static> {
-        XDialect { app_key: "x:app".into(), account_key: Some("x:acc".into()), jobs_key: Some("x:jobs".into()), api_version: "12" }
+        XDialect { app_key: "x:app".into(), account_key: Some("x:acc".into()), jobs_key: Some("x:jobs".into()), api_version: "12", clock: &CLOCK }
     }
 
     fn headers(pairs: &[(&'static str, String)]) -> HeaderMap {
@@ -160,7 +195,11 @@ mod tests {
         assert!(err.to_string().contains("INVALID_PARAMETER") && err.to_string().contains("parameter start_time"), "{err}");
         let revoked = failed(401, &none, r#"{"errors":[{"code":"UNAUTHORIZED_ACCESS","message":"This request is not properly authenticated"}]}"#);
         assert_eq!(revoked.kind(), ErrorKind::Relink);
-        assert_eq!(failed(401, &none, r#"{"errors":[{"code":32,"message":"Could not authenticate you."}]}"#).kind(), ErrorKind::Relink);
+        assert_eq!(failed(401, &none, r#"{"errors":[{"code":89,"message":"Invalid or expired token."}]}"#).kind(), ErrorKind::Relink);
+        let app = failed(401, &none, r#"{"errors":[{"code":32,"message":"Could not authenticate you."}]}"#);
+        assert!(app.kind() == ErrorKind::Fatal && app.to_string().contains("platforms.x.consumer_secret"), "{app}");
+        let clock = failed(401, &none, r#"{"errors":[{"code":135,"message":"Timestamp out of bounds."}]}"#);
+        assert!(clock.kind() == ErrorKind::Fatal && clock.to_string().contains("clock"), "{clock}");
         let busy = failed(503, &headers(&[("retry-after", "7".into())]), r#"{"errors":[{"code":"SERVICE_UNAVAILABLE","message":"Over capacity"}]}"#);
         assert_eq!((busy.kind(), busy.retry_after()), (ErrorKind::Retry, Some(Duration::from_secs(7))));
         let gone = failed(404, &none, r#"{"errors":[{"code":"ROUTE_NOT_FOUND","message":"The requested resource could not be found"}]}"#);

@@ -8,13 +8,16 @@
 //!   callback URL's own query, which X keeps. The request token's secret is
 //!   [`Authorization::temporary`]. Every request is signed (`oauth1`).
 //! * Tokens never expire; a revoked one answers 401 → relink. Nothing to
-//!   refresh.
+//!   refresh. A 401 is also this host's clock off X's (`clock`) or the
+//!   app's consumer key or secret wrong in our settings: not the grant's
+//!   fault (`dialect`, `X::call`).
 //! * Accounts: `GET /12/accounts` (cursor pages) with `timezone`; the
 //!   currency is that of the account's funding instruments. Money is micros
 //!   in every currency (`billed_charge_local_micro`).
 //! * Rows: `stats` (synchronous stats for short windows, async jobs for
 //!   backfills); errors and limits: `dialect`.
 
+mod clock;
 mod dialect;
 mod stats;
 
@@ -24,8 +27,9 @@ use adhouse_core::settings::XSettings;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use self::clock::Clock;
 use self::dialect::XDialect;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Http, json};
 use crate::model::{Account, Credentials, Daily, DateRange, Level, PlatformId};
 use crate::oauth1::{Consumer, Signed, Token};
@@ -45,6 +49,7 @@ const PAGE_SIZE: &str = "1000";
 pub struct X {
     settings: XSettings,
     http: Http,
+    clock: Clock,
 }
 
 /// A cursor page of the Ads API.
@@ -98,7 +103,7 @@ struct Call<'a> {
 
 impl X {
     pub fn new(settings: &XSettings, http: Http) -> Self {
-        Self { settings: settings.clone(), http }
+        Self { settings: settings.clone(), http, clock: Clock::default() }
     }
 
     fn consumer(&self) -> Consumer<'_> {
@@ -111,6 +116,34 @@ impl X {
             account_key: account.map(|a| format!("x:account:{a}")),
             jobs_key: account.map(jobs_key),
             api_version: &self.settings.api_version,
+            clock: &self.clock,
+        }
+    }
+
+    /// Sends the request `build` signs at a timestamp; once more when the
+    /// refusal's `Date` moved the clock (another task's correction may
+    /// bring one needless attempt).
+    async fn send(&self, dialect: &XDialect<'_>, keys: &[String], build: impl Fn(i64) -> reqwest::RequestBuilder) -> Result<Vec<u8>> {
+        let offset = self.clock.offset_secs();
+        match self.http.send(dialect, keys, || build(self.clock.now())).await {
+            Err(err) if self.clock.offset_secs() != offset => {
+                tracing::warn!(offset_secs = self.clock.offset_secs(), "this host's clock is off X's: signing with X's time from now on; fix the clock (NTP): {err}");
+                self.http.send(dialect, keys, || build(self.clock.now())).await
+            }
+            outcome => outcome,
+        }
+    }
+
+    /// The Ads API answers every failed authentication alike (401
+    /// UNAUTHORIZED_ACCESS), a revoked grant as a consumer key or secret X
+    /// does not know, which no relink mends. The OAuth endpoint, signed
+    /// with the app's key alone (a request token for the PIN flow, never
+    /// used), tells them apart: its refusal (32) names the settings; its
+    /// success leaves the grant to blame.
+    async fn blame(&self, refused: Error) -> Error {
+        match self.oauth_post("request_token", None, &[("oauth_callback", "oob")]).await {
+            Ok(_) => refused,
+            Err(app) => app,
         }
     }
 
@@ -119,10 +152,9 @@ impl X {
         let url = url::Url::parse(&format!("{}/oauth/{path}", self.settings.auth_url.trim_end_matches('/'))).expect("auth_url is a URL (validated settings)");
         let dialect = self.dialect("oauth", None);
         let body = self
-            .http
-            .send(&dialect, &[], || {
+            .send(&dialect, &[], |timestamp| {
                 let signed = Signed { method: "POST", url: &url, form: &[], extra };
-                self.http.client().post(url.clone()).header("Authorization", self.consumer().authorization(&signed, token))
+                self.http.client().post(url.clone()).header("Authorization", self.consumer().authorization(&signed, token, timestamp))
             })
             .await?;
         Ok(FormAnswer::parse(&body))
@@ -142,14 +174,17 @@ impl X {
         }
         let token = Token { token: &credentials.access_token, secret: &credentials.token_secret };
         let method = if call.post { "POST" } else { "GET" };
-        let body = self
-            .http
-            .send(&dialect, &keys, || {
+        let sent = self
+            .send(&dialect, &keys, |timestamp| {
                 let signed = Signed { method, url: &url, form: &[], extra: &[] };
                 let request = if call.post { self.http.client().post(url.clone()) } else { self.http.client().get(url.clone()) };
-                request.header("Authorization", self.consumer().authorization(&signed, Some(token)))
+                request.header("Authorization", self.consumer().authorization(&signed, Some(token), timestamp))
             })
-            .await?;
+            .await;
+        let body = match sent {
+            Err(err) if err.kind() == ErrorKind::Relink => return Err(self.blame(err).await),
+            sent => sent?,
+        };
         json(PlatformId::X, &call.path, &body)
     }
 

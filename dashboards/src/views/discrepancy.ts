@@ -1,12 +1,13 @@
-// The discrepancy report: per demand partner, impressions and revenue as
-// adhouse counted them from the logs against what the partner reports, the
+// The discrepancy report: per demand partner (and feed, when several report
+// it), impressions and revenue as adhouse counted them from the logs against
+// what the partner reports, the
 // difference coloured by whether it exceeds the report's threshold, and a
 // chart of each partner's impression difference over time. Above it, when
 // the partner data is as of (the oldest feed's last successful poll).
 
 import { CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from "chart.js";
 
-import type { Compared, Difference, DiscrepancyResponse, FeedHealth } from "../api";
+import type { Difference, DiscrepancyResponse, FeedHealth, PartnerDiscrepancy } from "../api";
 import { fill, h } from "../dom";
 import { formatBucket, formatValue } from "../format";
 
@@ -50,6 +51,12 @@ export function freshnessText(feeds: FeedHealth[], now: number = Date.now()): st
   const minutes = Math.max(0, Math.round((now - Date.parse(asOf)) / 60_000));
   const when = new Date(asOf).toISOString().slice(11, 16);
   return `Partner data as of ${when} UTC (${minutes === 0 ? "just now" : `${minutes} min ago`})`;
+}
+
+/** A row's name: the partner, with its feed when more than one feed reports the partner (each row is that feed against the logs). */
+export function rowLabel(row: PartnerDiscrepancy, rows: PartnerDiscrepancy[]): string {
+  const feeds = rows.filter((other) => other.partner === row.partner).length;
+  return feeds > 1 && row.feed !== null ? `${row.partner} (${row.feed})` : row.partner;
 }
 
 /** What a truncated report of `shown` partners leaves out, in words. */
@@ -103,11 +110,12 @@ export class DiscrepancyView {
     const cell = (value: number | null, unit: "count" | "currency") => h("td", { class: "num" }, formatValue(value, unit, report.currency));
     const diff = (difference: Difference) =>
       h("td", { class: `num diff diff-${differenceClass(difference, threshold)}` }, differenceText(difference));
-    const row = (partner: string, totals: Compared, currencies: string[]) =>
-      h(
+    const row = (partner: PartnerDiscrepancy) => {
+      const { totals, currencies } = partner;
+      return h(
         "tr",
-        { "data-partner": partner, "data-flagged": String(totals.flagged) },
-        h("th", { scope: "row" }, partner, currencies.some((c) => c !== report.currency) ? h("span", { class: "muted" }, ` (${currencies.join(", ")})`) : null),
+        { "data-partner": partner.partner, "data-feed": partner.feed ?? "", "data-flagged": String(totals.flagged) },
+        h("th", { scope: "row" }, rowLabel(partner, report.partners), currencies.some((c) => c !== report.currency) ? h("span", { class: "muted" }, ` (${currencies.join(", ")})`) : null),
         cell(totals.ours.impressions, "count"),
         cell(totals.theirs.impressions, "count"),
         diff(totals.difference.impressions),
@@ -115,6 +123,7 @@ export class DiscrepancyView {
         cell(totals.theirs.revenue, "currency"),
         diff(totals.difference.revenue),
       );
+    };
     fill(
       this.table,
       h(
@@ -122,7 +131,7 @@ export class DiscrepancyView {
         {},
         h("tr", {}, h("th", { scope: "col" }, "Partner"), ...["Impressions (adhouse)", "Impressions (partner)", "Difference", "Revenue (adhouse)", "Revenue (partner)", "Difference"].map((label) => h("th", { scope: "col", class: "num" }, label))),
       ),
-      h("tbody", {}, ...report.partners.map((partner) => row(partner.partner, partner.totals, partner.currencies))),
+      h("tbody", {}, ...report.partners.map(row)),
     );
     const empty = report.partners.length === 0;
     this.message.textContent = empty ? "No partner numbers or log impressions for this period." : "";
@@ -133,14 +142,14 @@ export class DiscrepancyView {
   private drawChart(report: DiscrepancyResponse): void {
     const labels = (report.partners[0]?.periods ?? []).map((period) => formatBucket(period.time ?? "", report.granularity));
     const datasets = report.partners.map((partner, i) => ({
-      label: partner.partner,
+      label: rowLabel(partner, report.partners),
       data: partner.periods.map((period) => period.difference.impressions.percent),
       borderColor: PALETTE[i % PALETTE.length],
       backgroundColor: PALETTE[i % PALETTE.length],
       pointRadius: 2,
       spanGaps: false,
     }));
-    this.figure.dataset.partners = JSON.stringify(report.partners.map((partner) => partner.partner));
+    this.figure.dataset.partners = JSON.stringify(report.partners.map((partner) => rowLabel(partner, report.partners)));
     this.canvas.setAttribute("aria-label", `Impression difference in percent per partner over ${labels.length} periods`);
     const options = {
       responsive: true,

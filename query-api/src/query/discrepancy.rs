@@ -1,15 +1,18 @@
-//! `POST /api/v1/discrepancy`: for each demand partner and period, the
-//! impressions and revenue adhouse counted from the logs (`demand_partner`)
-//! against what the partner reports (`partner_metrics`), the difference
-//! (theirs − ours) absolute and in percent of ours, flagged above a
-//! threshold.
+//! `POST /api/v1/discrepancy`: for each demand partner, each feed that
+//! reports it and each period, the impressions and revenue adhouse counted
+//! from the logs (`demand_partner`) against what the feed reports
+//! (`partner_metrics`), the difference (theirs − ours) absolute and in
+//! percent of ours, flagged above a threshold. Two feeds of one partner (its
+//! old and new reporting API during a migration, two accounts of it) are
+//! two rows, each against the whole of our count: summed, they would double
+//! the partner's side.
 //!
 //! Both sides are ordinary queries of their datasets, run by the same
 //! executor (so rollup choice, time buckets and tenancy are the query API's).
 //! Currency-safe: the logs' revenue is in the tenant's reporting currency (`api.reporting_currency`, `api.tenant_currencies`); a
-//! partner's revenue is compared only when every row of it in the range is
-//! in that currency, else its revenue difference is null and its currencies
-//! are listed.
+//! feed's revenue of a partner is compared only when every row of it in the
+//! range is in that currency, else its revenue difference is null and its
+//! currencies are listed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -53,15 +56,19 @@ pub struct DiscrepancyResponse {
     /// More partners had impressions than the [`MAX_PARTNERS`] reported
     /// (those with the most on either side); name others in `partners`.
     pub truncated: bool,
+    /// By partner, then feed: one row per feed reporting the partner.
     pub partners: Vec<PartnerDiscrepancy>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct PartnerDiscrepancy {
     pub partner: String,
-    /// Currencies the partner reported in over the range.
+    /// The feed whose numbers are `theirs` (`partners.feeds[].name`); null
+    /// when no feed reports the partner over the range.
+    pub feed: Option<String>,
+    /// Currencies the feed reported the partner in over the range.
     pub currencies: Vec<String>,
-    /// False when the partner reports in another currency than the logs:
+    /// False when the feed reports in another currency than the logs:
     /// its revenue and revenue differences are then null.
     pub revenue_comparable: bool,
     pub totals: Compared,
@@ -114,8 +121,9 @@ struct Sums {
     revenue_micros: i64,
 }
 
-/// Ours and theirs per partner, then per period (the time cell's text, empty without a granularity).
-type Sides = BTreeMap<String, BTreeMap<String, (Sums, Sums)>>;
+/// Ours and theirs per (partner, feed reporting it), then per period (the
+/// time cell's text, empty without a granularity).
+type Sides = BTreeMap<(String, Option<String>), BTreeMap<String, (Sums, Sums)>>;
 
 impl DiscrepancyRequest {
     /// A query of `dataset` for `metrics` by `dimensions` (the partner's
@@ -215,56 +223,62 @@ pub async fn run(executor: &Executor<'_>, request: &DiscrepancyRequest, context:
         return Ok(respond(Vec::new()));
     }
     let set = cover.partners.as_slice();
-    let groups = set.len() as u32;
-    let in_logs_currency = FilterRequest { dimension: "currency".into(), op: "eq".into(), value: Some(logs_currency.to_owned()), values: None };
-    let ours = of_partners(request.side("logs", &["impressions", "revenue"], &["demand_partner"]), set, groups, context)?;
-    let their_impressions = of_partners(request.side("partners", &["impressions"], &["partner"]), set, groups, context)?;
-    let mut revenue = request.side("partners", &["revenue"], &["partner"]);
-    revenue.filters.push(in_logs_currency);
-    let their_revenue = of_partners(revenue, set, groups, context)?;
-    // Currencies on their own, so that a partner reporting in several cannot push another out.
-    let mut currencies = request.side("partners", &["impressions"], &["partner", "currency"]);
+    // The feeds reporting these partners, and in which currencies: first,
+    // since each (partner, feed) is a group of their side.
+    let mut currencies = request.side("partners", &["impressions"], &["partner", "feed", "currency"]);
     currencies.granularity = Some("none".into());
     let max_rows = context.limits.max_rows;
-    let their_currencies = of_partners(currencies, set, max_rows, context)?;
-    let (ours_answer, impressions_answer, revenue_answer, currencies_answer) = tokio::try_join!(
-        executor.run(&ours),
-        executor.run(&their_impressions),
-        executor.run(&their_revenue),
-        executor.run(&their_currencies)
-    )?;
+    let currencies_answer = executor.run(&of_partners(currencies, set, max_rows, context)?).await?;
     if currencies_answer.rows.len() >= max_rows as usize {
-        return Err(ApiError::invalid(ErrorCode::TooManyRows, "partners", format!("these partners report in more than {max_rows} partner-currency pairs: name fewer")));
+        return Err(ApiError::invalid(ErrorCode::TooManyRows, "partners", format!("these partners report in more than {max_rows} partner-feed-currency triples: name fewer")));
     }
+    let mut currencies: BTreeMap<(String, Option<String>), BTreeSet<String>> = BTreeMap::new();
+    for row in &currencies_answer.rows {
+        let (_, dims, _) = split(row, false, 3);
+        currencies.entry((dims[0].clone(), Some(dims[1].clone()))).or_default().insert(dims[2].clone());
+    }
+    let in_logs_currency = FilterRequest { dimension: "currency".into(), op: "eq".into(), value: Some(logs_currency.to_owned()), values: None };
+    let ours = of_partners(request.side("logs", &["impressions", "revenue"], &["demand_partner"]), set, set.len() as u32, context)?;
+    let sources = currencies.len().max(1) as u32;
+    let their_impressions = of_partners(request.side("partners", &["impressions"], &["partner", "feed"]), set, sources, context)?;
+    let mut revenue = request.side("partners", &["revenue"], &["partner", "feed"]);
+    revenue.filters.push(in_logs_currency);
+    let their_revenue = of_partners(revenue, set, sources, context)?;
+    let (ours_answer, impressions_answer, revenue_answer) =
+        tokio::try_join!(executor.run(&ours), executor.run(&their_impressions), executor.run(&their_revenue))?;
 
     let timed = shape.granularity != Granularity::None;
-    let mut sides = Sides::new();
-    let mut currencies: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for row in &ours_answer.rows {
-        let (time, dims, values) = split(row, timed, 1);
-        let cell = &mut sides.entry(dims[0].clone()).or_default().entry(time).or_default().0;
-        cell.impressions += count(values[0]);
-        cell.revenue_micros += micros(values[1]);
-    }
+    let mut sides: Sides = currencies.keys().map(|source| (source.clone(), BTreeMap::new())).collect();
     for row in &impressions_answer.rows {
-        let (time, dims, values) = split(row, timed, 1);
-        sides.entry(dims[0].clone()).or_default().entry(time).or_default().1.impressions += count(values[0]);
+        let (time, dims, values) = split(row, timed, 2);
+        sides.entry((dims[0].clone(), Some(dims[1].clone()))).or_default().entry(time).or_default().1.impressions += count(values[0]);
     }
     for row in &revenue_answer.rows {
-        let (time, dims, values) = split(row, timed, 1);
-        sides.entry(dims[0].clone()).or_default().entry(time).or_default().1.revenue_micros += micros(values[0]);
+        let (time, dims, values) = split(row, timed, 2);
+        sides.entry((dims[0].clone(), Some(dims[1].clone()))).or_default().entry(time).or_default().1.revenue_micros += micros(values[0]);
     }
-    for row in &currencies_answer.rows {
-        let (_, dims, _) = split(row, false, 2);
-        currencies.entry(dims[0].clone()).or_default().insert(dims[1].clone());
+    for row in &ours_answer.rows {
+        let (time, dims, values) = split(row, timed, 1);
+        let partner = &dims[0];
+        // Every feed of the partner is set against the whole of our count;
+        // a partner no feed reports gets a row of its own.
+        let first = (partner.clone(), None);
+        if sides.range(first.clone()..).next().is_none_or(|((reported, _), _)| reported != partner) {
+            sides.insert(first.clone(), BTreeMap::new());
+        }
+        for (_, periods) in sides.range_mut(first..).take_while(|((reported, _), _)| reported == partner) {
+            let cell = &mut periods.entry(time.clone()).or_default().0;
+            cell.impressions += count(values[0]);
+            cell.revenue_micros += micros(values[1]);
+        }
     }
 
-    // A partner with nothing on either side (only the zeros of rows it stopped reporting) has nothing to compare.
+    // A row with nothing on either side (only the zeros of rows a feed stopped reporting) has nothing to compare.
     let partners = sides
         .into_iter()
         .filter(|(_, periods)| periods.values().any(|(ours, theirs)| [ours, theirs].iter().any(|s| s.impressions != 0 || s.revenue_micros != 0)))
-        .map(|(partner, periods)| {
-            let currencies: Vec<String> = currencies.remove(&partner).unwrap_or_default().into_iter().collect();
+        .map(|(source, periods)| {
+            let currencies: Vec<String> = currencies.remove(&source).unwrap_or_default().into_iter().collect();
             let comparable = currencies.iter().all(|currency| currency == logs_currency);
             let mut total = (Sums::default(), Sums::default());
             let periods = periods
@@ -277,7 +291,8 @@ pub async fn run(executor: &Executor<'_>, request: &DiscrepancyRequest, context:
                     PeriodDiscrepancy { time: timed.then_some(time), compared: compare(ours, theirs, comparable, threshold) }
                 })
                 .collect();
-            PartnerDiscrepancy { partner, currencies, revenue_comparable: comparable, totals: compare(total.0, total.1, comparable, threshold), periods }
+            let (partner, feed) = source;
+            PartnerDiscrepancy { partner, feed, currencies, revenue_comparable: comparable, totals: compare(total.0, total.1, comparable, threshold), periods }
         })
         .collect();
     Ok(respond(partners))

@@ -86,10 +86,10 @@ async fn put(api: &Api, feed: &str, grain: &str, rows: &[PartnerRow]) {
     PartnerStore::new(api.db.client.clone()).put_rows(poll, rows).await.expect("rows stored");
 }
 
-/// Three days of events before today, and a feed of `grain` by which
-/// appnexus reports exactly the impressions and revenue the logs counted in
-/// each of its UTC periods.
-async fn agreeing_feed(api: &Api, grain: Grain) {
+/// Three days of events before today, and `feeds` of `grain` by each of
+/// which appnexus reports exactly the impressions and revenue the logs
+/// counted in each of its UTC periods.
+async fn agreeing_feeds(api: &Api, grain: Grain, feeds: &[&str]) {
     let events = synthetic_events(31, api.today - Duration::days(3), 3, 60_000, 5_000);
     for chunk in events.chunks(30_000) {
         api.db.insert(chunk, None).await;
@@ -102,7 +102,9 @@ async fn agreeing_feed(api: &Api, grain: Grain) {
     }
     let rows: Vec<PartnerRow> =
         periods.iter().map(|(&start, &(impressions, revenue))| partner_row("appnexus", start, "USD", impressions, revenue)).collect();
-    put(api, grain.as_str(), grain.as_str(), &rows).await;
+    for feed in feeds {
+        put(api, feed, grain.as_str(), &rows).await;
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +117,8 @@ struct Report {
 #[derive(Debug, Deserialize)]
 struct PartnerReport {
     partner: String,
+    #[serde(default)]
+    feed: Option<String>,
     currencies: Vec<String>,
     revenue_comparable: bool,
     totals: Compared,
@@ -233,6 +237,32 @@ async fn daily_and_hourly_discrepancies_equal_the_designed_differences_exactly()
     }
 }
 
+/// appnexus moves to a new reporting API: its old feed and its new one both
+/// report exactly what the logs counted; rubicon, in the logs too, has no
+/// feed. Each feed is a row against the whole of our count (their sum
+/// doubled appnexus's side: a false discrepancy), and rubicon's row says
+/// no feed reports it.
+#[actix_web::test]
+async fn two_feeds_of_one_partner_are_two_rows_each_against_our_logs_never_summed() {
+    let api = Api::empty("partners_discrepancy_two_feeds").await;
+    agreeing_feeds(&api, Grain::Hour, &["appnexus_v1", "appnexus_v2"]).await;
+    let report = discrepancy(&api, json!({
+        "time_range": { "from": api.date(-3), "to": api.date(-1) }, "timezone": "UTC", "granularity": "day", "partners": ["appnexus", "rubicon"],
+    }))
+    .await;
+    let rows: Vec<_> = report.partners.iter().map(|p| (p.partner.as_str(), p.feed.as_deref(), p.totals.ours.impressions, p.totals.theirs.impressions)).collect();
+    let ours = |partner: &str| rows.iter().find(|row| row.0 == partner).map_or(0, |row| row.2);
+    let (appnexus, rubicon) = (ours("appnexus"), ours("rubicon"));
+    assert!(appnexus > 0 && rubicon > 0);
+    assert_eq!(rows, [("appnexus", Some("appnexus_v1"), appnexus, appnexus), ("appnexus", Some("appnexus_v2"), appnexus, appnexus), ("rubicon", None, rubicon, 0)]);
+    for row in &report.partners[..2] {
+        assert_eq!(row.periods.len(), 3);
+        assert!(row.periods.iter().all(|p| p.difference.impressions.absolute.get() == "0" && p.difference.revenue.absolute.get() == "0.000000" && !p.flagged), "{row:?}");
+        assert_eq!(row.currencies, ["USD"]);
+    }
+    assert!(report.partners[2].totals.flagged && report.partners[2].currencies.is_empty(), "rubicon: reported by no feed");
+}
+
 /// 60 partners report, the first ten in two currencies: unnamed, the report
 /// covers the 50 with the most impressions and says it left some out;
 /// named, at most 50 may be asked for, and those are covered whole.
@@ -271,7 +301,7 @@ async fn a_report_of_more_than_fifty_partners_is_truncated_visibly_and_a_request
 #[actix_web::test]
 async fn a_half_hour_zone_is_refused_since_partner_hours_cannot_be_cut_at_half_past() {
     let api = Api::empty("partners_discrepancy_kolkata").await;
-    agreeing_feed(&api, Grain::Hour).await;
+    agreeing_feeds(&api, Grain::Hour, &["hour"]).await;
     let body = |timezone: &str, granularity: &str| json!({ "time_range": { "from": api.date(-2), "to": api.date(-2) }, "timezone": timezone, "granularity": granularity, "partners": ["appnexus"] });
 
     for timezone in ["UTC", "Asia/Tokyo"] {
@@ -299,7 +329,7 @@ async fn a_half_hour_zone_is_refused_since_partner_hours_cannot_be_cut_at_half_p
 #[actix_web::test]
 async fn hours_of_a_daily_feed_are_refused_and_its_utc_days_agree() {
     let api = Api::empty("partners_discrepancy_daily").await;
-    agreeing_feed(&api, Grain::Day).await;
+    agreeing_feeds(&api, Grain::Day, &["day"]).await;
     let hour = (api.today - Duration::days(1)).unix_timestamp() + 3_600;
     put(&api, "hourly", "hour", &[partner_row("pubmatic", hour, "USD", 10, 0)]).await;
     let body = |partner: &str, timezone: &str, granularity: &str| json!({ "time_range": { "from": api.date(-2), "to": api.date(-1) }, "timezone": timezone, "granularity": granularity, "partners": [partner] });
