@@ -214,6 +214,28 @@ pub struct DailyRow {
     pub extra: BTreeMap<String, String>,
 }
 
+impl DailyRow {
+    /// `entity_id`'s `date` at `level` with nothing in it: every measure
+    /// zero, no followers (a gauge's missing day stays missing), no `extra`.
+    pub fn empty(level: Level, entity_id: String, entity_name: String, date: Date) -> Self {
+        Self {
+            level,
+            entity_id,
+            entity_name,
+            date,
+            impressions: 0,
+            clicks: 0,
+            spend_micros: 0,
+            conversions_micros: 0,
+            conversion_value_micros: 0,
+            reach: 0,
+            video_views: 0,
+            organic: OrganicMeasures::default(),
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
 /// What organic insights add to a day. `followers` is a gauge: the audience
 /// at the end of the day, never summed over days; `None` where the platform
 /// gives no value for the day (Instagram keeps no follower history).

@@ -175,6 +175,52 @@ struct DailyRecord<'a> {
     fetched_at: OffsetDateTime,
 }
 
+impl<'a> DailyRecord<'a> {
+    /// `row` of `account` in `currency`, as version `fetched_at`.
+    fn new(account: &'a LinkedAccount, row: &'a DailyRow, currency: &'a str, fetched_at: OffsetDateTime) -> Self {
+        Self {
+            tenant: &account.tenant,
+            platform: &account.platform,
+            account_id: &account.account_id,
+            level: row.level.as_str(),
+            entity_id: &row.entity_id,
+            entity_name: &row.entity_name,
+            date: row.date,
+            currency,
+            impressions: row.impressions,
+            clicks: row.clicks,
+            spend_micros: row.spend_micros,
+            conversions_micros: row.conversions_micros,
+            conversion_value_micros: row.conversion_value_micros,
+            reach: row.reach,
+            video_views: row.video_views,
+            followers: row.organic.followers,
+            follows: row.organic.follows,
+            profile_views: row.organic.profile_views,
+            engagements: row.organic.engagements,
+            extra: row.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+            fetched_at,
+        }
+    }
+}
+
+/// An entity's day as stored, by [`Store::stored_entities`].
+#[derive(Debug, Row, Deserialize)]
+struct StoredEntity {
+    entity_id: String,
+    entity_name: String,
+    #[serde(with = "clickhouse::serde::time::date")]
+    date: Date,
+    currency: String,
+}
+
+impl StoredEntity {
+    /// Its day at `level` with nothing in it ([`DailyRow::empty`]), and its currency.
+    fn zero(self, level: Level) -> (DailyRow, String) {
+        (DailyRow::empty(level, self.entity_id, self.entity_name, self.date), self.currency)
+    }
+}
+
 #[derive(Debug, Row, Serialize)]
 struct SyncDay<'a> {
     tenant: &'a str,
@@ -283,38 +329,68 @@ impl Store {
 
     /// Stores `rows` of one fetch as the newest version of their days.
     pub async fn put_daily(&self, account: &LinkedAccount, rows: &[DailyRow], fetched_at: OffsetDateTime) -> Result<()> {
-        if rows.is_empty() {
+        let records: Vec<DailyRecord<'_>> = rows.iter().map(|row| DailyRecord::new(account, row, &account.currency, fetched_at)).collect();
+        self.insert_daily(&records).await
+    }
+
+    /// Stores the platform's whole answer for `level` over the days of
+    /// `range`: `rows`, and a row of zeros at the same version for every
+    /// entity stored earlier for one of those days and absent from `rows`.
+    /// Platforms omit entities without activity (Google, Yahoo! JAPAN; Meta
+    /// without delivery), so absent means zero now: without the zeros, FINAL
+    /// would keep the old numbers of a day a restatement took to zero.
+    /// Returns how many rows it zeroed.
+    pub async fn put_window(&self, account: &LinkedAccount, level: Level, range: DateRange, rows: &[DailyRow], fetched_at: OffsetDateTime) -> Result<u64> {
+        let answered: BTreeSet<(&str, Date)> = rows.iter().map(|row| (row.entity_id.as_str(), row.date)).collect();
+        let stored = self.stored_entities(account, level, range).await?;
+        let zeros: Vec<(DailyRow, String)> = stored
+            .into_iter()
+            .filter(|stored| !answered.contains(&(stored.entity_id.as_str(), stored.date)))
+            .map(|gone| gone.zero(level))
+            .collect();
+        // One insert, one version: no reader sees the answer without its zeros.
+        let fetched = rows.iter().map(|row| DailyRecord::new(account, row, &account.currency, fetched_at));
+        let zeroed = zeros.iter().map(|(row, currency)| DailyRecord::new(account, row, currency, fetched_at));
+        let records: Vec<DailyRecord<'_>> = fetched.chain(zeroed).collect();
+        self.insert_daily(&records).await?;
+        Ok(zeros.len() as u64)
+    }
+
+    /// The entities whose latest row at `level` for a day of `range` is
+    /// not already zero, with that row's name and currency: what a window's
+    /// answer must either contain or zero.
+    async fn stored_entities(&self, account: &LinkedAccount, level: Level, range: DateRange) -> Result<Vec<StoredEntity>> {
+        let sql = "SELECT ?fields FROM platform_daily FINAL \
+                   WHERE tenant = {tenant:String} AND platform = {platform:String} AND account_id = {account:String} \
+                   AND level = {level:String} AND date BETWEEN {since:Date} AND {until:Date} \
+                   AND NOT (impressions = 0 AND clicks = 0 AND spend_micros = 0 AND conversions_micros = 0 \
+                   AND conversion_value_micros = 0 AND reach = 0 AND video_views = 0 AND followers IS NULL \
+                   AND follows = 0 AND profile_views = 0 AND engagements = 0 AND empty(extra))";
+        Ok(self.window_query(sql, account, level, range).fetch_all().await?)
+    }
+
+    /// `sql` with the parameters of `account`'s days of `range` at `level`:
+    /// `tenant`, `platform`, `account`, `level`, `since` and `until`.
+    fn window_query(&self, sql: &str, account: &LinkedAccount, level: Level, range: DateRange) -> clickhouse::query::Query {
+        self.client
+            .query(sql)
+            .param("tenant", &account.tenant)
+            .param("platform", &account.platform)
+            .param("account", &account.account_id)
+            .param("level", level.as_str())
+            .param("since", range.since.to_string())
+            .param("until", range.until.to_string())
+    }
+
+    async fn insert_daily(&self, records: &[DailyRecord<'_>]) -> Result<()> {
+        if records.is_empty() {
             return Ok(());
         }
         // A window is at most a year: 13 monthly partitions, within any
         // server's partitions-per-insert limit.
         let mut insert = self.client.insert::<DailyRecord<'static>>("platform_daily").await?;
-        for row in rows {
-            insert
-                .write(&DailyRecord {
-                    tenant: &account.tenant,
-                    platform: &account.platform,
-                    account_id: &account.account_id,
-                    level: row.level.as_str(),
-                    entity_id: &row.entity_id,
-                    entity_name: &row.entity_name,
-                    date: row.date,
-                    currency: &account.currency,
-                    impressions: row.impressions,
-                    clicks: row.clicks,
-                    spend_micros: row.spend_micros,
-                    conversions_micros: row.conversions_micros,
-                    conversion_value_micros: row.conversion_value_micros,
-                    reach: row.reach,
-                    video_views: row.video_views,
-                    followers: row.organic.followers,
-                    follows: row.organic.follows,
-                    profile_views: row.organic.profile_views,
-                    engagements: row.organic.engagements,
-                    extra: row.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
-                    fetched_at,
-                })
-                .await?;
+        for record in records {
+            insert.write(record).await?;
         }
         insert.end().await?;
         Ok(())
@@ -367,17 +443,7 @@ impl Store {
         let sql = "SELECT date, max(fetched_at) AS fetched_at FROM platform_sync_days \
                    WHERE tenant = {tenant:String} AND platform = {platform:String} AND account_id = {account:String} \
                    AND level = {level:String} AND date BETWEEN {since:Date} AND {until:Date} GROUP BY date";
-        let days = self
-            .client
-            .query(sql)
-            .param("tenant", &account.tenant)
-            .param("platform", &account.platform)
-            .param("account", &account.account_id)
-            .param("level", level.as_str())
-            .param("since", range.since.to_string())
-            .param("until", range.until.to_string())
-            .fetch_all::<Day>()
-            .await?;
+        let days = self.window_query(sql, account, level, range).fetch_all::<Day>().await?;
         Ok(days.into_iter().filter(|d| account.settled(d.date, d.fetched_at, restate_days)).map(|d| d.date).collect())
     }
 }

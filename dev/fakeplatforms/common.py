@@ -11,6 +11,7 @@ under /_fake/<platform>/ and are never part of a platform's surface.
 import hashlib
 import json
 from dataclasses import dataclass, field, fields
+from datetime import date
 from urllib.parse import parse_qs
 
 
@@ -89,3 +90,22 @@ def reset(state) -> None:
     for f in fields(state):
         if f.name != "lock":
             setattr(state, f.name, getattr(fresh, f.name))
+
+
+def zero(zeroed: set, q: dict[str, str], account_key: str, entities: dict[str, set[str]]) -> Response:
+    """The `zero` control: one day (`date`) of a campaign, ad group or ad
+    (`entity`) of an account restated to no activity (refunded invalid
+    clicks, a removed conversion). Platforms omit rows without activity, so
+    its row, its children's, and its parents' where nothing else was active,
+    leave the answers and the oracle; see `is_zeroed`."""
+    account, entity = q.get(account_key, ""), q.get("entity", "")
+    if entity not in entities.get(account, set()):
+        return Response.json(400, {"error": f"{account_key} and entity (one of its campaigns, ad groups or ads) are required"})
+    day = date.fromisoformat(q["date"])
+    zeroed.add((account, entity, day))
+    return Response.json(200, {account_key: account, "entity": entity, "date": day.isoformat()})
+
+
+def is_zeroed(zeroed: set, account: str, owners: tuple, day: date) -> bool:
+    """Whether a leaf (ad) whose ids and its parents' are `owners` has no activity on `day`."""
+    return any((account, owner, day) in zeroed for owner in owners)

@@ -59,7 +59,7 @@ from html import escape
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from .common import Request, Response, Sums, controls, reset, stable_int
+from .common import Request, Response, Sums, controls, is_zeroed, reset, stable_int, zero
 
 PREFIX = "/google"
 VERSION = "v26"
@@ -227,6 +227,9 @@ class State:
     # customer → customer-local cutoff days of each restatement (days on or
     # after a cutoff answer that restatement's numbers).
     restatements: dict[str, list[date]] = field(default_factory=dict)
+    # (customer, campaign, ad group or ad id, day) restated to no activity
+    # (`common.zero`).
+    zeroed: set[tuple[str, str, date]] = field(default_factory=set)
     # customer id, or "" for every customer → pending throttled calls
     throttles: dict[str, Throttle] = field(default_factory=dict)
     # refresh token (its grant's calls) or customer id → pending cut streams
@@ -617,9 +620,12 @@ def _generate(customer: Customer, level: str, since: date, until: date) -> list[
     with STATE.lock:
         versions = {since + timedelta(n): _version(customer.id, since + timedelta(n))
                     for n in range((last - since).days + 1)}
+        zeroed = set(STATE.zeroed)
     for day, version in versions.items():
         by_entity: dict[str, Row] = {}
         for ad in ADS[customer.id]:
+            if is_zeroed(zeroed, customer.id, (ad.id, ad.ad_group_id, ad.campaign_id), day):
+                continue
             metrics = _ad_day(customer, ad, day, version)
             if metrics is None:
                 continue
@@ -742,6 +748,9 @@ def _action(name: str, q: dict[str, str]) -> Response:
             cutoff = _today(CUSTOMERS[cid]) - timedelta(RESTATE_DAYS - 1)
             STATE.restatements.setdefault(cid, []).append(cutoff)
         return Response.json(200, {"versions": {cid: len(STATE.restatements.get(cid, [])) for cid in targets}})
+    if name == "zero":
+        return zero(STATE.zeroed, q, "customer", {
+            cid: {e for a in ads for e in (a.id, a.ad_group_id, a.campaign_id)} for cid, ads in ADS.items()})
     if name == "batch":
         STATE.batch_rows[q["customer"]] = int(q["rows"])
         return Response.json(200, {"customer": q["customer"], "rows": int(q["rows"])})

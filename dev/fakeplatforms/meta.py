@@ -17,6 +17,17 @@ What it follows, from Meta's documentation:
   https://developers.facebook.com/docs/marketing-api/insights/best-practices
   https://developers.facebook.com/docs/marketing-api/reference/ad-report-run
 * Cursor paging: https://developers.facebook.com/docs/graph-api/results
+* Deleted and archived objects: act_<id>/insights?level=ad (and campaign,
+  adset) leaves them out unless `filtering` on `<level>.effective_status`
+  asks for them; their stats stay in their parents' and the account's, and
+  a campaign's status is inherited by what is below it:
+  https://developers.facebook.com/docs/marketing-api/best-practices/storing_adobjects
+  Effective statuses per object as Meta's SDK lists them (facebook-python-
+  business-sdk, adobjects/campaign.py, adset.py, ad.py). Malformed filtering
+  answers (#100) "param filtering must be an array." and "Filtering field …
+  is invalid" as users quote them (facebook/facebook-php-business-sdk#379);
+  an invalid status is 100/1487561 "Invalid parameter" (facebook-python-
+  business-sdk#388, said of the edges' effective_status; unverified here).
 * Usage headers (x-app-usage, x-ad-account-usage, x-business-use-case-usage):
   https://developers.facebook.com/docs/graph-api/overview/rate-limiting
   https://developers.facebook.com/docs/marketing-api/overview/rate-limiting
@@ -39,7 +50,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from .common import Request, Response, controls, reset, stable_int
+from .common import Request, Response, controls, is_zeroed, reset, stable_int, zero
 
 PREFIX = "/meta"
 GRAPH = "/meta/graph/v25.0"
@@ -160,6 +171,15 @@ LEVEL_FIELDS = {
     "ad": {"account_id", "account_name", "account_currency", "campaign_id", "campaign_name", "objective",
            "adset_id", "adset_name", "ad_id", "ad_name"},
 }
+# Effective statuses each object can have; DELETED and ARCHIVED ones are
+# hidden from their own level unless `filtering` asks for them.
+EFFECTIVE_STATUSES = {
+    "campaign": ("ACTIVE", "PAUSED", "DELETED", "ARCHIVED", "IN_PROCESS", "WITH_ISSUES"),
+    "adset": ("ACTIVE", "PAUSED", "DELETED", "CAMPAIGN_PAUSED", "ARCHIVED", "IN_PROCESS", "WITH_ISSUES"),
+    "ad": ("ACTIVE", "PAUSED", "DELETED", "PENDING_REVIEW", "DISAPPROVED", "PREAPPROVED", "PENDING_BILLING_INFO",
+           "CAMPAIGN_PAUSED", "ARCHIVED", "ADSET_PAUSED", "IN_PROCESS", "WITH_ISSUES"),
+}
+HIDDEN = {"DELETED", "ARCHIVED"}
 # Pixel purchases are the conversions; `omni_purchase` repeats them across
 # channels (adding both would count each purchase twice).
 PURCHASE = "offsite_conversion.fb_pixel_purchase"
@@ -214,6 +234,12 @@ class State:
     # Unix times of restatements, per account: a day is in restatement
     # version n when n restatements happened within 28 days after it.
     restated_at: dict[str, list[float]] = field(default_factory=dict)
+    # (account, campaign, ad set or ad id, day) restated to no delivery
+    # (`common.zero`).
+    zeroed: set[tuple[str, str, dt.date]] = field(default_factory=set)
+    # Campaigns, ad sets and ads set to DELETED or ARCHIVED (their delivery
+    # data stays; only the level's own answers hide them).
+    statuses: dict[str, str] = field(default_factory=dict)
     throttle_calls: int = 0
     throttle_code: int = 80000
     throttle_minutes: int = 1
@@ -275,9 +301,21 @@ def _ad_day(account: str, ad: Entity, day: dt.date, version: int) -> dict | None
     }
 
 
-def _rows(account: AdAccount, level: str, since: dt.date, until: dt.date) -> list[dict]:
+def _status(entity: Entity) -> str:
+    """Its effective status: its own, else the one it inherits from its ad
+    set or campaign, else ACTIVE."""
+    for owner in (entity.id, entity.adset and entity.adset[0], entity.campaign[0]):
+        if owner and owner in STATE.statuses:
+            return STATE.statuses[owner]
+    return "ACTIVE"
+
+
+def _rows(account: AdAccount, level: str, since: dt.date, until: dt.date,
+          statuses: frozenset[str] | None = None) -> list[dict]:
     """Every (entity, day) with activity at `level`, in integer units: sums of
-    the ads below it, reach drawn for the entity itself (it does not add up)."""
+    the ads below it, reach drawn for the entity itself (it does not add up).
+    Entities of a status outside `statuses` are left out (default: all but
+    deleted and archived ones); the account level always counts every ad."""
     today = _today(account)
     parents = ENTITIES[account.number]["campaign"] if level == "campaign" else (
         ENTITIES[account.number]["adset"] if level == "adset" else ENTITIES[account.number]["ad"])
@@ -291,6 +329,10 @@ def _rows(account: AdAccount, level: str, since: dt.date, until: dt.date) -> lis
         else:
             groups = [(p, [ad for ad in ENTITIES[account.number]["ad"] if _under(ad, p)]) for p in parents]
         for entity, ads in groups:
+            if entity and _status(entity) not in (
+                    set(EFFECTIVE_STATUSES[level]) - HIDDEN if statuses is None else statuses):
+                continue
+            ads = [ad for ad in ads if not is_zeroed(STATE.zeroed, account.number, (ad.id, ad.adset[0], ad.campaign[0]), day)]
             days = [d for d in (_ad_day(account.number, ad, day, version) for ad in ads) if d]
             if not days:
                 continue
@@ -656,6 +698,7 @@ def _query(user: str, number: str | None, params: dict[str, str]):
         raise GraphError("(#100) param time_range must be a JSON object with since and until (YYYY-MM-DD)", 100) from err
     if since > until:
         raise GraphError("(#100) Must specify a valid time range: since must not be after until", 100)
+    statuses = _filtering(level, params)
     today = _today(account)
     month = today.year * 12 + today.month - 1 - LOOKBACK_MONTHS
     first = dt.date(month // 12, month % 12 + 1, 1)
@@ -666,22 +709,45 @@ def _query(user: str, number: str | None, params: dict[str, str]):
                          3018)
     entities = 1 if level == "account" else len(ENTITIES[account.number][level])
     rows = ((min(until, today) - since).days + 1) * entities if since <= today else 0
-    return account, level, fields, since, until, rows
+    return account, level, fields, since, until, statuses, rows
+
+
+def _filtering(level: str, params: dict[str, str]) -> frozenset[str] | None:
+    """The effective statuses `filtering` asks for at `level`, or None
+    without it. The fake serves one filter: `<level>.effective_status` IN
+    statuses of that object, at the level of that object."""
+    if "filtering" not in params:
+        return None
+    try:
+        filters = json.loads(params["filtering"])
+        if not isinstance(filters, list) or not all(isinstance(f, dict) for f in filters):
+            raise ValueError
+        parsed = [(f["field"], f["operator"], f["value"]) for f in filters]
+    except (ValueError, KeyError) as err:
+        raise GraphError("(#100) param filtering must be an array.", 100) from err
+    statuses = None
+    for name, operator, value in parsed:
+        if level not in EFFECTIVE_STATUSES or name != f"{level}.effective_status":
+            raise GraphError(f"(#100) Filtering field {name} is invalid", 100)
+        if operator != "IN" or not isinstance(value, list) or not set(value) <= set(EFFECTIVE_STATUSES[level]):
+            raise GraphError("Invalid parameter", 100, 1487561)
+        statuses = frozenset(value) if statuses is None else statuses & frozenset(value)
+    return statuses
 
 
 def _insights_sync(user: str, number: str | None, params: dict[str, str], path: str) -> dict:
-    account, level, fields, since, until, rows = _query(user, number, params)
+    account, level, fields, since, until, statuses, rows = _query(user, number, params)
     if rows > SYNC_MAX_ROWS:
         raise GraphError("Please reduce the amount of data you're asking for, then retry your request", 1)
     with STATE.lock:
-        items = [_api_row(account, level, fields, r) for r in _rows(account, level, since, until)]
+        items = [_api_row(account, level, fields, r) for r in _rows(account, level, since, until, statuses)]
     return _page(items, params, path)
 
 
 def _insights_async(user: str, number: str | None, params: dict[str, str]) -> dict:
-    account, level, fields, since, until, rows = _query(user, number, params)
+    account, level, fields, since, until, statuses, rows = _query(user, number, params)
     with STATE.lock:
-        items = [_api_row(account, level, fields, r) for r in _rows(account, level, since, until)]
+        items = [_api_row(account, level, fields, r) for r in _rows(account, level, since, until, statuses)]
         run_id = str(6_000_000_000_000 + _next_serial())
         # Too big a run is accepted and then fails, as Meta's do.
         STATE.runs[run_id] = ReportRun(run_id, user, account.number, level, since, until, items,
@@ -804,6 +870,16 @@ def _action(name: str, params: dict[str, str]) -> Response:
             STATE.restated_at.setdefault(number, []).append(now)
         return Response.json(200, {"restated": numbers, "versions": {
             n: len(STATE.restated_at[n]) for n in numbers}})
+    if name == "zero":
+        return zero(STATE.zeroed, params, "account", {
+            number: {e.id for es in by_level.values() for e in es} for number, by_level in ENTITIES.items()})
+    if name in ("delete", "archive"):
+        # The object's status; its delivery data stays.
+        entity = params.get("entity", "")
+        if not any(entity == e.id for by_level in ENTITIES.values() for es in by_level.values() for e in es):
+            return Response.json(400, {"error": "entity (a campaign, ad set or ad) is required"})
+        STATE.statuses[entity] = "DELETED" if name == "delete" else "ARCHIVED"
+        return Response.json(200, {name: entity})
     if name in ("revoke", "expire"):
         user = params.get("user", "")
         hit = [t for t in STATE.tokens.values() if t.user == user]
@@ -829,5 +905,7 @@ def _oracle(params: dict[str, str]) -> Response:
     if account is None or level not in LEVELS:
         return Response.json(400, {"error": f"account one of {sorted(ACCOUNTS)}, level one of {LEVELS}"})
     with STATE.lock:
-        rows = [_oracle_row(account, r) for r in _rows(account, level, since, until)]
+        # What a request asking for every effective status serves (adhouse's).
+        statuses = frozenset(EFFECTIVE_STATUSES.get(level, ()))
+        rows = [_oracle_row(account, r) for r in _rows(account, level, since, until, statuses)]
     return Response.json(200, {"rows": rows})

@@ -72,7 +72,7 @@ from html import escape
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-from .common import Request, Response, Sums, controls, reset, stable_int
+from .common import Request, Response, Sums, controls, is_zeroed, reset, stable_int, zero
 
 PREFIX = "/x"
 VERSION = "12"
@@ -203,6 +203,10 @@ class State:
     nonces: set[tuple[str, str]] = field(default_factory=set)
     windows: dict[str, list] = field(default_factory=dict)  # limit key → [used, reset]
     restatements: dict[str, list[date]] = field(default_factory=dict)
+    # (account, campaign, line item or promoted post id, day) restated to
+    # no activity (`common.zero`): its stats are null that day, and it is
+    # not active in a window of that day alone.
+    zeroed: set[tuple[str, str, date]] = field(default_factory=set)
     throttles: dict[str, int] = field(default_factory=dict)  # account id or "" → throttled calls left
     clocks: dict[str, int] = field(default_factory=dict)  # access token → seconds X's clock is ahead for its requests
     jobs: dict[int, Job] = field(default_factory=dict)
@@ -568,9 +572,12 @@ def _entity_day(account: AdAccount, entity: str, entity_id: str, day: date, plac
         return None
     with STATE.lock:
         version = _version(account, day)
+        zeroed = set(STATE.zeroed)
     total, active = Metrics(), False
     for post in _posts(account):
         if ENTITY_OF[entity](account, post) != entity_id:
+            continue
+        if is_zeroed(zeroed, account.id, (post.id, post.line_item_id, post.campaign_id), day):
             continue
         metrics = _post_day(account, post, day, placement, version)
         if metrics is not None:
@@ -700,6 +707,9 @@ def _action(name: str, q: dict[str, str]) -> Response:
     if name == "throttle":
         STATE.throttles[q.get("account", "")] = int(q.get("calls", "1"))
         return Response.json(200, {"account": q.get("account", ""), "calls": int(q.get("calls", "1"))})
+    if name == "zero":
+        return zero(STATE.zeroed, q, "account", {
+            a: {e for p in _posts(account) for e in (p.id, p.line_item_id, p.campaign_id)} for a, account in ACCOUNTS.items()})
     if name == "restate":
         targets = [q["account"]] if q.get("account") else list(ACCOUNTS)
         for account_id in targets:

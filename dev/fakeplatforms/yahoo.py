@@ -45,7 +45,7 @@ from html import escape
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from .common import Request, Response, Sums, controls, reset, stable_int
+from .common import Request, Response, Sums, controls, is_zeroed, reset, stable_int, zero
 
 PREFIX = "/yahoo"
 VERSION = "v18"
@@ -216,6 +216,9 @@ class State:
     grants: dict[str, Grant] = field(default_factory=dict)  # refresh token → grant
     access: dict[str, AccessToken] = field(default_factory=dict)
     restatements: dict[int, list[date]] = field(default_factory=dict)
+    # (account, campaign, ad group or ad id, day) restated to no activity
+    # (`common.zero`); the account as text.
+    zeroed: set[tuple[str, str, date]] = field(default_factory=set)
     throttles: dict[str, int] = field(default_factory=dict)  # account id or "" → throttled calls left
     denied: set[int] = field(default_factory=set)
     failing: dict[int, int] = field(default_factory=dict)  # account → jobs left to fail
@@ -613,11 +616,14 @@ def _generate(account: AdAccount, level: str, since: date, until: date) -> list[
     last = min(until, _today())
     with STATE.lock:
         versions = {since + timedelta(n): _version(account.id, since + timedelta(n)) for n in range((last - since).days + 1)}
+        zeroed = set(STATE.zeroed)
     rows = []
     ads = _ads(account)
     for day, version in versions.items():
         by_entity: dict[str, Row] = {}
         for ad in ads:
+            if is_zeroed(zeroed, str(account.id), (ad.id, ad.ad_group_id, ad.campaign_id), day):
+                continue
             metrics = _ad_day(account, ad, day, version)
             if metrics is None:
                 continue
@@ -661,6 +667,9 @@ def _action(name: str, q: dict[str, str]) -> Response:
         for account_id in targets:
             STATE.restatements.setdefault(account_id, []).append(_today() - timedelta(RESTATE_DAYS - 1))
         return Response.json(200, {"versions": {str(a): len(STATE.restatements[a]) for a in targets}})
+    if name == "zero":
+        return zero(STATE.zeroed, q, "account", {
+            str(a.id): {e for ad in _ads(a) for e in (ad.id, ad.ad_group_id, ad.campaign_id)} for a in ACCOUNTS.values()})
     if name == "reset":
         reset(STATE)
         return Response.json(200, {"reset": True})

@@ -275,3 +275,20 @@ def test_revoking_a_user_kills_their_access_tokens(fake):
     answer = requests.get(f"{fake}/google/ads/v26/customers:listAccessibleCustomers", headers=_headers(token))
     assert _ads_error(answer)[2]["errorCode"] == {"authenticationError": "OAUTH_TOKEN_REVOKED"}
     assert requests.get(f"{fake}/google/ads/v26/customers:listAccessibleCustomers", headers=_headers(other_user)).status_code == 200
+
+
+def test_a_day_restated_to_no_activity_leaves_the_stream(fake):
+    token = _grant(fake, "other")["access_token"]
+    today = date.today()
+    since = today - timedelta(days=5)
+    oracle = lambda: requests.get(f"{fake}/_fake/google/oracle", params={  # noqa: E731
+        "account": "4444444444", "level": "campaign", "since": str(since), "until": str(today)}).json()["rows"]
+    gone = oracle()[0]
+    requests.post(f"{fake}/_fake/google/zero", params={
+        "customer": "4444444444", "entity": gone["entity_id"], "date": gone["date"]}).raise_for_status()
+    query = ("SELECT segments.date, campaign.id, metrics.cost_micros FROM campaign "
+             f"WHERE segments.date BETWEEN '{since}' AND '{today}'")
+    served = [(r["segments"]["date"], r["campaign"]["id"], int(r["metrics"]["costMicros"]))
+              for b in _stream(fake, token, "4444444444", query).json() for r in b.get("results", [])]
+    assert (gone["date"], gone["entity_id"], gone["spend_micros"]) not in served
+    assert served == [(r["date"], r["entity_id"], r["spend_micros"]) for r in oracle()]

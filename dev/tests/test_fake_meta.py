@@ -291,3 +291,59 @@ def test_usage_headers_rise_with_calls_and_throttling_answers_at_100_percent_wit
     assert insights(meta, token, "1002", "account", today, today).ok
     calls = requests.get(f"{meta}/_fake/meta/calls").json()["calls"]
     assert calls["insights_sync"] == 6 and calls["throttled"] == 2
+
+
+def test_deleted_and_archived_objects_leave_their_levels_answers_unless_filtering_asks_for_them(meta):
+    token = short_token(meta, "demo")
+    until = local_today("America/Los_Angeles")
+    since = until - dt.timedelta(days=6)
+    every = {"ad": ["ACTIVE", "PAUSED", "DELETED", "PENDING_REVIEW", "DISAPPROVED", "PREAPPROVED",
+                    "PENDING_BILLING_INFO", "CAMPAIGN_PAUSED", "ARCHIVED", "ADSET_PAUSED", "IN_PROCESS", "WITH_ISSUES"],
+             "campaign": ["ACTIVE", "PAUSED", "DELETED", "ARCHIVED", "IN_PROCESS", "WITH_ISSUES"]}
+    served = lambda level, **extra: {r[f"{level}_id"] for r in all_pages(  # noqa: E731
+        insights(meta, token, "1001", level, since, until, limit="500", **extra), None)}
+    account_before = all_pages(insights(meta, token, "1001", "account", since, until), None)
+    ads = served("ad")
+    deleted, campaign = sorted(ads)[0], sorted(served("campaign"))[-1]
+    requests.post(f"{meta}/_fake/meta/delete", params={"account": "1001", "entity": deleted}).raise_for_status()
+    requests.post(f"{meta}/_fake/meta/archive", params={"account": "1001", "entity": campaign}).raise_for_status()
+    # The ads of the archived campaign inherit its status.
+    hidden = served("ad")
+    assert deleted not in hidden and not any(ad.startswith("240100103") for ad in hidden) and hidden < ads
+    assert campaign not in served("campaign")
+    filtering = lambda level: json.dumps([{"field": f"{level}.effective_status", "operator": "IN",  # noqa: E731
+                                           "value": every[level]}])
+    assert served("ad", filtering=filtering("ad")) == ads
+    assert campaign in served("campaign", filtering=filtering("campaign"))
+    only_deleted = json.dumps([{"field": "ad.effective_status", "operator": "IN", "value": ["DELETED"]}])
+    assert served("ad", filtering=only_deleted) == {deleted}
+    # The account level counts every ad, whatever its status.
+    assert all_pages(insights(meta, token, "1001", "account", since, until), None) == account_before
+    assert {r["entity_id"] for r in oracle(meta, "1001", "ad", since, until)} == ads
+
+
+def test_malformed_filtering_answers_metas_errors(meta):
+    token = short_token(meta, "demo")
+    today = local_today("America/Los_Angeles")
+    not_a_list = error_of(insights(meta, token, "1001", "ad", today, today, filtering='{"field":"ad.effective_status"}'))
+    assert (not_a_list["code"], not_a_list["message"]) == (100, "(#100) param filtering must be an array.")
+    field = json.dumps([{"field": "delivery_info", "operator": "IN", "value": ["active"]}])
+    bad_field = error_of(insights(meta, token, "1001", "ad", today, today, filtering=field))
+    assert (bad_field["code"], bad_field["message"]) == (100, "(#100) Filtering field delivery_info is invalid")
+    value = json.dumps([{"field": "campaign.effective_status", "operator": "IN", "value": ["ADSET_PAUSED"]}])
+    bad_value = error_of(insights(meta, token, "1001", "campaign", today, today, filtering=value))
+    assert (bad_value["code"], bad_value["error_subcode"]) == (100, 1487561)
+
+
+def test_a_day_restated_to_no_delivery_leaves_the_answers(meta):
+    token = short_token(meta, "demo")
+    until = local_today("Europe/Berlin")
+    since = until - dt.timedelta(days=6)
+    gone = oracle(meta, "1002", "campaign", since, until)[0]
+    requests.post(f"{meta}/_fake/meta/zero", params={
+        "account": "1002", "entity": gone["entity_id"], "date": gone["date"]}).raise_for_status()
+    served = [to_unified(r, "campaign_id")
+              for r in all_pages(insights(meta, token, "1002", "campaign", since, until, limit="500"), None)]
+    assert (gone["entity_id"], gone["date"]) not in {(r["entity_id"], r["date"]) for r in served}
+    assert served == [{k: v for k, v in r.items() if k != "entity_name"}
+                      for r in oracle(meta, "1002", "campaign", since, until)]

@@ -69,6 +69,8 @@ pub struct Metrics {
     pub sync_jobs: Family<JobLabel, Counter>,
     /// Daily rows fetched from each platform and stored.
     pub platform_rows: Family<PlatformLabel, Counter>,
+    /// Stored daily rows a refetch no longer returned, replaced by zeros.
+    pub platform_rows_zeroed: Family<PlatformLabel, Counter>,
     /// Platform API calls by platform and outcome (ok, retry, split, relink, fatal).
     pub platform_calls: Family<JobLabel, Counter>,
     /// Seconds not calling a platform, by reason (pacing from usage headers, retry backoff).
@@ -102,6 +104,7 @@ impl Metrics {
             freshness_seconds: Histogram::new(exponential_buckets(0.1, 2.0, 14)),
             sync_jobs: Family::default(),
             platform_rows: Family::default(),
+            platform_rows_zeroed: Family::default(),
             platform_calls: Family::default(),
             platform_wait_seconds: Family::default(),
             feed_polls: Family::default(),
@@ -129,6 +132,11 @@ impl Metrics {
         r.register("freshness_seconds", "S3 event time to rows committed", metrics.freshness_seconds.clone());
         r.register("sync_jobs", "Platform sync jobs handled, by platform and outcome", metrics.sync_jobs.clone());
         r.register("platform_rows", "Daily platform rows fetched and stored", metrics.platform_rows.clone());
+        r.register(
+            "platform_rows_zeroed",
+            "Stored daily platform rows a refetch of their day no longer returned, replaced by zeros",
+            metrics.platform_rows_zeroed.clone(),
+        );
         r.register("platform_calls", "Platform API calls, by platform and outcome", metrics.platform_calls.clone());
         r.register(
             "platform_wait_seconds",
@@ -154,6 +162,10 @@ impl Metrics {
 
     pub fn platform_rows(&self, platform: &'static str, rows: u64) {
         self.platform_rows.get_or_create(&PlatformLabel { platform }).inc_by(rows);
+    }
+
+    pub fn platform_rows_zeroed(&self, platform: &'static str, rows: u64) {
+        self.platform_rows_zeroed.get_or_create(&PlatformLabel { platform }).inc_by(rows);
     }
 
     /// One poll of `feed`, as its status records it.

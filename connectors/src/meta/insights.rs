@@ -42,6 +42,37 @@ pub(crate) fn fields(level: Level) -> String {
     format!("{name}_id,{name}_name,impressions,clicks,spend,reach,actions,action_values,video_play_actions")
 }
 
+/// Every effective status an object of `level` can have, as Meta's SDK
+/// lists them (facebook-python-business-sdk, `adobjects/campaign.py`,
+/// `adset.py`, `ad.py`: `EffectiveStatus`); a value of another object's list
+/// is refused (100/1487561).
+fn effective_statuses(level: Level) -> &'static [&'static str] {
+    match level {
+        Level::Account => &[],
+        Level::Campaign => &["ACTIVE", "PAUSED", "DELETED", "ARCHIVED", "IN_PROCESS", "WITH_ISSUES"],
+        Level::AdGroup => &["ACTIVE", "PAUSED", "DELETED", "CAMPAIGN_PAUSED", "ARCHIVED", "IN_PROCESS", "WITH_ISSUES"],
+        Level::Ad => &[
+            "ACTIVE", "PAUSED", "DELETED", "PENDING_REVIEW", "DISAPPROVED", "PREAPPROVED", "PENDING_BILLING_INFO",
+            "CAMPAIGN_PAUSED", "ARCHIVED", "ADSET_PAUSED", "IN_PROCESS", "WITH_ISSUES",
+        ],
+    }
+}
+
+/// The `filtering=` of a request at `level`: objects of every effective
+/// status. Without it, `act_<id>/insights` at campaign, ad set or ad level
+/// leaves out deleted and archived objects, whose stats then show only in
+/// their parents' (<https://developers.facebook.com/docs/marketing-api/best-practices/storing_adobjects>,
+/// "You can query insights for DELETED objects using the ad.effective_status
+/// filter"): an ad deleted after a sync would read as a day without
+/// delivery, and its stored spend would be zeroed. `None` at account level,
+/// which counts every object.
+pub(crate) fn filtering(level: Level) -> Option<String> {
+    let statuses = effective_statuses(level);
+    (!statuses.is_empty()).then(|| {
+        serde_json::json!([{ "field": format!("{}.effective_status", level_name(level)), "operator": "IN", "value": statuses }]).to_string()
+    })
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct InsightRow {
     date_start: String,
@@ -168,6 +199,17 @@ mod tests {
         assert!(matches!(span.into_daily(Level::Ad, &account()), Err(Error::Decode { .. })));
         let float = row(r#"{"date_start":"2026-11-03","date_stop":"2026-11-03","ad_id":"1","impressions":"1.0"}"#);
         assert!(matches!(float.into_daily(Level::Ad, &account()), Err(Error::Decode { .. })));
+    }
+
+    #[test]
+    fn every_level_below_the_account_asks_for_deleted_and_archived_objects_too() {
+        assert_eq!(filtering(Level::Account), None);
+        for level in [Level::Campaign, Level::AdGroup, Level::Ad] {
+            let filters: serde_json::Value = serde_json::from_str(&filtering(level).unwrap()).unwrap();
+            assert_eq!(filters[0]["field"], format!("{}.effective_status", level_name(level)));
+            let statuses = filters[0]["value"].as_array().unwrap();
+            assert!(statuses.contains(&"DELETED".into()) && statuses.contains(&"ARCHIVED".into()), "{level:?}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use serde::Deserialize;
 
 use super::Meta;
-use super::insights::{InsightRow, fields, level_name};
+use super::insights::{InsightRow, fields, filtering, level_name};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Account, Credentials, DateRange, Level, PlatformId};
 use crate::poll::Polls;
@@ -58,12 +58,13 @@ impl Meta {
     pub(super) async fn report(&self, credentials: &Credentials, account: &Account, level: Level, range: DateRange) -> Result<Vec<InsightRow>> {
         let token = credentials.access_token.as_str();
         let time_range = serde_json::json!({ "since": range.since.to_string(), "until": range.until.to_string() }).to_string();
-        let params = [
+        let mut params = vec![
             ("level", level_name(level).to_owned()),
             ("fields", fields(level)),
             ("time_range", time_range),
             ("time_increment", "1".to_owned()),
         ];
+        params.extend(filtering(level).map(|filters| ("filtering", filters)));
         let created: Created = self.graph.post(Some(&account.id), &format!("act_{}/insights", account.id), token, &params, "report run").await?;
         let run = created.report_run_id;
         self.wait_for(&account.id, &run, token).await?;

@@ -256,9 +256,17 @@ impl Syncer {
                     }
                     // Rows first, then the checkpoint: a crash between the two
                     // re-fetches the window, whose newer version replaces.
-                    self.store.put_daily(account, &rows, fetched_at).await?;
+                    let zeroed = self.store.put_window(account, level, window, &rows, fetched_at).await?;
                     self.store.mark_synced(account, level, window, &rows, fetched_at).await?;
                     self.metrics.platform_rows(platform.id().as_str(), rows.len() as u64);
+                    if zeroed > 0 {
+                        self.metrics.platform_rows_zeroed(platform.id().as_str(), zeroed);
+                        tracing::info!(
+                            tenant = %account.tenant, platform = %platform.id(), account = %account.account_id, level = level.as_str(),
+                            since = %window.since, until = %window.until, zeroed,
+                            "stored entities the platform no longer reports for these days: zeroed"
+                        );
+                    }
                     Ok(Some(Fetched { rows: rows.len() as u64, calls: 1, warnings }))
                 }
                 Err(err) if err.kind() == ErrorKind::Split => match window.halves() {

@@ -1,18 +1,21 @@
-//! Platform sync jobs end to end: the Google Ads, Yahoo! JAPAN Ads and organic (Facebook Pages, Instagram) fakes of the local stack
+//! Platform sync jobs end to end: the Meta Ads, Google Ads, Yahoo! JAPAN Ads, X Ads and organic (Facebook Pages, Instagram) fakes of the local stack
 //! (`make stack-up`, `.dev/env` sourced), a database of this test's own, and
 //! the stored rows compared with the fake's oracle exactly; and a stub
 //! platform for the jobs' races with the user (`account_changes`) and the
-//! clock (`days_in_progress`).
+//! clock (`days_in_progress`); restatements that take an entity's day to
+//! nothing (`whole_days`).
 
 mod account_changes;
 mod days_in_progress;
 mod stub;
+mod whole_days;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use adhouse_connectors::google::Google;
+use adhouse_connectors::meta::Meta;
 use adhouse_connectors::x::X;
 use adhouse_connectors::meta::organic::Organic;
 use adhouse_connectors::meta::organic::metrics::Product;
@@ -44,6 +47,7 @@ struct Stack {
     store: Store,
     vault: Arc<Vault>,
     google: Arc<Google>,
+    meta: Arc<Meta>,
     yahoo: Arc<Yahoo>,
     x: Arc<X>,
     /// What the HTTP layer and the syncer reported.
@@ -67,12 +71,13 @@ impl Stack {
             .with_first_backoff(Duration::from_millis(50))
             .with_observer(metrics.clone());
         let google = Arc::new(Google::new(&settings.platforms.google, http.clone()));
+        let meta = Arc::new(Meta::new(&settings.platforms.meta, http.clone()));
         let yahoo = Arc::new(Yahoo::new(&settings.platforms.yahoo, http.clone()));
         let x = Arc::new(X::new(&settings.platforms.x, http.clone()));
         let p = &settings.platforms;
         let facebook = Arc::new(Organic::new(Product::Pages, &p.facebook, &p.meta, http.clone()));
         let instagram = Arc::new(Organic::new(Product::Instagram, &p.instagram, &p.meta, http.clone()));
-        Self { store: Store::new(clickhouse.clone()), settings, clickhouse, vault, google, yahoo, x, metrics, facebook, instagram, http }
+        Self { store: Store::new(clickhouse.clone()), settings, clickhouse, vault, google, meta, yahoo, x, metrics, facebook, instagram, http }
     }
 
     fn syncer(&self) -> Syncer {
@@ -83,6 +88,7 @@ impl Stack {
     fn syncer_with(&self, instagram: Arc<Organic>) -> Syncer {
         let platforms = [
             (PlatformId::Google, self.google.clone() as Arc<dyn Platform>),
+            (PlatformId::Meta, self.meta.clone() as Arc<dyn Platform>),
             (PlatformId::Yahoo, self.yahoo.clone() as Arc<dyn Platform>),
             (PlatformId::X, self.x.clone() as Arc<dyn Platform>),
             (PlatformId::Facebook, self.facebook.clone() as Arc<dyn Platform>),
@@ -99,7 +105,7 @@ impl Stack {
     }
 
     /// Meta's login dialog for `platform`, "Allow" as `user`, and the code exchanged.
-    async fn grant_meta(&self, platform: &Organic, user: &str) -> Credentials {
+    async fn grant_meta(&self, platform: &dyn Platform, user: &str) -> Credentials {
         let redirect = format!("http://127.0.0.1:8080/oauth/callback/{}", platform.id());
         let authorization = platform.authorize(&redirect, "s", "").await.expect("a consent URL");
         let code = fakes::code_of(&fakes::consent(&authorization.url, user, "allow").await);
@@ -511,9 +517,9 @@ async fn assert_organic_equals_oracle(stack: &Stack, account: &LinkedAccount) {
 #[tokio::test]
 async fn a_page_and_an_instagram_account_backfill_the_two_years_kept_exactly_and_a_restatement_replaces_values() {
     let stack = Stack::new("organic").await;
-    let page_grant = stack.grant_meta(&stack.facebook, "demo").await;
+    let page_grant = stack.grant_meta(stack.facebook.as_ref(), "demo").await;
     let page = stack.link_on(stack.facebook.as_ref(), &page_grant, "5001", 730).await;
-    let instagram_grant = stack.grant_meta(&stack.instagram, "demo").await;
+    let instagram_grant = stack.grant_meta(stack.instagram.as_ref(), "demo").await;
     let instagram = stack.link_on(stack.instagram.as_ref(), &instagram_grant, "17841400000000501", 730).await;
     let syncer = stack.syncer();
     let stop = CancellationToken::new();
@@ -541,7 +547,7 @@ async fn a_page_and_an_instagram_account_backfill_the_two_years_kept_exactly_and
 #[tokio::test]
 async fn a_revoked_page_grant_marks_its_account_needs_relink() {
     let stack = Stack::new("organic_revoked").await;
-    let grant = stack.grant_meta(&stack.facebook, "other").await;
+    let grant = stack.grant_meta(stack.facebook.as_ref(), "other").await;
     let page = stack.link_on(stack.facebook.as_ref(), &grant, "5003", 30).await;
     control_on(PlatformId::Facebook, "revoke", &[("user", "other")]).await;
     let outcome = stack.syncer().run(&backfill(&page), &CancellationToken::new()).await.unwrap();
@@ -558,7 +564,7 @@ async fn a_retired_metric_is_dropped_with_a_warning_on_the_account_and_the_rest_
     let mut settings = stack.settings.platforms.instagram.clone();
     settings.api_version = "v21.0".into();
     let old = Arc::new(Organic::new(Product::Instagram, &settings, &stack.settings.platforms.meta, stack.http.clone()));
-    let grant = stack.grant_meta(&old, "demo").await;
+    let grant = stack.grant_meta(old.as_ref(), "demo").await;
     let account = stack.link_on(old.as_ref(), &grant, "17841400000000501", 60).await;
     let outcome = stack.syncer_with(old).run(&backfill(&account), &CancellationToken::new()).await.unwrap();
     let JobOutcome::Done { warnings, .. } = outcome else { panic!("{outcome:?}") };

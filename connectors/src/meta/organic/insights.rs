@@ -80,21 +80,7 @@ impl<'a> Days<'a> {
     }
 
     fn set(&mut self, date: Date, column: Column, value: u64) {
-        let row = self.rows.entry(date).or_insert_with(|| DailyRow {
-            level: Level::Account,
-            entity_id: self.account.id.clone(),
-            entity_name: self.account.name.clone(),
-            date,
-            impressions: 0,
-            clicks: 0,
-            spend_micros: 0,
-            conversions_micros: 0,
-            conversion_value_micros: 0,
-            reach: 0,
-            video_views: 0,
-            organic: Default::default(),
-            extra: Default::default(),
-        });
+        let row = self.rows.entry(date).or_insert_with(|| DailyRow::empty(Level::Account, self.account.id.clone(), self.account.name.clone(), date));
         match column {
             Column::Views => row.impressions = value,
             Column::Reach => row.reach = value,
