@@ -2,7 +2,9 @@
 include dev/Makefile.inc
 
 CARGO ?= cargo
-INGESTER := target/debug/adhouse-ingester
+# Cargo's output directory: `target/` unless CARGO_TARGET_DIR moves it.
+TARGET := $(or $(CARGO_TARGET_DIR),target)
+INGESTER := $(TARGET)/debug/adhouse-ingester
 WITH_ENV := set -a && . ./.dev/env && set +a &&
 
 .PHONY: build dev-up demo test test-rust
@@ -67,7 +69,7 @@ BENCH_INGEST_ARGS ?=
 .PHONY: bench-ingest
 bench-ingest: stack-up
 	$(CARGO) build --release -p adhouse-ingester -p adhouse-tools
-	$(WITH_ENV) target/release/bench-ingest $(BENCH_INGEST_ARGS)
+	$(WITH_ENV) $(TARGET)/release/bench-ingest $(BENCH_INGEST_ARGS)
 # ---- end bench-ingest ----
 
 # ---- bench-feeds: live partner metrics freshness (README "Live metrics from partner APIs") ----
@@ -85,7 +87,7 @@ BENCH_API_ARGS ?=
 .PHONY: bench-api
 bench-api: dev-up
 	$(CARGO) build --release -p adhouse-tools --bin bench-api -p adhouse-api --bin adhouse-api
-	$(WITH_ENV) target/release/bench-api $(BENCH_API_ARGS)
+	$(WITH_ENV) $(TARGET)/release/bench-api $(BENCH_API_ARGS)
 # ---- end bench-api ----
 
 # ---- bench-backfill: platform backfills through the sync path (README "Ad-platform accounts") ----
@@ -94,5 +96,5 @@ BENCH_BACKFILL_ARGS ?=
 .PHONY: bench-backfill
 bench-backfill: dev-up
 	$(CARGO) build --release -p adhouse-tools --bin bench-backfill
-	$(WITH_ENV) target/release/bench-backfill $(BENCH_BACKFILL_ARGS)
+	$(WITH_ENV) $(TARGET)/release/bench-backfill $(BENCH_BACKFILL_ARGS)
 # ---- end bench-backfill ----

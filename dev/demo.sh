@@ -7,9 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PIDS=.dev/demo
-INGESTER=target/debug/adhouse-ingester
-API=target/debug/adhouse-api
-GEN=target/debug/adhouse-gen
+TARGET=${CARGO_TARGET_DIR:-target}
+INGESTER=$TARGET/debug/adhouse-ingester
+API=$TARGET/debug/adhouse-api
+GEN=$TARGET/debug/adhouse-gen
 
 stop() {
     for pidfile in "$PIDS"/*.pid; do

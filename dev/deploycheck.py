@@ -22,7 +22,7 @@ BINARIES = ("adhouse-ingester", "adhouse-api")
 
 
 def binary(name: str) -> Path:
-    path = REPO / "target" / "debug" / name
+    path = Path(os.environ.get("CARGO_TARGET_DIR") or REPO / "target") / "debug" / name
     assert path.is_file(), f"{path} is missing: `cargo build --workspace --bins` first (make test does)"
     return path
 
