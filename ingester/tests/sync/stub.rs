@@ -2,7 +2,6 @@
 //! one account-level row a day, a hook run inside every fetch, on a
 //! migrated database of the test's own.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -76,21 +75,7 @@ impl Platform for Stub {
             let mut rows = Vec::new();
             let mut day = range.since;
             while day <= range.until {
-                rows.push(DailyRow {
-                    level,
-                    entity_id: account.id.clone(),
-                    entity_name: account.name.clone(),
-                    date: day,
-                    impressions: value,
-                    clicks: 0,
-                    spend_micros: 0,
-                    conversions_micros: 0,
-                    conversion_value_micros: 0,
-                    reach: 0,
-                    video_views: 0,
-                    organic: Default::default(),
-                    extra: BTreeMap::new(),
-                });
+                rows.push(DailyRow { impressions: value, ..DailyRow::empty(level, account.id.clone(), account.name.clone(), day) });
                 day = day.next_day().unwrap();
             }
             Ok(Daily::from(rows))

@@ -378,21 +378,7 @@ async fn progress_counts_checkpointed_days_and_unlinking_keeps_the_data_while_pu
     let store = stack.store();
     let mut account = store.account("acme", "meta", &id).await.unwrap().unwrap();
     let until = account.backfill_until;
-    let row = |date| DailyRow {
-        level: Level::Account,
-        entity_id: id.clone(),
-        entity_name: "x".into(),
-        date,
-        impressions: 1,
-        clicks: 0,
-        spend_micros: 0,
-        conversions_micros: 0,
-        conversion_value_micros: 0,
-        reach: 0,
-        video_views: 0,
-        organic: Default::default(),
-        extra: Default::default(),
-    };
+    let row = |date| DailyRow { impressions: 1, ..DailyRow::empty(Level::Account, id.clone(), "x".into(), date) };
     let now = OffsetDateTime::now_utc();
     let last_ten = DateRange { since: until - Duration::days(9), until };
     let rows: Vec<DailyRow> = (0..10).map(|d| row(last_ten.since + Duration::days(d))).collect();
